@@ -1,0 +1,104 @@
+# Tizza build. `make` builds every service into build/bin/; `make test` runs every suite
+# (unit, store conformance on SQLite and the MongoDB double, integration) on binaries built
+# with AddressSanitizer + UndefinedBehaviorSanitizer in build/asan/.
+#
+# Layout: libcommon/*.c -> libcommon.a; libcommon/tests/test_*.c -> one cmocka binary each;
+# services/<name>/*.c -> tizza-<name>, with proto-docs/<name>.openapi.yaml embedded.
+
+CC      ?= cc
+VERSION := 0.1.0
+PKGS    := libevent libevent_pthreads libcjson libsodium sqlite3 libmongoc-1.0 libbson-1.0 libcurl librabbitmq
+SANITIZE ?=
+
+ifeq ($(SANITIZE),1)
+OUT     := build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT     := -O1
+else
+OUT     := build
+SANFLAGS :=
+OPT     := -O2
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+           $(OPT) -g $(SANFLAGS) -Ilibcommon $(PKG_CFLAGS) -DTIZZA_VERSION='"$(VERSION)"'
+LDFLAGS := $(SANFLAGS)
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+
+SERVICES    := $(notdir $(wildcard services/*))
+SERVICES    := $(filter-out web,$(SERVICES))
+COMMON_SRC  := $(wildcard libcommon/*.c)
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(OUT)/obj/%.o)
+UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
+BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
+
+.PHONY: all test unit store-conformance integration bench deps run clean fmt lint asan help
+all: $(BINS) $(UNIT_BIN)
+
+help:
+	@echo "make | make test | make run | make deps | make bench | make fmt | make lint | make clean"
+
+$(OUT)/obj/%.o: %.c $(wildcard libcommon/*.h) $(wildcard services/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/libcommon.a: $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+# The service's proto-doc and build time are compiled into the binary (served at /openapi.yaml).
+$(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml tools/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed.sh $< > $@
+
+.SECONDARY:
+.SECONDEXPANSION:
+service_objs = $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard services/$(1)/*.c))
+$(OUT)/bin/tizza-%: $$(call service_objs,$$*) $(OUT)/gen/%_embed.c $(OUT)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DTIZZA_BUILD_TIME='"'$$(date -u +%Y-%m-%dT%H:%M:%SZ)'"' -o $@ $(filter %.o %_embed.c,$^) $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS)
+
+$(OUT)/tests/test_%: libcommon/tests/test_%.c $(OUT)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+asan:
+	$(MAKE) SANITIZE=1 all
+
+# Every suite, on sanitizer builds. The warning-clean release build is part of it too.
+test: all asan
+	bash tests/run-all.sh
+
+unit: asan
+	bash tests/run-all.sh unit
+
+store-conformance: asan
+	bash tests/run-all.sh store
+
+integration: asan
+	bash tests/run-all.sh integration
+
+bench: all
+	bash tests/bench/run.sh
+
+deps:
+	bash tools/deps.sh
+
+run:
+	bash tools/deps.sh
+	$(MAKE) all
+	bash tools/run.sh
+
+fmt:
+	clang-format -i libcommon/*.[ch] libcommon/tests/*.c services/*/*.[ch]
+
+lint:
+	clang-format --dry-run --Werror libcommon/*.[ch] libcommon/tests/*.c services/*/*.[ch]
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem --inline-suppr -Ilibcommon libcommon services
+
+clean:
+	rm -rf build

@@ -1,0 +1,211 @@
+/* log.c -- structured logging to stdout, one event per line.
+ *
+ * JSON format (default): {"ts","level","service","msg", ...extra fields} built with cJSON and
+ * printed compactly. Text format (LOG_FORMAT=text): "ts level service msg k=v ..." where
+ * string values are printed bare when they contain no space, quote, '=' or control
+ * character, and JSON-quoted otherwise; other values print as JSON.
+ *
+ * Each line is rendered into one heap buffer (newline included) and written with a single
+ * fwrite under flockfile(stdout), then flushed, so lines from different threads never
+ * interleave and a pipe reader sees each event as soon as it happens.
+ *
+ * Extra fields named ts, level, service or msg are dropped: the four standard keys always
+ * come first and appear once. A `fields` value that is not an object is logged under the
+ * key "fields".
+ *
+ * State (service, level, format) is set once by log_init() at start, before threads exist;
+ * before that the defaults are service "tizza", level info, JSON. */
+#include "log.h"
+
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char log_service[64] = "tizza";
+static enum log_level log_min = LOG_INFO;
+static bool log_text = false;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+static const char *level_name(enum log_level level) {
+    if ((int)level < 0 || level > LOG_ERROR)
+        return "error";
+    return level_names[level];
+}
+
+int log_init(const char *service, const char **why) {
+    const char *lv = getenv("LOG_LEVEL");
+    const char *fmt = getenv("LOG_FORMAT");
+    int level = LOG_INFO;
+    bool text = false;
+
+    if (lv && *lv) {
+        level = -1;
+        for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+            if (strcasecmp(lv, level_names[i]) == 0)
+                level = i;
+        if (level < 0) {
+            if (why)
+                *why = "LOG_LEVEL must be one of debug, info, warn, error";
+            return -1;
+        }
+    }
+    if (fmt && *fmt) {
+        if (strcasecmp(fmt, "text") == 0) {
+            text = true;
+        } else if (strcasecmp(fmt, "json") != 0) {
+            if (why)
+                *why = "LOG_FORMAT must be json or text";
+            return -1;
+        }
+    }
+    if (service && *service)
+        str_copy(log_service, service, sizeof log_service);
+    log_min = (enum log_level)level;
+    log_text = text;
+    return 0;
+}
+
+int log_enabled(enum log_level level) { return level >= log_min; }
+
+/* Writes `len` bytes (a whole line) atomically with respect to other threads. */
+static void write_line(const char *buf, size_t len) {
+    flockfile(stdout);
+    fwrite(buf, 1, len, stdout);
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
+static bool reserved_key(const char *k) {
+    return k &&
+           (!strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "service") || !strcmp(k, "msg"));
+}
+
+/* Moves the members of `fields` (consumed) to the end of `line`. */
+static void move_fields(cJSON *line, cJSON *fields) {
+    if (!fields)
+        return;
+    if (!cJSON_IsObject(fields)) {
+        cJSON_AddItemToObject(line, "fields", fields);
+        return;
+    }
+    while (fields->child) {
+        cJSON *item = cJSON_DetachItemViaPointer(fields, fields->child);
+        if (reserved_key(item->string) || !cJSON_AddItemToObject(line, item->string, item))
+            cJSON_Delete(item);
+    }
+    cJSON_Delete(fields);
+}
+
+static char *render_json(const char *ts, enum log_level level, const char *msg, cJSON *fields,
+                         size_t *len) {
+    cJSON *line = cJSON_CreateObject();
+    if (!line) {
+        cJSON_Delete(fields);
+        return NULL;
+    }
+    cJSON_AddStringToObject(line, "ts", ts);
+    cJSON_AddStringToObject(line, "level", level_name(level));
+    cJSON_AddStringToObject(line, "service", log_service);
+    cJSON_AddStringToObject(line, "msg", msg ? msg : "");
+    move_fields(line, fields);
+
+    char *body = cJSON_PrintUnformatted(line);
+    cJSON_Delete(line);
+    if (!body)
+        return NULL;
+    size_t n = strlen(body);
+    char *out = malloc(n + 2);
+    if (out) {
+        memcpy(out, body, n);
+        out[n] = '\n';
+        out[n + 1] = '\0';
+        *len = n + 1;
+    }
+    cJSON_free(body);
+    return out;
+}
+
+static bool bare_ok(const char *s) {
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == '"' || *s == '=' || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static void text_value(FILE *f, cJSON *v) {
+    if (cJSON_IsString(v) && bare_ok(v->valuestring)) {
+        fputs(v->valuestring, f);
+        return;
+    }
+    char *s = cJSON_PrintUnformatted(v);
+    fputs(s ? s : "?", f);
+    cJSON_free(s);
+}
+
+static char *render_text(const char *ts, enum log_level level, const char *msg, cJSON *fields,
+                         size_t *len) {
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f) {
+        cJSON_Delete(fields);
+        return NULL;
+    }
+    fprintf(f, "%s %s %s ", ts, level_name(level), log_service);
+    for (const char *p = msg ? msg : ""; *p; p++) /* one event, one line */
+        fputc((unsigned char)*p < ' ' ? ' ' : *p, f);
+    if (cJSON_IsObject(fields)) {
+        for (cJSON *it = fields->child; it; it = it->next) {
+            if (reserved_key(it->string))
+                continue;
+            fprintf(f, " %s=", it->string ? it->string : "?");
+            text_value(f, it);
+        }
+    } else if (fields) {
+        fputs(" fields=", f);
+        text_value(f, fields);
+    }
+    fputc('\n', f);
+    cJSON_Delete(fields);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+void log_fields(enum log_level level, const char *msg, cJSON *fields) {
+    if (!log_enabled(level)) {
+        cJSON_Delete(fields);
+        return;
+    }
+    char ts[32];
+    iso_now(ts);
+    size_t len = 0;
+    char *line = log_text ? render_text(ts, level, msg, fields, &len)
+                          : render_json(ts, level, msg, fields, &len);
+    if (line)
+        write_line(line, len);
+    free(line);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...) {
+    if (!log_enabled(level))
+        return;
+    char *msg = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    log_fields(level, msg, NULL);
+    free(msg);
+}

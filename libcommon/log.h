@@ -1,0 +1,25 @@
+/* log -- one JSON object per line on stdout (12-factor logs as an event stream).
+ *
+ * Every line carries "ts" (UTC ISO-8601 with ms), "level", "service" and "msg", plus any
+ * extra fields the caller passes. LOG_LEVEL (debug|info|warn|error, default info) filters;
+ * LOG_FORMAT=text prints "ts level service msg k=v" for humans instead of JSON.
+ * Thread-safe: a line is written with one fwrite under the stdio lock. */
+#ifndef TIZZA_LOG_H
+#define TIZZA_LOG_H
+
+#include <cjson/cJSON.h>
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
+
+/* Reads LOG_LEVEL / LOG_FORMAT. Returns 0, or -1 with *why set for an invalid value. */
+int log_init(const char *service, const char **why);
+
+int log_enabled(enum log_level level);
+
+/* printf-style message. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Message plus extra fields; takes ownership of `fields` (a cJSON object, may be NULL). */
+void log_fields(enum log_level level, const char *msg, cJSON *fields);
+
+#endif

@@ -1,0 +1,422 @@
+/* test_config.c -- environment configuration (config.c) and the logger's env handling and
+ * line format (log.c). The fatal path (exit 2 plus one stderr line) runs in a forked child
+ * whose stderr is a pipe. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROG "test-prog"
+
+/* --- helpers ---------------------------------------------------------------------------- */
+
+/* Runs fn in a child; returns its exit status (-1 if it did not exit) and its stderr. */
+static int run_child(void (*fn)(void), char *err, size_t size) {
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], 2);
+        close(p[1]);
+        fn();
+        _exit(0); /* fn returned: the value was accepted */
+    }
+    close(p[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < size && (r = read(p[0], err + n, size - 1 - n)) > 0)
+        n += (size_t)r;
+    err[n] = '\0';
+    close(p[0]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Expects fn to exit 2 printing exactly `line`. */
+static void expect_fail(void (*fn)(void), const char *line) {
+    char err[512];
+    assert_int_equal(run_child(fn, err, sizeof err), 2);
+    assert_string_equal(err, line);
+}
+
+static void child_long(void) { config_long("TZ_LONG", 5, 1, 10); }
+static void child_long_neg(void) { config_long("TZ_LONG", 0, -5, 5); }
+static void child_bool(void) { config_bool("TZ_BOOL", false); }
+static const char *const stores[] = {"sqlite", "mongodb", NULL};
+static void child_enum(void) { config_enum("TZ_ENUM", "sqlite", stores); }
+static void child_url(void) { config_url("TZ_URL", "http://127.0.0.1:8001"); }
+static void child_fail(void) { config_fail("PORT", "must be a port"); }
+
+/* --- config ------------------------------------------------------------------------------ */
+
+static void test_str(void **state) {
+    unsetenv("TZ_STR");
+    assert_string_equal(config_str("TZ_STR", "dflt"), "dflt");
+    assert_null(config_str("TZ_STR", NULL));
+    setenv("TZ_STR", "", 1);
+    assert_string_equal(config_str("TZ_STR", "dflt"), "dflt");
+    setenv("TZ_STR", "value", 1);
+    assert_string_equal(config_str("TZ_STR", "dflt"), "value");
+    unsetenv("TZ_STR");
+}
+
+static void test_long_good(void **state) {
+    unsetenv("TZ_LONG");
+    assert_int_equal(config_long("TZ_LONG", 5, 1, 10), 5);
+    setenv("TZ_LONG", "", 1);
+    assert_int_equal(config_long("TZ_LONG", 5, 1, 10), 5);
+    setenv("TZ_LONG", "7", 1);
+    assert_int_equal(config_long("TZ_LONG", 5, 1, 10), 7);
+    setenv("TZ_LONG", "1", 1);
+    assert_int_equal(config_long("TZ_LONG", 5, 1, 10), 1);
+    setenv("TZ_LONG", "10", 1);
+    assert_int_equal(config_long("TZ_LONG", 5, 1, 10), 10);
+    setenv("TZ_LONG", "+4", 1);
+    assert_int_equal(config_long("TZ_LONG", 5, 1, 10), 4);
+    setenv("TZ_LONG", "-5", 1);
+    assert_int_equal(config_long("TZ_LONG", 0, -5, 5), -5);
+    setenv("TZ_LONG", "65535", 1);
+    assert_int_equal(config_long("TZ_LONG", 8001, 1, 65535), 65535);
+    unsetenv("TZ_LONG");
+}
+
+static void test_long_bad(void **state) {
+    const char *line = PROG ": config: TZ_LONG: must be an integer from 1 to 10\n";
+    const char *bad[] = {
+        "abc", "12x", " 5", "5 ", "0x10", "1.5", "-", "+", "11", "0", "99999999999999999999999",
+        "--1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("TZ_LONG", bad[i], 1);
+        expect_fail(child_long, line);
+    }
+    setenv("TZ_LONG", "-6", 1);
+    expect_fail(child_long_neg, PROG ": config: TZ_LONG: must be an integer from -5 to 5\n");
+    /* The good path in a child exits 0, so the helper itself can tell the two apart. */
+    char err[64];
+    setenv("TZ_LONG", "3", 1);
+    assert_int_equal(run_child(child_long, err, sizeof err), 0);
+    assert_string_equal(err, "");
+    unsetenv("TZ_LONG");
+}
+
+static void test_bool(void **state) {
+    const char *yes[] = {"1", "true", "TRUE", "yes", "Yes", "on", "ON"};
+    const char *no[] = {"0", "false", "False", "no", "NO", "off", "Off"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        setenv("TZ_BOOL", yes[i], 1);
+        assert_true(config_bool("TZ_BOOL", false));
+        setenv("TZ_BOOL", no[i], 1);
+        assert_false(config_bool("TZ_BOOL", true));
+    }
+    unsetenv("TZ_BOOL");
+    assert_true(config_bool("TZ_BOOL", true));
+    assert_false(config_bool("TZ_BOOL", false));
+    setenv("TZ_BOOL", "", 1);
+    assert_true(config_bool("TZ_BOOL", true));
+
+    const char *line = PROG ": config: TZ_BOOL: must be true or false (or 1/0, yes/no, on/off)\n";
+    const char *bad[] = {"2", "maybe", "tru", "yes ", "y", "-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("TZ_BOOL", bad[i], 1);
+        expect_fail(child_bool, line);
+    }
+    unsetenv("TZ_BOOL");
+}
+
+static void test_enum(void **state) {
+    unsetenv("TZ_ENUM");
+    assert_string_equal(config_enum("TZ_ENUM", "sqlite", stores), "sqlite");
+    setenv("TZ_ENUM", "mongodb", 1);
+    assert_ptr_equal(config_enum("TZ_ENUM", "sqlite", stores), stores[1]);
+    setenv("TZ_ENUM", "MongoDB", 1);
+    assert_ptr_equal(config_enum("TZ_ENUM", "sqlite", stores), stores[1]);
+
+    setenv("TZ_ENUM", "postgres", 1);
+    expect_fail(child_enum, PROG ": config: TZ_ENUM: must be one of sqlite, mongodb\n");
+    setenv("TZ_ENUM", "sqlite3", 1);
+    expect_fail(child_enum, PROG ": config: TZ_ENUM: must be one of sqlite, mongodb\n");
+    unsetenv("TZ_ENUM");
+}
+
+static void test_url_good(void **state) {
+    unsetenv("TZ_URL");
+    assert_string_equal(config_url("TZ_URL", "http://127.0.0.1:8001/"), "http://127.0.0.1:8001");
+    assert_null(config_url("TZ_URL", NULL));
+    setenv("TZ_URL", "https://auth.example/api//", 1);
+    assert_string_equal(config_url("TZ_URL", "http://x"), "https://auth.example/api");
+    setenv("TZ_URL", "http://localhost:8002", 1);
+    assert_string_equal(config_url("TZ_URL", "http://x"), "http://localhost:8002");
+    setenv("TZ_URL", "HTTP://[::1]:8003/", 1);
+    assert_string_equal(config_url("TZ_URL", "http://x"), "HTTP://[::1]:8003");
+    /* The result is a copy: changing the environment does not change it. */
+    const char *kept = config_url("TZ_URL", NULL);
+    setenv("TZ_URL", "http://other", 1);
+    assert_string_equal(kept, "HTTP://[::1]:8003");
+    unsetenv("TZ_URL");
+}
+
+static void test_url_bad(void **state) {
+    const char *line = PROG ": config: TZ_URL: must be an http:// or https:// URL with a host\n";
+    const char *bad[] = {"ftp://example.com", "127.0.0.1:8001",      "http://",
+                         "http:///path",      "http://exa mple.com", "mongodb://localhost",
+                         "example.com",       "http//example.com",   "http://host:99999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("TZ_URL", bad[i], 1);
+        expect_fail(child_url, line);
+    }
+    unsetenv("TZ_URL");
+}
+
+static void test_fail_line(void **state) {
+    expect_fail(child_fail, PROG ": config: PORT: must be a port\n");
+    config_set_program("/usr/local/bin/tizza-auth"); /* a path is reduced to its name */
+    expect_fail(child_fail, "tizza-auth: config: PORT: must be a port\n");
+    config_set_program(PROG);
+}
+
+/* --- log ----------------------------------------------------------------------------------- */
+
+struct capture {
+    FILE *tmp;
+    int saved;
+};
+
+static void capture_start(struct capture *c) {
+    fflush(stdout);
+    c->tmp = tmpfile();
+    assert_non_null(c->tmp);
+    c->saved = dup(1);
+    dup2(fileno(c->tmp), 1);
+}
+
+/* Restores stdout and returns what was written (malloc'd). */
+static char *capture_end(struct capture *c) {
+    fflush(stdout);
+    dup2(c->saved, 1);
+    close(c->saved);
+    fseek(c->tmp, 0, SEEK_END);
+    long n = ftell(c->tmp);
+    rewind(c->tmp);
+    char *buf = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, c->tmp), (size_t)n);
+    fclose(c->tmp);
+    return buf;
+}
+
+static void log_env(const char *level, const char *format) {
+    if (level)
+        setenv("LOG_LEVEL", level, 1);
+    else
+        unsetenv("LOG_LEVEL");
+    if (format)
+        setenv("LOG_FORMAT", format, 1);
+    else
+        unsetenv("LOG_FORMAT");
+}
+
+static void test_log_init(void **state) {
+    const char *why = NULL;
+    log_env(NULL, NULL);
+    assert_int_equal(log_init("svc", &why), 0);
+    assert_false(log_enabled(LOG_DEBUG));
+    assert_true(log_enabled(LOG_INFO));
+    assert_true(log_enabled(LOG_ERROR));
+
+    log_env("warn", "json");
+    assert_int_equal(log_init("svc", &why), 0);
+    assert_false(log_enabled(LOG_INFO));
+    assert_true(log_enabled(LOG_WARN));
+
+    log_env("DEBUG", "TEXT");
+    assert_int_equal(log_init("svc", &why), 0);
+    assert_true(log_enabled(LOG_DEBUG));
+
+    log_env("verbose", NULL);
+    why = NULL;
+    assert_int_equal(log_init("svc", &why), -1);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "LOG_LEVEL"));
+    assert_true(log_enabled(LOG_DEBUG)); /* a failed init changes nothing */
+
+    log_env(NULL, "yaml");
+    why = NULL;
+    assert_int_equal(log_init("svc", &why), -1);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "LOG_FORMAT"));
+    log_env(NULL, NULL);
+}
+
+static void test_log_json_line(void **state) {
+    log_env("info", NULL);
+    assert_int_equal(log_init("tizza-test", NULL), 0);
+
+    struct capture c;
+    capture_start(&c);
+    log_msg(LOG_DEBUG, "hidden %d", 1);
+    log_msg(LOG_INFO, "hello %s %d", "world", 42);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "route", "/api/v1/pizzas");
+    cJSON_AddNumberToObject(f, "status", 200);
+    cJSON_AddStringToObject(f, "msg", "dropped: reserved key");
+    cJSON_AddStringToObject(f, "quote", "a\"b\nc");
+    log_fields(LOG_WARN, "request", f);
+    log_fields(LOG_DEBUG, "hidden too", cJSON_CreateObject()); /* freed, not printed */
+    char *out = capture_end(&c);
+
+    char *nl = strchr(out, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    char *second = nl + 1;
+    nl = strchr(second, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    assert_string_equal(nl + 1, ""); /* exactly two lines */
+
+    cJSON *a = cJSON_Parse(out);
+    assert_non_null(a);
+    const char *keys[] = {"ts", "level", "service", "msg"};
+    const cJSON *it = a->child;
+    for (int i = 0; i < 4; i++, it = it->next) {
+        assert_non_null(it);
+        assert_string_equal(it->string, keys[i]);
+    }
+    assert_null(it);
+    const char *ts = cJSON_GetObjectItem(a, "ts")->valuestring;
+    assert_int_equal(strlen(ts), 24);
+    assert_int_equal(ts[23], 'Z');
+    assert_string_equal(cJSON_GetObjectItem(a, "level")->valuestring, "info");
+    assert_string_equal(cJSON_GetObjectItem(a, "service")->valuestring, "tizza-test");
+    assert_string_equal(cJSON_GetObjectItem(a, "msg")->valuestring, "hello world 42");
+    cJSON_Delete(a);
+
+    cJSON *b = cJSON_Parse(second);
+    assert_non_null(b);
+    const char *bkeys[] = {"ts", "level", "service", "msg", "route", "status", "quote"};
+    it = b->child;
+    for (int i = 0; i < 7; i++, it = it->next) {
+        assert_non_null(it);
+        assert_string_equal(it->string, bkeys[i]);
+    }
+    assert_null(it);
+    assert_string_equal(cJSON_GetObjectItem(b, "level")->valuestring, "warn");
+    assert_string_equal(cJSON_GetObjectItem(b, "msg")->valuestring, "request");
+    assert_int_equal(cJSON_GetObjectItem(b, "status")->valueint, 200);
+    assert_string_equal(cJSON_GetObjectItem(b, "quote")->valuestring, "a\"b\nc");
+    cJSON_Delete(b);
+    free(out);
+}
+
+static void test_log_long_message(void **state) {
+    log_env(NULL, NULL);
+    assert_int_equal(log_init("svc", NULL), 0);
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    struct capture c;
+    capture_start(&c);
+    log_msg(LOG_ERROR, "%s!", big);
+    char *out = capture_end(&c);
+    cJSON *a = cJSON_Parse(out);
+    assert_non_null(a);
+    const char *msg = cJSON_GetObjectItem(a, "msg")->valuestring;
+    assert_int_equal(strlen(msg), sizeof big);
+    assert_int_equal(msg[sizeof big - 1], '!');
+    cJSON_Delete(a);
+    free(out);
+}
+
+static void test_log_text_line(void **state) {
+    log_env(NULL, "text");
+    assert_int_equal(log_init("svc", NULL), 0);
+    struct capture c;
+    capture_start(&c);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "user", "alice");
+    cJSON_AddNumberToObject(f, "n", 3);
+    cJSON_AddStringToObject(f, "note", "two words");
+    cJSON_AddBoolToObject(f, "ok", 1);
+    log_fields(LOG_ERROR, "boom\nsecond line", f);
+    char *out = capture_end(&c);
+    /* "<ts> error svc boom second line user=alice n=3 note="two words" ok=true\n" */
+    assert_int_equal(out[23], 'Z');
+    assert_string_equal(out + 24,
+                        " error svc boom second line user=alice n=3 note=\"two words\" ok=true\n");
+    free(out);
+    log_env(NULL, NULL);
+    assert_int_equal(log_init("svc", NULL), 0);
+}
+
+static void *log_worker(void *arg) {
+    for (int i = 0; i < 200; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddNumberToObject(f, "thread", (double)(intptr_t)arg);
+        cJSON_AddNumberToObject(f, "i", i);
+        cJSON_AddStringToObject(f, "pad", "................................................");
+        log_fields(LOG_INFO, "concurrent", f);
+    }
+    return NULL;
+}
+
+static void test_log_threads_whole_lines(void **state) {
+    log_env(NULL, NULL);
+    assert_int_equal(log_init("svc", NULL), 0);
+    struct capture c;
+    capture_start(&c);
+    pthread_t t[4];
+    for (intptr_t i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, log_worker, (void *)i);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    char *out = capture_end(&c);
+
+    int lines = 0, per[4] = {0};
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        cJSON *j = cJSON_Parse(line);
+        assert_non_null(j); /* an interleaved line would not parse */
+        int th = cJSON_GetObjectItem(j, "thread")->valueint;
+        assert_true(th >= 0 && th < 4);
+        assert_int_equal(cJSON_GetObjectItem(j, "i")->valueint, per[th]); /* in order */
+        per[th]++;
+        lines++;
+        cJSON_Delete(j);
+    }
+    assert_int_equal(lines, 800);
+    free(out);
+}
+
+int main(void) {
+    config_set_program(PROG);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_str),
+        cmocka_unit_test(test_long_good),
+        cmocka_unit_test(test_long_bad),
+        cmocka_unit_test(test_bool),
+        cmocka_unit_test(test_enum),
+        cmocka_unit_test(test_url_good),
+        cmocka_unit_test(test_url_bad),
+        cmocka_unit_test(test_fail_line),
+        cmocka_unit_test(test_log_init),
+        cmocka_unit_test(test_log_json_line),
+        cmocka_unit_test(test_log_long_message),
+        cmocka_unit_test(test_log_text_line),
+        cmocka_unit_test(test_log_threads_whole_lines),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

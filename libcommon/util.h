@@ -1,0 +1,35 @@
+/* util -- ids, clocks and small string helpers shared by every module.
+ *
+ * Ids are 24-hex ObjectIds made by libbson (on every backend). Timestamps are UTC ISO-8601
+ * with milliseconds and 'Z' ("2026-11-25T08:02:56.123Z"), which sort as strings. */
+#ifndef TIZZA_UTIL_H
+#define TIZZA_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ID_LEN 24
+
+/* Writes a fresh ObjectId as 24 lowercase hex chars + NUL into out[25]. */
+void id_new(char out[ID_LEN + 1]);
+/* True when s is exactly 24 hex chars. */
+bool id_valid(const char *s);
+
+/* Milliseconds since the epoch (wall clock) and a monotonic clock in ns. */
+int64_t now_ms(void);
+uint64_t mono_ns(void);
+
+/* Formats epoch milliseconds as ISO-8601 UTC into out[25]. */
+void iso_time(int64_t ms, char out[32]);
+/* Current time, same format. */
+void iso_now(char out[32]);
+
+/* Copies src into dst (size n), always NUL-terminated; returns strlen(dst). */
+size_t str_copy(char *dst, const char *src, size_t n);
+/* ASCII lowercase copy (malloc'd). */
+char *str_lower(const char *s);
+/* Number of UTF-8 code points, or -1 when s is not valid UTF-8. */
+long utf8_len(const char *s, size_t n);
+
+#endif

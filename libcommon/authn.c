@@ -1,0 +1,380 @@
+/* authn -- verifies the caller's access token in every service.
+ *
+ * Design. The verification keys are a small static array behind a rwlock: authn_set_keys()
+ * (once at start, or on key rotation) takes the write lock, each request copies the keys out
+ * under the read lock and verifies with token_verify() outside it. Only public keys are kept,
+ * even when auth hands over its signing key.
+ *
+ * The token is read from "Authorization: Bearer <jwt>" (scheme case-insensitive), else from
+ * the cookie `tizza_access`. A valid token must carry the claims sub, username, role
+ * ("user" | "admin"), jti and exp (token_verify checks exp/iat). Every failure is answered
+ * 401 with "WWW-Authenticate: Bearer"; the reason goes to the debug log, never the token.
+ *
+ * Deleted users. authn_mark_deleted() remembers a user id with the time it was marked in a
+ * fixed-size open-addressing table (linear probing, no single removals, so no tombstones)
+ * behind a mutex. Entries must outlive every token issued before the deletion, i.e. the
+ * access-token lifetime (15 min) plus clock leeway: DELETED_KEEP_S. When the table reaches
+ * its load limit it is rebuilt without entries older than that; if it is still too full
+ * (more than DELETED_TRIM_TO deletions within DELETED_KEEP_S, a deletion storm), the oldest
+ * entries are dropped so memory stays bounded and a rebuild stays rare.
+ *
+ * Keys from elsewhere: AUTH_PUBLIC_KEY (comma-separated base64url public keys, for rotation)
+ * or auth's JWKS fetched with libcurl (blocking, retried with backoff; called at start). */
+#include "authn.h"
+
+#include "log.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define AUTHN_MAX_KEYS 8
+#define AUTHN_COOKIE   "tizza_access"
+#define JWKS_PATH      "/api/v1/auth/jwks"
+#define JWKS_MAX_BODY  65536
+
+#define DELETED_SLOTS    4096                       /* power of two */
+#define DELETED_MAX_LIVE (DELETED_SLOTS * 3 / 4)    /* load limit: rebuild when reached */
+#define DELETED_TRIM_TO  (DELETED_MAX_LIVE * 3 / 4) /* most entries kept by a rebuild */
+#define DELETED_KEEP_S   (20 * 60)                  /* >= access-token lifetime (15 min) + leeway */
+
+/* ---- keys ---- */
+
+static pthread_rwlock_t keys_lock = PTHREAD_RWLOCK_INITIALIZER;
+static token_key_t keys[AUTHN_MAX_KEYS];
+static int nkeys;
+
+void authn_set_keys(const token_key_t *k, int n) {
+    if (n < 0) n = 0;
+    if (n > AUTHN_MAX_KEYS) n = AUTHN_MAX_KEYS;
+    pthread_rwlock_wrlock(&keys_lock);
+    memset(keys, 0, sizeof keys);
+    for (int i = 0; i < n; i++) {
+        memcpy(keys[i].pk, k[i].pk, sizeof keys[i].pk);
+        memcpy(keys[i].kid, k[i].kid, sizeof keys[i].kid);
+        keys[i].kid[sizeof keys[i].kid - 1] = '\0';
+    }
+    nkeys = n;
+    pthread_rwlock_unlock(&keys_lock);
+}
+
+static int copy_keys(token_key_t out[AUTHN_MAX_KEYS]) {
+    pthread_rwlock_rdlock(&keys_lock);
+    int n = nkeys;
+    memcpy(out, keys, sizeof keys);
+    pthread_rwlock_unlock(&keys_lock);
+    return n;
+}
+
+int authn_keys_from_env(void) {
+    const char *env = getenv("AUTH_PUBLIC_KEY");
+    if (!env || !*env) return 0;
+    char *list = strdup(env), *save = NULL;
+    if (!list) return -1;
+    token_key_t k[AUTHN_MAX_KEYS];
+    int n = 0, rc = 1;
+    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        while (*item == ' ' || *item == '\t') item++;
+        size_t len = strlen(item);
+        while (len && (item[len - 1] == ' ' || item[len - 1] == '\t')) item[--len] = '\0';
+        if (n == AUTHN_MAX_KEYS || token_key_from_public(&k[n], item) != 0) {
+            rc = -1;
+            break;
+        }
+        n++;
+    }
+    free(list);
+    if (rc == 1 && n == 0) rc = -1;
+    if (rc == 1) authn_set_keys(k, n);
+    return rc;
+}
+
+/* ---- JWKS over HTTP ---- */
+
+typedef struct {
+    char *data;
+    size_t len;
+} body_t;
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
+    body_t *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n > JWKS_MAX_BODY) return 0; /* aborts the transfer */
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (!grown) return 0;
+    memcpy(grown + b->len, p, n);
+    b->len += n;
+    grown[b->len] = '\0';
+    b->data = grown;
+    return n;
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* One GET; returns the 200 body (malloc'd) or NULL with *why set. */
+static char *http_get(const char *url, long timeout_ms, const char **why) {
+    CURL *c = curl_easy_init();
+    if (!c) {
+        *why = "curl init failed";
+        return NULL;
+    }
+    body_t body = {0};
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK || status != 200 || !body.data) {
+        *why = rc != CURLE_OK ? curl_easy_strerror(rc) : "unexpected status or empty body";
+        free(body.data);
+        return NULL;
+    }
+    return body.data;
+}
+
+/* One attempt: fetch, parse, install. 0 on success. */
+static int fetch_once(const char *url, long timeout_ms, const char **why) {
+    char *text = http_get(url, timeout_ms, why);
+    if (!text) return -1;
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    token_key_t k[AUTHN_MAX_KEYS];
+    int n = doc ? token_keys_from_jwks(doc, k, AUTHN_MAX_KEYS) : -1;
+    cJSON_Delete(doc);
+    if (n <= 0) {
+        *why = "no usable key in JWKS";
+        return -1;
+    }
+    authn_set_keys(k, n);
+    return 0;
+}
+
+int authn_fetch_jwks(const char *auth_url, int wait_ms) {
+    if (!auth_url || !*auth_url) return -1;
+    pthread_once(&curl_once, curl_init_once);
+    size_t base = strlen(auth_url);
+    while (base && auth_url[base - 1] == '/') base--;
+    char *url = malloc(base + sizeof JWKS_PATH);
+    if (!url) return -1;
+    memcpy(url, auth_url, base);
+    memcpy(url + base, JWKS_PATH, sizeof JWKS_PATH);
+
+    int64_t deadline = mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+    int64_t backoff = 100;
+    const char *why = "no attempt";
+    int rc = -1;
+    for (int attempt = 1;; attempt++) {
+        int64_t left = deadline - mono_ms();
+        long timeout = left < 500 ? 500 : left > 5000 ? 5000 : (long)left;
+        if (fetch_once(url, timeout, &why) == 0) {
+            rc = 0;
+            break;
+        }
+        left = deadline - mono_ms();
+        if (left <= 0) break;
+        log_msg(LOG_INFO, "jwks fetch attempt %d failed (%s); retrying", attempt, why);
+        sleep_ms(backoff < left ? backoff : left);
+        if (backoff < 2000) backoff *= 2;
+    }
+    if (rc != 0) log_msg(LOG_ERROR, "jwks fetch from %s failed: %s", url, why);
+    free(url);
+    return rc;
+}
+
+/* ---- deleted users ---- */
+
+typedef struct {
+    char id[32];  /* "" = empty slot */
+    int64_t at;   /* monotonic seconds when marked */
+    uint64_t seq; /* marking order, to find the oldest within one second */
+} deleted_t;
+
+static pthread_mutex_t deleted_lock = PTHREAD_MUTEX_INITIALIZER;
+static deleted_t deleted[DELETED_SLOTS];
+static deleted_t scratch[DELETED_SLOTS]; /* used by compaction, under deleted_lock */
+static size_t ndeleted;
+static uint64_t deleted_seq;
+
+static int64_t mono_s(void) { return mono_ms() / 1000; }
+static int64_t (*deleted_clock)(void) = mono_s;
+
+/* Test hook: replaces the clock of the deleted-user memory (NULL restores it). */
+void authn_set_clock_for_test(int64_t (*fn)(void));
+void authn_set_clock_for_test(int64_t (*fn)(void)) { deleted_clock = fn ? fn : mono_s; }
+
+static size_t deleted_home(const char *id) {
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *id; id++) h = (h ^ (unsigned char)*id) * 1099511628211u;
+    return (size_t)(h & (DELETED_SLOTS - 1));
+}
+
+/* The slot holding `id`, or the empty slot where it would go. The table is never full. */
+static deleted_t *deleted_slot(const char *id) {
+    size_t i = deleted_home(id);
+    while (deleted[i].id[0] && strcmp(deleted[i].id, id) != 0) i = (i + 1) & (DELETED_SLOTS - 1);
+    return &deleted[i];
+}
+
+static int newest_first(const void *a, const void *b) {
+    uint64_t x = ((const deleted_t *)a)->seq, y = ((const deleted_t *)b)->seq;
+    return (x < y) - (x > y);
+}
+
+/* Rebuilds the table without expired entries, and without the oldest when still too full. */
+static void deleted_compact(int64_t now) {
+    size_t n = 0;
+    for (size_t i = 0; i < DELETED_SLOTS; i++)
+        if (deleted[i].id[0] && now - deleted[i].at < DELETED_KEEP_S) scratch[n++] = deleted[i];
+    if (n > DELETED_TRIM_TO) {
+        qsort(scratch, n, sizeof scratch[0], newest_first);
+        n = DELETED_TRIM_TO;
+        log_msg(LOG_WARN, "deleted-user memory full: forgetting the oldest entries");
+    }
+    memset(deleted, 0, sizeof deleted);
+    ndeleted = 0;
+    for (size_t i = 0; i < n; i++) {
+        *deleted_slot(scratch[i].id) = scratch[i];
+        ndeleted++;
+    }
+}
+
+void authn_mark_deleted(const char *user_id) {
+    if (!user_id || !*user_id || strlen(user_id) >= sizeof deleted[0].id) return;
+    pthread_mutex_lock(&deleted_lock);
+    int64_t now = deleted_clock();
+    deleted_t *d = deleted_slot(user_id);
+    if (!d->id[0]) {
+        if (ndeleted >= DELETED_MAX_LIVE) {
+            deleted_compact(now);
+            d = deleted_slot(user_id);
+        }
+        strcpy(d->id, user_id);
+        ndeleted++;
+    }
+    d->at = now;
+    d->seq = ++deleted_seq;
+    pthread_mutex_unlock(&deleted_lock);
+}
+
+bool authn_is_deleted(const char *user_id) {
+    if (!user_id || !*user_id || strlen(user_id) >= sizeof deleted[0].id) return false;
+    pthread_mutex_lock(&deleted_lock);
+    bool found = deleted_slot(user_id)->id[0] != '\0';
+    pthread_mutex_unlock(&deleted_lock);
+    return found;
+}
+
+/* ---- requests ---- */
+
+/* Copies a string claim into dst[n]; -1 when missing, empty or too long. */
+static int copy_claim(const cJSON *claims, const char *name, char *dst, size_t n) {
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(claims, name);
+    if (!cJSON_IsString(j) || !j->valuestring[0] || strlen(j->valuestring) >= n) return -1;
+    strcpy(dst, j->valuestring);
+    return 0;
+}
+
+static int fill_user(const cJSON *claims, authn_user_t *u, const char **why) {
+    memset(u, 0, sizeof *u);
+    if (copy_claim(claims, "sub", u->id, sizeof u->id) != 0 ||
+        copy_claim(claims, "username", u->username, sizeof u->username) != 0 ||
+        copy_claim(claims, "role", u->role, sizeof u->role) != 0 ||
+        copy_claim(claims, "jti", u->jti, sizeof u->jti) != 0) {
+        *why = "missing or invalid claim";
+        return -1;
+    }
+    if (strcmp(u->role, "user") != 0 && strcmp(u->role, "admin") != 0) {
+        *why = "unknown role";
+        return -1;
+    }
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+    /* token_verify checked it is a finite number in the future; keep the cast defined */
+    u->exp = exp->valuedouble >= 9.2e18 ? INT64_MAX : (int64_t)exp->valuedouble;
+    return 0;
+}
+
+/* The credentials of the request (malloc'd), or NULL. Bearer wins over the cookie. */
+static char *request_token(http_req_t *req) {
+    const char *auth = http_header(req, "Authorization");
+    if (auth) {
+        while (*auth == ' ' || *auth == '\t') auth++;
+        if (strncasecmp(auth, "Bearer", 6) == 0 && (auth[6] == ' ' || auth[6] == '\t')) {
+            const char *t = auth + 6;
+            while (*t == ' ' || *t == '\t') t++;
+            size_t len = strlen(t);
+            while (len && (t[len - 1] == ' ' || t[len - 1] == '\t')) len--;
+            return strndup(t, len); /* may be "" -> invalid credentials */
+        }
+    }
+    const char *cookie = http_cookie(req, AUTHN_COOKIE);
+    return cookie ? strdup(cookie) : NULL;
+}
+
+/* 0 valid (*u filled), 1 no credentials, -1 invalid. Never answers. */
+static int authenticate(http_req_t *req, authn_user_t *u) {
+    memset(u, 0, sizeof *u);
+    char *jwt = request_token(req);
+    if (!jwt) return 1;
+    token_key_t k[AUTHN_MAX_KEYS];
+    int n = copy_keys(k);
+    cJSON *claims = NULL;
+    const char *why = NULL;
+    int rc = token_verify(k, n, jwt, (int64_t)time(NULL), &claims, &why);
+    free(jwt);
+    if (rc == 0) rc = fill_user(claims, u, &why);
+    cJSON_Delete(claims);
+    if (rc == 0 && authn_is_deleted(u->id)) {
+        why = "user deleted";
+        rc = -1;
+    }
+    if (rc != 0) {
+        memset(u, 0, sizeof *u);
+        log_msg(LOG_DEBUG, "access token refused: %s", why ? why : "invalid");
+    }
+    return rc;
+}
+
+static void reply_401(http_req_t *req, const char *detail) {
+    http_add_header(req, "WWW-Authenticate", "Bearer");
+    http_reply_problem(req, 401, detail);
+}
+
+int authn_require(http_req_t *req, authn_user_t *u) {
+    int rc = authenticate(req, u);
+    if (rc == 0) return 0;
+    reply_401(req, rc == 1 ? "authentication required" : "invalid or expired token");
+    return -1;
+}
+
+int authn_optional(http_req_t *req, authn_user_t *u) {
+    int rc = authenticate(req, u);
+    if (rc < 0) reply_401(req, "invalid or expired token");
+    return rc;
+}
+
+bool authn_is_admin(const authn_user_t *u) { return u && strcmp(u->role, "admin") == 0; }

@@ -1,0 +1,508 @@
+/* store -- the backend-neutral half of the document store (contract: store.h).
+ *
+ * A store_t is a table of backend functions (struct store_ops, store_internal.h) plus the
+ * backend's state. This file owns what both backends share:
+ *
+ *  - Argument checking, done once here so the backends can trust their input. Collection
+ *    and field names are identifiers ([A-Za-z_][A-Za-z0-9_]*, at most 64 bytes) because
+ *    the SQLite backend writes them into SQL text and JSON paths; documents need a
+ *    non-empty string "id"; updates may not touch "id"; $inc values must be numbers.
+ *  - The filter builder: an array of conditions owning copies of their values. A misuse
+ *    (bad field name, wrong value type) is remembered in the filter and reported as
+ *    STORE_ERR by the operation that uses it, so call sites need no error handling per
+ *    store_where_*() call.
+ *  - Sort and index-field parsing ("a,-b"); sorts always end with "id" ascending.
+ *  - Per-thread connections: each store has a pthread key whose value is the calling
+ *    thread's struct store_tls, opened through ops->tls_open on first use. The store keeps
+ *    a list of them so store_close() can release those of threads still alive; the key's
+ *    destructor releases the one of a thread that exits.
+ *  - The transaction flag (nested begin and commit without begin are refused here).
+ *  - The thread-local message behind store_errmsg().
+ */
+#include "store_internal.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char store_err[512];
+
+int store_fail(int rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(store_err, sizeof store_err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *store_errmsg(void) { return store_err; }
+
+/* ---- names ------------------------------------------------------------------------- */
+
+static bool name_ok(const char *name) {
+    if (!name || !*name || strlen(name) > STORE_NAME_MAX) return false;
+    if (isdigit((unsigned char)name[0])) return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_') return false;
+    return true;
+}
+
+static bool coll_ok(const char *coll) {
+    /* sqlite_ names are reserved by SQLite; system. by MongoDB. */
+    return name_ok(coll) && strncmp(coll, "sqlite_", 7) != 0;
+}
+
+/* MongoDB database names: letters, digits, '_' and '-'. */
+static bool dbname_ok(const char *name) {
+    if (!name || !*name || strlen(name) > 63) return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') return false;
+    return true;
+}
+
+/* Parses "a,-b" into keys. With sort, "-" means descending and "id" is appended when
+ * missing; without, the fields are index fields. Returns false on a malformed list. */
+static bool keys_parse(const char *list, bool sort, struct store_keys *out) {
+    memset(out, 0, sizeof *out);
+    for (const char *p = list ? list : ""; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && isspace((unsigned char)*p)) p++, len--;
+        while (len && isspace((unsigned char)p[len - 1])) len--;
+        bool desc = sort && len && *p == '-';
+        if (desc) p++, len--;
+        if (out->n == STORE_KEYS_MAX || len == 0 || len > STORE_NAME_MAX) return false;
+        memcpy(out->k[out->n].field, p, len);
+        out->k[out->n].field[len] = '\0';
+        out->k[out->n].desc = desc;
+        if (!name_ok(out->k[out->n].field)) return false;
+        for (int i = 0; i < out->n; i++)
+            if (!strcmp(out->k[i].field, out->k[out->n].field)) return false;
+        out->n++;
+        if (!end) break;
+        p = end + 1;
+        if (!*p) return false; /* trailing comma */
+    }
+    if (!sort) return out->n > 0;
+    for (int i = 0; i < out->n; i++)
+        if (!strcmp(out->k[i].field, "id")) return true;
+    strcpy(out->k[out->n].field, "id");
+    out->k[out->n++].desc = false;
+    return true;
+}
+
+/* ---- per-thread state -------------------------------------------------------------- */
+
+static void tls_unlink(store_t *s, struct store_tls *t) {
+    pthread_mutex_lock(&s->mu);
+    for (struct store_tls **pp = &s->threads; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Key destructor: the thread exits. */
+static void tls_exit(void *p) {
+    struct store_tls *t = p;
+    store_t *s = t->owner;
+    tls_unlink(s, t);
+    s->ops->tls_close(s, t);
+}
+
+static struct store_tls *tls_get(store_t *s) {
+    struct store_tls *t = pthread_getspecific(s->key);
+    if (t) return t;
+    t = s->ops->tls_open(s);
+    if (!t) return NULL;
+    t->owner = s;
+    t->in_txn = false;
+    pthread_mutex_lock(&s->mu);
+    t->next = s->threads;
+    s->threads = t;
+    pthread_mutex_unlock(&s->mu);
+    if (pthread_setspecific(s->key, t) != 0) {
+        tls_unlink(s, t);
+        s->ops->tls_close(s, t);
+        store_fail(STORE_ERR, "store: pthread_setspecific failed");
+        return NULL;
+    }
+    return t;
+}
+
+/* Common entry of every operation: checks s and, for collection operations, coll; returns
+ * the thread's connection or NULL (with the message set). */
+static struct store_tls *enter_any(store_t *s, bool has_coll, const char *coll, const char *what) {
+    if (!s) {
+        store_fail(STORE_ERR, "%s: no store", what);
+        return NULL;
+    }
+    if (has_coll && !coll_ok(coll)) {
+        store_fail(STORE_ERR, "%s: bad collection name \"%s\"", what, coll ? coll : "(null)");
+        return NULL;
+    }
+    return tls_get(s);
+}
+
+static struct store_tls *enter(store_t *s, const char *coll, const char *what) {
+    return enter_any(s, true, coll, what);
+}
+
+static bool filter_ok(const store_filter_t *f, const char *what) {
+    if (f && f->error) {
+        store_fail(STORE_ERR, "%s: bad filter: %s", what, f->error);
+        return false;
+    }
+    return true;
+}
+
+/* ---- open / close ------------------------------------------------------------------ */
+
+static void put_err(char *err, size_t errlen, const char *msg) {
+    if (err && errlen) snprintf(err, errlen, "%s", msg);
+}
+
+store_t *store_open(const char *url, const char *dbname, char *err, size_t errlen) {
+    const struct store_ops *ops = NULL;
+    if (url && !strncmp(url, "sqlite://", 9))
+        ops = &store_sqlite_ops;
+    else if (url && (!strncmp(url, "mongodb://", 10) || !strncmp(url, "mongodb+srv://", 14)))
+        ops = &store_mongo_ops;
+    if (!ops) {
+        put_err(err, errlen, "store: unsupported url (want sqlite://PATH or mongodb://...)");
+        return NULL;
+    }
+    if (!dbname_ok(dbname)) {
+        put_err(err, errlen, "store: bad database name");
+        return NULL;
+    }
+    store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        put_err(err, errlen, "store: out of memory");
+        return NULL;
+    }
+    s->ops = ops;
+    pthread_mutex_init(&s->mu, NULL);
+    if (pthread_key_create(&s->key, tls_exit) != 0) {
+        put_err(err, errlen, "store: pthread_key_create failed");
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
+    if (ops->open(s, url, dbname, err, errlen) != STORE_OK) {
+        pthread_key_delete(s->key);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(store_t *s) {
+    if (!s) return;
+    pthread_setspecific(s->key, NULL);
+    pthread_key_delete(s->key);
+    pthread_mutex_lock(&s->mu);
+    struct store_tls *t = s->threads;
+    s->threads = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (t) {
+        struct store_tls *next = t->next;
+        s->ops->tls_close(s, t);
+        t = next;
+    }
+    s->ops->close(s);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+const char *store_backend(const store_t *s) { return s ? s->ops->name : "none"; }
+
+int store_ping(store_t *s) {
+    struct store_tls *t = enter_any(s, false, NULL, "ping");
+    return t ? s->ops->ping(s, t) : STORE_ERR;
+}
+
+int store_ensure_collection(store_t *s, const char *coll) {
+    struct store_tls *t = enter(s, coll, "ensure_collection");
+    return t ? s->ops->ensure_collection(s, t, coll) : STORE_ERR;
+}
+
+int store_ensure_index(store_t *s, const char *coll, const char *fields, bool unique) {
+    struct store_tls *t = enter(s, coll, "ensure_index");
+    if (!t) return STORE_ERR;
+    struct store_keys keys;
+    if (!keys_parse(fields, false, &keys))
+        return store_fail(STORE_ERR, "ensure_index: bad field list \"%s\"", fields ? fields : "");
+    return s->ops->ensure_index(s, t, coll, &keys, unique);
+}
+
+/* ---- documents --------------------------------------------------------------------- */
+
+int store_insert(store_t *s, const char *coll, const cJSON *doc) {
+    struct store_tls *t = enter(s, coll, "insert");
+    if (!t) return STORE_ERR;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+    if (!cJSON_IsObject(doc) || !cJSON_IsString(id) || !id->valuestring[0])
+        return store_fail(STORE_ERR, "insert: the document needs a non-empty string \"id\"");
+    return s->ops->insert(s, t, coll, doc);
+}
+
+int store_get(store_t *s, const char *coll, const char *id, cJSON **out) {
+    if (out) *out = NULL;
+    struct store_tls *t = enter(s, coll, "get");
+    if (!t) return STORE_ERR;
+    if (!id || !out) return store_fail(STORE_ERR, "get: no id or no output");
+    return s->ops->get(s, t, coll, id, out);
+}
+
+int store_find(store_t *s, const char *coll, const store_filter_t *f, const char *sort, long limit,
+               long offset, cJSON **out) {
+    if (out) *out = NULL;
+    struct store_tls *t = enter(s, coll, "find");
+    if (!t) return STORE_ERR;
+    if (!out) return store_fail(STORE_ERR, "find: no output");
+    if (!filter_ok(f, "find")) return STORE_ERR;
+    struct store_keys keys;
+    if (!keys_parse(sort, true, &keys)) return store_fail(STORE_ERR, "find: bad sort \"%s\"", sort);
+    return s->ops->find(s, t, coll, f, &keys, limit, offset < 0 ? 0 : offset, out);
+}
+
+int store_find_one(store_t *s, const char *coll, const store_filter_t *f, cJSON **out) {
+    cJSON *all = NULL;
+    if (out) *out = NULL;
+    if (!out) return store_fail(STORE_ERR, "find_one: no output");
+    int rc = store_find(s, coll, f, NULL, 1, 0, &all);
+    if (rc != STORE_OK) return rc;
+    *out = cJSON_DetachItemFromArray(all, 0);
+    cJSON_Delete(all);
+    return *out ? STORE_OK : STORE_NOTFOUND;
+}
+
+int store_count(store_t *s, const char *coll, const store_filter_t *f, long *out) {
+    if (out) *out = 0;
+    struct store_tls *t = enter(s, coll, "count");
+    if (!t) return STORE_ERR;
+    if (!out) return store_fail(STORE_ERR, "count: no output");
+    if (!filter_ok(f, "count")) return STORE_ERR;
+    return s->ops->count(s, t, coll, f, out);
+}
+
+/* set / inc: objects of identifiers, not "id", disjoint, inc values numbers. */
+static bool update_ok(const cJSON *set, const cJSON *inc) {
+    const cJSON *objs[2] = {set, inc};
+    for (int i = 0; i < 2; i++) {
+        if (!objs[i]) continue;
+        if (!cJSON_IsObject(objs[i])) {
+            store_fail(STORE_ERR, "update: %s must be an object", i ? "inc" : "set");
+            return false;
+        }
+        const cJSON *m;
+        cJSON_ArrayForEach(m, objs[i]) {
+            if (!name_ok(m->string) || !strcmp(m->string, "id")) {
+                store_fail(STORE_ERR, "update: cannot change field \"%s\"",
+                           m->string ? m->string : "");
+                return false;
+            }
+            if (i == 1 && !cJSON_IsNumber(m)) {
+                store_fail(STORE_ERR, "update: inc of \"%s\" is not a number", m->string);
+                return false;
+            }
+            if (i == 1 && cJSON_GetObjectItemCaseSensitive(set, m->string)) {
+                store_fail(STORE_ERR, "update: \"%s\" both set and incremented", m->string);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+int store_update(store_t *s, const char *coll, const store_filter_t *f, const cJSON *set,
+                 const cJSON *inc, long *matched) {
+    long dummy;
+    if (!matched) matched = &dummy;
+    *matched = 0;
+    struct store_tls *t = enter(s, coll, "update");
+    if (!t) return STORE_ERR;
+    if (!filter_ok(f, "update") || !update_ok(set, inc)) return STORE_ERR;
+    if (!cJSON_GetArraySize(set) && !cJSON_GetArraySize(inc))
+        return s->ops->count(s, t, coll, f, matched);
+    cJSON *empty = cJSON_CreateObject();
+    if (!empty) return store_fail(STORE_ERR, "update: out of memory");
+    int rc = s->ops->update(s, t, coll, f, set ? set : empty, inc ? inc : empty, matched);
+    cJSON_Delete(empty);
+    return rc;
+}
+
+int store_delete(store_t *s, const char *coll, const store_filter_t *f, long *deleted) {
+    long dummy;
+    if (!deleted) deleted = &dummy;
+    *deleted = 0;
+    struct store_tls *t = enter(s, coll, "delete");
+    if (!t) return STORE_ERR;
+    if (!filter_ok(f, "delete")) return STORE_ERR;
+    return s->ops->delete (s, t, coll, f, deleted);
+}
+
+int store_delete_id(store_t *s, const char *coll, const char *id) {
+    struct store_tls *t = enter(s, coll, "delete_id");
+    if (!t) return STORE_ERR;
+    if (!id) return store_fail(STORE_ERR, "delete_id: no id");
+    return s->ops->delete_id(s, t, coll, id);
+}
+
+int store_sample(store_t *s, const char *coll, const store_filter_t *f, long n, cJSON **out) {
+    if (out) *out = NULL;
+    struct store_tls *t = enter(s, coll, "sample");
+    if (!t) return STORE_ERR;
+    if (!out) return store_fail(STORE_ERR, "sample: no output");
+    if (!filter_ok(f, "sample")) return STORE_ERR;
+    if (n <= 0) {
+        *out = cJSON_CreateArray();
+        return *out ? STORE_OK : store_fail(STORE_ERR, "sample: out of memory");
+    }
+    return s->ops->sample(s, t, coll, f, n, out);
+}
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+int store_begin(store_t *s) {
+    struct store_tls *t = enter_any(s, false, NULL, "begin");
+    if (!t) return STORE_ERR;
+    if (t->in_txn) return store_fail(STORE_ERR, "begin: already in a transaction");
+    int rc = s->ops->begin(s, t);
+    t->in_txn = rc == STORE_OK;
+    return rc;
+}
+
+static int txn_end(store_t *s, bool commit) {
+    struct store_tls *t = s ? pthread_getspecific(s->key) : NULL;
+    if (!t || !t->in_txn)
+        return store_fail(STORE_ERR, "%s: no transaction", commit ? "commit" : "rollback");
+    t->in_txn = false;
+    return commit ? s->ops->commit(s, t) : s->ops->rollback(s, t);
+}
+
+int store_commit(store_t *s) { return txn_end(s, true); }
+int store_rollback(store_t *s) { return txn_end(s, false); }
+
+bool store_in_txn(store_t *s) {
+    struct store_tls *t = s ? pthread_getspecific(s->key) : NULL;
+    return t && t->in_txn;
+}
+
+/* ---- filters ----------------------------------------------------------------------- */
+
+store_filter_t *store_filter_new(void) { return calloc(1, sizeof(store_filter_t)); }
+
+void store_filter_free(store_filter_t *f) {
+    if (!f) return;
+    for (int i = 0; i < f->n; i++) {
+        free(f->conds[i].field);
+        cJSON_Delete(f->conds[i].value);
+    }
+    free(f->conds);
+    free(f->error);
+    free(f);
+}
+
+static bool scalar(const cJSON *v) {
+    return cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v);
+}
+
+/* NULL when (op, v) is a valid condition, else why not. */
+static const char *cond_problem(enum store_op op, const cJSON *v) {
+    const cJSON *item;
+    switch (op) {
+    case STORE_EQ:
+    case STORE_NE: return scalar(v) || cJSON_IsNull(v) ? NULL : "value must be a scalar";
+    case STORE_PREFIX: return cJSON_IsString(v) ? NULL : "prefix must be a string";
+    case STORE_IN:
+    case STORE_NIN:
+        if (!cJSON_IsArray(v)) return "in/nin needs an array";
+        cJSON_ArrayForEach(item, v) {
+            if (!scalar(item)) return "in/nin values must be scalars";
+        }
+        return NULL;
+    case STORE_LT:
+    case STORE_LTE:
+    case STORE_GT:
+    case STORE_GTE:
+        return cJSON_IsString(v) || cJSON_IsNumber(v) ? NULL : "range needs a string or number";
+    }
+    return "unknown operator";
+}
+
+static void filter_error(store_filter_t *f, const char *field, const char *why) {
+    if (f->error) return;
+    size_t n = strlen(why) + (field ? strlen(field) : 4) + 8;
+    f->error = malloc(n);
+    if (f->error) snprintf(f->error, n, "%s: %s", field ? field : "null", why);
+}
+
+void store_where(store_filter_t *f, const char *field, enum store_op op, cJSON *v) {
+    if (!f) {
+        cJSON_Delete(v);
+        return;
+    }
+    const char *why = !v                ? "no value (out of memory?)"
+                      : !name_ok(field) ? "bad field name"
+                                        : cond_problem(op, v);
+    if (why) {
+        filter_error(f, field, why);
+        cJSON_Delete(v);
+        return;
+    }
+    if (f->n == f->cap) {
+        int cap = f->cap ? f->cap * 2 : 4;
+        struct store_cond *grown = realloc(f->conds, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            filter_error(f, field, "out of memory");
+            cJSON_Delete(v);
+            return;
+        }
+        f->conds = grown;
+        f->cap = cap;
+    }
+    char *name = strdup(field);
+    if (!name) {
+        filter_error(f, field, "out of memory");
+        cJSON_Delete(v);
+        return;
+    }
+    struct store_cond *c = &f->conds[f->n++];
+    c->field = name;
+    c->op = op;
+    c->value = v;
+}
+
+void store_where_str(store_filter_t *f, const char *field, enum store_op op, const char *v) {
+    store_where(f, field, op, v ? cJSON_CreateString(v) : NULL);
+}
+
+void store_where_num(store_filter_t *f, const char *field, enum store_op op, double v) {
+    store_where(f, field, op, cJSON_CreateNumber(v));
+}
+
+void store_where_bool(store_filter_t *f, const char *field, bool v) {
+    store_where(f, field, STORE_EQ, cJSON_CreateBool(v));
+}
+
+void store_where_in(store_filter_t *f, const char *field, enum store_op op,
+                    const char *const *values, int n) {
+    cJSON *arr = (values || n == 0) && n >= 0 ? cJSON_CreateArray() : NULL;
+    for (int i = 0; arr && i < n; i++) {
+        cJSON *s = values[i] ? cJSON_CreateString(values[i]) : NULL;
+        if (!s) {
+            cJSON_Delete(arr);
+            arr = NULL;
+            break;
+        }
+        cJSON_AddItemToArray(arr, s);
+    }
+    store_where(f, field, op, arr);
+}

@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""mongo_double -- a MongoDB wire-protocol test double for Tizza's store conformance suite.
+
+What it is: a small TEST FIXTURE that lets libcommon/store_mongo.c (libmongoc 1.23) run the
+conformance suite (libcommon/tests/test_store.c) without a MongoDB server, which Debian does
+not package. python3-mockupdb speaks the wire protocol (OP_QUERY handshake, OP_MSG); Python
+dicts in python3-mongomock are the query engine. It looks like the primary of a one-node
+replica set "rs0" (hello with setName/hosts/me/primary, maxWireVersion 13,
+logicalSessionTimeoutMinutes) so libmongoc allows sessions and transactions.
+
+Transactions: the first command of a transaction (autocommit false, startTransaction)
+snapshots the whole data set; the transaction's reads and writes go to that snapshot, and
+its writes are logged. commitTransaction replays the log on a copy of the current data and
+swaps it in (a replay that fails -> WriteConflict, nothing applied); abortTransaction, or any
+failed command inside the transaction (as on MongoDB), drops the snapshot: no trace.
+
+Commands: hello/isMaster, ping, buildInfo, endSessions, killCursors, create, createIndexes
+(unique and partialFilterExpression enforced: code 11000), insert, find (filter, sort, skip,
+limit, projection), aggregate, count, update ($set/$inc/..., multi), delete,
+commitTransaction, abortTransaction. Any other command gets a CommandNotFound error reply.
+Every result fits in the first batch (cursor id 0), so getMore is never needed.
+
+What it is not: a database. No persistence, no auth/TLS, no getMore, no write-conflict
+detection between concurrent transactions (last commit wins), no real oplog or
+clusterTime, mongomock's query semantics (plus one fix: booleans never equal numbers, as in
+MongoDB). Requests are served one at a time (mockupdb holds one lock per request).
+
+Usage (Debian's interpreter, which has the packages, not the python3 first on PATH):
+    /usr/bin/python3 tests/mongo_double.py --port 0 [--verbose]
+prints "PORT <n>" as its first stdout line once listening, serves until SIGTERM/SIGINT,
+then exits 0. Clients connect with
+    mongodb://127.0.0.1:<n>/?replicaSet=rs0&serverSelectionTimeoutMS=5000
+(the host must be 127.0.0.1: it is the name the double announces as hosts/me/primary).
+"""
+import argparse
+import copy
+import datetime
+import signal
+import sys
+import threading
+
+import mockupdb
+import mongomock
+import mongomock.filtering as mf
+from bson.int64 import Int64
+from bson.objectid import ObjectId
+from mongomock.store import ServerStore
+
+# ---- one fidelity fix to mongomock: True == 1 in Python, not in MongoDB ----------------
+_mongomock_eq = mf.operator_eq
+
+
+def _eq(doc_val, search_val):
+    if isinstance(doc_val, bool) != isinstance(search_val, bool):
+        return False
+    return _mongomock_eq(doc_val, search_val)
+
+
+def _in(doc_val, search_val):
+    if not isinstance(search_val, (list, tuple)):
+        raise mongomock.OperationFailure('$in needs an array')
+    if doc_val is mf.NOTHING and None in search_val:
+        return True
+    return any(_eq(d, s) for d in mf._force_list(doc_val) for s in search_val)
+
+
+mf.operator_eq = _eq
+mf._in_op = _in
+mf._filterer_inst = mf._Filterer()  # rebuild the operator table with the fixed functions
+
+
+# ---- helpers -------------------------------------------------------------------------
+def error(code, msg, name, labels=None):
+    reply = {'ok': 0, 'code': code, 'codeName': name, 'errmsg': msg}
+    if labels:
+        reply['errorLabels'] = labels
+    return reply
+
+
+def clone(store):
+    """A deep copy of a mongomock ServerStore (its locks cannot be deep-copied)."""
+    out = ServerStore()
+    for db_name, db in store._databases.items():
+        for name, coll in db._collections.items():
+            copy_ = out[db_name][name]
+            copy_._documents = copy.deepcopy(coll._documents)
+            copy_.indexes = copy.deepcopy(coll.indexes)
+            copy_._is_force_created = coll._is_force_created
+    return out
+
+
+def cursor(coll, docs):
+    return {'ok': 1, 'cursor': {'id': Int64(0), 'ns': coll.full_name, 'firstBatch': docs}}
+
+
+def dup_message(coll, doc):
+    """MongoDB's E11000 text, naming the unique index that doc collides with."""
+    index, key = '_id_', {'_id': doc.get('_id')}
+    if doc is not None and coll.find_one({'_id': doc.get('_id')}) is None:
+        for name, info in coll.index_information().items():
+            fields = [f for f, _ in info['key']]
+            query = {f: doc.get(f) for f in fields}
+            if info.get('unique') and all(f in doc for f in fields) and coll.find_one(query):
+                index, key = name, query
+                break
+    shown = ', '.join('%s: %r' % kv for kv in key.items())
+    return 'E11000 duplicate key error collection: %s index: %s dup key: { %s }' % (
+        coll.full_name, index, shown)
+
+
+def write_error(index, exc, coll, doc=None):
+    if isinstance(exc, mongomock.DuplicateKeyError):
+        msg = dup_message(coll, doc) if doc else 'E11000 duplicate key error collection: ' \
+            + coll.full_name
+        return {'index': index, 'code': 11000, 'errmsg': msg}
+    return {'index': index, 'code': getattr(exc, 'code', None) or 2, 'errmsg': str(exc)}
+
+
+def write_reply(n, errors, **extra):
+    reply = dict({'ok': 1, 'n': n}, **extra)
+    if errors:
+        reply['writeErrors'] = errors
+    return reply
+
+
+# ---- commands: fn(database, command document) -> reply document -------------------------
+def cmd_create(db, cmd):
+    if cmd['create'] in db.list_collection_names():
+        return error(48, 'Collection %s.%s already exists.' % (db.name, cmd['create']),
+                     'NamespaceExists')
+    db.create_collection(cmd['create'])
+    return {'ok': 1}
+
+
+def cmd_create_indexes(db, cmd):
+    coll = db[cmd['createIndexes']]
+    before = len(coll.index_information())
+    for spec in cmd.get('indexes', []):
+        opts = {'name': spec['name'], 'unique': bool(spec.get('unique', False))}
+        if 'partialFilterExpression' in spec:
+            opts['partialFilterExpression'] = spec['partialFilterExpression']
+        try:
+            coll.create_index(list(spec['key'].items()), **opts)
+        except mongomock.DuplicateKeyError:
+            return error(11000, 'E11000 duplicate key error collection: %s index: %s'
+                         % (coll.full_name, spec['name']), 'DuplicateKey')
+        except mongomock.OperationFailure as exc:
+            return error(85, str(exc), 'IndexOptionsConflict')
+    return {'ok': 1, 'numIndexesBefore': before,
+            'numIndexesAfter': len(coll.index_information())}
+
+
+def cmd_insert(db, cmd):
+    coll, n, errors = db[cmd['insert']], 0, []
+    for i, doc in enumerate(cmd.get('documents', [])):
+        try:
+            coll.insert_one(copy.deepcopy(doc))
+            n += 1
+        except mongomock.WriteError as exc:
+            errors.append(write_error(i, exc, coll, doc))
+            if cmd.get('ordered', True):
+                break
+    return write_reply(n, errors)
+
+
+def cmd_update(db, cmd):
+    coll, n, modified, errors = db[cmd['update']], 0, 0, []
+    for i, u in enumerate(cmd.get('updates', [])):
+        fn = coll.update_many if u.get('multi') else coll.update_one
+        try:
+            r = fn(u['q'], copy.deepcopy(u['u']), upsert=bool(u.get('upsert')))
+            n, modified = n + r.matched_count, modified + r.modified_count
+        except mongomock.OperationFailure as exc:
+            errors.append(write_error(i, exc, coll))
+            if cmd.get('ordered', True):
+                break
+    return write_reply(n, errors, nModified=modified)
+
+
+def cmd_delete(db, cmd):
+    coll, n = db[cmd['delete']], 0
+    for d in cmd.get('deletes', []):
+        r = coll.delete_one(d['q']) if d.get('limit') == 1 else coll.delete_many(d['q'])
+        n += r.deleted_count
+    return write_reply(n, [])
+
+
+def cmd_find(db, cmd):
+    coll = db[cmd['find']]
+    cur = coll.find(cmd.get('filter') or {}, projection=cmd.get('projection'))
+    if cmd.get('sort'):
+        cur = cur.sort(list(cmd['sort'].items()))
+    if cmd.get('skip'):
+        cur = cur.skip(int(cmd['skip']))
+    if cmd.get('limit'):
+        cur = cur.limit(abs(int(cmd['limit'])))
+    return cursor(coll, list(cur))
+
+
+def cmd_aggregate(db, cmd):
+    coll = db[cmd['aggregate']]
+    return cursor(coll, list(coll.aggregate(cmd.get('pipeline', []))))
+
+
+def cmd_count(db, cmd):
+    return {'ok': 1, 'n': db[cmd['count']].count_documents(cmd.get('query') or {})}
+
+
+COMMANDS = {'create': cmd_create, 'createindexes': cmd_create_indexes, 'insert': cmd_insert,
+            'update': cmd_update, 'delete': cmd_delete, 'find': cmd_find,
+            'aggregate': cmd_aggregate, 'count': cmd_count}
+WRITES = {cmd_create, cmd_create_indexes, cmd_insert, cmd_update, cmd_delete}
+
+
+class Txn:
+    def __init__(self, number, store):
+        self.number, self.log = number, []
+        self.client = mongomock.MongoClient(_store=store)
+
+
+class Double:
+    def __init__(self, port, verbose):
+        self.verbose = verbose
+        self.server = mockupdb.MockupDB(port=port, request_timeout=10 ** 6)
+        self.server._address = ('127.0.0.1', port)  # announce and bind one exact name
+        self.client = mongomock.MongoClient(_store=ServerStore())
+        self.txns = {}  # lsid -> Txn
+        self.server.autoresponds(self.handle)
+
+    def run(self):
+        self.port = self.server.run()
+        return self.port
+
+    def stop(self):
+        self.server.stop()
+
+    def hello(self):
+        me = '127.0.0.1:%d' % self.port
+        return {'ok': 1, 'helloOk': True, 'ismaster': True, 'isWritablePrimary': True,
+                'secondary': False, 'setName': 'rs0', 'setVersion': 1, 'hosts': [me],
+                'primary': me, 'me': me, 'electionId': ObjectId('7fffffff0000000000000001'),
+                'minWireVersion': 0, 'maxWireVersion': 13, 'maxBsonObjectSize': 16 << 20,
+                'maxMessageSizeBytes': 48000000, 'maxWriteBatchSize': 100000,
+                'logicalSessionTimeoutMinutes': 30, 'readOnly': False, 'connectionId': 1,
+                'localTime': datetime.datetime.now(datetime.timezone.utc)}
+
+    def handle(self, request):
+        """mockupdb calls this for every request, one at a time."""
+        if not request.is_command:
+            request.fail('mongo_double: only commands are supported')
+            return True
+        name, doc = request.command_name, request.doc
+        try:
+            reply = self.dispatch(name.lower(), request.namespace, doc)
+        except Exception as exc:  # a fixture replies, it does not crash
+            reply = error(8, 'mongo_double: %s: %r' % (name, exc), 'UnknownError')
+        if self.verbose:
+            print('%s %r -> %r' % (name, dict(doc), reply), file=sys.stderr, flush=True)
+        request.replies(reply)
+        return True
+
+    def dispatch(self, name, db_name, cmd):
+        if name in ('hello', 'ismaster'):
+            return self.hello()
+        if name in ('ping', 'endsessions'):
+            return {'ok': 1}
+        if name == 'killcursors':
+            return {'ok': 1, 'cursorsKilled': cmd.get('cursors', [])}
+        if name == 'buildinfo':
+            return {'ok': 1, 'version': '5.0.0', 'versionArray': [5, 0, 0, 0]}
+        if name == 'committransaction':
+            return self.commit(cmd)
+        if name == 'aborttransaction':  # like MongoDB: NoSuchTransaction once it is gone
+            if self.txns.pop(self.session(cmd), None) is None:
+                return error(251, 'Transaction %s has been aborted.' % cmd.get('txnNumber'),
+                             'NoSuchTransaction')
+            return {'ok': 1}
+        fn = COMMANDS.get(name)
+        if fn is None:
+            return error(59, "no such command: '%s'" % name, 'CommandNotFound')
+        if cmd.get('autocommit') is False:
+            return self.in_txn(fn, db_name, cmd)
+        return fn(self.client[db_name], cmd)
+
+    @staticmethod
+    def session(cmd):
+        return bytes(cmd['lsid']['id'].bytes if hasattr(cmd['lsid']['id'], 'bytes')
+                     else cmd['lsid']['id'])
+
+    def in_txn(self, fn, db_name, cmd):
+        key, number = self.session(cmd), cmd.get('txnNumber')
+        if cmd.get('startTransaction'):
+            self.txns[key] = Txn(number, clone(self.client._store))
+        txn = self.txns.get(key)
+        if txn is None or txn.number != number:
+            return error(251, 'Transaction %s has been aborted.' % number, 'NoSuchTransaction',
+                         ['TransientTransactionError'])
+        reply = fn(txn.client[db_name], cmd)
+        if reply.get('ok') != 1 or reply.get('writeErrors'):
+            del self.txns[key]  # MongoDB aborts a transaction on any error
+        elif fn in WRITES:
+            txn.log.append((fn, db_name, cmd))
+        return reply
+
+    def commit(self, cmd):
+        txn = self.txns.pop(self.session(cmd), None)
+        if txn is None or txn.number != cmd.get('txnNumber'):
+            return error(251, 'Transaction %s has been aborted.' % cmd.get('txnNumber'),
+                         'NoSuchTransaction', ['TransientTransactionError'])
+        client = mongomock.MongoClient(_store=clone(self.client._store))
+        for fn, db_name, logged in txn.log:
+            reply = fn(client[db_name], logged)
+            if reply.get('ok') != 1 or reply.get('writeErrors'):
+                return error(112, 'WriteConflict: the data changed under the transaction',
+                             'WriteConflict', ['TransientTransactionError'])
+        self.client = client
+        return {'ok': 1}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--port', type=int, default=0, help='0 picks a free port')
+    parser.add_argument('--verbose', action='store_true', help='log commands to stderr')
+    args = parser.parse_args()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    double = Double(args.port, args.verbose)
+    print('PORT %d' % double.run(), flush=True)
+    while not stop.wait(0.5):
+        pass
+    double.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,1218 @@
+/* http -- libevent HTTP server, router, request/response helpers (see http.h).
+ *
+ * Threads and ownership
+ * ---------------------
+ * http_server_run() starts `threads` loop threads. Each owns an event_base and an evhttp
+ * bound to its own SO_REUSEPORT socket on the same port, so the kernel spreads connections
+ * over the loops. When evhttp hands a request to on_request() we copy everything a handler
+ * may read into an http_req_t. INLINE routes run the handler right there; OFFLOAD routes are
+ * queued to the worker pool (a mutex + condition variable queue). A worker runs the handler,
+ * appends the request to its loop's `done` list and wakes the loop with event_active() on
+ * the loop's `done_ev`; the loop then sends the reply. So evhttp is only touched by the
+ * thread that owns it, and the handler never touches evhttp at all.
+ *
+ * Shutdown: the main thread blocks SIGINT/SIGTERM in every thread and waits for them with
+ * sigtimedwait() (or for http_server_stop()). It then activates every loop's `stop_ev`: the
+ * loop closes its listener and exits as soon as its in-flight count reaches zero, or after
+ * drain_ms. Workers are then joined (each finishes its current job), anything still queued
+ * is answered 503 and evhttp is freed.
+ *
+ * Limits: bodies above body_limit get a JSON 413. libevent's own hard cap (evhttp's
+ * max_body_size) is set to 16x that so a huge upload is cut off without being buffered. */
+#include "http.h"
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "problem.h"
+#include "ratelimit.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_METHODS 8
+#define MAX_SEGS 16
+
+struct kv {
+    char *k, *v;
+};
+
+struct kvlist {
+    struct kv *items;
+    int n, cap;
+};
+
+struct method_entry {
+    char name[8];
+    http_handler_fn fn;
+    void *ctx;
+    int flags;
+    ratelimit_t *limit; /* per client address, may be NULL */
+};
+
+struct route {
+    char *pattern;
+    char *segs[MAX_SEGS];
+    int nsegs;
+    int nparams;
+    struct method_entry methods[MAX_METHODS];
+    int nmethods;
+};
+
+struct loop {
+    http_server_t *srv;
+    pthread_t thread;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct event *done_ev;
+    struct event *stop_ev;
+    struct event *drain_timer;
+    pthread_mutex_t done_mu;
+    http_req_t *done_head, *done_tail;
+    int inflight;
+    int draining;
+    int fd;
+};
+
+struct http_server {
+    http_config_t cfg;
+    struct route *routes;
+    int nroutes;
+    struct loop *loops;
+    int nloops;
+    /* worker pool */
+    pthread_t *workers;
+    int nworkers;
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_cv;
+    http_req_t *q_head, *q_tail;
+    int q_stop;
+    /* settings from the environment */
+    char **cors;
+    int ncors;
+    char **trusted;
+    int ntrusted;
+    long page_size;
+    atomic_int port;
+    atomic_int stop_requested;
+};
+
+struct http_req {
+    http_server_t *srv;
+    struct loop *loop;
+    struct evhttp_request *ev;
+    const struct route *route;
+    const struct method_entry *entry;
+    char method[8];
+    char *path;
+    struct kvlist params, query, headers, cookies, out_headers;
+    int cookies_parsed;
+    char *body;
+    size_t body_len;
+    cJSON *json;
+    char peer[64];
+    char client[64];
+    char request_id[72];
+    /* response */
+    int status;
+    char *resp_body;
+    size_t resp_len;
+    const char *resp_type;
+    int replied;
+    void *user;
+    void (*user_free)(void *);
+    uint64_t t0;
+    http_req_t *next;
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Small helpers */
+
+static void *xcalloc(size_t n, size_t sz) {
+    void *p = calloc(n, sz);
+    if (!p) abort();
+    return p;
+}
+
+static char *xstrdup(const char *s) {
+    char *p = strdup(s ? s : "");
+    if (!p) abort();
+    return p;
+}
+
+static void kv_add(struct kvlist *l, const char *k, const char *v) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = realloc(l->items, (size_t)l->cap * sizeof *l->items);
+        if (!l->items) abort();
+    }
+    l->items[l->n].k = xstrdup(k);
+    l->items[l->n].v = xstrdup(v);
+    l->n++;
+}
+
+static const char *kv_get(const struct kvlist *l, const char *k, int nocase) {
+    for (int i = 0; i < l->n; i++)
+        if (nocase ? strcasecmp(l->items[i].k, k) == 0 : strcmp(l->items[i].k, k) == 0)
+            return l->items[i].v;
+    return NULL;
+}
+
+static void kv_free(struct kvlist *l) {
+    for (int i = 0; i < l->n; i++) {
+        free(l->items[i].k);
+        free(l->items[i].v);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+/* Splits a comma-separated env list into a malloc'd array of trimmed strings. */
+static char **split_list(const char *s, int *n) {
+    *n = 0;
+    if (!s || !*s) return NULL;
+    char *copy = xstrdup(s), *save = NULL;
+    char **out = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        size_t len = strlen(t);
+        while (len && t[len - 1] == ' ') t[--len] = '\0';
+        if (!len) continue;
+        out = realloc(out, (size_t)(*n + 1) * sizeof *out);
+        if (!out) abort();
+        out[(*n)++] = xstrdup(t);
+    }
+    free(copy);
+    return out;
+}
+
+static void free_list(char **l, int n) {
+    for (int i = 0; i < n; i++) free(l[i]);
+    free(l);
+}
+
+static int method_bit(const char *m) {
+    static const struct {
+        const char *name;
+        int bit;
+    } table[] = {{"GET", EVHTTP_REQ_GET},     {"POST", EVHTTP_REQ_POST},
+                 {"PUT", EVHTTP_REQ_PUT},     {"PATCH", EVHTTP_REQ_PATCH},
+                 {"DELETE", EVHTTP_REQ_DELETE}, {"HEAD", EVHTTP_REQ_HEAD},
+                 {"OPTIONS", EVHTTP_REQ_OPTIONS}};
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].name, m) == 0) return table[i].bit;
+    return 0;
+}
+
+static const char *method_name(enum evhttp_cmd_type t) {
+    switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    default: return "OTHER";
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Configuration */
+
+void http_config_from_env(http_config_t *cfg, const char *service, int default_port) {
+    memset(cfg, 0, sizeof *cfg);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1) ncpu = 1;
+    cfg->service = service;
+    cfg->version = TIZZA_VERSION;
+    cfg->build_time = "unknown";
+    cfg->openapi = "";
+    cfg->api_versions = "v1";
+    cfg->host = config_str("HOST", "0.0.0.0");
+    cfg->port = (int)config_long("PORT", default_port, 1, 65535);
+    cfg->threads = (int)config_long("HTTP_THREADS", ncpu > 8 ? 8 : ncpu, 1, 64);
+    cfg->workers = (int)config_long("WORKERS", 8, 1, 256);
+    cfg->body_limit = (size_t)config_long("BODY_LIMIT", 65536, 1024, 16 * 1024 * 1024);
+    cfg->drain_ms = (int)config_long("DRAIN_MS", 10000, 0, 600000);
+    /* read here so a bad value stops the binary at start */
+    (void)config_long("PAGE_SIZE", 5, 1, 100);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Routing */
+
+static int split_path(char *path, char **segs, int max) {
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+        if (n == max) return -1;
+        segs[n++] = t;
+    }
+    return n;
+}
+
+static struct route *route_find_pattern(http_server_t *srv, const char *pattern) {
+    for (int i = 0; i < srv->nroutes; i++)
+        if (strcmp(srv->routes[i].pattern, pattern) == 0) return &srv->routes[i];
+    return NULL;
+}
+
+int http_route(http_server_t *srv, const char *method, const char *pattern, http_handler_fn fn,
+               void *ctx, int flags) {
+    struct route *r = route_find_pattern(srv, pattern);
+    if (!r) {
+        srv->routes = realloc(srv->routes, (size_t)(srv->nroutes + 1) * sizeof *srv->routes);
+        if (!srv->routes) abort();
+        r = &srv->routes[srv->nroutes++];
+        memset(r, 0, sizeof *r);
+        r->pattern = xstrdup(pattern);
+        char *copy = xstrdup(pattern);
+        char *segs[MAX_SEGS];
+        int n = split_path(copy, segs, MAX_SEGS);
+        if (n < 0) abort(); /* programming error: pattern too deep */
+        for (int i = 0; i < n; i++) {
+            r->segs[i] = xstrdup(segs[i]);
+            if (segs[i][0] == '{') r->nparams++;
+        }
+        r->nsegs = n;
+        free(copy);
+    }
+    if (r->nmethods == MAX_METHODS || !method_bit(method)) abort();
+    struct method_entry *m = &r->methods[r->nmethods++];
+    memset(m, 0, sizeof *m);
+    str_copy(m->name, method, sizeof m->name);
+    m->fn = fn;
+    m->ctx = ctx;
+    m->flags = flags;
+    return 0;
+}
+
+/* Best match: every literal segment equal, fewest parameters wins. Fills params. */
+static const struct route *route_match(http_server_t *srv, const char *path, http_req_t *req) {
+    char *copy = xstrdup(path);
+    char *segs[MAX_SEGS];
+    int n = split_path(copy, segs, MAX_SEGS);
+    const struct route *best = NULL;
+    for (int i = 0; n >= 0 && i < srv->nroutes; i++) {
+        const struct route *r = &srv->routes[i];
+        if (r->nsegs != n) continue;
+        int ok = 1;
+        for (int j = 0; j < n && ok; j++)
+            if (r->segs[j][0] != '{' && strcmp(r->segs[j], segs[j]) != 0) ok = 0;
+        if (ok && (!best || r->nparams < best->nparams)) best = r;
+    }
+    if (best) {
+        for (int j = 0; j < n; j++) {
+            if (best->segs[j][0] != '{') continue;
+            char name[64];
+            str_copy(name, best->segs[j] + 1, sizeof name);
+            name[strcspn(name, "}")] = '\0';
+            char *dec = evhttp_uridecode(segs[j], 0, NULL);
+            kv_add(&req->params, name, dec ? dec : "");
+            free(dec);
+        }
+    }
+    free(copy);
+    return best;
+}
+
+static const struct method_entry *route_method(const struct route *r, const char *m) {
+    for (int i = 0; i < r->nmethods; i++)
+        if (strcmp(r->methods[i].name, m) == 0) return &r->methods[i];
+    return NULL;
+}
+
+/* "GET, HEAD, POST, OPTIONS" */
+static void route_allow(const struct route *r, char *out, size_t n) {
+    out[0] = '\0';
+    int has_get = 0;
+    for (int i = 0; i < r->nmethods; i++) {
+        if (strcmp(r->methods[i].name, "GET") == 0) has_get = 1;
+        if (out[0]) strncat(out, ", ", n - strlen(out) - 1);
+        strncat(out, r->methods[i].name, n - strlen(out) - 1);
+        if (strcmp(r->methods[i].name, "GET") == 0) strncat(out, ", HEAD", n - strlen(out) - 1);
+    }
+    (void)has_get;
+    strncat(out, out[0] ? ", OPTIONS" : "OPTIONS", n - strlen(out) - 1);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Request accessors */
+
+const char *http_method(const http_req_t *req) { return req->method; }
+const char *http_path(const http_req_t *req) { return req->path; }
+const char *http_route_pattern(const http_req_t *req) {
+    return req->route ? req->route->pattern : "unmatched";
+}
+const char *http_param(const http_req_t *req, const char *name) {
+    return kv_get(&req->params, name, 0);
+}
+const char *http_query(const http_req_t *req, const char *name) {
+    return kv_get(&req->query, name, 0);
+}
+const char *http_header(const http_req_t *req, const char *name) {
+    return kv_get(&req->headers, name, 1);
+}
+const char *http_client_addr(const http_req_t *req) { return req->client; }
+const char *http_request_id(const http_req_t *req) { return req->request_id; }
+
+const char *http_body(const http_req_t *req, size_t *len) {
+    if (len) *len = req->body_len;
+    return req->body ? req->body : "";
+}
+
+const char *http_cookie(const http_req_t *req, const char *name) {
+    http_req_t *r = (http_req_t *)req; /* the parsed cache is logically const */
+    if (!r->cookies_parsed) {
+        r->cookies_parsed = 1;
+        for (int i = 0; i < r->headers.n; i++) {
+            if (strcasecmp(r->headers.items[i].k, "Cookie") != 0) continue;
+            char *copy = xstrdup(r->headers.items[i].v), *save = NULL;
+            for (char *t = strtok_r(copy, ";", &save); t; t = strtok_r(NULL, ";", &save)) {
+                while (*t == ' ') t++;
+                char *eq = strchr(t, '=');
+                if (!eq) continue;
+                *eq = '\0';
+                char *v = eq + 1;
+                size_t vl = strlen(v);
+                if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+                    v[vl - 1] = '\0';
+                    v++;
+                }
+                kv_add(&r->cookies, t, v);
+            }
+            free(copy);
+        }
+    }
+    return kv_get(&r->cookies, name, 0);
+}
+
+cJSON *http_json_body(http_req_t *req) {
+    if (req->json) return req->json;
+    if (!req->body_len) {
+        http_reply_problem(req, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+    if (j && end) {
+        while (end < req->body + req->body_len &&
+               (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+            end++;
+        if (end != req->body + req->body_len) {
+            cJSON_Delete(j);
+            j = NULL;
+        }
+    }
+    if (!j) {
+        http_reply_problem(req, 400, "malformed JSON in request body");
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        http_reply_problem(req, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    req->json = j;
+    return j;
+}
+
+static int is_trusted(const http_server_t *srv, const char *addr) {
+    for (int i = 0; i < srv->ntrusted; i++)
+        if (strcmp(srv->trusted[i], addr) == 0 || strcmp(srv->trusted[i], "*") == 0) return 1;
+    return 0;
+}
+
+char *http_absolute_url(const http_req_t *req, const char *path_and_query) {
+    const char *proto = NULL, *host = NULL;
+    if (is_trusted(req->srv, req->peer)) {
+        proto = http_header(req, "X-Forwarded-Proto");
+        host = http_header(req, "X-Forwarded-Host");
+    }
+    if (!proto || (strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0)) proto = "http";
+    if (!host) host = http_header(req, "Host");
+    char fallback[80];
+    if (!host || !*host || strpbrk(host, " /\\@\"<>")) {
+        snprintf(fallback, sizeof fallback, "127.0.0.1:%d", atomic_load(&req->srv->port));
+        host = fallback;
+    }
+    size_t n = strlen(proto) + strlen(host) + strlen(path_and_query) + 8;
+    char *out = malloc(n);
+    if (!out) abort();
+    snprintf(out, n, "%s://%s%s", proto, host, path_and_query);
+    return out;
+}
+
+void http_set_user_data(http_req_t *req, void *data, void (*fr)(void *)) {
+    if (req->user && req->user_free) req->user_free(req->user);
+    req->user = data;
+    req->user_free = fr;
+}
+
+void *http_user_data(const http_req_t *req) { return req->user; }
+
+/* ------------------------------------------------------------------------------------------
+ * Answering */
+
+void http_add_header(http_req_t *req, const char *name, const char *value) {
+    kv_add(&req->out_headers, name, value);
+}
+
+bool http_replied(const http_req_t *req) { return req->replied; }
+
+void http_reply_raw(http_req_t *req, int status, const char *content_type, const char *body,
+                    size_t len) {
+    if (req->replied) {
+        log_msg(LOG_ERROR, "double reply on %s %s", req->method, req->path);
+        return;
+    }
+    req->replied = 1;
+    req->status = status;
+    req->resp_type = content_type;
+    if (body && len) {
+        req->resp_body = malloc(len);
+        if (!req->resp_body) abort();
+        memcpy(req->resp_body, body, len);
+        req->resp_len = len;
+    }
+}
+
+static void reply_json_typed(http_req_t *req, int status, cJSON *body, const char *type) {
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (!text) abort();
+    http_reply_raw(req, status, type, text, strlen(text));
+    free(text);
+}
+
+void http_reply_json(http_req_t *req, int status, cJSON *body) {
+    reply_json_typed(req, status, body, "application/json");
+}
+
+void http_reply_empty(http_req_t *req, int status) { http_reply_raw(req, status, NULL, NULL, 0); }
+
+void http_reply_problem_obj(http_req_t *req, cJSON *problem) {
+    int status = cJSON_GetNumberValue(cJSON_GetObjectItem(problem, "status"));
+    if (status < 400 || status > 599) status = 500;
+    reply_json_typed(req, status, problem, "application/problem+json");
+}
+
+void http_reply_problem(http_req_t *req, int status, const char *detail) {
+    http_reply_problem_obj(req, problem_new(status, detail));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Pagination */
+
+static long page_size(const http_server_t *srv) { return srv->page_size; }
+
+static int parse_nonneg(const char *s, long *out) {
+    if (!s || !*s || strlen(s) > 9) return -1;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9') return -1;
+    *out = strtol(s, NULL, 10);
+    return 0;
+}
+
+int http_page_params(http_req_t *req, http_page_t *page) {
+    page->limit = page_size(req->srv);
+    page->offset = 0;
+    const char *l = http_query(req, "limit"), *o = http_query(req, "offset");
+    cJSON *p = problem_new(400, "invalid pagination parameters");
+    if (l && (parse_nonneg(l, &page->limit) || page->limit < 1 || page->limit > 100))
+        problem_add_error(p, "limit", "must be an integer from 1 to 100");
+    if (o && parse_nonneg(o, &page->offset))
+        problem_add_error(p, "offset", "must be a non-negative integer");
+    if (problem_has_errors(p)) {
+        http_reply_problem_obj(req, p);
+        return -1;
+    }
+    cJSON_Delete(p);
+    return 0;
+}
+
+/* The request's path + query with limit/offset replaced (offset omitted when < 0). */
+static char *page_link(const http_req_t *req, long limit, long offset) {
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add_printf(b, "%s?", req->path);
+    int first = 1;
+    for (int i = 0; i < req->query.n; i++) {
+        const struct kv *q = &req->query.items[i];
+        if (!strcmp(q->k, "limit") || !strcmp(q->k, "offset")) continue;
+        char *k = evhttp_uriencode(q->k, -1, 0), *v = evhttp_uriencode(q->v, -1, 0);
+        evbuffer_add_printf(b, "%s%s=%s", first ? "" : "&", k, v);
+        free(k);
+        free(v);
+        first = 0;
+    }
+    evbuffer_add_printf(b, "%slimit=%ld", first ? "" : "&", limit);
+    if (offset > 0) evbuffer_add_printf(b, "&offset=%ld", offset);
+    evbuffer_add(b, "", 1);
+    char *rel = xstrdup((const char *)evbuffer_pullup(b, -1));
+    evbuffer_free(b);
+    char *abs = http_absolute_url(req, rel);
+    free(rel);
+    return abs;
+}
+
+void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON *results) {
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddNumberToObject(body, "count", (double)count);
+    if (page->offset + page->limit < count) {
+        char *next = page_link(req, page->limit, page->offset + page->limit);
+        cJSON_AddStringToObject(body, "next", next);
+        free(next);
+    } else {
+        cJSON_AddNullToObject(body, "next");
+    }
+    if (page->offset > 0) {
+        long prev = page->offset - page->limit;
+        char *link = page_link(req, page->limit, prev > 0 ? prev : 0);
+        cJSON_AddStringToObject(body, "previous", link);
+        free(link);
+    } else {
+        cJSON_AddNullToObject(body, "previous");
+    }
+    cJSON_AddItemToObject(body, "results", results);
+    http_reply_json(req, 200, body);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Rate limits */
+
+void http_rate_limit(http_server_t *srv, const char *method, const char *pattern,
+                     const char *name, double per_minute, double burst) {
+    char var[96] = "RATE_LIMIT_";
+    size_t off = strlen(var);
+    for (const char *p = name; *p && off < sizeof var - 1; p++)
+        var[off++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : (*p == '-' ? '_' : *p);
+    var[off] = '\0';
+    const char *env = config_str(var, NULL);
+    if (env) {
+        char *end = NULL;
+        per_minute = strtod(env, &end);
+        burst = per_minute;
+        if (end && *end == '/') burst = strtod(end + 1, &end);
+        if (!end || *end || per_minute < 0 || burst < 0 || (per_minute > 0 && burst < 1))
+            config_fail(var, "must be per_minute[/burst] (numbers), or 0 to disable");
+    }
+    struct route *r = route_find_pattern(srv, pattern);
+    struct method_entry *m = NULL;
+    for (int i = 0; r && i < r->nmethods; i++)
+        if (strcmp(r->methods[i].name, method) == 0) m = &r->methods[i];
+    if (!m) abort(); /* programming error: limit a route that exists */
+    if (m->limit) ratelimit_free(m->limit);
+    m->limit = per_minute > 0 ? ratelimit_new(per_minute, burst) : NULL;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Built-in operational routes */
+
+static void h_health(http_req_t *req, void *ctx) {
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "status", "ok");
+    http_reply_json(req, 200, b);
+}
+
+static void h_ready(http_req_t *req, void *ctx) {
+    http_server_t *srv = ctx;
+    char why[256] = "";
+    if (srv->cfg.ready && srv->cfg.ready(why, sizeof why, srv->cfg.ready_ctx) != 0) {
+        cJSON *p = problem_new(503, why[0] ? why : "not ready");
+        cJSON_AddStringToObject(p, "failing", why[0] ? why : "unknown");
+        http_reply_problem_obj(req, p);
+        return;
+    }
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "status", "ready");
+    http_reply_json(req, 200, b);
+}
+
+static void h_metrics(http_req_t *req, void *ctx) {
+    size_t len = 0;
+    char *text = metrics_render(&len);
+    http_reply_raw(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+static void h_openapi(http_req_t *req, void *ctx) {
+    http_server_t *srv = ctx;
+    const char *y = srv->cfg.openapi ? srv->cfg.openapi : "";
+    http_reply_raw(req, 200, "application/yaml; charset=utf-8", y, strlen(y));
+}
+
+/* {"name","version","buildtime","api_version":[{"version","buildtime","links","methods"}]}
+ * One row per API version, its methods collected from the routes under /api/<version>/. */
+static void h_info(http_req_t *req, void *ctx) {
+    http_server_t *srv = ctx;
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "name", srv->cfg.service);
+    cJSON_AddStringToObject(b, "version", srv->cfg.version);
+    cJSON_AddStringToObject(b, "buildtime", srv->cfg.build_time);
+    cJSON *rows = cJSON_AddArrayToObject(b, "api_version");
+    int nv = 0;
+    char **versions = split_list(srv->cfg.api_versions, &nv);
+    static const char *order[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+    for (int v = 0; v < nv; v++) {
+        char prefix[64], methods[64] = "";
+        snprintf(prefix, sizeof prefix, "/api/%s", versions[v]);
+        for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
+            int found = 0;
+            for (int i = 0; i < srv->nroutes && !found; i++)
+                if (strncmp(srv->routes[i].pattern, prefix, strlen(prefix)) == 0 &&
+                    route_method(&srv->routes[i], order[o]))
+                    found = 1;
+            if (!found) continue;
+            char lower[8];
+            for (int k = 0; k < 8; k++)
+                lower[k] = (char)((order[o][k] >= 'A' && order[o][k] <= 'Z') ? order[o][k] + 32
+                                                                              : order[o][k]);
+            if (methods[0]) strncat(methods, ", ", sizeof methods - strlen(methods) - 1);
+            strncat(methods, lower, sizeof methods - strlen(methods) - 1);
+        }
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "version", versions[v]);
+        cJSON_AddStringToObject(row, "buildtime", srv->cfg.build_time);
+        cJSON_AddStringToObject(row, "links", prefix);
+        cJSON_AddStringToObject(row, "methods", methods);
+        cJSON_AddItemToArray(rows, row);
+    }
+    free_list(versions, nv);
+    http_reply_json(req, 200, b);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Server lifecycle */
+
+http_server_t *http_server_new(const http_config_t *cfg) {
+    http_server_t *srv = xcalloc(1, sizeof *srv);
+    srv->cfg = *cfg;
+    srv->cors = split_list(config_str("CORS_ORIGINS", ""), &srv->ncors);
+    srv->trusted = split_list(config_str("TRUSTED_PROXIES", ""), &srv->ntrusted);
+    srv->page_size = config_long("PAGE_SIZE", 5, 1, 100);
+    pthread_mutex_init(&srv->q_mu, NULL);
+    pthread_cond_init(&srv->q_cv, NULL);
+    http_route(srv, "GET", "/health", h_health, srv, HTTP_INLINE);
+    http_route(srv, "GET", "/ready", h_ready, srv, HTTP_OFFLOAD);
+    http_route(srv, "GET", "/metrics", h_metrics, srv, HTTP_INLINE);
+    http_route(srv, "GET", "/info", h_info, srv, HTTP_INLINE);
+    http_route(srv, "GET", "/openapi.yaml", h_openapi, srv, HTTP_INLINE);
+    metrics_help("tizza_http_requests_total", "counter", "HTTP requests by route, method and status");
+    metrics_help("tizza_http_request_duration_seconds", "histogram",
+                 "HTTP request latency by route and method");
+    return srv;
+}
+
+void http_server_free(http_server_t *srv) {
+    if (!srv) return;
+    for (int i = 0; i < srv->nroutes; i++) {
+        struct route *r = &srv->routes[i];
+        free(r->pattern);
+        for (int j = 0; j < r->nsegs; j++) free(r->segs[j]);
+        for (int j = 0; j < r->nmethods; j++)
+            if (r->methods[j].limit) ratelimit_free(r->methods[j].limit);
+    }
+    free(srv->routes);
+    free_list(srv->cors, srv->ncors);
+    free_list(srv->trusted, srv->ntrusted);
+    pthread_mutex_destroy(&srv->q_mu);
+    pthread_cond_destroy(&srv->q_cv);
+    free(srv);
+}
+
+int http_server_port(const http_server_t *srv) { return atomic_load(&srv->port); }
+
+void http_server_stop(http_server_t *srv) { atomic_store(&srv->stop_requested, 1); }
+
+/* ------------------------------------------------------------------------------------------
+ * Request life: build -> dispatch -> (worker) -> finish */
+
+static void req_free(http_req_t *req) {
+    kv_free(&req->params);
+    kv_free(&req->query);
+    kv_free(&req->headers);
+    kv_free(&req->cookies);
+    kv_free(&req->out_headers);
+    free(req->path);
+    free(req->body);
+    free(req->resp_body);
+    cJSON_Delete(req->json);
+    if (req->user && req->user_free) req->user_free(req->user);
+    free(req);
+}
+
+static int sane_request_id(const char *s) {
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64) return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+/* Client address: the peer, or walking X-Forwarded-For from the right while the hop is a
+ * trusted proxy. */
+static void resolve_client(http_req_t *req) {
+    str_copy(req->client, req->peer, sizeof req->client);
+    if (!is_trusted(req->srv, req->peer)) return;
+    const char *xff = http_header(req, "X-Forwarded-For");
+    if (!xff) return;
+    int n = 0;
+    char **hops = split_list(xff, &n);
+    for (int i = n - 1; i >= 0; i--) {
+        str_copy(req->client, hops[i], sizeof req->client);
+        if (!is_trusted(req->srv, hops[i])) break;
+    }
+    free_list(hops, n);
+}
+
+static const char *cors_origin(const http_req_t *req) {
+    const char *origin = http_header(req, "Origin");
+    if (!origin) return NULL;
+    for (int i = 0; i < req->srv->ncors; i++)
+        if (strcmp(req->srv->cors[i], origin) == 0 || strcmp(req->srv->cors[i], "*") == 0)
+            return origin;
+    return NULL;
+}
+
+static void log_access(const http_req_t *req, double secs) {
+    if (!log_enabled(LOG_INFO)) return;
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "request_id", req->request_id);
+    cJSON_AddStringToObject(f, "method", req->method);
+    cJSON_AddStringToObject(f, "path", req->path);
+    cJSON_AddStringToObject(f, "route", http_route_pattern(req));
+    cJSON_AddNumberToObject(f, "status", req->status);
+    cJSON_AddNumberToObject(f, "duration_ms", secs * 1000.0);
+    cJSON_AddNumberToObject(f, "bytes", (double)req->resp_len);
+    cJSON_AddStringToObject(f, "client", req->client);
+    log_fields(LOG_INFO, "request", f);
+}
+
+static void record(const http_req_t *req) {
+    double secs = (double)(mono_ns() - req->t0) / 1e9;
+    char labels[256];
+    snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",status=\"%d\"",
+             http_route_pattern(req), req->method, req->status);
+    metrics_inc("tizza_http_requests_total", labels, 1);
+    snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\"", http_route_pattern(req),
+             req->method);
+    metrics_observe("tizza_http_request_duration_seconds", labels, secs);
+    log_access(req, secs);
+}
+
+/* Loop thread: turn the http_req_t's answer into an evhttp reply and free the request. */
+static void finish(http_req_t *req) {
+    struct loop *lp = req->loop;
+    if (!req->replied) {
+        log_msg(LOG_ERROR, "handler for %s %s did not answer", req->method, req->path);
+        http_reply_problem(req, 500, "the server could not answer this request");
+    }
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req->ev);
+    if (req->resp_type) evhttp_add_header(out, "Content-Type", req->resp_type);
+    evhttp_add_header(out, "X-Request-Id", req->request_id);
+    evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(out, "X-Frame-Options", "DENY");
+    evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    const char *origin = cors_origin(req);
+    if (origin) {
+        evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
+        evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
+        evhttp_add_header(out, "Access-Control-Expose-Headers",
+                          "X-Request-Id, Location, Retry-After");
+        evhttp_add_header(out, "Vary", "Origin");
+    }
+    for (int i = 0; i < req->out_headers.n; i++)
+        evhttp_add_header(out, req->out_headers.items[i].k, req->out_headers.items[i].v);
+    struct evbuffer *buf = evbuffer_new();
+    if (req->resp_len) evbuffer_add(buf, req->resp_body, req->resp_len);
+    evhttp_send_reply(req->ev, req->status, problem_title(req->status), buf);
+    evbuffer_free(buf);
+    record(req);
+    req_free(req);
+    lp->inflight--;
+    if (lp->draining && lp->inflight == 0) event_base_loopexit(lp->base, NULL);
+}
+
+static void run_handler(http_req_t *req) {
+    req->entry->fn(req, req->entry->ctx);
+}
+
+static void *worker_main(void *arg) {
+    http_server_t *srv = arg;
+    for (;;) {
+        pthread_mutex_lock(&srv->q_mu);
+        while (!srv->q_head && !srv->q_stop) pthread_cond_wait(&srv->q_cv, &srv->q_mu);
+        http_req_t *req = srv->q_head;
+        if (!req) { /* stopping and nothing left */
+            pthread_mutex_unlock(&srv->q_mu);
+            return NULL;
+        }
+        srv->q_head = req->next;
+        if (!srv->q_head) srv->q_tail = NULL;
+        pthread_mutex_unlock(&srv->q_mu);
+
+        req->next = NULL;
+        run_handler(req);
+
+        struct loop *lp = req->loop;
+        pthread_mutex_lock(&lp->done_mu);
+        if (lp->done_tail) lp->done_tail->next = req;
+        else lp->done_head = req;
+        lp->done_tail = req;
+        pthread_mutex_unlock(&lp->done_mu);
+        event_active(lp->done_ev, EV_READ, 0);
+    }
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg) {
+    struct loop *lp = arg;
+    pthread_mutex_lock(&lp->done_mu);
+    http_req_t *list = lp->done_head;
+    lp->done_head = lp->done_tail = NULL;
+    pthread_mutex_unlock(&lp->done_mu);
+    while (list) {
+        http_req_t *next = list->next;
+        finish(list);
+        list = next;
+    }
+}
+
+static void offload(http_req_t *req) {
+    http_server_t *srv = req->srv;
+    pthread_mutex_lock(&srv->q_mu);
+    if (srv->q_tail) srv->q_tail->next = req;
+    else srv->q_head = req;
+    srv->q_tail = req;
+    pthread_cond_signal(&srv->q_cv);
+    pthread_mutex_unlock(&srv->q_mu);
+}
+
+static int content_type_is_json(const char *ct) {
+    if (!ct) return 0;
+    while (*ct == ' ') ct++;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0) return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Answers what the framework answers by itself. Returns 1 when the request is answered. */
+static int precheck(http_req_t *req, const struct route *r) {
+    if (!r) {
+        http_reply_problem(req, 404, "no such resource");
+        return 1;
+    }
+    char allow[96];
+    route_allow(r, allow, sizeof allow);
+    if (strcmp(req->method, "OPTIONS") == 0) {
+        http_add_header(req, "Allow", allow);
+        if (cors_origin(req) && http_header(req, "Access-Control-Request-Method")) {
+            http_add_header(req, "Access-Control-Allow-Methods", allow);
+            http_add_header(req, "Access-Control-Allow-Headers",
+                            "Content-Type, Authorization, X-Request-Id, traceparent");
+            http_add_header(req, "Access-Control-Max-Age", "600");
+        }
+        http_reply_empty(req, 204);
+        return 1;
+    }
+    const char *m = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    req->entry = route_method(r, m);
+    if (!req->entry) {
+        http_add_header(req, "Allow", allow);
+        http_reply_problem(req, 405, "method not allowed on this resource");
+        return 1;
+    }
+    if (req->entry->limit) {
+        int retry = 1;
+        if (!ratelimit_take(req->entry->limit, req->client, &retry)) {
+            char s[16];
+            snprintf(s, sizeof s, "%d", retry);
+            http_add_header(req, "Retry-After", s);
+            http_reply_problem(req, 429, "too many requests; try again later");
+            return 1;
+        }
+    }
+    int mutation = !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
+    if (req->body_len > req->srv->cfg.body_limit) {
+        char d[96];
+        snprintf(d, sizeof d, "request body is over the limit of %zu bytes",
+                 req->srv->cfg.body_limit);
+        http_reply_problem(req, 413, d);
+        return 1;
+    }
+    if (mutation && req->body_len && !content_type_is_json(http_header(req, "Content-Type"))) {
+        http_reply_problem(req, 415, "request body must be application/json");
+        return 1;
+    }
+    return 0;
+}
+
+/* Copies the evhttp request into an http_req_t. */
+static http_req_t *req_build(struct loop *lp, struct evhttp_request *ev) {
+    http_req_t *req = xcalloc(1, sizeof *req);
+    req->srv = lp->srv;
+    req->loop = lp;
+    req->ev = ev;
+    req->t0 = mono_ns();
+    str_copy(req->method, method_name(evhttp_request_get_command(ev)), sizeof req->method);
+
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    req->path = xstrdup(path && *path ? path : "/");
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (qs) {
+        struct evkeyvalq q;
+        TAILQ_INIT(&q);
+        if (evhttp_parse_query_str(qs, &q) == 0) {
+            struct evkeyval *kv;
+            TAILQ_FOREACH(kv, &q, next) kv_add(&req->query, kv->key, kv->value);
+        }
+        evhttp_clear_headers(&q);
+    }
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(ev), next)
+        kv_add(&req->headers, h->key, h->value);
+
+    struct evbuffer *in = evhttp_request_get_input_buffer(ev);
+    size_t len = evbuffer_get_length(in);
+    if (len) {
+        req->body = malloc(len + 1);
+        if (!req->body) abort();
+        evbuffer_copyout(in, req->body, len);
+        req->body[len] = '\0';
+        req->body_len = len;
+    }
+
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *con = evhttp_request_get_connection(ev);
+    if (con) evhttp_connection_get_peer(con, &addr, &port);
+    str_copy(req->peer, addr ? addr : "", sizeof req->peer);
+    resolve_client(req);
+
+    const char *rid = http_header(req, "X-Request-Id");
+    if (sane_request_id(rid)) {
+        str_copy(req->request_id, rid, sizeof req->request_id);
+    } else {
+        unsigned char raw[16];
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2hex(req->request_id, sizeof req->request_id, raw, sizeof raw);
+    }
+    return req;
+}
+
+static void on_request(struct evhttp_request *ev, void *arg) {
+    struct loop *lp = arg;
+    lp->inflight++;
+    http_req_t *req = req_build(lp, ev);
+    req->route = route_match(lp->srv, req->path, req);
+    if (precheck(req, req->route)) {
+        finish(req);
+        return;
+    }
+    if (req->entry->flags & HTTP_OFFLOAD) {
+        offload(req);
+        return;
+    }
+    run_handler(req);
+    finish(req);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Loops */
+
+static int listen_socket(const char *host, int port) {
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        sl = sizeof *in4;
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        sl = sizeof *in6;
+    } else {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
+    struct loop *lp = arg;
+    log_msg(LOG_WARN, "drain timeout with %d requests in flight", lp->inflight);
+    event_base_loopexit(lp->base, NULL);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg) {
+    struct loop *lp = arg;
+    if (lp->draining) return;
+    lp->draining = 1;
+    if (lp->bound) {
+        evhttp_del_accept_socket(lp->http, lp->bound);
+        lp->bound = NULL;
+    }
+    if (lp->inflight == 0) {
+        event_base_loopexit(lp->base, NULL);
+        return;
+    }
+    struct timeval tv = {lp->srv->cfg.drain_ms / 1000, (lp->srv->cfg.drain_ms % 1000) * 1000};
+    lp->drain_timer = evtimer_new(lp->base, on_drain_timeout, lp);
+    evtimer_add(lp->drain_timer, &tv);
+}
+
+static void *loop_main(void *arg) {
+    struct loop *lp = arg;
+    event_base_dispatch(lp->base);
+    return NULL;
+}
+
+static int loop_init(http_server_t *srv, struct loop *lp, int fd) {
+    lp->srv = srv;
+    lp->fd = fd;
+    pthread_mutex_init(&lp->done_mu, NULL);
+    lp->base = event_base_new();
+    lp->http = evhttp_new(lp->base);
+    if (!lp->base || !lp->http) return -1;
+    evhttp_set_allowed_methods(lp->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    evhttp_set_max_body_size(lp->http, (ev_ssize_t)srv->cfg.body_limit * 16);
+    evhttp_set_max_headers_size(lp->http, 32 * 1024);
+    evhttp_set_timeout(lp->http, 60);
+    evhttp_set_gencb(lp->http, on_request, lp);
+    lp->done_ev = event_new(lp->base, -1, 0, on_done, lp);
+    lp->stop_ev = event_new(lp->base, -1, 0, on_stop, lp);
+    lp->bound = evhttp_accept_socket_with_handle(lp->http, fd);
+    return lp->bound ? 0 : -1;
+}
+
+static void loop_free(struct loop *lp) {
+    /* Requests a worker finished after this loop stopped: answer them so evhttp owns them
+     * again, then free everything. */
+    on_done(-1, 0, lp);
+    if (lp->drain_timer) event_free(lp->drain_timer);
+    if (lp->done_ev) event_free(lp->done_ev);
+    if (lp->stop_ev) event_free(lp->stop_ev);
+    if (lp->http) evhttp_free(lp->http);
+    if (lp->base) event_base_free(lp->base);
+    pthread_mutex_destroy(&lp->done_mu);
+}
+
+static void wait_for_stop(http_server_t *srv) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    while (!atomic_load(&srv->stop_requested)) {
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM) {
+            log_msg(LOG_INFO, "signal %d: draining", sig);
+            break;
+        }
+    }
+}
+
+int http_server_run(http_server_t *srv) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, (void (*)(void))evthread_use_pthreads);
+    if (sodium_init() < 0) return -1;
+
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    signal(SIGPIPE, SIG_IGN);
+
+    srv->nloops = srv->cfg.threads;
+    srv->loops = xcalloc((size_t)srv->nloops, sizeof *srv->loops);
+    int rc = 0, port = srv->cfg.port;
+    for (int i = 0; i < srv->nloops && rc == 0; i++) {
+        int fd = listen_socket(srv->cfg.host, port);
+        if (fd < 0) {
+            log_msg(LOG_ERROR, "cannot listen on %s:%d: %s", srv->cfg.host, port, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (port == 0) { /* first socket picked the port; the others share it */
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            getsockname(fd, (struct sockaddr *)&ss, &sl);
+            port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                 : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        if (loop_init(srv, &srv->loops[i], fd) != 0) {
+            close(fd);
+            rc = -1;
+        }
+    }
+    atomic_store(&srv->port, port);
+
+    if (rc == 0) {
+        srv->nworkers = srv->cfg.workers;
+        srv->workers = xcalloc((size_t)srv->nworkers, sizeof *srv->workers);
+        for (int i = 0; i < srv->nworkers; i++)
+            pthread_create(&srv->workers[i], NULL, worker_main, srv);
+        for (int i = 0; i < srv->nloops; i++)
+            pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]);
+        log_msg(LOG_INFO, "%s %s listening on %s:%d (%d loops, %d workers)", srv->cfg.service,
+                srv->cfg.version, srv->cfg.host, port, srv->nloops, srv->nworkers);
+
+        wait_for_stop(srv);
+
+        for (int i = 0; i < srv->nloops; i++) event_active(srv->loops[i].stop_ev, EV_READ, 0);
+        for (int i = 0; i < srv->nloops; i++) pthread_join(srv->loops[i].thread, NULL);
+        pthread_mutex_lock(&srv->q_mu);
+        srv->q_stop = 1;
+        pthread_cond_broadcast(&srv->q_cv);
+        pthread_mutex_unlock(&srv->q_mu);
+        for (int i = 0; i < srv->nworkers; i++) pthread_join(srv->workers[i], NULL);
+        free(srv->workers);
+        srv->workers = NULL;
+    }
+    for (int i = 0; i < srv->nloops; i++) loop_free(&srv->loops[i]);
+    free(srv->loops);
+    srv->loops = NULL;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0) log_msg(LOG_INFO, "stopped");
+    return rc;
+}

@@ -1,0 +1,222 @@
+/* service -- the shared main() of every Tizza binary (see service.h).
+ *
+ * The flow is deliberately linear: parse argv -> config/log -> store -> migrate -> either a
+ * subcommand or serve. Serving builds the HTTP server, calls the service's setup(), starts
+ * the event machinery (one relay thread, one consumer thread) when the service uses the
+ * broker, runs until a signal, and tears down in reverse order. */
+#include "service.h"
+
+#include "authn.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char service_openapi_yaml[];
+extern const char service_build_time[];
+
+#define MAX_CONSUMERS 8
+
+struct service {
+    const service_def_t *def;
+    store_t *store;
+    http_server_t *http;
+    outbox_relay_t *relay;
+    event_consumer_t *consumer;
+    event_consumer_spec_t specs[MAX_CONSUMERS];
+    int nspecs;
+    void *data;
+};
+
+store_t *service_store(service_t *svc) { return svc->store; }
+http_server_t *service_http(service_t *svc) { return svc->http; }
+void *service_data(service_t *svc) { return svc->data; }
+void service_set_data(service_t *svc, void *data) { svc->data = data; }
+const char *service_name(service_t *svc) { return svc->def->name; }
+
+int service_store_flags(service_t *svc) {
+    return strcmp(store_backend(svc->store), "sqlite") == 0 ? HTTP_INLINE : HTTP_OFFLOAD;
+}
+
+void service_consume(service_t *svc, const event_consumer_spec_t *spec) {
+    if (svc->nspecs == MAX_CONSUMERS) abort(); /* programming error */
+    svc->specs[svc->nspecs++] = *spec;
+}
+
+void service_events_committed(service_t *svc) {
+    if (svc->relay) outbox_relay_notify(svc->relay);
+}
+
+static void on_consumer_commit(void *ctx) { service_events_committed(ctx); }
+
+static void usage(const service_def_t *def, FILE *out) {
+    fprintf(out,
+            "tizza-%s %s -- %s\n\n"
+            "usage: tizza-%s [serve|migrate%s] [options]\n"
+            "       tizza-%s --help | --version\n\n"
+            "commands:\n"
+            "  serve      serve HTTP (default)\n"
+            "  migrate    create collections and indexes (idempotent)\n"
+            "%s"
+            "\nenvironment (defaults in parentheses):\n"
+            "  HOST, PORT          listen address (0.0.0.0, %d)\n"
+            "  STORE_URL           sqlite:///path.db or mongodb://... (sqlite://./var/%s.db)\n"
+            "  LOG_LEVEL           debug|info|warn|error (info)\n"
+            "  LOG_FORMAT          json|text (json)\n"
+            "  HTTP_THREADS        event-loop threads (number of CPUs)\n"
+            "  WORKERS             worker threads for slow work (8)\n"
+            "  BODY_LIMIT          max request body in bytes (65536)\n"
+            "  DRAIN_MS            graceful-stop bound in ms (10000)\n"
+            "  PAGE_SIZE           default page size (5, max 100)\n"
+            "  CORS_ORIGINS        allowed origins, comma separated (none)\n"
+            "  TRUSTED_PROXIES     peers whose X-Forwarded-* are believed (none)\n"
+            "  RATE_LIMIT_<NAME>   per_minute[/burst] or 0 to disable a named limit\n"
+            "%s"
+            "%s",
+            def->name, TIZZA_VERSION, def->summary, def->name,
+            def->commands_help ? "|..." : "", def->name,
+            def->commands_help ? def->commands_help : "", def->default_port, def->name,
+            def->uses_broker ? "  AMQP_URL            RabbitMQ "
+                               "(amqp://guest:guest@127.0.0.1:5672/%2f)\n"
+                             : "",
+            def->env_help ? def->env_help : "");
+    if (def->remote_keys)
+        fprintf(out, "  AUTH_URL            auth service (http://127.0.0.1:8001)\n"
+                     "  AUTH_PUBLIC_KEY     base64url Ed25519 key(s) instead of fetching JWKS\n"
+                     "  AUTH_WAIT_MS        how long to retry fetching JWKS at start (30000)\n");
+}
+
+static int ready_check(char *why, size_t len, void *ctx) {
+    service_t *svc = ctx;
+    if (store_ping(svc->store) != STORE_OK) {
+        snprintf(why, len, "store: %s", store_errmsg());
+        return -1;
+    }
+    if (svc->relay && !outbox_relay_connected(svc->relay)) {
+        snprintf(why, len, "broker: outbox relay is not connected");
+        return -1;
+    }
+    if (svc->consumer && !event_consumer_connected(svc->consumer)) {
+        snprintf(why, len, "broker: event consumer is not connected");
+        return -1;
+    }
+    return 0;
+}
+
+static void start_events(service_t *svc) {
+    const char *url = config_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
+    svc->relay = outbox_relay_start(svc->store, url, svc->def->name);
+    if (svc->nspecs) {
+        svc->consumer = event_consumer_start(svc->store, url, svc->specs, svc->nspecs,
+                                             (int)config_long("AMQP_PREFETCH", 16, 1, 1000));
+        event_consumer_on_commit(svc->consumer, on_consumer_commit, svc);
+    }
+}
+
+/* Keys for verifying access tokens in services other than auth. */
+static int load_remote_keys(void) {
+    int rc = authn_keys_from_env();
+    if (rc == 1) return 0;
+    if (rc < 0) config_fail("AUTH_PUBLIC_KEY", "must be base64url Ed25519 public keys");
+    const char *url = config_url("AUTH_URL", "http://127.0.0.1:8001");
+    int wait = (int)config_long("AUTH_WAIT_MS", 30000, 0, 600000);
+    if (authn_fetch_jwks(url, wait) != 0) {
+        log_msg(LOG_ERROR, "cannot fetch signing keys from %s/api/v1/auth/jwks", url);
+        return -1;
+    }
+    return 0;
+}
+
+static int serve(service_t *svc) {
+    const service_def_t *def = svc->def;
+    if (def->remote_keys && load_remote_keys() != 0) return 1;
+    http_config_t cfg;
+    http_config_from_env(&cfg, def->name, def->default_port);
+    cfg.openapi = service_openapi_yaml;
+    cfg.build_time = service_build_time;
+    cfg.api_versions = def->api_versions;
+    cfg.ready = ready_check;
+    cfg.ready_ctx = svc;
+    svc->http = http_server_new(&cfg);
+    int rc = def->setup(svc);
+    if (rc == 0 && def->uses_broker) start_events(svc);
+    if (rc == 0) rc = http_server_run(svc->http) == 0 ? 0 : 1;
+    else log_msg(LOG_ERROR, "setup failed");
+    if (svc->consumer) event_consumer_stop(svc->consumer);
+    if (svc->relay) outbox_relay_stop(svc->relay);
+    if (def->teardown) def->teardown(svc);
+    http_server_free(svc->http);
+    return rc;
+}
+
+static int migrate_all(service_t *svc) {
+    const service_def_t *def = svc->def;
+    if (def->uses_broker &&
+        (outbox_migrate(svc->store) != STORE_OK || event_consumer_migrate(svc->store) != STORE_OK))
+        return -1;
+    return def->migrate(svc->store) == STORE_OK ? 0 : -1;
+}
+
+int service_main(const service_def_t *def, int argc, char **argv) {
+    char prog[64];
+    snprintf(prog, sizeof prog, "tizza-%s", def->name);
+    config_set_program(prog);
+    const char *cmd = "serve";
+    if (argc > 1) {
+        if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+            usage(def, stdout);
+            return 0;
+        }
+        if (!strcmp(argv[1], "--version")) {
+            printf("%s %s\n", prog, TIZZA_VERSION);
+            return 0;
+        }
+        cmd = argv[1];
+    }
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && !def->command) {
+        fprintf(stderr, "%s: unknown command '%s' (see --help)\n", prog, cmd);
+        return 2;
+    }
+    const char *why = NULL;
+    if (log_init(def->name, &why) != 0) {
+        fprintf(stderr, "%s: config: %s\n", prog, why);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
+        return 1;
+    }
+
+    char def_url[128], err[256] = "", dbname[64];
+    snprintf(def_url, sizeof def_url, "sqlite://./var/%s.db", def->name);
+    snprintf(dbname, sizeof dbname, "tizza_%s", def->name);
+    service_t svc = {.def = def};
+    svc.store = store_open(config_str("STORE_URL", def_url), dbname, err, sizeof err);
+    if (!svc.store) {
+        log_msg(LOG_ERROR, "cannot open store: %s", err);
+        fprintf(stderr, "%s: cannot open store: %s\n", prog, err);
+        return 1;
+    }
+    int rc;
+    if (migrate_all(&svc) != 0) {
+        fprintf(stderr, "%s: migration failed: %s\n", prog, store_errmsg());
+        rc = 1;
+    } else if (!strcmp(cmd, "migrate")) {
+        log_msg(LOG_INFO, "migrated");
+        rc = 0;
+    } else if (!strcmp(cmd, "serve")) {
+        rc = serve(&svc);
+    } else {
+        rc = def->command(&svc, argc - 1, argv + 1);
+        if (rc == -1) {
+            fprintf(stderr, "%s: unknown command '%s' (see --help)\n", prog, cmd);
+            rc = 2;
+        }
+    }
+    store_close(svc.store);
+    return rc;
+}

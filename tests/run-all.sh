@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the test suites on the sanitizer build (build/asan). `make test` calls it with no
+# argument (everything); `unit`, `store` or `integration` runs one part.
+# Prints a closing "N passed, M failed" line over the suites it ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ASAN_BIN=build/asan
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+what=${1:-all}
+passed=0
+failed=0
+failures=()
+
+run() { # name command...
+    local name=$1; shift
+    local t0=$SECONDS
+    echo "=== $name"
+    if "$@"; then
+        passed=$((passed + 1)); echo "--- ok   $name ($((SECONDS - t0)) s)"
+    else
+        failed=$((failed + 1)); failures+=("$name"); echo "--- FAIL $name ($((SECONDS - t0)) s)"
+    fi
+}
+
+if [[ $what == all || $what == unit ]]; then
+    for t in "$ASAN_BIN"/tests/test_*; do
+        [[ $(basename "$t") == test_store ]] && continue
+        run "unit $(basename "$t")" "$t"
+    done
+fi
+if [[ $what == all || $what == store ]]; then
+    run "store conformance (sqlite + mongodb double)" bash tests/store-conformance.sh "$ASAN_BIN/tests/test_store"
+fi
+if [[ $what == all || $what == integration ]]; then
+    run "integration" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/integration/run.sh
+fi
+
+echo
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "suites: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

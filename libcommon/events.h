@@ -1,0 +1,85 @@
+/* events -- the messaging layer of SPEC §6 on librabbitmq: topology, the transactional
+ * outbox with its relay, and idempotent consumers with retries and dead-lettering.
+ *
+ * Topology (declared idempotently by every relay and consumer connection):
+ *   durable topic exchanges "users" and "pizzas";
+ *   for each consumer queue Q: durable queue Q with x-dead-letter-exchange "" and
+ *   x-dead-letter-routing-key "Q.dlq", and durable queue "Q.dlq".
+ * Routing keys are "<type>.<version>", e.g. "user.deleted.1.0.0"; consumers bind the major
+ * version ("user.deleted.1.#").
+ *
+ * Producing. outbox_add() writes the event into the store collection "outbox" and must be
+ * called inside the caller's store transaction, so the event exists iff the change
+ * committed. The relay (its own thread and AMQP connection) publishes unsent rows in
+ * (created_at, id) order with publisher confirms and marks a row sent only after the broker
+ * confirmed it; on any error it reconnects with capped exponential backoff and starts again
+ * from the oldest unsent row. Delivery is therefore at-least-once.
+ *
+ * Consuming. A consumer (its own thread and AMQP connection) takes messages with manual
+ * acks and prefetch. For each message it opens a store transaction, skips it when the
+ * event_id is already in "processed_events" (idempotency), else calls the handler, records
+ * the event_id, commits, and only then acks. A handler failure rolls back and the message is
+ * re-published to the tail of its queue with header x-attempts+1 (so it never blocks the
+ * queue); on the 5th failure, or at once for a malformed message (bad JSON, missing
+ * event_id/type/version, unknown major version, handler says EVENT_POISON), it is rejected
+ * without requeue and so dead-lettered to Q.dlq, with a log line.
+ *
+ * Every event body is a JSON object {"event_id","type","version","occurred_at","producer",
+ * ...payload}; AMQP properties: delivery_mode 2 (persistent), message_id = event_id,
+ * content_type application/json, type, timestamp, app_id = producer. */
+#ifndef TIZZA_EVENTS_H
+#define TIZZA_EVENTS_H
+
+#include "store.h"
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#define EVENT_MAX_ATTEMPTS 5
+
+/* Writes an event into the outbox inside the current transaction. `payload` (taken) gets
+ * event_id, type, version, occurred_at and producer added. `exchange` is "users" or
+ * "pizzas"; `type` e.g. "user.deleted"; `version` e.g. "1.0.0". Returns a store rc. */
+int outbox_add(store_t *s, const char *producer, const char *exchange, const char *type,
+               const char *version, cJSON *payload);
+/* Creates the outbox collection and its index (call from migrate). */
+int outbox_migrate(store_t *s);
+
+typedef struct outbox_relay outbox_relay_t;
+/* Starts the relay thread. amqp_url like "amqp://guest:guest@127.0.0.1:5672/%2f". */
+outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char *producer);
+/* Wake the relay now (after committing a transaction that added events). Any thread. */
+void outbox_relay_notify(outbox_relay_t *r);
+/* Unsent rows as last counted by the relay; also exported as tizza_outbox_backlog. */
+long outbox_relay_backlog(outbox_relay_t *r);
+bool outbox_relay_connected(outbox_relay_t *r);
+/* Stops the thread (publishing what it can within ~1 s) and frees. NULL is fine. */
+void outbox_relay_stop(outbox_relay_t *r);
+
+enum event_result { EVENT_OK = 0, EVENT_RETRY = -1, EVENT_POISON = -2 };
+
+/* Called inside the consumer's store transaction; returns enum event_result. */
+typedef int (*event_handler_fn)(store_t *s, const cJSON *event, void *ctx);
+
+typedef struct {
+    const char *queue;    /* "tweets.user-deleted" */
+    const char *exchange; /* "users" */
+    const char *binding;  /* "user.deleted.1.#" */
+    int major;            /* accepted major version, e.g. 1 */
+    event_handler_fn fn;
+    void *ctx;
+} event_consumer_spec_t;
+
+typedef struct event_consumer event_consumer_t;
+/* Starts one thread + connection consuming every spec's queue. */
+event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url,
+                                       const event_consumer_spec_t *specs, int nspecs,
+                                       int prefetch);
+bool event_consumer_connected(event_consumer_t *c);
+/* Called after each committed handler run (e.g. to notify the service's relay). */
+void event_consumer_on_commit(event_consumer_t *c, void (*fn)(void *), void *ctx);
+void event_consumer_stop(event_consumer_t *c);
+
+/* Creates "processed_events" (call from migrate). */
+int event_consumer_migrate(store_t *s);
+
+#endif

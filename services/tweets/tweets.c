@@ -1,0 +1,183 @@
+/* tweets.c -- the /api/v2/tweets resource.
+ *
+ * A tweet is {id, user_id, tweetedby, body, timestamp}; the stored document also keeps
+ * tweetedby_key (lowercased username) for the case-insensitive ?tweetedby= filter. Writes
+ * need a signed-in caller whose account has not been deleted (deleted_users, fed by the
+ * user.deleted consumer); tweetedby always comes from the token, never from the body. */
+#include "tweets.h"
+
+#include "authn.h"
+#include "json.h"
+#include "log.h"
+#include "problem.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define COLL "tweets"
+
+int tweets_migrate(store_t *s) {
+    int rc = store_ensure_collection(s, COLL);
+    if (rc == STORE_OK) rc = store_ensure_index(s, COLL, "timestamp", false);
+    if (rc == STORE_OK) rc = store_ensure_index(s, COLL, "user_id", false);
+    if (rc == STORE_OK) rc = store_ensure_index(s, COLL, "tweetedby_key", false);
+    if (rc == STORE_OK) rc = store_ensure_collection(s, "deleted_users");
+    return rc;
+}
+
+/* The public representation (drops internal fields). Takes ownership of doc. */
+static cJSON *tweet_view(cJSON *doc) {
+    cJSON_DeleteItemFromObject(doc, "tweetedby_key");
+    return doc;
+}
+
+static void reply_store_error(http_req_t *req) {
+    log_msg(LOG_ERROR, "store: %s", store_errmsg());
+    http_reply_problem(req, 503, "the tweets store is unavailable");
+}
+
+/* Signed in and not deleted: 0, else answered (401) and -1. */
+static int require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
+    if (authn_require(req, u) != 0) return -1;
+    cJSON *gone = NULL;
+    int rc = store_get(s, "deleted_users", u->id, &gone);
+    cJSON_Delete(gone);
+    if (rc == STORE_OK) {
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        http_reply_problem(req, 401, "this account has been deleted");
+        return -1;
+    }
+    if (rc != STORE_NOTFOUND) {
+        reply_store_error(req);
+        return -1;
+    }
+    return 0;
+}
+
+static void list_tweets(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    http_page_t page;
+    if (http_page_params(req, &page) != 0) return;
+    store_filter_t *f = store_filter_new();
+    const char *by = http_query(req, "tweetedby");
+    if (by) {
+        char *key = str_lower(by);
+        store_where_str(f, "tweetedby_key", STORE_EQ, key);
+        free(key);
+    }
+    long count = 0;
+    cJSON *docs = NULL;
+    int rc = store_count(s, COLL, f, &count);
+    if (rc == STORE_OK)
+        rc = store_find(s, COLL, f, "-timestamp,-id", page.limit, page.offset, &docs);
+    store_filter_free(f);
+    if (rc != STORE_OK) {
+        cJSON_Delete(docs);
+        reply_store_error(req);
+        return;
+    }
+    cJSON *results = cJSON_CreateArray();
+    cJSON *d;
+    while ((d = cJSON_DetachItemFromArray(docs, 0))) cJSON_AddItemToArray(results, tweet_view(d));
+    cJSON_Delete(docs);
+    http_reply_page(req, &page, count, results);
+}
+
+static void get_tweet(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    const char *id = http_param(req, "id");
+    cJSON *doc = NULL;
+    int rc = id_valid(id) ? store_get(s, COLL, id, &doc) : STORE_NOTFOUND;
+    if (rc == STORE_NOTFOUND) http_reply_problem(req, 404, "no such tweet");
+    else if (rc != STORE_OK) reply_store_error(req);
+    else http_reply_json(req, 200, tweet_view(doc));
+}
+
+/* Blank means only whitespace. */
+static int is_blank(const char *s) {
+    for (; *s; s++)
+        if (!strchr(" \t\r\n", *s)) return 0;
+    return 1;
+}
+
+static void create_tweet(http_req_t *req, void *ctx) {
+    service_t *svc = ctx;
+    store_t *s = service_store(svc);
+    authn_user_t u;
+    if (require_writer(req, s, &u) != 0) return;
+    cJSON *in = http_json_body(req);
+    if (!in) return;
+    static const char *const allowed[] = {"body", NULL};
+    cJSON *p = problem_new(400, "invalid tweet");
+    const char *body = NULL;
+    json_reject_unknown(in, allowed, p);
+    if (json_field_string(in, "body", true, 1, TWEET_MAX_CHARS, false, &body, p) == JSON_OK &&
+        is_blank(body))
+        problem_add_error(p, "body", "must not be blank");
+    if (problem_has_errors(p)) {
+        http_reply_problem_obj(req, p);
+        return;
+    }
+    cJSON_Delete(p);
+
+    char id[ID_LEN + 1], ts[32];
+    id_new(id);
+    iso_now(ts);
+    char *key = str_lower(u.username);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", id);
+    cJSON_AddStringToObject(doc, "user_id", u.id);
+    cJSON_AddStringToObject(doc, "tweetedby", u.username);
+    cJSON_AddStringToObject(doc, "tweetedby_key", key);
+    cJSON_AddStringToObject(doc, "body", body);
+    cJSON_AddStringToObject(doc, "timestamp", ts);
+    free(key);
+    if (store_insert(s, COLL, doc) != STORE_OK) {
+        cJSON_Delete(doc);
+        reply_store_error(req);
+        return;
+    }
+    char loc[64];
+    snprintf(loc, sizeof loc, "/api/v2/tweets/%s", id);
+    char *abs = http_absolute_url(req, loc);
+    http_add_header(req, "Location", abs);
+    free(abs);
+    http_reply_json(req, 201, tweet_view(doc));
+}
+
+static void delete_tweet(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    if (require_writer(req, s, &u) != 0) return;
+    const char *id = http_param(req, "id");
+    cJSON *doc = NULL;
+    int rc = id_valid(id) ? store_get(s, COLL, id, &doc) : STORE_NOTFOUND;
+    if (rc == STORE_NOTFOUND) {
+        http_reply_problem(req, 404, "no such tweet");
+        return;
+    }
+    if (rc != STORE_OK) {
+        reply_store_error(req);
+        return;
+    }
+    const char *author = json_str(doc, "user_id");
+    int allowed = authn_is_admin(&u) || (author && strcmp(author, u.id) == 0);
+    cJSON_Delete(doc);
+    if (!allowed) {
+        http_reply_problem(req, 403, "only the author or an admin may delete this tweet");
+        return;
+    }
+    rc = store_delete_id(s, COLL, id);
+    if (rc == STORE_OK || rc == STORE_NOTFOUND) http_reply_empty(req, 204);
+    else reply_store_error(req);
+}
+
+void tweets_routes(service_t *svc) {
+    http_server_t *srv = service_http(svc);
+    int fl = service_store_flags(svc);
+    http_route(srv, "GET", "/api/v2/tweets", list_tweets, svc, fl);
+    http_route(srv, "POST", "/api/v2/tweets", create_tweet, svc, fl);
+    http_route(srv, "GET", "/api/v2/tweets/{id}", get_tweet, svc, fl);
+    http_route(srv, "DELETE", "/api/v2/tweets/{id}", delete_tweet, svc, fl);
+}

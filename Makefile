@@ -43,27 +43,31 @@ help:
 
 $(OUT)/obj/%.o: %.c $(wildcard libcommon/*.h) $(wildcard services/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(OUT)/libcommon.a: $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 # The service's proto-doc and build time are compiled into the binary (served at /openapi.yaml).
 $(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml tools/embed.sh
 	@mkdir -p $(dir $@)
-	sh tools/embed.sh $< > $@
+	@sh tools/embed.sh $< > $@
 
 .SECONDARY:
 .SECONDEXPANSION:
 service_objs = $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard services/$(1)/*.c))
 $(OUT)/bin/tizza-%: $$(call service_objs,$$*) $(OUT)/gen/%_embed.c $(OUT)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DTIZZA_BUILD_TIME='"'$$(date -u +%Y-%m-%dT%H:%M:%SZ)'"' -o $@ $(filter %.o %_embed.c,$^) $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -DTIZZA_BUILD_TIME='"'$$(date -u +%Y-%m-%dT%H:%M:%SZ)'"' -o $@ $(filter %.o %_embed.c,$^) $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS)
 
 $(OUT)/tests/test_%: libcommon/tests/test_%.c $(OUT)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
 asan:
 	$(MAKE) SANITIZE=1 all

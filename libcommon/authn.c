@@ -336,7 +336,7 @@ static char *request_token(http_req_t *req) {
 }
 
 /* 0 valid (*u filled), 1 no credentials, -1 invalid. Never answers. */
-static int authenticate(http_req_t *req, authn_user_t *u) {
+static int authenticate(http_req_t *req, authn_user_t *u, bool allow_deleted) {
     memset(u, 0, sizeof *u);
     char *jwt = request_token(req);
     if (!jwt) return 1;
@@ -348,7 +348,7 @@ static int authenticate(http_req_t *req, authn_user_t *u) {
     free(jwt);
     if (rc == 0) rc = fill_user(claims, u, &why);
     cJSON_Delete(claims);
-    if (rc == 0 && authn_is_deleted(u->id)) {
+    if (rc == 0 && !allow_deleted && authn_is_deleted(u->id)) {
         why = "user deleted";
         rc = -1;
     }
@@ -364,15 +364,19 @@ static void reply_401(http_req_t *req, const char *detail) {
     http_reply_problem(req, 401, detail);
 }
 
-int authn_require(http_req_t *req, authn_user_t *u) {
-    int rc = authenticate(req, u);
+static int require(http_req_t *req, authn_user_t *u, bool allow_deleted) {
+    int rc = authenticate(req, u, allow_deleted);
     if (rc == 0) return 0;
     reply_401(req, rc == 1 ? "authentication required" : "invalid or expired token");
     return -1;
 }
 
+int authn_require(http_req_t *req, authn_user_t *u) { return require(req, u, false); }
+
+int authn_require_signed(http_req_t *req, authn_user_t *u) { return require(req, u, true); }
+
 int authn_optional(http_req_t *req, authn_user_t *u) {
-    int rc = authenticate(req, u);
+    int rc = authenticate(req, u, false);
     if (rc < 0) reply_401(req, "invalid or expired token");
     return rc;
 }

@@ -30,6 +30,9 @@ int authn_keys_from_env(void);
 /* 0 and *u filled when the request carries a valid token; otherwise answers 401 and
  * returns -1. */
 int authn_require(http_req_t *req, authn_user_t *u);
+/* Like authn_require, but also accepts a deleted user's still-unexpired token (for the
+ * erasure status of that very user). */
+int authn_require_signed(http_req_t *req, authn_user_t *u);
 /* 0 valid (filled), 1 no credentials, -1 invalid credentials (answered 401). */
 int authn_optional(http_req_t *req, authn_user_t *u);
 bool authn_is_admin(const authn_user_t *u);

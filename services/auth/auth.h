@@ -1,0 +1,127 @@
+/* auth -- the tizza-auth service's shared context and the functions its files share.
+ *
+ * One auth_ctx_t lives in main() for the life of the process and is the `ctx` of every
+ * route. It is read-only once the server runs, except for the objects that are thread-safe
+ * themselves (store_t, ratelimit_t). Files:
+ *   main.c      argv, configuration, store, migrations, routes
+ *   users.c     signup, list, get, patch, delete, create-superuser
+ *   sessions.c  login, refresh, logout, me, jwks; access/refresh tokens and cookies
+ *   keys.c      the Ed25519 signing key (AUTH_SIGNING_KEY or kept in the store)
+ *   passwords.c argon2id hashing and verification (libsodium)
+ * The API these implement is notes/AUTH-API.md. */
+#ifndef TIZZA_AUTH_H
+#define TIZZA_AUTH_H
+
+#include "http.h"
+#include "service.h"
+#include "ratelimit.h"
+#include "store.h"
+#include "token.h"
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_COLL_USERS    "users"
+#define AUTH_COLL_REFRESH  "refresh_tokens"
+#define AUTH_COLL_KEYS     "keys"
+#define AUTH_COLL_ERASURES "erasures"
+
+#define AUTH_COOKIE_ACCESS  "tizza_access"
+#define AUTH_COOKIE_REFRESH "tizza_refresh"
+
+/* Field limits (SPEC §4, AUTH-API.md). */
+#define USERNAME_MIN 3
+#define USERNAME_MAX 30
+#define EMAIL_MIN    3
+#define EMAIL_MAX    254
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 256
+#define NAME_MAX_CP  100
+
+typedef struct {
+    service_t *svc;          /* for waking the outbox relay after a commit */
+    store_t *store;
+    token_key_t key;         /* the signing key (secret half included) */
+    long access_ttl;         /* ACCESS_TTL seconds */
+    long refresh_ttl;        /* REFRESH_TTL seconds */
+    bool cookie_secure;      /* COOKIE_SECURE */
+    ratelimit_t *login_fail; /* per-username failures; NULL when disabled */
+    int store_flags;         /* HTTP_INLINE, or HTTP_OFFLOAD on MongoDB */
+} auth_ctx_t;
+
+/* ---- passwords.c ---- */
+/* Prepares the dummy hash used for unknown users. Call once before serving. 0 or -1. */
+int passwords_init(void);
+/* argon2id hash of `pw` into out (crypto_pwhash_STRBYTES). 0, or -1 (out of memory). */
+int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES]);
+/* True when `pw` matches `hash`. With hash NULL (unknown user) it verifies against the
+ * dummy hash, so the time taken does not reveal whether the user exists, and is false. */
+bool password_verify(const char *hash, const char *pw);
+
+/* ---- keys.c ---- */
+/* Loads the signing key from the store (collection "keys", id "signing"), generating and
+ * keeping one on first start. 0, or -1 (logged). */
+int keys_load(store_t *s, token_key_t *out);
+
+/* ---- users.c ---- */
+bool username_valid(const char *s);
+bool email_valid(const char *s);
+/* {"id","username","name","created_at"} (+ "email","role","updated_at" when private). */
+cJSON *user_view(const cJSON *doc, bool private_view);
+/* The user document whose username_key is lower(username): STORE_OK (*out set),
+ * STORE_NOTFOUND or STORE_ERR. */
+int users_find_by_username(auth_ctx_t *ctx, const char *username, cJSON **out);
+/* Answers 503 when the store is down, else 500; logs store_errmsg(). */
+void reply_store_error(auth_ctx_t *ctx, http_req_t *req, const char *what);
+
+void users_signup(http_req_t *req, void *ctx);
+void users_list(http_req_t *req, void *ctx);
+void users_get(http_req_t *req, void *ctx);
+void users_patch(http_req_t *req, void *ctx);
+void users_delete(http_req_t *req, void *ctx);
+
+/* create-superuser: promote an existing user (STORE_OK, id written to id_out), or
+ * STORE_NOTFOUND / STORE_ERR. */
+int superuser_promote(auth_ctx_t *ctx, const char *username, char id_out[32]);
+/* Create a new admin. STORE_OK, STORE_CONFLICT (username/email taken) or STORE_ERR. */
+int superuser_create(auth_ctx_t *ctx, const char *username, const char *email, const char *password,
+                     char id_out[32]);
+
+/* ---- sessions.c ---- */
+/* Signed access token for a user document; malloc'd, NULL on failure. */
+char *session_access_token(const auth_ctx_t *ctx, const cJSON *user);
+/* Creates and stores a refresh token of `family_id` (NULL: a new family) for user_id, in
+ * the caller's transaction if one is open. *token = malloc'd opaque token. Store rc. */
+int session_refresh_insert(auth_ctx_t *ctx, const char *user_id, const char *family_id,
+                           char **token);
+void session_set_cookies(const auth_ctx_t *ctx, http_req_t *req, const char *access,
+                         const char *refresh);
+void session_clear_cookies(const auth_ctx_t *ctx, http_req_t *req);
+
+/* Per-username attempt limit (LOGIN_FAILURES_PER_USER per 15 minutes): takes one attempt
+ * for `username_key`; when refused answers 429 with Retry-After and returns false. */
+bool login_limit_take(auth_ctx_t *ctx, http_req_t *req, const char *username_key);
+/* Forgets the attempts of `username_key` after a success. */
+void login_limit_reset(auth_ctx_t *ctx, const char *username_key);
+
+void sessions_login(http_req_t *req, void *ctx);
+void sessions_refresh(http_req_t *req, void *ctx);
+void sessions_logout(http_req_t *req, void *ctx);
+void sessions_me(http_req_t *req, void *ctx);
+void sessions_jwks(http_req_t *req, void *ctx);
+
+/* ---- erasure.c ---- */
+/* Inside the caller's transaction: the erasure record and the user.deleted event. */
+int erasure_begin(auth_ctx_t *ctx, const char *user_id);
+void erasure_get(http_req_t *req, void *ctx);
+/* Registers the user.erased consumer. */
+void erasure_consume(service_t *svc);
+
+/* ---- generated (tools/embed.sh) ---- */
+extern const char service_openapi_yaml[];
+extern const char service_build_time[];
+
+#endif

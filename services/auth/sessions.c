@@ -1,0 +1,430 @@
+/* sessions -- login, refresh, logout, me and jwks, plus issuing tokens and cookies.
+ *
+ * A session is a pair: a short-lived access token (an EdDSA JWT, ACCESS_TTL, verified
+ * locally by every service) and a long-lived opaque refresh token (32 random bytes,
+ * base64url, REFRESH_TTL). Only the hex sha256 of a refresh token is stored, in
+ * "refresh_tokens" {id, user_id, family_id, token_hash, expires_at, used, revoked,
+ * created_at}. All refresh tokens descending from one login share a family_id.
+ *
+ * Rotation: presenting a refresh token marks it used and issues the next one of the family
+ * in one transaction. The "mark used" update is conditional on used == false, so two
+ * concurrent presentations of one token cannot both succeed (on MongoDB the loser's
+ * transaction aborts with a write conflict, also taken as a reuse). Presenting a token that was
+ * already used means it leaked (or was replayed): the whole family is revoked and the
+ * answer is 401, so both the thief and the victim must log in again.
+ *
+ * Login says the same thing ("invalid username or password") for an unknown user and a
+ * wrong password, and spends the same argon2id time on both (password_verify(NULL, ...)).
+ * Attempts per username are limited with a token bucket (login_fail) that a success resets;
+ * attempts per client address are limited by the HTTP layer (http_rate_limit in main.c).
+ *
+ * Tokens travel in HttpOnly cookies: tizza_access (Path=/, SameSite=Lax) and tizza_refresh
+ * (Path=/api/v1/auth, SameSite=Strict); the access token is also in the JSON body for
+ * non-browser clients. (The HTTP layer marks every answer Cache-Control: no-store.) */
+#include "auth.h"
+#include "authn.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "problem.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REFRESH_RAW_BYTES 32
+#define TOKEN_HASH_HEX    (crypto_hash_sha256_BYTES * 2 + 1)
+#define TOKEN_MAX_BYTES   512 /* far above the 43 bytes of a real refresh token */
+
+/* ---------------------------------------------------------------- tokens */
+
+static void token_hash_hex(const char *token, char out[TOKEN_HASH_HEX]) {
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+    sodium_bin2hex(out, TOKEN_HASH_HEX, h, sizeof h);
+}
+
+char *session_access_token(const auth_ctx_t *ctx, const cJSON *user) {
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    char *jti = b64url_encode(raw, sizeof raw);
+    if (jti == NULL) return NULL;
+    int64_t now = now_ms() / 1000;
+    const char *role = json_str(user, "role");
+
+    cJSON *claims = cJSON_CreateObject();
+    cJSON_AddStringToObject(claims, "sub", json_str(user, "id") ? json_str(user, "id") : "");
+    cJSON_AddStringToObject(claims, "username",
+                            json_str(user, "username") ? json_str(user, "username") : "");
+    cJSON_AddStringToObject(claims, "role", role && strcmp(role, "admin") == 0 ? "admin" : "user");
+    cJSON_AddNumberToObject(claims, "iat", (double)now);
+    cJSON_AddNumberToObject(claims, "exp", (double)(now + ctx->access_ttl));
+    cJSON_AddStringToObject(claims, "jti", jti);
+    char *jwt = token_sign(&ctx->key, claims);
+    cJSON_Delete(claims);
+    free(jti);
+    return jwt;
+}
+
+int session_refresh_insert(auth_ctx_t *ctx, const char *user_id, const char *family_id,
+                           char **token) {
+    unsigned char raw[REFRESH_RAW_BYTES];
+    char id[ID_LEN + 1], family[ID_LEN + 1], hash[TOKEN_HASH_HEX], now[32], expires[32];
+
+    *token = NULL;
+    randombytes_buf(raw, sizeof raw);
+    char *tok = b64url_encode(raw, sizeof raw);
+    sodium_memzero(raw, sizeof raw);
+    if (tok == NULL) return STORE_ERR;
+    token_hash_hex(tok, hash);
+    id_new(id);
+    if (family_id == NULL)
+        id_new(family);
+    else
+        str_copy(family, family_id, sizeof family);
+    int64_t ms = now_ms();
+    iso_time(ms, now);
+    iso_time(ms + (int64_t)ctx->refresh_ttl * 1000, expires);
+
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", id);
+    cJSON_AddStringToObject(doc, "user_id", user_id);
+    cJSON_AddStringToObject(doc, "family_id", family);
+    cJSON_AddStringToObject(doc, "token_hash", hash);
+    cJSON_AddStringToObject(doc, "expires_at", expires);
+    cJSON_AddBoolToObject(doc, "used", false);
+    cJSON_AddBoolToObject(doc, "revoked", false);
+    cJSON_AddStringToObject(doc, "created_at", now);
+    int rc = store_insert(ctx->store, AUTH_COLL_REFRESH, doc);
+    cJSON_Delete(doc);
+    if (rc != STORE_OK) {
+        free(tok);
+        return rc;
+    }
+    *token = tok;
+    return STORE_OK;
+}
+
+/* Revokes every refresh token of a family. Store rc. */
+static int revoke_family(auth_ctx_t *ctx, const char *family_id) {
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "family_id", STORE_EQ, family_id);
+    cJSON *set = cJSON_CreateObject();
+    cJSON_AddBoolToObject(set, "revoked", true);
+    int rc = store_update(ctx->store, AUTH_COLL_REFRESH, f, set, NULL, NULL);
+    cJSON_Delete(set);
+    store_filter_free(f);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- cookies */
+
+static void add_cookie(const auth_ctx_t *ctx, http_req_t *req, const char *name, const char *value,
+                       const char *path, long max_age, const char *same_site) {
+    char *c = NULL;
+    if (asprintf(&c, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=%s%s", name, value, path,
+                 max_age, same_site, ctx->cookie_secure ? "; Secure" : "") < 0)
+        return;
+    http_add_header(req, "Set-Cookie", c);
+    free(c);
+}
+
+void session_set_cookies(const auth_ctx_t *ctx, http_req_t *req, const char *access,
+                         const char *refresh) {
+    add_cookie(ctx, req, AUTH_COOKIE_ACCESS, access, "/", ctx->access_ttl, "Lax");
+    add_cookie(ctx, req, AUTH_COOKIE_REFRESH, refresh, "/api/v1/auth", ctx->refresh_ttl, "Strict");
+}
+
+void session_clear_cookies(const auth_ctx_t *ctx, http_req_t *req) {
+    add_cookie(ctx, req, AUTH_COOKIE_ACCESS, "", "/", 0, "Lax");
+    add_cookie(ctx, req, AUTH_COOKIE_REFRESH, "", "/api/v1/auth", 0, "Strict");
+}
+
+/* {"user": private user, "access_token", "expires_in"} */
+static cJSON *session_body(const auth_ctx_t *ctx, const cJSON *user, const char *access) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "user", user_view(user, true));
+    cJSON_AddStringToObject(o, "access_token", access);
+    cJSON_AddNumberToObject(o, "expires_in", (double)ctx->access_ttl);
+    return o;
+}
+
+/* ---------------------------------------------------------------- limits */
+
+bool login_limit_take(auth_ctx_t *ctx, http_req_t *req, const char *username_key) {
+    int retry = 1;
+    if (ctx->login_fail == NULL || ratelimit_take(ctx->login_fail, username_key, &retry))
+        return true;
+    char buf[24];
+    snprintf(buf, sizeof buf, "%d", retry > 0 ? retry : 1);
+    http_add_header(req, "Retry-After", buf);
+    http_reply_problem(req, 429, "too many failed attempts for this username; try again later");
+    metrics_inc("tizza_auth_logins_total", "result=\"limited\"", 1);
+    return false;
+}
+
+void login_limit_reset(auth_ctx_t *ctx, const char *username_key) {
+    if (ctx->login_fail != NULL) ratelimit_reset(ctx->login_fail, username_key);
+}
+
+/* ---------------------------------------------------------------- handlers */
+
+void sessions_login(http_req_t *req, void *arg) {
+    auth_ctx_t *ctx = arg;
+    cJSON *body = http_json_body(req);
+    if (body == NULL) return;
+
+    const char *username = NULL, *password = NULL;
+    cJSON *p = problem_new(400, "invalid login request");
+    json_field_string(body, "username", true, 1, 1024, true, &username, p);
+    json_field_string(body, "password", true, 1, 1024, true, &password, p);
+    if (problem_has_errors(p)) {
+        http_reply_problem_obj(req, p);
+        return;
+    }
+    cJSON_Delete(p);
+
+    char *key = str_lower(username);
+    if (!login_limit_take(ctx, req, key)) {
+        free(key);
+        return;
+    }
+    cJSON *user = NULL;
+    int rc = users_find_by_username(ctx, username, &user);
+    if (rc == STORE_ERR) {
+        free(key);
+        reply_store_error(ctx, req, "login: find user");
+        return;
+    }
+    /* an unknown user costs the same argon2id verification as a wrong password */
+    if (!password_verify(user ? json_str(user, "password_hash") : NULL, password)) {
+        free(key);
+        cJSON_Delete(user);
+        http_reply_problem(req, 401, "invalid username or password");
+        metrics_inc("tizza_auth_logins_total", "result=\"failed\"", 1);
+        return;
+    }
+    login_limit_reset(ctx, key);
+    free(key);
+
+    char *refresh = NULL;
+    char *access = session_access_token(ctx, user);
+    rc = access ? session_refresh_insert(ctx, json_str(user, "id"), NULL, &refresh) : STORE_ERR;
+    if (rc != STORE_OK) {
+        free(access);
+        cJSON_Delete(user);
+        reply_store_error(ctx, req, "login: issue tokens");
+        return;
+    }
+    session_set_cookies(ctx, req, access, refresh);
+    http_reply_json(req, 200, session_body(ctx, user, access));
+    cJSON *fields = cJSON_CreateObject(); /* never the typed username: it may be a password */
+    cJSON_AddStringToObject(fields, "user_id", json_str(user, "id"));
+    log_fields(LOG_INFO, "login", fields);
+    metrics_inc("tizza_auth_logins_total", "result=\"ok\"", 1);
+    free(access);
+    free(refresh);
+    cJSON_Delete(user);
+}
+
+/* The refresh token presented: JSON body {"refresh_token"} first, else the cookie.
+ * Returns 0 (*tok may be NULL when none was given) or -1 when it already answered 400. */
+static int presented_refresh(http_req_t *req, const char **tok, bool *from_body) {
+    size_t len = 0;
+    *tok = NULL;
+    *from_body = false;
+    (void)http_body(req, &len);
+    if (len > 0) {
+        cJSON *body = http_json_body(req);
+        if (body == NULL) return -1;
+        cJSON *p = problem_new(400, "invalid request body");
+        const char *t = NULL;
+        int r = json_field_string(body, "refresh_token", false, 1, TOKEN_MAX_BYTES, true, &t, p);
+        if (r == JSON_BAD) {
+            http_reply_problem_obj(req, p);
+            return -1;
+        }
+        cJSON_Delete(p);
+        if (r == JSON_OK) {
+            *tok = t;
+            *from_body = true;
+            return 0;
+        }
+    }
+    *tok = http_cookie(req, AUTH_COOKIE_REFRESH);
+    if (*tok != NULL && (**tok == '\0' || strlen(*tok) > TOKEN_MAX_BYTES)) *tok = NULL;
+    return 0;
+}
+
+/* Finds the stored refresh token: STORE_OK (*out), STORE_NOTFOUND or STORE_ERR. */
+static int refresh_find(auth_ctx_t *ctx, const char *tok, cJSON **out) {
+    char hash[TOKEN_HASH_HEX];
+    token_hash_hex(tok, hash);
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "token_hash", STORE_EQ, hash);
+    int rc = store_find_one(ctx->store, AUTH_COLL_REFRESH, f, out);
+    store_filter_free(f);
+    return rc;
+}
+
+/* Marks `doc` used (only if it still is unused) and inserts its successor, in one
+ * transaction. STORE_OK with *next set; STORE_CONFLICT when it was used meanwhile. */
+static int rotate(auth_ctx_t *ctx, const cJSON *doc, char **next) {
+    store_t *s = ctx->store;
+    long matched = 0;
+    *next = NULL;
+    if (store_begin(s) != STORE_OK) return STORE_ERR;
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_EQ, json_str(doc, "id"));
+    store_where_bool(f, "used", false);
+    cJSON *set = cJSON_CreateObject();
+    cJSON_AddBoolToObject(set, "used", true);
+    int rc = store_update(s, AUTH_COLL_REFRESH, f, set, NULL, &matched);
+    cJSON_Delete(set);
+    store_filter_free(f);
+    if (rc == STORE_OK && matched != 1) rc = STORE_CONFLICT;
+    if (rc == STORE_OK)
+        rc =
+            session_refresh_insert(ctx, json_str(doc, "user_id"), json_str(doc, "family_id"), next);
+    if (rc == STORE_OK) rc = store_commit(s);
+    if (rc != STORE_OK) {
+        store_rollback(s);
+        free(*next);
+        *next = NULL;
+    }
+    return rc;
+}
+
+/* After a failed rotation: was the token used by a concurrent request? (MongoDB aborts the
+ * loser of two transactions writing one document with a WriteConflict, which reaches us as
+ * STORE_ERR; that is a reuse, not a store failure.) */
+static bool used_meanwhile(auth_ctx_t *ctx, const char *tok) {
+    cJSON *doc = NULL;
+    bool used = refresh_find(ctx, tok, &doc) == STORE_OK &&
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "used"));
+    cJSON_Delete(doc);
+    return used;
+}
+
+/* Why a stored refresh token cannot be used, or NULL when it can. Reuse of a used token
+ * revokes its family. */
+static const char *refresh_refusal(auth_ctx_t *ctx, const cJSON *doc) {
+    char now[32];
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "revoked")))
+        return "refresh token revoked";
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "used"))) {
+        if (revoke_family(ctx, json_str(doc, "family_id")) != STORE_OK)
+            log_msg(LOG_ERROR, "cannot revoke a refresh family: %s", store_errmsg());
+        cJSON *fields = cJSON_CreateObject();
+        cJSON_AddStringToObject(fields, "user_id", json_str(doc, "user_id"));
+        log_fields(LOG_WARN, "refresh token reused; family revoked", fields);
+        metrics_inc("tizza_auth_refresh_reuse_total", "", 1);
+        return "refresh token already used; session revoked";
+    }
+    iso_now(now);
+    const char *exp = json_str(doc, "expires_at");
+    if (exp == NULL || strcmp(exp, now) <= 0) return "refresh token expired";
+    return NULL;
+}
+
+void sessions_refresh(http_req_t *req, void *arg) {
+    auth_ctx_t *ctx = arg;
+    const char *tok = NULL;
+    bool from_body = false;
+    if (presented_refresh(req, &tok, &from_body) != 0) return;
+    if (tok == NULL) {
+        http_reply_problem(req, 401, "no refresh token");
+        return;
+    }
+    cJSON *doc = NULL, *user = NULL, *body = NULL;
+    char *next = NULL, *access = NULL;
+    int rc = refresh_find(ctx, tok, &doc);
+    if (rc == STORE_NOTFOUND) {
+        http_reply_problem(req, 401, "invalid refresh token");
+        return;
+    }
+    if (rc != STORE_OK) {
+        reply_store_error(ctx, req, "refresh: find token");
+        return;
+    }
+    const char *why = refresh_refusal(ctx, doc);
+    if (why != NULL) {
+        http_reply_problem(req, 401, why);
+        goto out;
+    }
+    rc = store_get(ctx->store, AUTH_COLL_USERS, json_str(doc, "user_id"), &user);
+    if (rc == STORE_NOTFOUND) {
+        http_reply_problem(req, 401, "user no longer exists");
+        goto out;
+    }
+    if (rc != STORE_OK) {
+        reply_store_error(ctx, req, "refresh: find user");
+        goto out;
+    }
+
+    rc = rotate(ctx, doc, &next);
+    if (rc == STORE_ERR && used_meanwhile(ctx, tok)) rc = STORE_CONFLICT;
+    if (rc == STORE_CONFLICT) {
+        /* used concurrently: treat like any reuse */
+        (void)revoke_family(ctx, json_str(doc, "family_id"));
+        http_reply_problem(req, 401, "refresh token already used; session revoked");
+        goto out;
+    }
+    access = rc == STORE_OK ? session_access_token(ctx, user) : NULL;
+    if (access == NULL) {
+        reply_store_error(ctx, req, "refresh: rotate");
+        goto out;
+    }
+    session_set_cookies(ctx, req, access, next);
+    body = session_body(ctx, user, access);
+    if (from_body) cJSON_AddStringToObject(body, "refresh_token", next);
+    http_reply_json(req, 200, body);
+out:
+    free(access);
+    free(next);
+    cJSON_Delete(doc);
+    cJSON_Delete(user);
+}
+
+void sessions_logout(http_req_t *req, void *arg) {
+    auth_ctx_t *ctx = arg;
+    const char *tok = NULL;
+    bool from_body = false;
+    if (presented_refresh(req, &tok, &from_body) != 0) return;
+    if (tok != NULL) {
+        cJSON *doc = NULL;
+        int rc = refresh_find(ctx, tok, &doc);
+        if (rc == STORE_OK) rc = revoke_family(ctx, json_str(doc, "family_id"));
+        cJSON_Delete(doc);
+        if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+            reply_store_error(ctx, req, "logout: revoke");
+            return;
+        }
+    }
+    session_clear_cookies(ctx, req);
+    http_reply_empty(req, 204);
+}
+
+void sessions_me(http_req_t *req, void *arg) {
+    auth_ctx_t *ctx = arg;
+    authn_user_t u;
+    if (authn_require(req, &u) != 0) return;
+    cJSON *user = NULL;
+    int rc = store_get(ctx->store, AUTH_COLL_USERS, u.id, &user);
+    if (rc == STORE_NOTFOUND) {
+        http_reply_problem(req, 401, "user no longer exists");
+        return;
+    }
+    if (rc != STORE_OK) {
+        reply_store_error(ctx, req, "me: find user");
+        return;
+    }
+    http_reply_json(req, 200, user_view(user, true));
+    cJSON_Delete(user);
+}
+
+void sessions_jwks(http_req_t *req, void *arg) {
+    auth_ctx_t *ctx = arg;
+    http_reply_json(req, 200, token_jwks(&ctx->key, 1));
+}

@@ -53,6 +53,7 @@ static const char env_help[] =
     "  LOGIN_FAILURES_PER_USER\n"
     "                      failed logins per username per 15 minutes before 429,\n"
     "                      0 = off (5)\n"
+    "  HASH_CONCURRENCY    password hashes running at once (CPUs - 1, at least 1)\n"
     "  ERASURE_SERVICES    services whose user.erased completes an erasure\n"
     "                      (pizza,likes,tweets)\n"
     "  TIZZA_SUPERUSER_PASSWORD\n"

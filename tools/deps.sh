@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tools/deps.sh -- `make deps`: install exactly the Debian packages Tizza needs.
+#
+# 1. Ask dpkg which of PACKAGES are not installed. None missing -> say so, exit 0 (no apt,
+#    no network, no root needed).
+# 2. Something missing and not root -> print the list and the command to run, exit 1.
+# 3. Root -> apt-get update + apt-get install -y --no-install-recommends <missing>, with a
+#    temporary /usr/sbin/policy-rc.d (exit 101) so package scripts do not start the system
+#    rabbitmq-server or nginx (the project runs its own broker and gateway on its own ports;
+#    a system broker on :5672 or nginx on :80 would conflict). An existing policy-rc.d is left
+#    untouched. Afterwards, services of freshly installed packages are stopped (and disabled
+#    where systemd runs) in case something started them anyway.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+    build-essential pkg-config
+    libevent-dev libcjson-dev libsodium-dev libsqlite3-dev
+    libmongoc-dev libbson-dev librabbitmq-dev libcurl4-openssl-dev libcmocka-dev
+    python3 python3-yaml python3-mockupdb python3-mongomock
+    rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps
+)
+# Packages whose maintainer scripts would start a system daemon: name -> service.
+declare -A DAEMONS=([rabbitmq-server]=rabbitmq-server [nginx-light]=nginx)
+
+log() { printf 'deps: %s\n' "$*" >&2; }
+
+installed() {
+    dpkg-query -W -f='${db:Status-Abbrev}\n' "$1" 2>/dev/null | grep -q '^ii'
+}
+
+# Prints every entry of "$@" that dpkg does not report as installed ("ii"). An entry "a|b"
+# is satisfied by any of its alternatives and printed as its first one (the one installed).
+missing_packages() {
+    local entry alt found alts
+    for entry in "$@"; do
+        found=0
+        IFS='|' read -ra alts <<<"$entry"
+        for alt in "${alts[@]}"; do
+            if installed "$alt"; then found=1; break; fi
+        done
+        ((found)) || printf '%s\n' "${alts[0]}"
+    done
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    log "dpkg-query not found: this script supports Debian (12) and derivatives only"
+    exit 1
+fi
+
+mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
+if ((${#missing[@]} == 0)); then
+    log "all ${#PACKAGES[@]} packages present"
+    exit 0
+fi
+
+log "missing: ${missing[*]}"
+if ((EUID != 0)); then
+    log "not root; install them with:"
+    log "  sudo apt-get install -y --no-install-recommends ${missing[*]}"
+    log "or run 'sudo make deps'"
+    exit 1
+fi
+
+POLICY=/usr/sbin/policy-rc.d
+own_policy=0
+remove_policy() { if ((own_policy)); then rm -f "$POLICY"; fi; }
+trap remove_policy EXIT
+if [[ ! -e $POLICY ]]; then
+    printf '#!/bin/sh\n# written by tizza tools/deps.sh during apt-get install\nexit 101\n' >"$POLICY"
+    chmod 755 "$POLICY"
+    own_policy=1
+fi
+
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+
+remove_policy
+own_policy=0
+
+# Stop (and on systemd, disable) daemons of packages installed just now. Daemons that were
+# already installed before this run are the machine owner's business and are left alone.
+for p in "${missing[@]}"; do
+    svc=${DAEMONS[$p]:-}
+    [[ -n $svc ]] || continue
+    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+    service "$svc" stop >/dev/null 2>&1 || true
+    log "stopped system $svc (the project starts its own)"
+done
+
+mapfile -t still < <(missing_packages "${PACKAGES[@]}")
+if ((${#still[@]} > 0)); then
+    log "still missing after install: ${still[*]}"
+    exit 1
+fi
+log "installed: ${missing[*]}"

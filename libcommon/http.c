@@ -65,7 +65,7 @@ struct method_entry {
     http_handler_fn fn;
     void *ctx;
     int flags;
-    ratelimit_t *limit; /* per client address, may be NULL */
+    ratelimit_t *limit; /* per client address, may be NULL; owned by the server's limits */
 };
 
 struct route {
@@ -112,6 +112,11 @@ struct http_server {
     char **trusted;
     int ntrusted;
     long page_size;
+    struct {
+        char *name;
+        ratelimit_t *rl; /* NULL when disabled */
+    } limits[16];        /* named rate limits, shared by the routes that use the name */
+    int nlimits;
     atomic_int port;
     atomic_int stop_requested;
 };
@@ -600,8 +605,11 @@ void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON
 /* ------------------------------------------------------------------------------------------
  * Rate limits */
 
-void http_rate_limit(http_server_t *srv, const char *method, const char *pattern,
-                     const char *name, double per_minute, double burst) {
+/* The named limiter, created on first use (env RATE_LIMIT_<NAME> overrides the defaults). */
+static ratelimit_t *named_limit(http_server_t *srv, const char *name, double per_minute,
+                                double burst) {
+    for (int i = 0; i < srv->nlimits; i++)
+        if (strcmp(srv->limits[i].name, name) == 0) return srv->limits[i].rl;
     char var[96] = "RATE_LIMIT_";
     size_t off = strlen(var);
     for (const char *p = name; *p && off < sizeof var - 1; p++)
@@ -616,13 +624,20 @@ void http_rate_limit(http_server_t *srv, const char *method, const char *pattern
         if (!end || *end || per_minute < 0 || burst < 0 || (per_minute > 0 && burst < 1))
             config_fail(var, "must be per_minute[/burst] (numbers), or 0 to disable");
     }
+    if (srv->nlimits == (int)(sizeof srv->limits / sizeof srv->limits[0])) abort();
+    srv->limits[srv->nlimits].name = xstrdup(name);
+    srv->limits[srv->nlimits].rl = per_minute > 0 ? ratelimit_new(per_minute, burst) : NULL;
+    return srv->limits[srv->nlimits++].rl;
+}
+
+void http_rate_limit(http_server_t *srv, const char *method, const char *pattern,
+                     const char *name, double per_minute, double burst) {
     struct route *r = route_find_pattern(srv, pattern);
     struct method_entry *m = NULL;
     for (int i = 0; r && i < r->nmethods; i++)
         if (strcmp(r->methods[i].name, method) == 0) m = &r->methods[i];
     if (!m) abort(); /* programming error: limit a route that exists */
-    if (m->limit) ratelimit_free(m->limit);
-    m->limit = per_minute > 0 ? ratelimit_new(per_minute, burst) : NULL;
+    m->limit = named_limit(srv, name, per_minute, burst);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -684,9 +699,11 @@ static void h_info(http_req_t *req, void *ctx) {
                     found = 1;
             if (!found) continue;
             char lower[8];
-            for (int k = 0; k < 8; k++)
-                lower[k] = (char)((order[o][k] >= 'A' && order[o][k] <= 'Z') ? order[o][k] + 32
-                                                                              : order[o][k]);
+            size_t k = 0;
+            for (; order[o][k] && k < sizeof lower - 1; k++)
+                lower[k] = (char)(order[o][k] >= 'A' && order[o][k] <= 'Z' ? order[o][k] + 32
+                                                                           : order[o][k]);
+            lower[k] = '\0';
             if (methods[0]) strncat(methods, ", ", sizeof methods - strlen(methods) - 1);
             strncat(methods, lower, sizeof methods - strlen(methods) - 1);
         }
@@ -729,10 +746,12 @@ void http_server_free(http_server_t *srv) {
         struct route *r = &srv->routes[i];
         free(r->pattern);
         for (int j = 0; j < r->nsegs; j++) free(r->segs[j]);
-        for (int j = 0; j < r->nmethods; j++)
-            if (r->methods[j].limit) ratelimit_free(r->methods[j].limit);
     }
     free(srv->routes);
+    for (int i = 0; i < srv->nlimits; i++) {
+        free(srv->limits[i].name);
+        if (srv->limits[i].rl) ratelimit_free(srv->limits[i].rl);
+    }
     free_list(srv->cors, srv->ncors);
     free_list(srv->trusted, srv->ntrusted);
     pthread_mutex_destroy(&srv->q_mu);
@@ -822,6 +841,24 @@ static void record(const http_req_t *req) {
     log_access(req, secs);
 }
 
+/* Reason phrase of the status line. */
+static const char *status_reason(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    default: return problem_title(status);
+    }
+}
+
+static void on_reply_written(struct evhttp_request *ev, void *arg) {
+    struct loop *lp = arg;
+    lp->inflight--;
+    if (lp->draining && lp->inflight == 0) event_base_loopexit(lp->base, NULL);
+}
+
 /* Loop thread: turn the http_req_t's answer into an evhttp reply and free the request. */
 static void finish(http_req_t *req) {
     struct loop *lp = req->loop;
@@ -847,13 +884,18 @@ static void finish(http_req_t *req) {
     for (int i = 0; i < req->out_headers.n; i++)
         evhttp_add_header(out, req->out_headers.items[i].k, req->out_headers.items[i].v);
     struct evbuffer *buf = evbuffer_new();
-    if (req->resp_len) evbuffer_add(buf, req->resp_body, req->resp_len);
-    evhttp_send_reply(req->ev, req->status, problem_title(req->status), buf);
+    if (req->resp_len && strcmp(req->method, "HEAD") != 0)
+        evbuffer_add(buf, req->resp_body, req->resp_len);
+    /* in-flight ends when the reply is written (on_reply_written), so a drain never cuts
+     * off an answer that is still in the socket buffer */
+    if (evhttp_request_get_connection(req->ev)) /* else libevent just frees it */
+        evhttp_request_set_on_complete_cb(req->ev, on_reply_written, lp);
+    else
+        on_reply_written(NULL, lp);
+    evhttp_send_reply(req->ev, req->status, status_reason(req->status), buf);
     evbuffer_free(buf);
     record(req);
     req_free(req);
-    lp->inflight--;
-    if (lp->draining && lp->inflight == 0) event_base_loopexit(lp->base, NULL);
 }
 
 static void run_handler(http_req_t *req) {
@@ -1111,9 +1153,9 @@ static int loop_init(http_server_t *srv, struct loop *lp, int fd) {
     lp->base = event_base_new();
     lp->http = evhttp_new(lp->base);
     if (!lp->base || !lp->http) return -1;
-    evhttp_set_allowed_methods(lp->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    /* every method, unknown ones included (libevent parses them as its "unknown" bit), so
+     * the router answers 405 + Allow as problem+json instead of libevent's HTML 501 */
+    evhttp_set_allowed_methods(lp->http, 0xFFFF);
     evhttp_set_max_body_size(lp->http, (ev_ssize_t)srv->cfg.body_limit * 16);
     evhttp_set_max_headers_size(lp->http, 32 * 1024);
     evhttp_set_timeout(lp->http, 60);

@@ -133,7 +133,8 @@ int http_page_params(http_req_t *req, http_page_t *page);
 void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON *results);
 
 /* ---- rate limiting (see ratelimit.h), per client address ----
- * Adds a limit of `burst` requests refilled at `per_minute` for `method pattern`. Env
+ * Adds a limit of `burst` requests refilled at `per_minute` for `method pattern`. Routes
+ * given the same `name` share one limiter (the first call's numbers count). Env
  * RATE_LIMIT_<NAME>=per_minute[/burst] overrides, RATE_LIMIT_<NAME>=0 disables. NAME is
  * `name` upper-cased. Over the limit: 429 with Retry-After. */
 void http_rate_limit(http_server_t *srv, const char *method, const char *pattern,

@@ -195,7 +195,11 @@ int service_main(const service_def_t *def, int argc, char **argv) {
     snprintf(def_url, sizeof def_url, "sqlite://./var/%s.db", def->name);
     snprintf(dbname, sizeof dbname, "tizza_%s", def->name);
     service_t svc = {.def = def};
-    svc.store = store_open(config_str("STORE_URL", def_url), dbname, err, sizeof err);
+    const char *url = config_str("STORE_URL", def_url);
+    if (strncmp(url, "sqlite://", 9) != 0 && strncmp(url, "mongodb://", 10) != 0 &&
+        strncmp(url, "mongodb+srv://", 14) != 0)
+        config_fail("STORE_URL", "must be sqlite://<path> or mongodb://...");
+    svc.store = store_open(url, dbname, err, sizeof err);
     if (!svc.store) {
         log_msg(LOG_ERROR, "cannot open store: %s", err);
         fprintf(stderr, "%s: cannot open store: %s\n", prog, err);

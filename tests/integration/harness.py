@@ -1,0 +1,769 @@
+"""harness -- runs the REAL tizza-auth binary for the integration tests and talks HTTP to it.
+
+Design. Every test module starts its own service process(es) (class `Service`) on a free
+loopback port and a store of its own: a fresh SQLite file in the run's temp directory, or a
+fresh database on one MongoDB wire-protocol double (tests/mongo_double.py) shared by the whole
+test process. The backend comes from TIZZA_TEST_BACKEND (sqlite|mongo), the binaries from
+TIZZA_BIN_DIR (default build/asan/bin, the ASan+UBSan build).
+
+A service's stdout/stderr go to files under the run's temp directory (TIZZA_TEST_ARTIFACTS,
+else a fresh temp dir removed at exit). Stopping a service sends SIGTERM and then checks what
+makes this run a sanitizer run: exit status 0 and no "AddressSanitizer", "LeakSanitizer" or
+"runtime error:" on stderr (leaks are reported at exit, so every stop is a leak check).
+
+Services get AMQP_URL of one private RabbitMQ node (tests/broker.py) per test process, started
+on first use, unless a test gives its own AMQP_URL.
+
+`Client` does one HTTP/1.1 request per connection with http.client, keeps a small cookie jar
+that honours Path and Max-Age=0, and returns a `Response` that unpacks as
+(status, headers, json-or-raw).
+
+Only the Python standard library is used (run with /usr/bin/python3).
+"""
+import atexit
+import base64
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BACKEND = os.environ.get("TIZZA_TEST_BACKEND", "sqlite")
+BIN_DIR = os.environ.get("TIZZA_BIN_DIR", "build/asan/bin")
+if not os.path.isabs(BIN_DIR):
+    BIN_DIR = os.path.join(REPO, BIN_DIR)
+PYTHON = "/usr/bin/python3"
+SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
+
+# Rate limits high enough that ordinary tests never meet them (tests of the limits start
+# their own instance with low values).
+HIGH_LIMIT = "100000/100000"
+
+# Configuration variables that must never leak in from the caller's environment.
+_SCRUB_PREFIXES = ("RATE_LIMIT_", "TIZZA_SUPERUSER")
+_SCRUB = {
+    "PORT", "HOST", "STORE_URL", "AMQP_URL", "AUTH_URL", "PIZZA_URL", "LIKES_URL",
+    "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS", "BODY_LIMIT",
+    "DRAIN_MS", "CORS_ORIGINS", "TRUSTED_PROXIES", "PAGE_SIZE", "AUTH_SIGNING_KEY",
+    "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE", "LOGIN_FAILURES_PER_USER",
+    "ERASURE_SERVICES", "AUTH_PUBLIC_KEY",
+}
+
+
+def binary(name="auth"):
+    return os.path.join(BIN_DIR, "tizza-" + name)
+
+
+# ---------------------------------------------------------------- temp dir and counters
+
+_tmp_lock = threading.RLock()
+_tmp_root = None
+_seq = 0
+
+
+def tmp_root():
+    """The run's artifacts directory (created on first use)."""
+    global _tmp_root
+    with _tmp_lock:
+        if _tmp_root is None:
+            given = os.environ.get("TIZZA_TEST_ARTIFACTS")
+            if given:
+                _tmp_root = os.path.abspath(given)
+                os.makedirs(_tmp_root, exist_ok=True)
+            else:
+                _tmp_root = tempfile.mkdtemp(prefix="tizza-it-")
+                atexit.register(shutil.rmtree, _tmp_root, True)
+        return _tmp_root
+
+
+def next_seq():
+    global _seq
+    with _tmp_lock:
+        _seq += 1
+        return _seq
+
+
+def unique(prefix="u"):
+    """A username-safe unique name (<= 30 chars for prefixes up to 12 chars)."""
+    return "%s_%d_%s" % (prefix[:12], next_seq(), os.urandom(3).hex())
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def sanitizer_findings(text):
+    return [m for m in SANITIZER_MARKERS if m in text]
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def tail(text, n=40):
+    return "\n".join(text.splitlines()[-n:])
+
+
+# ---------------------------------------------------------------- MongoDB double
+
+class MongoDouble:
+    """tests/mongo_double.py started once per test process: `--port 0`, prints `PORT <n>`."""
+
+    def __init__(self):
+        self.dir = os.path.join(tmp_root(), "mongo-double")
+        os.makedirs(self.dir, exist_ok=True)
+        self.out_path = os.path.join(self.dir, "stdout.log")
+        self.err_path = os.path.join(self.dir, "stderr.log")
+        script = os.path.join(REPO, "tests", "mongo_double.py")
+        if not os.path.exists(script):
+            raise RuntimeError("tests/mongo_double.py does not exist")
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen([PYTHON, script, "--port", "0"], cwd=REPO,
+                                     stdout=self.out, stderr=self.err,
+                                     stdin=subprocess.DEVNULL)
+        self.port = self._wait_port(15.0)
+
+    def _wait_port(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = read_text(self.out_path)
+            if "\n" in text:
+                m = re.match(r"PORT (\d+)\s*$", text.splitlines()[0])
+                if not m:
+                    raise RuntimeError("mongo double: unexpected first line %r" %
+                                       text.splitlines()[0])
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("mongo double did not print its port:\n" +
+                           tail(read_text(self.err_path)))
+
+    def url(self, dbname):
+        # The form documented in tests/mongo_double.py's header,
+        #   mongodb://127.0.0.1:<n>/?replicaSet=rs0&serverSelectionTimeoutMS=5000,
+        # with a database named in the path so that each service instance gets its own.
+        return ("mongodb://127.0.0.1:%d/%s?replicaSet=rs0&serverSelectionTimeoutMS=5000" %
+                (self.port, dbname))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+        self.err.close()
+
+
+_mongo = None
+
+
+def mongo_double():
+    global _mongo
+    with _tmp_lock:
+        if _mongo is None:
+            _mongo = MongoDouble()
+
+            def stop():
+                _kill_leftovers()
+                _mongo.stop()
+            atexit.register(stop)
+        return _mongo
+
+
+def new_store_url(tag="auth"):
+    """A fresh, empty store for one service instance (or several sharing it)."""
+    n = next_seq()
+    if BACKEND == "sqlite":
+        path = os.path.join(tmp_root(), "%s-%d.db" % (tag, n))
+        for stale in (path, path + "-wal", path + "-shm"):  # a reused artifacts dir
+            if os.path.exists(stale):
+                os.remove(stale)
+        return "sqlite://" + path
+    if BACKEND == "mongo":
+        return mongo_double().url("it_%s_%d_%s" % (tag, n, os.urandom(2).hex()))
+    raise RuntimeError("TIZZA_TEST_BACKEND must be sqlite or mongo, not %r" % BACKEND)
+
+
+# ---------------------------------------------------------------- RabbitMQ
+
+_broker = None
+
+
+def broker():
+    """A private RabbitMQ node (tests/broker.py) shared by the test process, started on
+    first use: services that use the broker are only ready (GET /ready) with one."""
+    global _broker
+    with _tmp_lock:
+        if _broker is None:
+            import sys
+            sys.path.insert(0, os.path.join(REPO, "tests"))
+            from broker import Broker
+            b = Broker()
+            try:
+                b.start()
+            except BaseException:
+                b.stop()
+                b.cleanup()
+                raise
+            _broker = b
+
+            def stop():
+                _kill_leftovers()  # services first (atexit runs last-registered first)
+                b.stop()
+                b.cleanup()
+            atexit.register(stop)
+        return _broker
+
+
+# ---------------------------------------------------------------- processes
+
+def base_env(store_url=None, extra=None):
+    env = {k: v for k, v in os.environ.items()
+           if k not in _SCRUB and not k.startswith(_SCRUB_PREFIXES)}
+    env.update({
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "info",
+        "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+    })
+    if store_url:
+        env["STORE_URL"] = store_url
+    for k, v in (extra or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
+    return env
+
+
+def run_cli(args, store_url=None, env=None, input=None, timeout=60, name="auth"):
+    """Runs the binary with `args` to completion; returns CompletedProcess (text)."""
+    return subprocess.run([binary(name)] + list(args), cwd=REPO,
+                          env=base_env(store_url, env), input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+_running = set()  # services not stopped yet: killed at exit so that none is left behind
+
+
+@atexit.register
+def _kill_leftovers():
+    for svc in list(_running):
+        if svc.proc is not None and svc.proc.poll() is None:
+            svc.proc.kill()
+            svc.proc.wait()
+
+
+class Service:
+    """One running tizza-<name> process."""
+
+    def __init__(self, name="auth", store_url=None, env=None, args=(), tag=None):
+        self.name = name
+        self.store_url = store_url or new_store_url(name)
+        self.extra_env = dict(env or {})
+        self.args = list(args)
+        self.tag = tag or "%s-%d" % (name, next_seq())
+        self.dir = os.path.join(tmp_root(), self.tag)
+        os.makedirs(self.dir, exist_ok=True)
+        self.proc = None
+        self.port = None
+        self.returncode = None
+        self.starts = 0
+
+    # -- lifecycle
+    def env(self):
+        e = {"RATE_LIMIT_LOGIN": HIGH_LIMIT, "RATE_LIMIT_SIGNUP": HIGH_LIMIT,
+             "DRAIN_MS": "3000", "PORT": str(self.port)}
+        if "AMQP_URL" not in self.extra_env:
+            e["AMQP_URL"] = broker().url
+        e.update(self.extra_env)
+        return base_env(self.store_url, e)
+
+    def start(self, timeout=10.0, wait="/ready"):
+        last = None
+        for _attempt in range(3):  # a freed port may be taken again by someone else
+            self.port = free_port()
+            self.starts += 1
+            self.out_path = os.path.join(self.dir, "stdout-%d.log" % self.starts)
+            self.err_path = os.path.join(self.dir, "stderr-%d.log" % self.starts)
+            with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+                self.proc = subprocess.Popen([binary(self.name)] + self.args, cwd=REPO,
+                                             env=self.env(), stdout=out, stderr=err,
+                                             stdin=subprocess.DEVNULL)
+            self.returncode = None
+            _running.add(self)
+            try:
+                self.wait_ready(timeout, wait)
+                return self
+            except RuntimeError as e:
+                last = e
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait()
+                if "bind" not in read_text(self.err_path) + read_text(self.out_path):
+                    break
+        raise last
+
+    def wait_ready(self, timeout, path="/ready"):
+        """Until GET `path` answers 200 (RuntimeError after `timeout` or if it exits)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s before ready:\n%s\n%s" % (
+                    self.tag, self.proc.returncode, tail(self.stderr()), tail(self.stdout(), 10)))
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", path)
+                r = conn.getresponse()
+                r.read()
+                conn.close()
+                if r.status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("%s not ready (GET %s != 200) within %.0f s:\n%s" % (
+            self.tag, path, timeout, tail(self.stderr())))
+
+    def stop(self, timeout=20.0):
+        """SIGTERM and wait; returns the exit status (idempotent)."""
+        _running.discard(self)
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                self.returncode = "killed after %.0f s without exiting on SIGTERM" % timeout
+                self.proc = None
+                return self.returncode
+        self.returncode = self.proc.returncode
+        self.proc = None
+        return self.returncode
+
+    def stop_and_check(self, test=None):
+        """Stops and asserts a clean exit (status 0, no sanitizer report)."""
+        rc = self.stop()
+        err = self.stderr()
+        problems = []
+        if rc != 0:
+            problems.append("exit status %r (want 0)" % (rc,))
+        found = sanitizer_findings(err)
+        if found:
+            problems.append("sanitizer report on stderr (%s)" % ", ".join(found))
+        if problems:
+            msg = "%s: %s\n--- stderr tail (%s):\n%s" % (
+                self.tag, "; ".join(problems), self.err_path, tail(err, 60))
+            if test is not None:
+                test.fail(msg)
+            raise AssertionError(msg)
+
+    def stdout(self):
+        return read_text(self.out_path) if self.port else ""
+
+    def stderr(self):
+        return read_text(self.err_path) if self.port else ""
+
+    def all_output(self):
+        """stdout+stderr of every start of this instance."""
+        texts = []
+        for i in range(1, self.starts + 1):
+            texts.append(read_text(os.path.join(self.dir, "stdout-%d.log" % i)))
+            texts.append(read_text(os.path.join(self.dir, "stderr-%d.log" % i)))
+        return "\n".join(texts)
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def client(self):
+        return Client(self)
+
+    def cli(self, args, env=None, input=None, timeout=60):
+        """Runs a subcommand of this service's binary against its store."""
+        return run_cli(args, store_url=self.store_url, env=env, input=input,
+                       timeout=timeout, name=self.name)
+
+
+# ---------------------------------------------------------------- HTTP client
+
+def parse_set_cookie(header):
+    """'n=v; Path=/; HttpOnly' -> (name, value, {lowercase attr: value or True})."""
+    parts = [p.strip() for p in header.split(";")]
+    name, _, value = parts[0].partition("=")
+    attrs = {}
+    for p in parts[1:]:
+        if not p:
+            continue
+        k, eq, v = p.partition("=")
+        attrs[k.strip().lower()] = v.strip() if eq else True
+    return name.strip(), value.strip(), attrs
+
+
+class Response:
+    def __init__(self, method, path, status, headers, raw):
+        self.method, self.path = method, path
+        self.status, self.headers, self.raw = status, headers, raw
+        self.json = None
+        ctype = (headers.get("Content-Type") or "").lower()
+        if "json" in ctype and raw:
+            try:
+                self.json = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                self.json = None
+
+    @property
+    def text(self):
+        return self.raw.decode("utf-8", "replace")
+
+    @property
+    def data(self):
+        return self.json if self.json is not None else self.raw
+
+    @property
+    def content_type(self):
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    def set_cookies(self):
+        """{name: (value, attrs)} from every Set-Cookie header."""
+        out = {}
+        for h in self.headers.get_all("Set-Cookie") or []:
+            n, v, a = parse_set_cookie(h)
+            out[n] = (v, a)
+        return out
+
+    def __iter__(self):
+        return iter((self.status, self.headers, self.data))
+
+    def __repr__(self):
+        return "<%s %s -> %s %s>" % (self.method, self.path, self.status, self.raw[:300])
+
+
+_NOBODY = object()
+
+
+class Client:
+    """Requests with a cookie jar against one service (or any base URL)."""
+
+    def __init__(self, svc_or_base):
+        self.svc = None
+        if isinstance(svc_or_base, Service):
+            self.svc = svc_or_base
+            self.host, self.port = "127.0.0.1", svc_or_base.port
+        else:
+            u = urllib.parse.urlsplit(svc_or_base)
+            self.host, self.port = u.hostname, u.port
+        self.jar = {}  # name -> (value, path)
+        self.token = None  # Bearer token sent when set
+
+    def cookie(self, name):
+        c = self.jar.get(name)
+        return c[0] if c else None
+
+    def _cookie_header(self, path):
+        p = path.split("?", 1)[0]
+        pairs = []
+        for n, (v, cpath) in self.jar.items():
+            if cpath in ("", "/") or p == cpath or p.startswith(cpath.rstrip("/") + "/"):
+                pairs.append("%s=%s" % (n, v))
+        return "; ".join(pairs)
+
+    def _store_cookies(self, resp):
+        for n, (v, a) in resp.set_cookies().items():
+            if a.get("max-age") == "0" or v == "":
+                self.jar.pop(n, None)
+            else:
+                self.jar[n] = (v, a.get("path", "/") if a.get("path") is not True else "/")
+
+    def request(self, method, path, json_body=_NOBODY, body=None, headers=None, token=None,
+                cookies=True, content_type=None):
+        """json_body: any JSON value to send; body: raw bytes/str; token: Bearer token
+        (False = none even if self.token is set); cookies: send and store the jar."""
+        hdrs = {}
+        if json_body is not _NOBODY:
+            body = json.dumps(json_body).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        if content_type is not None:
+            hdrs["Content-Type"] = content_type
+        tok = self.token if token is None else token
+        if tok:
+            hdrs["Authorization"] = "Bearer " + tok
+        if cookies:
+            ch = self._cookie_header(path)
+            if ch:
+                hdrs["Cookie"] = ch
+        hdrs.update(headers or {})
+        hdrs = {k: v for k, v in hdrs.items() if v is not None}
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            r = conn.getresponse()
+            raw = r.read()
+            resp = Response(method, path, r.status, r.headers, raw)
+        except OSError as e:
+            self._explain(method, path, e)
+            raise
+        finally:
+            conn.close()
+        if cookies:
+            self._store_cookies(resp)
+        return resp
+
+    def _explain(self, method, path, err):
+        """A dead service makes every later request fail: say so once, plainly."""
+        proc = self.svc.proc if self.svc is not None else None
+        if proc is None:  # not ours to explain (or being stopped on purpose)
+            return
+        time.sleep(0.2)
+        rc = proc.poll()
+        svc = self.svc
+        if rc is not None and svc.proc is proc:
+            raise AssertionError("%s %s: %s -- the service %s has died (exit status %s):\n%s" % (
+                method, path, err, svc.tag, rc, tail(svc.stderr(), 30))) from err
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json_body=_NOBODY, **kw):
+        return self.request("POST", path, json_body=json_body, **kw)
+
+    def patch(self, path, json_body=_NOBODY, **kw):
+        return self.request("PATCH", path, json_body=json_body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def raw_http(port, request_bytes, timeout=10):
+    """Sends raw bytes, reads until the server closes; returns (head bytes, body bytes)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(request_bytes)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        s.close()
+    data = b"".join(chunks)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+# ---------------------------------------------------------------- JWT helpers
+
+def b64url_encode(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(s):
+    if re.search(r"[^A-Za-z0-9_-]", s):
+        raise ValueError("not base64url: %r" % s[:40])
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def jwt_decode(token):
+    """(header dict, claims dict, signature bytes) without verifying anything."""
+    h, p, s = token.split(".")
+    return json.loads(b64url_decode(h)), json.loads(b64url_decode(p)), b64url_decode(s)
+
+
+def jwt_build(header, claims, signature=b""):
+    return ".".join([b64url_encode(json.dumps(header, separators=(",", ":"))),
+                     b64url_encode(json.dumps(claims, separators=(",", ":"))),
+                     b64url_encode(signature)])
+
+
+# ---------------------------------------------------------------- Ed25519 (test oracle)
+# RFC 8032 section 6 reference code, used ONLY by the tests: to check that the service's
+# tokens verify with the key it publishes, and to forge correctly signed tokens with a key
+# the test knows (AUTH_SIGNING_KEY) whose claims are wrong (expired, future iat, ...).
+# Python's standard library has no Ed25519; slow but a few ms per operation.
+
+_P = 2 ** 255 - 19
+_Q = 2 ** 252 + 27742317777372353535851937790883648493
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _add(P, Q):
+    A, B = (P[1] - P[0]) * (Q[1] - Q[0]) % _P, (P[1] + P[0]) * (Q[1] + Q[0]) % _P
+    C, D = 2 * P[3] * Q[3] * _D % _P, 2 * P[2] * Q[2] % _P
+    E, F, G, H = B - A, D - C, D + C, B + A
+    return (E * F, G * H, F * G, E * H)
+
+
+def _mul(s, P):
+    Q = (0, 1, 1, 0)
+    while s > 0:
+        if s & 1:
+            Q = _add(Q, P)
+        P = _add(P, P)
+        s >>= 1
+    return Q
+
+
+def _equal(P, Q):
+    return ((P[0] * Q[2] - Q[0] * P[2]) % _P == 0 and
+            (P[1] * Q[2] - Q[1] * P[2]) % _P == 0)
+
+
+def _recover_x(y, sign):
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P)
+    if x2 == 0:
+        return None if sign else 0
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P != 0:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P != 0:
+        return None
+    if (x & 1) != sign:
+        x = _P - x
+    return x
+
+
+_GY = 4 * pow(5, _P - 2, _P) % _P
+_GX = _recover_x(_GY, 0)
+_G = (_GX, _GY, 1, _GX * _GY % _P)
+
+
+def _compress(P):
+    zinv = pow(P[2], _P - 2, _P)
+    x, y = P[0] * zinv % _P, P[1] * zinv % _P
+    return int.to_bytes(y | ((x & 1) << 255), 32, "little")
+
+
+def _decompress(s):
+    y = int.from_bytes(s, "little")
+    sign = y >> 255
+    y &= (1 << 255) - 1
+    x = _recover_x(y, sign)
+    return None if x is None else (x, y, 1, x * y % _P)
+
+
+def _h(data):
+    return int.from_bytes(hashlib.sha512(data).digest(), "little") % _Q
+
+
+def _expand(seed):
+    h = hashlib.sha512(seed).digest()
+    a = int.from_bytes(h[:32], "little")
+    a &= (1 << 254) - 8
+    a |= 1 << 254
+    return a, h[32:]
+
+
+def ed25519_public(seed):
+    return _compress(_mul(_expand(seed)[0], _G))
+
+
+def ed25519_sign(seed, msg):
+    a, prefix = _expand(seed)
+    A = _compress(_mul(a, _G))
+    r = _h(prefix + msg)
+    R = _compress(_mul(r, _G))
+    s = (r + _h(R + A + msg) * a) % _Q
+    return R + int.to_bytes(s, 32, "little")
+
+
+def ed25519_verify(public, msg, sig):
+    if len(public) != 32 or len(sig) != 64:
+        return False
+    A, R = _decompress(public), _decompress(sig[:32])
+    if A is None or R is None:
+        return False
+    s = int.from_bytes(sig[32:], "little")
+    if s >= _Q:
+        return False
+    h = _h(sig[:32] + public + msg)
+    return _equal(_mul(s, _G), _add(R, _mul(h, A)))
+
+
+def jwt_sign(seed, header, claims):
+    """A JWT signed with the Ed25519 key of `seed` (32 bytes)."""
+    signing_input = (b64url_encode(json.dumps(header, separators=(",", ":"))) + "." +
+                     b64url_encode(json.dumps(claims, separators=(",", ":"))))
+    return signing_input + "." + b64url_encode(ed25519_sign(seed, signing_input.encode()))
+
+
+def jwt_verify(public, token):
+    signing_input, _, sig = token.rpartition(".")
+    return ed25519_verify(public, signing_input.encode(), b64url_decode(sig))
+
+
+def kid_of(public):
+    """token.h: base64url of the first 12 bytes of sha256(pk)."""
+    return b64url_encode(hashlib.sha256(public).digest()[:12])
+
+
+# ---------------------------------------------------------------- assertions
+
+ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+
+
+class ServiceTestCase(unittest.TestCase):
+    maxDiff = 4000
+
+    def assertProblem(self, resp, status, field=None):
+        """resp is an RFC 9457 problem with `status` (and a field error on `field`)."""
+        self.assertEqual(resp.status, status, resp)
+        self.assertEqual(resp.content_type, "application/problem+json", resp)
+        body = resp.json
+        self.assertIsInstance(body, dict, resp)
+        for k in ("type", "title", "detail"):
+            self.assertIsInstance(body.get(k), str, "%s: %r" % (k, body))
+        self.assertEqual(body.get("status"), status, body)
+        self.assertNotIn("<html", resp.text.lower())
+        if field is not None:
+            errs = body.get("errors")
+            self.assertIsInstance(errs, list, body)
+            for e in errs:
+                self.assertIsInstance(e.get("field"), str, body)
+                self.assertIsInstance(e.get("message"), str, body)
+            self.assertIn(field, [e.get("field") for e in errs], body)
+        return body
+
+    def assertIsoMs(self, value):
+        self.assertIsInstance(value, str)
+        self.assertRegex(value, ISO_MS_Z)
+
+    def assertObjectId(self, value):
+        self.assertIsInstance(value, str)
+        self.assertRegex(value, OBJECT_ID)

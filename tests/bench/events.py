@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""events.py -- `make bench` part 2: erasure latency and the tweets API under load.
+
+Starts a private RabbitMQ (tests/broker.py), tizza-auth and tizza-tweets (release builds,
+temporary SQLite files, ERASURE_SERVICES=tweets), then measures:
+
+  a. erasure latency: for each of N users (default 200) that posted a tweet, the time from the
+     202 of DELETE /api/v1/users/{id} to GET /api/v1/users/{id}/erasure saying complete
+     (polled every 2 ms, so the figure includes up to ~2 ms of polling granularity);
+     deletions run one after another with the broker up; reports p50, p99 and max;
+  b. tweets GET /api/v2/tweets and POST /api/v2/tweets with wrk (-t2 -c64, BENCH_DURATION):
+     requests/s and p99.
+
+Prints a table and writes it to build/bench/events.txt. Numbers only: nothing here fails
+because a figure misses its target; it exits non-zero only when a step cannot run.
+Environment: BENCH_USERS (200), BENCH_DURATION (10s), BENCH_BIN_DIR (build/bin).
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from broker import Broker  # noqa: E402
+
+BIN = os.path.join(ROOT, os.environ.get("BENCH_BIN_DIR", "build/bin"))
+USERS = int(os.environ.get("BENCH_USERS", "200"))
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def request(port, method, path, body=None, token=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, (json.loads(data) if data else None)
+
+
+def wait_ready(port, secs=30):
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        try:
+            if request(port, "GET", "/ready")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit("service on :%d not ready" % port)
+
+
+def percentile(values, p):
+    v = sorted(values)
+    i = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
+    return v[i]
+
+
+def wrk(url, script, tmp):
+    args = ["wrk", "-t2", "-c64", "-d" + DURATION, "--latency"]
+    if script:
+        path = os.path.join(tmp, "wrk.lua")
+        with open(path, "w") as f:
+            f.write(script)
+        args += ["-s", path]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, p99, int(non2xx.group(1)) if non2xx else 0
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tizza-bench-events.")
+    procs = []
+    broker = Broker()
+    try:
+        broker.start()
+        auth_port, tweets_port = free_port(), free_port()
+        common = dict(os.environ, AMQP_URL=broker.url, LOG_LEVEL="warn",
+                      RATE_LIMIT_SIGNUP="0", RATE_LIMIT_LOGIN="0")
+        auth_env = dict(common, PORT=str(auth_port), ERASURE_SERVICES="tweets",
+                        STORE_URL="sqlite://%s/auth.db" % tmp, HASH_CONCURRENCY="2")
+        tweets_env = dict(common, PORT=str(tweets_port), STORE_URL="sqlite://%s/tweets.db" % tmp,
+                          AUTH_URL="http://127.0.0.1:%d" % auth_port)
+        log = open(os.path.join(tmp, "services.log"), "w")
+        procs.append(subprocess.Popen([os.path.join(BIN, "tizza-auth")], env=auth_env,
+                                      stdout=log, stderr=log))
+        wait_ready(auth_port)
+        procs.append(subprocess.Popen([os.path.join(BIN, "tizza-tweets")], env=tweets_env,
+                                      stdout=log, stderr=log))
+        wait_ready(tweets_port)
+
+        print("[bench] signing up %d users, one tweet each" % USERS, file=sys.stderr)
+        users = []
+        for i in range(USERS):
+            st, u = request(auth_port, "POST", "/api/v1/auth/signup",
+                            {"username": "bench%d" % i, "email": "b%d@x.io" % i,
+                             "password": "benchpass%d" % i})
+            assert st == 201, (st, u)
+            st, s = request(auth_port, "POST", "/api/v1/auth/login",
+                            {"username": "bench%d" % i, "password": "benchpass%d" % i})
+            assert st == 200, (st, s)
+            st, _ = request(tweets_port, "POST", "/api/v2/tweets", {"body": "hello %d" % i},
+                            s["access_token"])
+            assert st == 201
+            users.append((u["id"], s["access_token"]))
+
+        print("[bench] a. %d deletions, 202 -> erasure complete" % USERS, file=sys.stderr)
+        lat = []
+        for uid, token in users:
+            st, _ = request(auth_port, "DELETE", "/api/v1/users/" + uid, token=token)
+            assert st == 202
+            t0 = time.perf_counter()
+            while True:
+                st, e = request(auth_port, "GET", "/api/v1/users/%s/erasure" % uid, token=token)
+                if st == 200 and e["complete"]:
+                    break
+                if time.perf_counter() - t0 > 30:
+                    raise SystemExit("erasure of %s never completed" % uid)
+                time.sleep(0.002)
+            lat.append((time.perf_counter() - t0) * 1000.0)
+
+        print("[bench] b. wrk on tweets", file=sys.stderr)
+        st, u = request(auth_port, "POST", "/api/v1/auth/signup",
+                        {"username": "loader", "email": "l@x.io", "password": "loaderpass"})
+        st, s = request(auth_port, "POST", "/api/v1/auth/login",
+                        {"username": "loader", "password": "loaderpass"})
+        token = s["access_token"]
+        for i in range(50):
+            request(tweets_port, "POST", "/api/v2/tweets", {"body": "seed %d" % i}, token)
+        base = "http://127.0.0.1:%d/api/v2/tweets" % tweets_port
+        get_rps, get_p99, get_bad = wrk(base, None, tmp)
+        post_script = ('wrk.method = "POST"\nwrk.body = \'{"body":"load test tweet"}\'\n'
+                       'wrk.headers["Content-Type"] = "application/json"\n'
+                       'wrk.headers["Authorization"] = "Bearer %s"\n' % token)
+        post_rps, post_p99, post_bad = wrk(base, post_script, tmp)
+
+        rows = [
+            ("erasure 202 -> complete, p50 ms", "%.1f" % percentile(lat, 50), ""),
+            ("erasure 202 -> complete, p99 ms", "%.1f" % percentile(lat, 99), "< 100"),
+            ("erasure 202 -> complete, max ms", "%.1f" % max(lat), ""),
+            ("GET /api/v2/tweets req/s", "%.0f" % get_rps, ""),
+            ("GET /api/v2/tweets p99 ms", "%.2f" % get_p99, ""),
+            ("GET non-2xx", str(get_bad), "0"),
+            ("POST /api/v2/tweets req/s", "%.0f" % post_rps, ""),
+            ("POST /api/v2/tweets p99 ms", "%.2f" % post_p99, ""),
+            ("POST non-2xx", str(post_bad), "0"),
+        ]
+        text = "tizza events + tweets benchmark, %s, %d CPUs, %d deletions\n" % (
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.cpu_count(), USERS)
+        text += "".join("%-36s %12s %8s\n" % r for r in rows)
+        print(text)
+        os.makedirs(os.path.join(ROOT, "build/bench"), exist_ok=True)
+        with open(os.path.join(ROOT, "build/bench/events.txt"), "w") as f:
+            f.write(text)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        broker.stop()
+        broker.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

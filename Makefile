@@ -4,10 +4,15 @@
 #
 # Layout: libcommon/*.c -> libcommon.a; libcommon/tests/test_*.c -> one cmocka binary each;
 # services/<name>/*.c -> tizza-<name>, with proto-docs/<name>.openapi.yaml embedded.
+# Except libcommon/store_mongo.c, the MongoDB backend: it is the plugin lib/tizza-store-mongo.so
+# (the only thing linked against libmongoc), which store.c dlopen()s from <bin>/../lib on the
+# first mongodb:// STORE_URL. Binaries link with --as-needed, so each one depends only on the
+# libraries it references: tizza-auth needs neither libmongoc nor libcurl.
 
 CC      ?= cc
 VERSION := 0.1.0
-PKGS    := libevent libevent_pthreads libcjson libsodium sqlite3 libmongoc-1.0 libbson-1.0 libcurl librabbitmq
+PKGS    := libevent libevent_pthreads libcjson libsodium sqlite3 libbson-1.0 libcurl librabbitmq
+MONGO_PKGS := libmongoc-1.0 libbson-1.0 libcjson
 SANITIZE ?=
 
 ifeq ($(SANITIZE),1)
@@ -20,23 +25,29 @@ SANFLAGS :=
 OPT     := -O2
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(MONGO_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+MONGO_LIBS := $(shell pkg-config --libs $(MONGO_PKGS) 2>/dev/null)
 CFLAGS  := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            $(OPT) -g $(SANFLAGS) -Ilibcommon $(PKG_CFLAGS) -DTIZZA_VERSION='"$(VERSION)"'
-LDFLAGS := $(SANFLAGS)
+# The libcommon functions the MongoDB plugin calls back into, exported by every executable
+# (and nothing else: see the top of libcommon/store.c).
+PLUGIN_EXPORTS := store_fail
+LDFLAGS := $(SANFLAGS) -Wl,--as-needed $(PLUGIN_EXPORTS:%=-Wl,--export-dynamic-symbol=%)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 
 SERVICES    := $(notdir $(wildcard services/*))
 SERVICES    := $(filter-out web,$(SERVICES))
-COMMON_SRC  := $(wildcard libcommon/*.c)
+PLUGIN_SRC  := libcommon/store_mongo.c
+PLUGIN      := $(OUT)/lib/tizza-store-mongo.so
+COMMON_SRC  := $(filter-out $(PLUGIN_SRC),$(wildcard libcommon/*.c))
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(OUT)/obj/%.o)
 UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
 .PHONY: all test unit store-conformance integration bench deps run clean fmt lint asan help
-all: $(BINS) $(UNIT_BIN)
+all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 
 help:
 	@echo "make | make test | make run | make deps | make bench | make fmt | make lint | make clean"
@@ -46,10 +57,23 @@ $(OUT)/obj/%.o: %.c $(wildcard libcommon/*.h) $(wildcard services/*/*.h)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
+# The plugin's object is position-independent; its undefined libcommon symbols
+# (PLUGIN_EXPORTS) resolve from the executable when dlopen()ed.
+$(OUT)/obj/pic/%.o: %.c $(wildcard libcommon/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (PIC)"
+	@$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(PLUGIN): $(PLUGIN_SRC:%.c=$(OUT)/obj/pic/%.o)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) -shared $(SANFLAGS) -Wl,--as-needed -o $@ $^ $(MONGO_LIBS) -lpthread
+
+# Rebuilt from scratch, so a file moved out of libcommon (store_mongo.c) leaves no stale member.
 $(OUT)/libcommon.a: $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@"
-	@ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 # The service's proto-doc and build time are compiled into the binary (served at /openapi.yaml).
 $(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml tools/embed.sh
@@ -59,12 +83,12 @@ $(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml tools/embed.sh
 .SECONDARY:
 .SECONDEXPANSION:
 service_objs = $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard services/$(1)/*.c))
-$(OUT)/bin/tizza-%: $$(call service_objs,$$*) $(OUT)/gen/%_embed.c $(OUT)/libcommon.a
+$(OUT)/bin/tizza-%: $$(call service_objs,$$*) $(OUT)/gen/%_embed.c $(OUT)/libcommon.a | $(PLUGIN)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -DTIZZA_BUILD_TIME='"'$$(date -u +%Y-%m-%dT%H:%M:%SZ)'"' -o $@ $(filter %.o %_embed.c,$^) $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS)
 
-$(OUT)/tests/test_%: libcommon/tests/test_%.c $(OUT)/libcommon.a
+$(OUT)/tests/test_%: libcommon/tests/test_%.c $(OUT)/libcommon.a | $(PLUGIN)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS) -lcmocka

@@ -26,6 +26,10 @@ void authn_set_keys(const token_key_t *keys, int n);
 int authn_fetch_jwks(const char *auth_url, int wait_ms);
 /* Loads keys from AUTH_PUBLIC_KEY if set (returns 1), else returns 0. -1 when invalid. */
 int authn_keys_from_env(void);
+/* The service_def_t.load_keys of services other than auth: AUTH_PUBLIC_KEY when set (exits
+ * 2 when invalid), else the JWKS of AUTH_URL (default http://127.0.0.1:8001), retried for
+ * up to AUTH_WAIT_MS (default 30000). 0 on success, -1 (logged) when no key was fetched. */
+int authn_load_remote_keys(void);
 
 /* 0 and *u filled when the request carries a valid token; otherwise answers 401 and
  * returns -1. */

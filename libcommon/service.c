@@ -3,10 +3,13 @@
  * The flow is deliberately linear: parse argv -> config/log -> store -> migrate -> either a
  * subcommand or serve. Serving builds the HTTP server, calls the service's setup(), starts
  * the event machinery (one relay thread, one consumer thread) when the service uses the
- * broker, runs until a signal, and tears down in reverse order. */
+ * broker, runs until a signal, and tears down in reverse order.
+ *
+ * Before serving, the token-verification keys are loaded through the service's load_keys
+ * hook (authn_load_remote_keys in authn_fetch.c for every service but auth). A hook, not a
+ * call from here, so that only binaries that fetch keys link that file and libcurl. */
 #include "service.h"
 
-#include "authn.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -117,23 +120,13 @@ static void start_events(service_t *svc) {
     }
 }
 
-/* Keys for verifying access tokens in services other than auth. */
-static int load_remote_keys(void) {
-    int rc = authn_keys_from_env();
-    if (rc == 1) return 0;
-    if (rc < 0) config_fail("AUTH_PUBLIC_KEY", "must be base64url Ed25519 public keys");
-    const char *url = config_url("AUTH_URL", "http://127.0.0.1:8001");
-    int wait = (int)config_long("AUTH_WAIT_MS", 30000, 0, 600000);
-    if (authn_fetch_jwks(url, wait) != 0) {
-        log_msg(LOG_ERROR, "cannot fetch signing keys from %s/api/v1/auth/jwks", url);
-        return -1;
-    }
-    return 0;
-}
-
 static int serve(service_t *svc) {
     const service_def_t *def = svc->def;
-    if (def->remote_keys && load_remote_keys() != 0) return 1;
+    if (def->remote_keys && !def->load_keys) { /* a service_def_t mistake: say so */
+        log_msg(LOG_ERROR, "remote_keys without load_keys (want authn_load_remote_keys)");
+        return 1;
+    }
+    if (def->load_keys && def->load_keys() != 0) return 1;
     http_config_t cfg;
     http_config_from_env(&cfg, def->name, def->default_port);
     cfg.openapi = service_openapi_yaml;

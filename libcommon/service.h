@@ -28,7 +28,12 @@ typedef struct {
     const char *commands_help; /* extra subcommand lines for --help, may be NULL */
     bool uses_broker;          /* start relay/consumers and include the broker in /ready */
     bool remote_keys;          /* verify tokens with auth's keys: AUTH_PUBLIC_KEY, else the
-                                  JWKS fetched from AUTH_URL (retrying up to AUTH_WAIT_MS) */
+                                  JWKS fetched from AUTH_URL (retrying up to AUTH_WAIT_MS);
+                                  needs load_keys = authn_load_remote_keys */
+    /* Loads the token-verification keys before serving: authn_load_remote_keys (authn.h)
+     * with remote_keys, NULL otherwise. A hook, not a direct call, so that binaries that
+     * never fetch keys do not link libcurl. 0 or -1. */
+    int (*load_keys)(void);
     /* Creates collections and indexes (idempotent). */
     int (*migrate)(store_t *s);
     /* Registers routes and consumers; called once before serving. 0 or -1. */

@@ -18,14 +18,35 @@
  *    destructor releases the one of a thread that exits.
  *  - The transaction flag (nested begin and commit without begin are refused here).
  *  - The thread-local message behind store_errmsg().
+ *  - Loading the MongoDB backend. It is a plugin, tizza-store-mongo.so, so that a binary
+ *    on SQLite never maps libmongoc/libbson (and their TLS stack): that alone is ~5.6 MB
+ *    of resident memory, more than the rest of tizza-auth's private memory. The first
+ *    mongodb:// store_open() dlopen()s it (under pthread_once) from $TIZZA_LIB_DIR, else
+ *    from <directory of /proc/self/exe>/../lib, and takes its table from the one exported
+ *    function (STORE_MONGO_ENTRY). When that fails, store_open() fails naming the path
+ *    tried. The plugin is never dlclose()d: libmongoc's exit-time cleanup and
+ *    LeakSanitizer's stack traces both need its code mapped until the process ends.
+ *
+ *    The plugin calls back into one libcommon function, store_fail() (it must: the message
+ *    lives in this file's thread-local store_err). The executables export exactly that
+ *    symbol (-Wl,--export-dynamic-symbol=store_fail, PLUGIN_EXPORTS in the Makefile), and
+ *    the plugin is dlopen()ed RTLD_NOW, so a plugin needing anything more fails to load
+ *    with the missing symbol's name. The alternatives are worse: -rdynamic would export
+ *    every libcommon symbol of every binary (a larger dynamic symbol table in each
+ *    process, and a plugin free to grow hidden dependencies); compiling helpers into the
+ *    plugin would give it its own copy of store_err, so its messages would never reach
+ *    store_errmsg().
  */
 #include "store_internal.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static _Thread_local char store_err[512];
 
@@ -160,25 +181,81 @@ static bool filter_ok(const store_filter_t *f, const char *what) {
     return true;
 }
 
+/* ---- the MongoDB plugin ------------------------------------------------------------ */
+
+static pthread_once_t mongo_once = PTHREAD_ONCE_INIT;
+static const struct store_ops *mongo_ops; /* set once by mongo_load, or NULL */
+static char mongo_err[PATH_MAX + 256];    /* why mongo_ops is NULL */
+
+/* <dir>/STORE_MONGO_PLUGIN, dir being $TIZZA_LIB_DIR or <exe dir>/../lib. */
+static bool mongo_path(char *path, size_t len) {
+    const char *dir = getenv("TIZZA_LIB_DIR");
+    if (dir && *dir) return (size_t)snprintf(path, len, "%s/%s", dir, STORE_MONGO_PLUGIN) < len;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return false;
+    exe[n] = '\0';
+    for (int up = 0; up < 2; up++) { /* strip the file name, then its directory */
+        char *slash = strrchr(exe, '/');
+        if (!slash) return false;
+        *slash = '\0';
+    }
+    return (size_t)snprintf(path, len, "%s/lib/%s", exe, STORE_MONGO_PLUGIN) < len;
+}
+
+static void mongo_load(void) {
+    char path[PATH_MAX];
+    if (!mongo_path(path, sizeof path)) {
+        snprintf(mongo_err, sizeof mongo_err,
+                 "store: cannot locate the MongoDB backend %s (set TIZZA_LIB_DIR)",
+                 STORE_MONGO_PLUGIN);
+        return;
+    }
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL); /* never closed, see the top */
+    if (!h) {
+        const char *why = dlerror();
+        size_t n = strlen(path);
+        if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2; /* no repeat */
+        snprintf(mongo_err, sizeof mongo_err,
+                 "store: cannot load the MongoDB backend plugin %s: %s", path, why);
+        return;
+    }
+    const struct store_ops *(*entry)(void) =
+        (const struct store_ops *(*)(void))dlsym(h, STORE_MONGO_ENTRY);
+    mongo_ops = entry ? entry() : NULL;
+    if (!mongo_ops)
+        snprintf(mongo_err, sizeof mongo_err, "store: the MongoDB backend plugin %s %s %s()", path,
+                 entry ? "returned no table from" : "does not export", STORE_MONGO_ENTRY);
+}
+
 /* ---- open / close ------------------------------------------------------------------ */
 
 static void put_err(char *err, size_t errlen, const char *msg) {
     if (err && errlen) snprintf(err, errlen, "%s", msg);
 }
 
+static bool is_mongo_url(const char *url) {
+    return !strncmp(url, "mongodb://", 10) || !strncmp(url, "mongodb+srv://", 14);
+}
+
 store_t *store_open(const char *url, const char *dbname, char *err, size_t errlen) {
     const struct store_ops *ops = NULL;
-    if (url && !strncmp(url, "sqlite://", 9))
-        ops = &store_sqlite_ops;
-    else if (url && (!strncmp(url, "mongodb://", 10) || !strncmp(url, "mongodb+srv://", 14)))
-        ops = &store_mongo_ops;
-    if (!ops) {
+    bool mongo = url && is_mongo_url(url);
+    if (url && !strncmp(url, "sqlite://", 9)) ops = &store_sqlite_ops;
+    if (!ops && !mongo) {
         put_err(err, errlen, "store: unsupported url (want sqlite://PATH or mongodb://...)");
         return NULL;
     }
     if (!dbname_ok(dbname)) {
         put_err(err, errlen, "store: bad database name");
         return NULL;
+    }
+    if (mongo) {
+        pthread_once(&mongo_once, mongo_load);
+        if (!(ops = mongo_ops)) {
+            put_err(err, errlen, mongo_err);
+            return NULL;
+        }
     }
     store_t *s = calloc(1, sizeof *s);
     if (!s) {

@@ -1,5 +1,5 @@
-/* store_internal -- what store.c shares with the two backends (store_sqlite.c,
- * store_mongo.c). Not a contract for services: use store.h.
+/* store_internal -- what store.c shares with the two backends (store_sqlite.c, linked in,
+ * and store_mongo.c, a plugin). Not a contract for services: use store.h.
  *
  * store.c checks every argument before a backend sees it, so backends may assume:
  * collection and field names are identifiers (STORE_NAME_MAX bytes of [A-Za-z0-9_], not
@@ -88,7 +88,14 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
-extern const struct store_ops store_mongo_ops;
+
+/* The MongoDB backend is a plugin, <lib dir>/tizza-store-mongo.so, loaded by store.c on the
+ * first mongodb:// store_open() so that binaries on SQLite never load libmongoc. Its one
+ * exported function returns the backend's table. The plugin may call back only into
+ * store_fail() (the executables export just that symbol; see store.c). */
+#define STORE_MONGO_PLUGIN "tizza-store-mongo.so"
+#define STORE_MONGO_ENTRY  "tizza_store_mongo_backend"
+const struct store_ops *tizza_store_mongo_backend(void);
 
 /* Set this thread's store_errmsg() and return rc (STORE_ERR, STORE_CONFLICT, ...). */
 int store_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -32,6 +32,11 @@
  * and destroy the session.
  *
  * Sample is aggregate [$match, $sample]; count is mongoc_collection_count_documents().
+ *
+ * Packaging. This file is built alone into the plugin tizza-store-mongo.so (the only file
+ * linked against libmongoc), which store.c dlopen()s on the first mongodb:// store_open();
+ * tizza_store_mongo_backend() at the end is its single exported function. Of libcommon it
+ * calls only store_fail(), which the executables export for it.
  */
 #include "store_internal.h"
 
@@ -614,7 +619,7 @@ static int mg_end(store_t *s, struct store_tls *t, bool commit) {
 static int mg_commit(store_t *s, struct store_tls *t) { return mg_end(s, t, true); }
 static int mg_rollback(store_t *s, struct store_tls *t) { return mg_end(s, t, false); }
 
-const struct store_ops store_mongo_ops = {
+static const struct store_ops mongo_ops = {
     .name = "mongodb",
     .open = mg_open,
     .close = mg_close,
@@ -635,3 +640,6 @@ const struct store_ops store_mongo_ops = {
     .commit = mg_commit,
     .rollback = mg_rollback,
 };
+
+/* The plugin's entry point (store_internal.h), looked up by store.c with dlsym(). */
+const struct store_ops *tizza_store_mongo_backend(void) { return &mongo_ops; }

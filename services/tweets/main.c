@@ -2,6 +2,8 @@
  * definition; the routes live in tweets.c and the event consumer in events.c. */
 #include "tweets.h"
 
+#include "authn.h"
+
 static int migrate(store_t *s) { return tweets_migrate(s); }
 
 static int setup(service_t *svc) {
@@ -17,6 +19,7 @@ static const service_def_t tweets_service = {
     .summary = "tweets: short posts by Tizza users (API v2)",
     .uses_broker = true,
     .remote_keys = true,
+    .load_keys = authn_load_remote_keys,
     .migrate = migrate,
     .setup = setup,
 };

@@ -73,6 +73,9 @@ static const struct {
 } system_queues[] = {
     {"auth.user-erased", "users", "user.erased.1.#"},
     {"tweets.user-deleted", "users", "user.deleted.1.#"},
+    {"pizza.user-deleted", "users", "user.deleted.1.#"},
+    {"likes.user-deleted", "users", "user.deleted.1.#"},
+    {"likes.pizza-deleted", "pizzas", "pizza.deleted.1.#"},
 };
 
 /* ---------------------------------------------------------------------------------------

@@ -1,0 +1,460 @@
+/* pizzas.c -- the /api/v1/pizzas resource and /api/v1/pizzas/random.
+ *
+ * A pizza is {id, pizzeria_id, owner_id, title, description, thumbnail_url, kind, approved,
+ * created_at, updated_at}. owner_id is copied from the pizzeria at creation (a pizzeria
+ * never changes hands), so ownership checks and erasure need no join.
+ *
+ * Visibility. Everyone sees approved pizzas; a signed-in caller also sees their own
+ * unapproved ones; an admin sees everything. The store filters are ANDs only, so each
+ * stored pizza keeps an internal field visible_to: "public" once approved, else its
+ * owner's id. "What may this caller see" is then one condition: visible_to IN ("public",
+ * caller) -- cheap, indexed and exact, and it combines with every other filter and with
+ * limit/offset. visible_to is recomputed whenever `approved` changes and never shown.
+ * An invisible pizza answers 404, as if it did not exist.
+ *
+ * random asks likes (remote model GET /api/v1/likes/seen, forwarding the caller's
+ * Authorization) which pizzas the caller already judged and samples among the others; when
+ * likes cannot answer, it samples among every approved pizza and says excluded_seen false.
+ * That handler is the only one making a network call, so it always runs on the worker pool.
+ *
+ * Only an admin may set `approved` (a non-admin sending it at all gets 403). pizzeria_id is
+ * given at creation only; an update may repeat the current value but not change it. */
+#include "pizza.h"
+
+#include "json.h"
+#include "log.h"
+#include "problem.h"
+#include "remote.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PREFIX "/api/v1/pizzas"
+#define PUBLIC "public"
+#define RANDOM_MAX 15
+
+enum mode { CREATE, REPLACE, PATCH };
+
+static const char *const fields[] = {"pizzeria_id", "title",    "description", "thumbnail_url",
+                                     "kind",        "approved", NULL};
+static const char *const kinds[] = {"meat", "vegetarian", "vegan", NULL};
+
+/* Set once by pizzas_routes() before serving; read-only afterwards. */
+static remote_model_t likes_seen = {NULL, "v1", "likes"};
+
+cJSON *pizza_view(cJSON *doc) {
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "visible_to");
+    return doc;
+}
+
+static const char *visible_to(bool approved, const char *owner_id) {
+    return approved ? PUBLIC : owner_id;
+}
+
+/* What `u` (NULL: anonymous) may see. */
+static void where_visible(store_filter_t *f, const authn_user_t *u) {
+    if (u && authn_is_admin(u)) return;
+    if (!u) {
+        store_where_str(f, "visible_to", STORE_EQ, PUBLIC);
+        return;
+    }
+    const char *const who[] = {PUBLIC, u->id};
+    store_where_in(f, "visible_to", STORE_IN, who, 2);
+}
+
+static bool may_see(const cJSON *doc, const authn_user_t *u) {
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "approved"))) return true;
+    return u && pizza_may_write(u, json_str(doc, "owner_id"));
+}
+
+static bool one_of(const char *s, const char *const *choices) {
+    for (int i = 0; choices[i]; i++)
+        if (strcmp(s, choices[i]) == 0) return true;
+    return false;
+}
+
+/* An absolute http(s) URL with a host, as libcurl's URL parser reads it. */
+static bool http_url(const char *s) {
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f) return false;
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL;
+    bool ok = u && curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+              (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) && host[0];
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return ok;
+}
+
+/* What a request body asks for, once validated. */
+typedef struct {
+    cJSON *set;              /* members to store (new object, caller frees) */
+    const char *pizzeria_id; /* NULL when absent */
+    bool has_approved;
+} pizza_in_t;
+
+/* Checks a body for `mode`; returns the problem (empty when valid) and fills `in`. */
+static cJSON *validate(const cJSON *body, enum mode mode, pizza_in_t *in) {
+    cJSON *p = problem_new(400, "invalid pizza");
+    const char *title = NULL, *desc = NULL, *thumb = NULL, *kind = NULL;
+    bool approved = false, all = mode == REPLACE;
+    json_reject_unknown(body, fields, p);
+    if (json_field_string(body, "pizzeria_id", mode == CREATE, 0, -1, true, &in->pizzeria_id,
+                          p) == JSON_OK &&
+        !id_valid(in->pizzeria_id))
+        problem_add_error(p, "pizzeria_id", "must be a 24-hex id");
+    json_field_string(body, "title", mode != PATCH, 1, 120, false, &title, p);
+    json_field_string(body, "description", all, 0, 240, false, &desc, p);
+    if (json_field_string(body, "thumbnail_url", all, 0, 2048, true, &thumb, p) == JSON_OK &&
+        thumb[0] && !http_url(thumb))
+        problem_add_error(p, "thumbnail_url", "must be empty or an http(s) URL");
+    if (json_field_string(body, "kind", mode != PATCH, 1, 16, true, &kind, p) == JSON_OK &&
+        !one_of(kind, kinds))
+        problem_add_error(p, "kind", "must be one of meat, vegetarian, vegan");
+    in->has_approved = json_field_bool(body, "approved", false, &approved, p) == JSON_OK;
+    if (mode == CREATE) {
+        if (!desc) desc = "";
+        if (!thumb) thumb = "";
+    }
+
+    in->set = cJSON_CreateObject();
+    if (title) cJSON_AddStringToObject(in->set, "title", title);
+    if (desc) cJSON_AddStringToObject(in->set, "description", desc);
+    if (thumb) cJSON_AddStringToObject(in->set, "thumbnail_url", thumb);
+    if (kind) cJSON_AddStringToObject(in->set, "kind", kind);
+    if (in->has_approved) cJSON_AddBoolToObject(in->set, "approved", approved);
+    return p;
+}
+
+/* 403 for a non-admin who sent `approved`: 0 when fine, else answered and -1. */
+static int check_approver(http_req_t *req, const pizza_in_t *in, const authn_user_t *u) {
+    if (!in->has_approved || authn_is_admin(u)) return 0;
+    http_reply_problem(req, 403, "only an admin may set approved");
+    return -1;
+}
+
+/* The pizza named by the path if `u` (NULL: anonymous) may see it, else NULL when answered
+ * (404/503). Caller frees. */
+static cJSON *load(http_req_t *req, store_t *s, const authn_user_t *u) {
+    const char *id = http_param(req, "id");
+    cJSON *doc = NULL;
+    int rc = id_valid(id) ? store_get(s, PIZZAS, id, &doc) : STORE_NOTFOUND;
+    if (rc == STORE_OK && !may_see(doc, u)) rc = STORE_NOTFOUND;
+    if (rc == STORE_NOTFOUND) http_reply_problem(req, 404, "no such pizza");
+    else if (rc != STORE_OK) pizza_store_error(req, "get pizza");
+    if (rc == STORE_OK) return doc;
+    cJSON_Delete(doc);
+    return NULL;
+}
+
+/* As load(), and the caller must own it or be an admin (else 403). */
+static cJSON *load_for_write(http_req_t *req, store_t *s, const authn_user_t *u) {
+    cJSON *doc = load(req, s, u);
+    if (doc && !pizza_may_write(u, json_str(doc, "owner_id"))) {
+        http_reply_problem(req, 403, "only the pizzeria's owner or an admin may change its pizzas");
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* ---------------------------------------------------------------- list & get */
+
+/* Adds the ?pizzeria_id= ?kind= ?approved= ?title__startswith= ?ids= filters; errors go
+ * into `p`. Sets *has_ids when ?ids= was given. */
+static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has_ids) {
+    const char *pizzeria = http_query(req, "pizzeria_id"), *kind = http_query(req, "kind");
+    const char *approved = http_query(req, "approved"), *ids = http_query(req, "ids");
+    const char *prefix = http_query(req, "title__startswith");
+    if (pizzeria && !id_valid(pizzeria)) problem_add_error(p, "pizzeria_id", "must be a 24-hex id");
+    else if (pizzeria) store_where_str(f, "pizzeria_id", STORE_EQ, pizzeria);
+    if (kind && !one_of(kind, kinds))
+        problem_add_error(p, "kind", "must be one of meat, vegetarian, vegan");
+    else if (kind) store_where_str(f, "kind", STORE_EQ, kind);
+    if (approved && strcmp(approved, "true") != 0 && strcmp(approved, "false") != 0)
+        problem_add_error(p, "approved", "must be true or false");
+    else if (approved) store_where_bool(f, "approved", strcmp(approved, "true") == 0);
+    if (prefix) store_where_str(f, "title", STORE_PREFIX, prefix);
+    *has_ids = ids != NULL;
+    if (ids) pizza_filter_ids(ids, "id", "ids", f, p);
+}
+
+static void list_pizzas(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    int a = authn_optional(req, &u);
+    if (a < 0) return;
+    store_filter_t *f = store_filter_new();
+    cJSON *p = problem_new(400, "invalid query parameter"), *docs = NULL;
+    bool has_ids = false;
+    list_filters(req, f, p, &has_ids);
+    where_visible(f, a == 0 ? &u : NULL);
+    /* with ?ids= the page holds every match: the limit is ignored */
+    http_page_t page = {.limit = PIZZA_IDS_MAX, .offset = 0};
+    if (pizza_reply_if_invalid(req, p) != 0) goto out;
+    if (!has_ids && http_page_params(req, &page) != 0) goto out;
+    long count = 0;
+    int rc = store_count(s, PIZZAS, f, &count);
+    if (rc == STORE_OK)
+        rc = store_find(s, PIZZAS, f, "-created_at,-id", page.limit, page.offset, &docs);
+    if (rc != STORE_OK) {
+        pizza_store_error(req, "list pizzas");
+        goto out;
+    }
+    cJSON *results = cJSON_CreateArray(), *d;
+    while ((d = cJSON_DetachItemFromArray(docs, 0))) cJSON_AddItemToArray(results, pizza_view(d));
+    http_reply_page(req, &page, count, results);
+out:
+    cJSON_Delete(docs);
+    store_filter_free(f);
+}
+
+static void get_pizza(http_req_t *req, void *ctx) {
+    authn_user_t u;
+    int a = authn_optional(req, &u);
+    if (a < 0) return;
+    cJSON *doc = load(req, service_store(ctx), a == 0 ? &u : NULL);
+    if (doc) http_reply_json(req, 200, pizza_view(doc));
+}
+
+/* ---------------------------------------------------------------- create */
+
+/* insert_pizza(): the pizzeria is not the caller's (beside the store_rc values). */
+#define NOT_OWNER 100
+
+/* Inserts `doc` after checking its pizzeria (in one transaction, so a concurrent pizzeria
+ * deletion cannot leave an orphan). STORE_NOTFOUND: no such pizzeria; NOT_OWNER: not the
+ * caller's. Fills owner_id and visible_to from the pizzeria. */
+static int insert_pizza(store_t *s, cJSON *doc, const authn_user_t *u) {
+    if (store_begin(s) != STORE_OK) return STORE_ERR;
+    cJSON *pizzeria = NULL;
+    int rc = store_get(s, PIZZERIAS, json_str(doc, "pizzeria_id"), &pizzeria);
+    if (rc == STORE_OK && !pizza_may_write(u, json_str(pizzeria, "owner_id"))) rc = NOT_OWNER;
+    if (rc == STORE_OK) {
+        const char *owner = json_str(pizzeria, "owner_id");
+        bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "approved"));
+        cJSON_AddStringToObject(doc, "owner_id", owner);
+        cJSON_AddStringToObject(doc, "visible_to", visible_to(approved, owner));
+        rc = store_insert(s, PIZZAS, doc);
+    }
+    cJSON_Delete(pizzeria);
+    if (rc == STORE_OK) rc = store_commit(s);
+    if (rc != STORE_OK) store_rollback(s);
+    return rc;
+}
+
+static void create_pizza(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    if (pizza_require_writer(req, s, &u) != 0) return;
+    cJSON *body = http_json_body(req);
+    if (!body) return;
+    pizza_in_t in = {0};
+    if (pizza_reply_if_invalid(req, validate(body, CREATE, &in)) != 0 ||
+        check_approver(req, &in, &u) != 0) {
+        cJSON_Delete(in.set);
+        return;
+    }
+    char id[ID_LEN + 1], now[32];
+    id_new(id);
+    iso_now(now);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", id);
+    cJSON_AddStringToObject(doc, "pizzeria_id", in.pizzeria_id);
+    cJSON_AddItemToObject(doc, "title", cJSON_DetachItemFromObject(in.set, "title"));
+    cJSON_AddItemToObject(doc, "description", cJSON_DetachItemFromObject(in.set, "description"));
+    cJSON_AddItemToObject(doc, "thumbnail_url",
+                          cJSON_DetachItemFromObject(in.set, "thumbnail_url"));
+    cJSON_AddItemToObject(doc, "kind", cJSON_DetachItemFromObject(in.set, "kind"));
+    cJSON_AddBoolToObject(doc, "approved",
+                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved")));
+    cJSON_AddStringToObject(doc, "created_at", now);
+    cJSON_AddStringToObject(doc, "updated_at", now);
+    cJSON_Delete(in.set);
+    int rc = insert_pizza(s, doc, &u);
+    if (rc == STORE_OK) {
+        pizza_add_location(req, PREFIX, id);
+        http_reply_json(req, 201, pizza_view(doc));
+        return;
+    }
+    cJSON_Delete(doc);
+    if (rc == STORE_NOTFOUND) {
+        cJSON *p = problem_new(422, "pizzeria does not exist");
+        problem_add_error(p, "pizzeria_id", "no such pizzeria");
+        http_reply_problem_obj(req, p);
+    } else if (rc == NOT_OWNER) {
+        http_reply_problem(req, 403, "only the pizzeria's owner or an admin may add pizzas to it");
+    } else {
+        pizza_store_error(req, "insert pizza");
+    }
+}
+
+/* ---------------------------------------------------------------- update */
+
+static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
+    store_t *s = service_store(svc);
+    authn_user_t u;
+    if (pizza_require_writer(req, s, &u) != 0) return;
+    cJSON *doc = load_for_write(req, s, &u);
+    if (!doc) return;
+    pizza_in_t in = {0};
+    cJSON *body = http_json_body(req);
+    if (!body) goto out;
+    cJSON *p = validate(body, mode, &in);
+    if (in.pizzeria_id && id_valid(in.pizzeria_id) &&
+        strcmp(in.pizzeria_id, json_str(doc, "pizzeria_id")) != 0)
+        problem_add_error(p, "pizzeria_id", "cannot be changed");
+    if (pizza_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
+    if (cJSON_GetArraySize(in.set) > 0) {
+        char now[32];
+        iso_now(now);
+        cJSON_AddStringToObject(in.set, "updated_at", now);
+        if (in.has_approved) {
+            bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
+            cJSON_AddStringToObject(in.set, "visible_to",
+                                    visible_to(approved, json_str(doc, "owner_id")));
+        }
+        store_filter_t *f = store_filter_new();
+        store_where_str(f, "id", STORE_EQ, json_str(doc, "id"));
+        long matched = 0;
+        int rc = store_update(s, PIZZAS, f, in.set, NULL, &matched);
+        store_filter_free(f);
+        if (rc != STORE_OK) {
+            pizza_store_error(req, "update pizza");
+            goto out;
+        }
+        if (matched == 0) {
+            http_reply_problem(req, 404, "no such pizza");
+            goto out;
+        }
+        const cJSON *item;
+        cJSON_ArrayForEach(item, in.set) {
+            cJSON_ReplaceItemInObjectCaseSensitive(doc, item->string, cJSON_Duplicate(item, true));
+        }
+    }
+    http_reply_json(req, 200, pizza_view(doc));
+    doc = NULL;
+out:
+    cJSON_Delete(in.set);
+    cJSON_Delete(doc);
+}
+
+static void replace_pizza(http_req_t *req, void *ctx) { update_pizza(req, ctx, REPLACE); }
+static void patch_pizza(http_req_t *req, void *ctx) { update_pizza(req, ctx, PATCH); }
+
+/* ---------------------------------------------------------------- delete */
+
+static int delete_store(store_t *s, const char *id) {
+    if (store_begin(s) != STORE_OK) return STORE_ERR;
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_EQ, id);
+    int rc = pizzas_erase(s, f, NULL);
+    store_filter_free(f);
+    if (rc == STORE_OK) rc = store_commit(s);
+    if (rc != STORE_OK) store_rollback(s);
+    return rc;
+}
+
+static void delete_pizza(http_req_t *req, void *ctx) {
+    service_t *svc = ctx;
+    store_t *s = service_store(svc);
+    authn_user_t u;
+    if (pizza_require_writer(req, s, &u) != 0) return;
+    cJSON *doc = load_for_write(req, s, &u);
+    if (!doc) return;
+    int rc = delete_store(s, json_str(doc, "id"));
+    cJSON_Delete(doc);
+    if (rc != STORE_OK) {
+        pizza_store_error(req, "delete pizza");
+        return;
+    }
+    service_events_committed(svc);
+    http_reply_empty(req, 204);
+}
+
+/* ---------------------------------------------------------------- random */
+
+/* ?count= (1..RANDOM_MAX, default 1): 0, or -1 when answered 400. */
+static int random_count(http_req_t *req, long *count) {
+    const char *v = http_query(req, "count");
+    *count = 1;
+    if (!v) return 0;
+    char *end = NULL;
+    long n = (v[0] >= '0' && v[0] <= '9') ? strtol(v, &end, 10) : -1;
+    if (n >= 1 && n <= RANDOM_MAX && end && *end == '\0') {
+        *count = n;
+        return 0;
+    }
+    cJSON *p = problem_new(400, "invalid query parameter");
+    problem_add_error(p, "count", "must be an integer from 1 to 15");
+    http_reply_problem_obj(req, p);
+    return -1;
+}
+
+/* Asks likes which pizzas the caller judged and adds id NIN (those) to f. True when the
+ * answer was usable (the exclusion applies, even when empty). */
+static bool exclude_seen(http_req_t *req, store_filter_t *f) {
+    remote_ctx_t *rctx = remote_ctx_new(req);
+    cJSON *out = NULL;
+    int err = rctx ? remote_get_path(rctx, &likes_seen, "seen", NULL, &out) : REMOTE_UNAVAILABLE;
+    remote_ctx_free(rctx);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(out, "pizza_ids");
+    int n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : -1;
+    const char **list = n > 0 ? calloc((size_t)n, sizeof *list) : NULL;
+    bool ok = err == REMOTE_OK && n >= 0 && (n == 0 || list);
+    int i = 0;
+    const cJSON *it, *usable = ok ? ids : NULL;
+    cJSON_ArrayForEach(it, usable) {
+        if (!cJSON_IsString(it)) ok = false;
+        else list[i++] = it->valuestring;
+    }
+    if (ok && n > 0) store_where_in(f, "id", STORE_NIN, list, n);
+    if (!ok) log_msg(LOG_WARN, "random: likes seen unavailable (err %d), not excluding", err);
+    free(list);
+    cJSON_Delete(out);
+    return ok;
+}
+
+static void random_pizzas(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    long count;
+    if (random_count(req, &count) != 0) return;
+    authn_user_t u;
+    int a = authn_optional(req, &u);
+    if (a < 0) return;
+    store_filter_t *f = store_filter_new();
+    store_where_bool(f, "approved", true);
+    bool excluded = a == 0 && exclude_seen(req, f);
+    cJSON *docs = NULL;
+    int rc = store_sample(s, PIZZAS, f, count, &docs);
+    store_filter_free(f);
+    if (rc != STORE_OK) {
+        cJSON_Delete(docs);
+        pizza_store_error(req, "sample pizzas");
+        return;
+    }
+    cJSON *out = cJSON_CreateObject(), *results = cJSON_AddArrayToObject(out, "results"), *d;
+    while ((d = cJSON_DetachItemFromArray(docs, 0))) cJSON_AddItemToArray(results, pizza_view(d));
+    cJSON_Delete(docs);
+    cJSON_AddBoolToObject(out, "excluded_seen", excluded);
+    http_reply_json(req, 200, out);
+}
+
+void pizzas_routes(service_t *svc, const char *likes_url) {
+    likes_seen.base = likes_url;
+    http_server_t *srv = service_http(svc);
+    int fl = service_store_flags(svc);
+    http_route(srv, "GET", PREFIX, list_pizzas, svc, fl);
+    http_route(srv, "POST", PREFIX, create_pizza, svc, fl);
+    /* a literal segment wins over {id}; this one calls likes, so never on a loop thread */
+    http_route(srv, "GET", PREFIX "/random", random_pizzas, svc, HTTP_OFFLOAD);
+    http_route(srv, "GET", PREFIX "/{id}", get_pizza, svc, fl);
+    http_route(srv, "PUT", PREFIX "/{id}", replace_pizza, svc, fl);
+    http_route(srv, "PATCH", PREFIX "/{id}", patch_pizza, svc, fl);
+    http_route(srv, "DELETE", PREFIX "/{id}", delete_pizza, svc, fl);
+}

@@ -580,7 +580,8 @@ static char *page_link(const http_req_t *req, long limit, long offset) {
     return abs;
 }
 
-void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON *results) {
+cJSON *http_page_body(const http_req_t *req, const http_page_t *page, long count,
+                      cJSON *results) {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddNumberToObject(body, "count", (double)count);
     if (page->offset + page->limit < count) {
@@ -599,7 +600,11 @@ void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON
         cJSON_AddNullToObject(body, "previous");
     }
     cJSON_AddItemToObject(body, "results", results);
-    http_reply_json(req, 200, body);
+    return body;
+}
+
+void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON *results) {
+    http_reply_json(req, 200, http_page_body(req, page, count, results));
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -131,6 +131,9 @@ int http_page_params(http_req_t *req, http_page_t *page);
 /* Replies 200 {"count","next","previous","results"} with absolute next/previous URLs that
  * keep the other query parameters. Takes ownership of `results` (an array). */
 void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON *results);
+/* The same page object without replying, for lists that add members of their own. */
+cJSON *http_page_body(const http_req_t *req, const http_page_t *page, long count,
+                      cJSON *results);
 
 /* ---- rate limiting (see ratelimit.h), per client address ----
  * Adds a limit of `burst` requests refilled at `per_minute` for `method pattern`. Routes

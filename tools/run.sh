@@ -12,7 +12,7 @@
 # Data lives in ./var (SQLite files), so it persists between runs.
 #
 # Environment: BIN (default build/bin), STOP_TIMEOUT (default 10), LOG_FORMAT (default text
-# here, for humans; json for machines), AUTH_STORE_URL / TWEETS_STORE_URL (default sqlite://./var/<service>.db), and
+# here, for humans; json for machines), AUTH_/PIZZA_/LIKES_/TWEETS_STORE_URL (default sqlite://./var/<service>.db), and
 # everything the services read themselves (LOG_LEVEL, ...).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -107,21 +107,19 @@ trap 'on_signal terminated' TERM HUP
 trap stop_all EXIT
 
 # ---- the constellation: one line per process -------------------------------------------
-require "$BIN/tizza-auth" "$BIN/tizza-tweets"
+require "$BIN/tizza-auth" "$BIN/tizza-pizza" "$BIN/tizza-likes" "$BIN/tizza-tweets"
 # RabbitMQ: a private node (tests/broker.py) on the default AMQP port, data in ./var/rabbitmq.
 # The services do not wait for it: their outboxes hold events until it is up.
 start rabbitmq /usr/bin/python3 tests/broker.py start --port 5672 --data-dir ./var/rabbitmq
-# Until pizza and likes exist, only tweets reports erasures.
-export ERASURE_SERVICES=${ERASURE_SERVICES:-tweets}
 once auth env STORE_URL="${AUTH_STORE_URL:-sqlite://./var/auth.db}" "$BIN/tizza-auth" migrate
 start auth env STORE_URL="${AUTH_STORE_URL:-sqlite://./var/auth.db}" "$BIN/tizza-auth" serve
 start tweets env STORE_URL="${TWEETS_STORE_URL:-sqlite://./var/tweets.db}" "$BIN/tizza-tweets" serve
-# start pizza  env STORE_URL=sqlite://./var/pizza.db  "$BIN/tizza-pizza" serve
-# start likes  env STORE_URL=sqlite://./var/likes.db  "$BIN/tizza-likes" serve
+start pizza env STORE_URL="${PIZZA_STORE_URL:-sqlite://./var/pizza.db}" "$BIN/tizza-pizza" serve
+start likes env STORE_URL="${LIKES_STORE_URL:-sqlite://./var/likes.db}" "$BIN/tizza-likes" serve
 # start nginx  nginx -p ./var/nginx -c deploy/nginx.conf -g 'daemon off;'
 # -----------------------------------------------------------------------------------------
 
-echo "run: ${#pids[@]} process(es) up: auth http://127.0.0.1:8001, tweets http://127.0.0.1:8004; Ctrl-C stops everything"
+echo "run: ${#pids[@]} process(es) up: auth :8001, pizza :8002, likes :8003, tweets :8004; Ctrl-C stops everything"
 
 # Wait until any process exits (or a signal arrives: the trap takes over from there).
 rc=0

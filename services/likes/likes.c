@@ -1,0 +1,461 @@
+/* likes.c -- the /api/v1/likes resource.
+ *
+ * A like is {id, user_id, pizza_id, liked, created_at, updated_at}: one verdict per user and
+ * pizza, kept unique by the (user_id, pizza_id) index. `liked` false is a dislike.
+ *
+ * Writes (PUT, DELETE) need a signed-in caller whose account has not been deleted
+ * (deleted_users, fed by the user.deleted consumer). PUT asks pizza through the remote model
+ * whether the pizza exists, forwarding the caller's Authorization so their own unapproved
+ * pizza counts; then it upserts in one store transaction. Two first verdicts racing on the
+ * same pizza meet the unique index: the loser rolls back and retries once, finding the row
+ * and updating it. The upsert is idempotent, so any failed first attempt is retried: on
+ * MongoDB the race surfaces as a transaction write conflict (STORE_ERR) rather than a
+ * duplicate key, at the insert or at the commit.
+ *
+ * `?expand=pizza` embeds each pizza of a page with ONE batched remote call (?ids=...). When
+ * pizza cannot be asked the page is still answered, every "pizza" null and a top-level
+ * "pizza_expanded": false.
+ *
+ * Threads. The handlers that call pizza (PUT, the list) are registered HTTP_OFFLOAD since a
+ * remote call blocks; the others run where the store wants them (service_store_flags: on the
+ * event loop for SQLite). */
+#include "likes.h"
+
+#include "authn.h"
+#include "json.h"
+#include "log.h"
+#include "problem.h"
+#include "remote.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The pizza remote model; base is PIZZA_URL, set once by likes_routes(). */
+static remote_model_t pizzas = {NULL, "v1", "pizzas"};
+
+int likes_migrate(store_t *s) {
+    int rc = store_ensure_collection(s, LIKES_COLL);
+    if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id,pizza_id", true);
+    if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "pizza_id", false);
+    if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id", false);
+    if (rc == STORE_OK) rc = store_ensure_collection(s, "deleted_users");
+    return rc;
+}
+
+static void reply_store_error(http_req_t *req) {
+    log_msg(LOG_ERROR, "store: %s", store_errmsg());
+    http_reply_problem(req, 503, "the likes store is unavailable");
+}
+
+/* Signed in and not deleted: 0, else answered (401) and -1. */
+static int require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
+    if (authn_require(req, u) != 0) return -1;
+    cJSON *gone = NULL;
+    int rc = store_get(s, "deleted_users", u->id, &gone);
+    cJSON_Delete(gone);
+    if (rc == STORE_OK) {
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        http_reply_problem(req, 401, "this account has been deleted");
+        return -1;
+    }
+    if (rc != STORE_NOTFOUND) {
+        reply_store_error(req);
+        return -1;
+    }
+    return 0;
+}
+
+/* The caller's verdict on one pizza (the unique key). Caller frees. */
+static store_filter_t *verdict_filter(const char *user_id, const char *pizza_id) {
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "user_id", STORE_EQ, user_id);
+    store_where_str(f, "pizza_id", STORE_EQ, pizza_id);
+    return f;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * PUT /api/v1/likes/{pizza_id} */
+
+/* {"liked": bool}, nothing else: 0 and *liked, or answered 400 and -1. */
+static int parse_verdict(http_req_t *req, bool *liked) {
+    cJSON *in = http_json_body(req);
+    if (!in) return -1;
+    static const char *const allowed[] = {"liked", NULL};
+    cJSON *p = problem_new(400, "invalid like");
+    json_reject_unknown(in, allowed, p);
+    json_field_bool(in, "liked", true, liked, p);
+    if (problem_has_errors(p)) {
+        http_reply_problem_obj(req, p);
+        return -1;
+    }
+    cJSON_Delete(p);
+    return 0;
+}
+
+/* Asks pizza whether the pizza exists (as the caller sees it): 0, or answered (422 when it
+ * does not exist, 503 when pizza is unavailable) and -1. */
+static int check_pizza(http_req_t *req, const char *pizza_id) {
+    if (!id_valid(pizza_id)) {
+        remote_reply_error(req, REMOTE_NOT_FOUND, "pizza", "pizza");
+        return -1;
+    }
+    remote_ctx_t *rctx = remote_ctx_new(req);
+    cJSON *pizza = NULL;
+    int err = remote_get(rctx, &pizzas, pizza_id, &pizza);
+    if (err != REMOTE_OK && err != REMOTE_NOT_FOUND)
+        log_msg(LOG_WARN, "pizza %s: %s", pizza_id, remote_last_error(rctx));
+    if (err != REMOTE_OK) remote_reply_error(req, err, "pizza", "pizza");
+    cJSON_Delete(pizza);
+    remote_ctx_free(rctx);
+    return err == REMOTE_OK ? 0 : -1;
+}
+
+static cJSON *new_verdict(const char *user_id, const char *pizza_id, bool liked, const char *now) {
+    char id[ID_LEN + 1];
+    id_new(id);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", id);
+    cJSON_AddStringToObject(doc, "user_id", user_id);
+    cJSON_AddStringToObject(doc, "pizza_id", pizza_id);
+    cJSON_AddBoolToObject(doc, "liked", liked);
+    cJSON_AddStringToObject(doc, "created_at", now);
+    cJSON_AddStringToObject(doc, "updated_at", now);
+    return doc;
+}
+
+/* Stores the new verdict over `doc` (the existing like) and mirrors it into doc. */
+static int change_verdict(store_t *s, cJSON *doc, bool liked, const char *now) {
+    cJSON *set = cJSON_CreateObject();
+    cJSON_AddBoolToObject(set, "liked", liked);
+    cJSON_AddStringToObject(set, "updated_at", now);
+    store_filter_t *f = verdict_filter(json_str(doc, "user_id"), json_str(doc, "pizza_id"));
+    int rc = store_update(s, LIKES_COLL, f, set, NULL, NULL);
+    store_filter_free(f);
+    cJSON_Delete(set);
+    if (rc == STORE_OK) {
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, "liked", cJSON_CreateBool(liked));
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, "updated_at", cJSON_CreateString(now));
+    }
+    return rc;
+}
+
+/* One upsert in its own transaction. *out = the like as stored (caller frees), *created
+ * true when it was inserted. On failure everything is rolled back: STORE_CONFLICT when a
+ * concurrent request inserted the same verdict first, else STORE_ERR. */
+static int upsert_once(store_t *s, const char *user_id, const char *pizza_id, bool liked,
+                       cJSON **out, bool *created) {
+    char now[32];
+    iso_now(now);
+    *out = NULL;
+    *created = false;
+    if (store_begin(s) != STORE_OK) return STORE_ERR;
+    store_filter_t *f = verdict_filter(user_id, pizza_id);
+    cJSON *doc = NULL;
+    int rc = store_find_one(s, LIKES_COLL, f, &doc);
+    store_filter_free(f);
+    if (rc == STORE_OK) {
+        rc = change_verdict(s, doc, liked, now);
+    } else if (rc == STORE_NOTFOUND) {
+        doc = new_verdict(user_id, pizza_id, liked, now);
+        rc = store_insert(s, LIKES_COLL, doc);
+        *created = true;
+    }
+    if (rc == STORE_OK) rc = store_commit(s);
+    if (rc != STORE_OK) {
+        if (store_in_txn(s)) store_rollback(s);
+        cJSON_Delete(doc);
+        *created = false;
+        return rc;
+    }
+    *out = doc;
+    return STORE_OK;
+}
+
+static void put_like(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    if (require_writer(req, s, &u) != 0) return;
+    bool liked = false;
+    if (parse_verdict(req, &liked) != 0) return;
+    const char *pizza_id = http_param(req, "pizza_id");
+    if (check_pizza(req, pizza_id) != 0) return;
+
+    cJSON *doc = NULL;
+    bool created = false;
+    int rc = upsert_once(s, u.id, pizza_id, liked, &doc, &created);
+    if (rc != STORE_OK) { /* e.g. lost a race with a concurrent first verdict: now update it */
+        log_msg(LOG_DEBUG, "upsert retried: %s", store_errmsg());
+        rc = upsert_once(s, u.id, pizza_id, liked, &doc, &created);
+    }
+    if (rc == STORE_CONFLICT) {
+        http_reply_problem(req, 409, "the verdict changed concurrently; try again");
+        return;
+    }
+    if (rc != STORE_OK) {
+        reply_store_error(req);
+        return;
+    }
+    if (created) {
+        char loc[64];
+        snprintf(loc, sizeof loc, "/api/v1/likes/%s", pizza_id);
+        char *abs = http_absolute_url(req, loc);
+        http_add_header(req, "Location", abs);
+        free(abs);
+    }
+    http_reply_json(req, created ? 201 : 200, doc);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * GET and DELETE /api/v1/likes/{pizza_id} */
+
+static void get_like(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    if (authn_require(req, &u) != 0) return;
+    const char *pizza_id = http_param(req, "pizza_id");
+    cJSON *doc = NULL;
+    int rc = STORE_NOTFOUND;
+    if (id_valid(pizza_id)) {
+        store_filter_t *f = verdict_filter(u.id, pizza_id);
+        rc = store_find_one(s, LIKES_COLL, f, &doc);
+        store_filter_free(f);
+    }
+    if (rc == STORE_NOTFOUND)
+        http_reply_problem(req, 404, "you have no verdict on this pizza");
+    else if (rc != STORE_OK)
+        reply_store_error(req);
+    else
+        http_reply_json(req, 200, doc);
+}
+
+static void delete_like(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    if (require_writer(req, s, &u) != 0) return;
+    const char *pizza_id = http_param(req, "pizza_id");
+    long deleted = 0;
+    int rc = STORE_OK;
+    if (id_valid(pizza_id)) {
+        store_filter_t *f = verdict_filter(u.id, pizza_id);
+        rc = store_delete(s, LIKES_COLL, f, &deleted);
+        store_filter_free(f);
+    }
+    if (rc != STORE_OK)
+        reply_store_error(req);
+    else if (deleted == 0)
+        http_reply_problem(req, 404, "you have no verdict on this pizza");
+    else
+        http_reply_empty(req, 204);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * GET /api/v1/likes */
+
+/* ?liked=true|false (-1 when absent) and ?expand=pizza: 0, or answered 400 and -1. */
+static int list_params(http_req_t *req, int *liked, bool *expand) {
+    const char *l = http_query(req, "liked"), *e = http_query(req, "expand");
+    cJSON *p = problem_new(400, "invalid query parameters");
+    *liked = -1;
+    if (l && !strcmp(l, "true"))
+        *liked = 1;
+    else if (l && !strcmp(l, "false"))
+        *liked = 0;
+    else if (l)
+        problem_add_error(p, "liked", "must be true or false");
+    *expand = e && !strcmp(e, "pizza");
+    if (e && !*expand) problem_add_error(p, "expand", "must be pizza");
+    if (problem_has_errors(p)) {
+        http_reply_problem_obj(req, p);
+        return -1;
+    }
+    cJSON_Delete(p);
+    return 0;
+}
+
+static const cJSON *find_by_id(const cJSON *items, const char *id) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items) {
+        const char *v = json_str(it, "id");
+        if (v && id && !strcmp(v, id)) return it;
+    }
+    return NULL;
+}
+
+/* Embeds "pizza" (the entity, or null when it no longer exists) into every like of the
+ * page with one batched remote call. Returns false when pizza could not be asked: every
+ * "pizza" is then null. */
+static bool embed_pizzas(http_req_t *req, cJSON *likes) {
+    int n = cJSON_GetArraySize(likes), nids = 0;
+    const char **ids = calloc((size_t)n + 1, sizeof *ids);
+    if (!ids) abort();
+    const cJSON *like;
+    cJSON_ArrayForEach(like, likes) {
+        const char *id = json_str(like, "pizza_id");
+        if (id) ids[nids++] = id;
+    }
+    cJSON *found = NULL;
+    int err = REMOTE_OK;
+    if (nids > 0) {
+        remote_ctx_t *rctx = remote_ctx_new(req);
+        err = remote_get_many(rctx, &pizzas, ids, nids, &found);
+        if (err != REMOTE_OK) log_msg(LOG_WARN, "expand=pizza: %s", remote_last_error(rctx));
+        remote_ctx_free(rctx);
+    }
+    free(ids);
+    cJSON *it;
+    cJSON_ArrayForEach(it, likes) {
+        const cJSON *p = err == REMOTE_OK ? find_by_id(found, json_str(it, "pizza_id")) : NULL;
+        cJSON_AddItemToObject(it, "pizza", p ? cJSON_Duplicate(p, true) : cJSON_CreateNull());
+    }
+    cJSON_Delete(found);
+    return err == REMOTE_OK;
+}
+
+static void list_likes(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    if (authn_require(req, &u) != 0) return;
+    http_page_t page;
+    if (http_page_params(req, &page) != 0) return;
+    int liked;
+    bool expand;
+    if (list_params(req, &liked, &expand) != 0) return;
+
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "user_id", STORE_EQ, u.id);
+    if (liked >= 0) store_where_bool(f, "liked", liked == 1);
+    long count = 0;
+    cJSON *docs = NULL;
+    int rc = store_count(s, LIKES_COLL, f, &count);
+    if (rc == STORE_OK)
+        rc = store_find(s, LIKES_COLL, f, "-updated_at,-id", page.limit, page.offset, &docs);
+    store_filter_free(f);
+    if (rc != STORE_OK) {
+        cJSON_Delete(docs);
+        reply_store_error(req);
+        return;
+    }
+    if (!expand) {
+        http_reply_page(req, &page, count, docs);
+        return;
+    }
+    bool expanded = embed_pizzas(req, docs);
+    cJSON *body = http_page_body(req, &page, count, docs);
+    cJSON_AddBoolToObject(body, "pizza_expanded", expanded);
+    http_reply_json(req, 200, body);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * GET /api/v1/likes/seen and /api/v1/likes/counts */
+
+static void seen(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    if (authn_require(req, &u) != 0) return;
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "user_id", STORE_EQ, u.id);
+    cJSON *docs = NULL;
+    int rc = store_find(s, LIKES_COLL, f, "-updated_at,-id", 0, 0, &docs);
+    store_filter_free(f);
+    if (rc != STORE_OK) {
+        cJSON_Delete(docs);
+        reply_store_error(req);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    cJSON *ids = cJSON_AddArrayToObject(body, "pizza_ids");
+    const cJSON *d;
+    cJSON_ArrayForEach(d, docs) {
+        const char *id = json_str(d, "pizza_id");
+        if (id) cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+    }
+    cJSON_Delete(docs);
+    http_reply_json(req, 200, body);
+}
+
+/* Splits ?pizza_ids=a,b,c in place into ids[] (1..LIKES_MAX_IDS valid ids). Returns the
+ * number of ids, or -1 when the list is missing or bad. */
+static int split_ids(char *list, char **ids) {
+    int n = 0;
+    for (char *p = list; p;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        if (n == LIKES_MAX_IDS || !id_valid(p)) return -1;
+        ids[n++] = p;
+        p = comma ? comma + 1 : NULL;
+    }
+    return n;
+}
+
+/* {"<id>": {"likes": 0, "dislikes": 0}, ...} for every distinct id. */
+static cJSON *zero_counts(char **ids, int n) {
+    cJSON *counts = cJSON_CreateObject();
+    for (int i = 0; i < n; i++) {
+        if (cJSON_GetObjectItemCaseSensitive(counts, ids[i])) continue;
+        cJSON *c = cJSON_AddObjectToObject(counts, ids[i]);
+        cJSON_AddNumberToObject(c, "likes", 0);
+        cJSON_AddNumberToObject(c, "dislikes", 0);
+    }
+    return counts;
+}
+
+/* Adds each verdict of `docs` to its pizza's counts. */
+static void tally(cJSON *counts, const cJSON *docs) {
+    const cJSON *d;
+    cJSON_ArrayForEach(d, docs) {
+        const char *id = json_str(d, "pizza_id");
+        cJSON *c = id ? cJSON_GetObjectItemCaseSensitive(counts, id) : NULL;
+        if (!c) continue;
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(
+            c, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "liked")) ? "likes" : "dislikes");
+        cJSON_SetNumberValue(n, n->valuedouble + 1);
+    }
+}
+
+static void counts(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    const char *q = http_query(req, "pizza_ids");
+    char *list = strdup(q ? q : "");
+    if (!list) abort();
+    char *ids[LIKES_MAX_IDS];
+    int n = split_ids(list, ids);
+    if (n < 0) {
+        free(list);
+        cJSON *p = problem_new(400, "invalid query parameters");
+        problem_add_error(p, "pizza_ids", "must be 1 to 100 comma-separated pizza ids");
+        http_reply_problem_obj(req, p);
+        return;
+    }
+    store_filter_t *f = store_filter_new();
+    store_where_in(f, "pizza_id", STORE_IN, (const char *const *)ids, n);
+    cJSON *docs = NULL;
+    int rc = store_find(s, LIKES_COLL, f, NULL, 0, 0, &docs);
+    store_filter_free(f);
+    if (rc != STORE_OK) {
+        free(list);
+        cJSON_Delete(docs);
+        reply_store_error(req);
+        return;
+    }
+    cJSON *c = zero_counts(ids, n);
+    free(list);
+    tally(c, docs);
+    cJSON_Delete(docs);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddItemToObject(body, "counts", c);
+    http_reply_json(req, 200, body);
+}
+
+void likes_routes(service_t *svc, const char *pizza_url) {
+    pizzas.base = pizza_url;
+    http_server_t *srv = service_http(svc);
+    int fl = service_store_flags(svc);
+    http_route(srv, "GET", "/api/v1/likes", list_likes, svc, HTTP_OFFLOAD);
+    http_route(srv, "GET", "/api/v1/likes/seen", seen, svc, fl);
+    http_route(srv, "GET", "/api/v1/likes/counts", counts, svc, fl);
+    http_route(srv, "PUT", "/api/v1/likes/{pizza_id}", put_like, svc, HTTP_OFFLOAD);
+    http_route(srv, "GET", "/api/v1/likes/{pizza_id}", get_like, svc, fl);
+    http_route(srv, "DELETE", "/api/v1/likes/{pizza_id}", delete_like, svc, fl);
+}

@@ -1,0 +1,17 @@
+/* likes -- the service's shared declarations (Tizza likes, API v1). */
+#ifndef TIZZA_LIKES_H
+#define TIZZA_LIKES_H
+
+#include "service.h"
+
+#define LIKES_COLL    "likes"
+#define LIKES_MAX_IDS 100 /* pizza ids in one ?pizza_ids= */
+
+/* likes.c: routes of /api/v1/likes; pizza_url is where the pizza remote model lives. */
+void likes_routes(service_t *svc, const char *pizza_url);
+int likes_migrate(store_t *s);
+
+/* events.c: the user.deleted and pizza.deleted consumers */
+void likes_events(service_t *svc);
+
+#endif

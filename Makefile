@@ -109,8 +109,11 @@ store-conformance: asan
 integration: asan
 	bash tests/run-all.sh integration
 
+# Numbers, not pass/fail: results in build/bench/*.txt (see tests/bench/README.md).
 bench: all
 	bash tests/bench/run.sh
+	/usr/bin/python3 tests/bench/events.py
+	@if [ -f tests/bench/pizza_likes.py ]; then /usr/bin/python3 tests/bench/pizza_likes.py; fi
 
 deps:
 	bash tools/deps.sh

@@ -13,9 +13,9 @@
 #include <stdbool.h>
 
 typedef struct {
-    char id[32];        /* sub */
+    char id[32]; /* sub */
     char username[64];
-    char role[16];      /* "user" or "admin" */
+    char role[16]; /* "user" or "admin" */
     char jti[64];
     int64_t exp;
 } authn_user_t;

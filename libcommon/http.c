@@ -33,7 +33,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
@@ -45,11 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_METHODS 8
-#define MAX_SEGS 16
+#define MAX_SEGS    16
 
 struct kv {
     char *k, *v;
@@ -219,9 +219,9 @@ static int method_bit(const char *m) {
     static const struct {
         const char *name;
         int bit;
-    } table[] = {{"GET", EVHTTP_REQ_GET},     {"POST", EVHTTP_REQ_POST},
-                 {"PUT", EVHTTP_REQ_PUT},     {"PATCH", EVHTTP_REQ_PATCH},
-                 {"DELETE", EVHTTP_REQ_DELETE}, {"HEAD", EVHTTP_REQ_HEAD},
+    } table[] = {{"GET", EVHTTP_REQ_GET},        {"POST", EVHTTP_REQ_POST},
+                 {"PUT", EVHTTP_REQ_PUT},        {"PATCH", EVHTTP_REQ_PATCH},
+                 {"DELETE", EVHTTP_REQ_DELETE},  {"HEAD", EVHTTP_REQ_HEAD},
                  {"OPTIONS", EVHTTP_REQ_OPTIONS}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].name, m) == 0) return table[i].bit;
@@ -580,8 +580,7 @@ static char *page_link(const http_req_t *req, long limit, long offset) {
     return abs;
 }
 
-cJSON *http_page_body(const http_req_t *req, const http_page_t *page, long count,
-                      cJSON *results) {
+cJSON *http_page_body(const http_req_t *req, const http_page_t *page, long count, cJSON *results) {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddNumberToObject(body, "count", (double)count);
     if (page->offset + page->limit < count) {
@@ -635,8 +634,8 @@ static ratelimit_t *named_limit(http_server_t *srv, const char *name, double per
     return srv->limits[srv->nlimits++].rl;
 }
 
-void http_rate_limit(http_server_t *srv, const char *method, const char *pattern,
-                     const char *name, double per_minute, double burst) {
+void http_rate_limit(http_server_t *srv, const char *method, const char *pattern, const char *name,
+                     double per_minute, double burst) {
     struct route *r = route_find_pattern(srv, pattern);
     struct method_entry *m = NULL;
     for (int i = 0; r && i < r->nmethods; i++)
@@ -739,7 +738,8 @@ http_server_t *http_server_new(const http_config_t *cfg) {
     http_route(srv, "GET", "/metrics", h_metrics, srv, HTTP_INLINE);
     http_route(srv, "GET", "/info", h_info, srv, HTTP_INLINE);
     http_route(srv, "GET", "/openapi.yaml", h_openapi, srv, HTTP_INLINE);
-    metrics_help("tizza_http_requests_total", "counter", "HTTP requests by route, method and status");
+    metrics_help("tizza_http_requests_total", "counter",
+                 "HTTP requests by route, method and status");
     metrics_help("tizza_http_request_duration_seconds", "histogram",
                  "HTTP request latency by route and method");
     return srv;
@@ -903,9 +903,7 @@ static void finish(http_req_t *req) {
     req_free(req);
 }
 
-static void run_handler(http_req_t *req) {
-    req->entry->fn(req, req->entry->ctx);
-}
+static void run_handler(http_req_t *req) { req->entry->fn(req, req->entry->ctx); }
 
 static void *worker_main(void *arg) {
     http_server_t *srv = arg;
@@ -926,8 +924,10 @@ static void *worker_main(void *arg) {
 
         struct loop *lp = req->loop;
         pthread_mutex_lock(&lp->done_mu);
-        if (lp->done_tail) lp->done_tail->next = req;
-        else lp->done_head = req;
+        if (lp->done_tail)
+            lp->done_tail->next = req;
+        else
+            lp->done_head = req;
         lp->done_tail = req;
         pthread_mutex_unlock(&lp->done_mu);
         event_active(lp->done_ev, EV_READ, 0);
@@ -950,8 +950,10 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
 static void offload(http_req_t *req) {
     http_server_t *srv = req->srv;
     pthread_mutex_lock(&srv->q_mu);
-    if (srv->q_tail) srv->q_tail->next = req;
-    else srv->q_head = req;
+    if (srv->q_tail)
+        srv->q_tail->next = req;
+    else
+        srv->q_head = req;
     srv->q_tail = req;
     pthread_cond_signal(&srv->q_cv);
     pthread_mutex_unlock(&srv->q_mu);
@@ -1040,7 +1042,7 @@ static http_req_t *req_build(struct loop *lp, struct evhttp_request *ev) {
     }
     struct evkeyval *h;
     TAILQ_FOREACH(h, evhttp_request_get_input_headers(ev), next)
-        kv_add(&req->headers, h->key, h->value);
+    kv_add(&req->headers, h->key, h->value);
 
     struct evbuffer *in = evhttp_request_get_input_buffer(ev);
     size_t len = evbuffer_get_length(in);

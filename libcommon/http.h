@@ -42,17 +42,17 @@ enum http_flags {
 typedef int (*http_ready_fn)(char *why, size_t why_len, void *ctx);
 
 typedef struct {
-    const char *service;    /* "auth" */
-    const char *version;    /* "0.1.0" */
-    const char *build_time; /* ISO-8601 */
-    const char *openapi;    /* the service's OpenAPI YAML, served at /openapi.yaml */
+    const char *service;      /* "auth" */
+    const char *version;      /* "0.1.0" */
+    const char *build_time;   /* ISO-8601 */
+    const char *openapi;      /* the service's OpenAPI YAML, served at /openapi.yaml */
     const char *api_versions; /* e.g. "v1" or "v2" for /info */
     const char *host;
     int port;
-    int threads;         /* event loops (HTTP_THREADS, default: online CPUs) */
-    int workers;         /* worker threads (WORKERS, default 8) */
-    size_t body_limit;   /* BODY_LIMIT, default 65536 */
-    int drain_ms;        /* DRAIN_MS, default 10000 */
+    int threads;       /* event loops (HTTP_THREADS, default: online CPUs) */
+    int workers;       /* worker threads (WORKERS, default 8) */
+    size_t body_limit; /* BODY_LIMIT, default 65536 */
+    int drain_ms;      /* DRAIN_MS, default 10000 */
     http_ready_fn ready;
     void *ready_ctx;
 } http_config_t;
@@ -132,15 +132,14 @@ int http_page_params(http_req_t *req, http_page_t *page);
  * keep the other query parameters. Takes ownership of `results` (an array). */
 void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON *results);
 /* The same page object without replying, for lists that add members of their own. */
-cJSON *http_page_body(const http_req_t *req, const http_page_t *page, long count,
-                      cJSON *results);
+cJSON *http_page_body(const http_req_t *req, const http_page_t *page, long count, cJSON *results);
 
 /* ---- rate limiting (see ratelimit.h), per client address ----
  * Adds a limit of `burst` requests refilled at `per_minute` for `method pattern`. Routes
  * given the same `name` share one limiter (the first call's numbers count). Env
  * RATE_LIMIT_<NAME>=per_minute[/burst] overrides, RATE_LIMIT_<NAME>=0 disables. NAME is
  * `name` upper-cased. Over the limit: 429 with Retry-After. */
-void http_rate_limit(http_server_t *srv, const char *method, const char *pattern,
-                     const char *name, double per_minute, double burst);
+void http_rate_limit(http_server_t *srv, const char *method, const char *pattern, const char *name,
+                     double per_minute, double burst);
 
 #endif

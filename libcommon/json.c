@@ -45,8 +45,7 @@ int json_field_string(const cJSON *obj, const char *name, bool required, long mi
                       bool bytes, const char **out, cJSON *problem) {
     const cJSON *v = member(obj, name);
     if (!v) {
-        if (!required)
-            return JSON_ABSENT;
+        if (!required) return JSON_ABSENT;
         problem_add_error(problem, name, "is required");
         return JSON_BAD;
     }
@@ -67,16 +66,14 @@ int json_field_string(const cJSON *obj, const char *name, bool required, long mi
         problem_add_error(problem, name, msg);
         return JSON_BAD;
     }
-    if (out)
-        *out = v->valuestring;
+    if (out) *out = v->valuestring;
     return JSON_OK;
 }
 
 int json_field_bool(const cJSON *obj, const char *name, bool required, bool *out, cJSON *problem) {
     const cJSON *v = member(obj, name);
     if (!v) {
-        if (!required)
-            return JSON_ABSENT;
+        if (!required) return JSON_ABSENT;
         problem_add_error(problem, name, "is required");
         return JSON_BAD;
     }
@@ -84,21 +81,18 @@ int json_field_bool(const cJSON *obj, const char *name, bool required, bool *out
         problem_add_error(problem, name, "must be true or false");
         return JSON_BAD;
     }
-    if (out)
-        *out = cJSON_IsTrue(v);
+    if (out) *out = cJSON_IsTrue(v);
     return JSON_OK;
 }
 
 static bool allowed_name(const char *name, const char *const *allowed) {
     for (size_t i = 0; name && allowed && allowed[i]; i++)
-        if (strcmp(name, allowed[i]) == 0)
-            return true;
+        if (strcmp(name, allowed[i]) == 0) return true;
     return false;
 }
 
 void json_reject_unknown(const cJSON *obj, const char *const *allowed, cJSON *problem) {
-    if (!cJSON_IsObject(obj))
-        return;
+    if (!cJSON_IsObject(obj)) return;
     for (const cJSON *it = obj->child; it; it = it->next)
         if (!allowed_name(it->string, allowed))
             problem_add_error(problem, it->string ? it->string : "", "is not allowed");
@@ -108,10 +102,8 @@ void json_reject_unknown(const cJSON *obj, const char *const *allowed, cJSON *pr
     for (size_t i = 0; allowed && allowed[i]; i++) {
         int seen = 0;
         for (const cJSON *it = obj->child; it; it = it->next)
-            if (it->string && strcmp(it->string, allowed[i]) == 0)
-                seen++;
-        if (seen > 1)
-            problem_add_error(problem, allowed[i], "must appear only once");
+            if (it->string && strcmp(it->string, allowed[i]) == 0) seen++;
+        if (seen > 1) problem_add_error(problem, allowed[i], "must appear only once");
     }
 }
 

@@ -33,8 +33,7 @@ static bool log_text = false;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 static const char *level_name(enum log_level level) {
-    if ((int)level < 0 || level > LOG_ERROR)
-        return "error";
+    if ((int)level < 0 || level > LOG_ERROR) return "error";
     return level_names[level];
 }
 
@@ -47,11 +46,9 @@ int log_init(const char *service, const char **why) {
     if (lv && *lv) {
         level = -1;
         for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
-            if (strcasecmp(lv, level_names[i]) == 0)
-                level = i;
+            if (strcasecmp(lv, level_names[i]) == 0) level = i;
         if (level < 0) {
-            if (why)
-                *why = "LOG_LEVEL must be one of debug, info, warn, error";
+            if (why) *why = "LOG_LEVEL must be one of debug, info, warn, error";
             return -1;
         }
     }
@@ -59,13 +56,11 @@ int log_init(const char *service, const char **why) {
         if (strcasecmp(fmt, "text") == 0) {
             text = true;
         } else if (strcasecmp(fmt, "json") != 0) {
-            if (why)
-                *why = "LOG_FORMAT must be json or text";
+            if (why) *why = "LOG_FORMAT must be json or text";
             return -1;
         }
     }
-    if (service && *service)
-        str_copy(log_service, service, sizeof log_service);
+    if (service && *service) str_copy(log_service, service, sizeof log_service);
     log_min = (enum log_level)level;
     log_text = text;
     return 0;
@@ -88,8 +83,7 @@ static bool reserved_key(const char *k) {
 
 /* Moves the members of `fields` (consumed) to the end of `line`. */
 static void move_fields(cJSON *line, cJSON *fields) {
-    if (!fields)
-        return;
+    if (!fields) return;
     if (!cJSON_IsObject(fields)) {
         cJSON_AddItemToObject(line, "fields", fields);
         return;
@@ -117,8 +111,7 @@ static char *render_json(const char *ts, enum log_level level, const char *msg, 
 
     char *body = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
-    if (!body)
-        return NULL;
+    if (!body) return NULL;
     size_t n = strlen(body);
     char *out = malloc(n + 2);
     if (out) {
@@ -132,11 +125,9 @@ static char *render_json(const char *ts, enum log_level level, const char *msg, 
 }
 
 static bool bare_ok(const char *s) {
-    if (!*s)
-        return false;
+    if (!*s) return false;
     for (; *s; s++)
-        if ((unsigned char)*s <= ' ' || *s == '"' || *s == '=' || *s == 0x7f)
-            return false;
+        if ((unsigned char)*s <= ' ' || *s == '"' || *s == '=' || *s == 0x7f) return false;
     return true;
 }
 
@@ -163,8 +154,7 @@ static char *render_text(const char *ts, enum log_level level, const char *msg, 
         fputc((unsigned char)*p < ' ' ? ' ' : *p, f);
     if (cJSON_IsObject(fields)) {
         for (cJSON *it = fields->child; it; it = it->next) {
-            if (reserved_key(it->string))
-                continue;
+            if (reserved_key(it->string)) continue;
             fprintf(f, " %s=", it->string ? it->string : "?");
             text_value(f, it);
         }
@@ -191,21 +181,18 @@ void log_fields(enum log_level level, const char *msg, cJSON *fields) {
     size_t len = 0;
     char *line = log_text ? render_text(ts, level, msg, fields, &len)
                           : render_json(ts, level, msg, fields, &len);
-    if (line)
-        write_line(line, len);
+    if (line) write_line(line, len);
     free(line);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...) {
-    if (!log_enabled(level))
-        return;
+    if (!log_enabled(level)) return;
     char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
     int n = vasprintf(&msg, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
+    if (n < 0) return;
     log_fields(level, msg, NULL);
     free(msg);
 }

@@ -73,25 +73,20 @@ static bool atexit_done;
 /* Room for element n of an array of `cap` elements: the (maybe moved) array, or NULL with
  * the old array untouched. */
 static void *grow(void *arr, size_t *cap, size_t n, size_t elem) {
-    if (n < *cap)
-        return arr;
+    if (n < *cap) return arr;
     size_t ncap = *cap ? *cap * 2 : 8;
     void *p = realloc(arr, ncap * elem);
-    if (p)
-        *cap = ncap;
+    if (p) *cap = ncap;
     return p;
 }
 
 static struct family *family_get(const char *name) {
     for (size_t i = 0; i < nfamilies; i++)
-        if (strcmp(families[i]->name, name) == 0)
-            return families[i];
+        if (strcmp(families[i]->name, name) == 0) return families[i];
 
-    if (!atexit_done)
-        atexit_done = atexit(metrics_reset) == 0;
+    if (!atexit_done) atexit_done = atexit(metrics_reset) == 0;
     void *arr = grow(families, &cap_families, nfamilies, sizeof *families);
-    if (!arr)
-        return NULL;
+    if (!arr) return NULL;
     families = arr;
     struct family *f = calloc(1, sizeof *f);
     if (!f || !(f->name = strdup(name))) {
@@ -103,20 +98,15 @@ static struct family *family_get(const char *name) {
 }
 
 static struct series *series_get(const char *name, const char *labels, enum series_kind kind) {
-    if (!name)
-        return NULL;
-    if (!labels)
-        labels = "";
+    if (!name) return NULL;
+    if (!labels) labels = "";
     struct family *f = family_get(name);
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     for (size_t i = 0; i < f->nseries; i++)
-        if (strcmp(f->series[i]->labels, labels) == 0)
-            return f->series[i];
+        if (strcmp(f->series[i]->labels, labels) == 0) return f->series[i];
 
     void *arr = grow(f->series, &f->cap, f->nseries, sizeof *f->series);
-    if (!arr)
-        return NULL;
+    if (!arr) return NULL;
     f->series = arr;
     struct series *s = calloc(1, sizeof *s);
     if (!s || !(s->labels = strdup(labels))) {
@@ -125,8 +115,7 @@ static struct series *series_get(const char *name, const char *labels, enum seri
     }
     s->kind = kind;
     f->series[f->nseries++] = s;
-    if (kind == SERIES_HISTOGRAM)
-        f->has_histogram = true;
+    if (kind == SERIES_HISTOGRAM) f->has_histogram = true;
     return s;
 }
 
@@ -147,22 +136,19 @@ static void family_free(struct family *f) {
 void metrics_inc(const char *name, const char *labels, double delta) {
     pthread_mutex_lock(&lock);
     struct series *s = series_get(name, labels, SERIES_VALUE);
-    if (s && s->kind == SERIES_VALUE)
-        s->value += delta;
+    if (s && s->kind == SERIES_VALUE) s->value += delta;
     pthread_mutex_unlock(&lock);
 }
 
 void metrics_set(const char *name, const char *labels, double value) {
     pthread_mutex_lock(&lock);
     struct series *s = series_get(name, labels, SERIES_VALUE);
-    if (s && s->kind == SERIES_VALUE)
-        s->value = value;
+    if (s && s->kind == SERIES_VALUE) s->value = value;
     pthread_mutex_unlock(&lock);
 }
 
 void metrics_observe(const char *name, const char *labels, double seconds) {
-    if (isnan(seconds))
-        return;
+    if (isnan(seconds)) return;
     pthread_mutex_lock(&lock);
     struct series *s = series_get(name, labels, SERIES_HISTOGRAM);
     if (s && s->kind == SERIES_HISTOGRAM) {
@@ -179,8 +165,7 @@ void metrics_observe(const char *name, const char *labels, double seconds) {
 }
 
 void metrics_help(const char *name, const char *type, const char *help) {
-    if (!name)
-        return;
+    if (!name) return;
     pthread_mutex_lock(&lock);
     struct family *f = family_get(name);
     if (f) {
@@ -209,8 +194,7 @@ void metrics_gauge_fn(const char *name, const char *labels, double (*fn)(void *)
 
 void metrics_reset(void) {
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < nfamilies; i++)
-        family_free(families[i]);
+    for (size_t i = 0; i < nfamilies; i++) family_free(families[i]);
     free(families);
     families = NULL;
     nfamilies = cap_families = 0;
@@ -229,8 +213,7 @@ static void put_value(FILE *out, double v) {
     } else {
         char buf[32];
         snprintf(buf, sizeof buf, "%.15g", v);
-        if (strtod(buf, NULL) != v)
-            snprintf(buf, sizeof buf, "%.17g", v);
+        if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
         fputs(buf, out);
     }
 }
@@ -247,13 +230,10 @@ static void put_help(FILE *out, const char *help) {
 }
 
 static const char *family_type(const struct family *f) {
-    if (f->type)
-        return f->type;
-    if (f->has_histogram)
-        return "histogram";
+    if (f->type) return f->type;
+    if (f->has_histogram) return "histogram";
     size_t n = strlen(f->name);
-    if (n >= 6 && strcmp(f->name + n - 6, "_total") == 0)
-        return "counter";
+    if (n >= 6 && strcmp(f->name + n - 6, "_total") == 0) return "counter";
     return "gauge";
 }
 
@@ -262,8 +242,7 @@ static void put_sample(FILE *out, const char *name, const char *suffix, const ch
     fprintf(out, "%s%s", name, suffix);
     if (*labels || le) {
         fprintf(out, "{%s", labels);
-        if (le)
-            fprintf(out, "%sle=\"%s\"", *labels ? "," : "", le);
+        if (le) fprintf(out, "%sle=\"%s\"", *labels ? "," : "", le);
         fputc('}', out);
     }
     fputc(' ', out);
@@ -312,11 +291,9 @@ static struct callback *callbacks_snapshot(size_t *n) {
     for (size_t i = 0; i < nfamilies; i++) {
         for (size_t j = 0; j < families[i]->nseries; j++) {
             struct series *s = families[i]->series[j];
-            if (s->kind != SERIES_CALLBACK || !s->fn)
-                continue;
+            if (s->kind != SERIES_CALLBACK || !s->fn) continue;
             struct callback *arr = grow(cbs, &cap, count, sizeof *cbs);
-            if (!arr)
-                goto out;
+            if (!arr) goto out;
             cbs = arr;
             cbs[count++] = (struct callback){s, s->fn, s->ctx, 0};
         }
@@ -335,8 +312,7 @@ char *metrics_render(size_t *len) {
     struct callback *cbs = callbacks_snapshot(&ncb);
     pthread_mutex_unlock(&lock);
 
-    for (size_t i = 0; i < ncb; i++)
-        cbs[i].value = cbs[i].fn(cbs[i].ctx);
+    for (size_t i = 0; i < ncb; i++) cbs[i].value = cbs[i].fn(cbs[i].ctx);
 
     FILE *out = open_memstream(&buf, &size);
     pthread_mutex_lock(&lock);
@@ -345,18 +321,15 @@ char *metrics_render(size_t *len) {
             if (cbs[i].s->fn == cbs[i].fn && cbs[i].s->ctx == cbs[i].ctx)
                 cbs[i].s->value = cbs[i].value;
     if (out)
-        for (size_t i = 0; i < nfamilies; i++)
-            put_family(out, families[i]);
+        for (size_t i = 0; i < nfamilies; i++) put_family(out, families[i]);
     pthread_mutex_unlock(&lock);
     free(cbs);
 
     if (!out || fclose(out) != 0) {
         free(buf);
-        if (len)
-            *len = 0;
+        if (len) *len = 0;
         return NULL;
     }
-    if (len)
-        *len = size;
+    if (len) *len = size;
     return buf;
 }

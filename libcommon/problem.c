@@ -37,15 +37,13 @@ static const struct {
 
 const char *problem_title(int status) {
     for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
-        if (titles[i].status == status)
-            return titles[i].title;
+        if (titles[i].status == status) return titles[i].title;
     return "Error";
 }
 
 cJSON *problem_new(int status, const char *detail) {
     cJSON *p = cJSON_CreateObject();
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     const char *title = problem_title(status);
     cJSON_AddStringToObject(p, "type", "about:blank");
     cJSON_AddStringToObject(p, "title", title);
@@ -55,15 +53,13 @@ cJSON *problem_new(int status, const char *detail) {
 }
 
 void problem_add_error(cJSON *problem, const char *field, const char *message) {
-    if (!problem)
-        return;
+    if (!problem) return;
     cJSON *errors = cJSON_GetObjectItemCaseSensitive(problem, "errors");
     if (errors && !cJSON_IsArray(errors)) {
         cJSON_DeleteItemFromObjectCaseSensitive(problem, "errors");
         errors = NULL;
     }
-    if (!errors)
-        errors = cJSON_AddArrayToObject(problem, "errors");
+    if (!errors) errors = cJSON_AddArrayToObject(problem, "errors");
     cJSON *e = cJSON_CreateObject();
     if (!errors || !e) {
         cJSON_Delete(e);
@@ -71,8 +67,7 @@ void problem_add_error(cJSON *problem, const char *field, const char *message) {
     }
     cJSON_AddStringToObject(e, "field", field ? field : "");
     cJSON_AddStringToObject(e, "message", message ? message : "is invalid");
-    if (!cJSON_AddItemToArray(errors, e))
-        cJSON_Delete(e);
+    if (!cJSON_AddItemToArray(errors, e)) cJSON_Delete(e);
 }
 
 int problem_has_errors(const cJSON *problem) {

@@ -80,9 +80,8 @@ static void usage(const service_def_t *def, FILE *out) {
             "  RATE_LIMIT_<NAME>   per_minute[/burst] or 0 to disable a named limit\n"
             "%s"
             "%s",
-            def->name, TIZZA_VERSION, def->summary, def->name,
-            def->commands_help ? "|..." : "", def->name,
-            def->commands_help ? def->commands_help : "", def->default_port, def->name,
+            def->name, TIZZA_VERSION, def->summary, def->name, def->commands_help ? "|..." : "",
+            def->name, def->commands_help ? def->commands_help : "", def->default_port, def->name,
             def->uses_broker ? "  AMQP_URL            RabbitMQ "
                                "(amqp://guest:guest@127.0.0.1:5672/%2f)\n"
                              : "",
@@ -137,8 +136,10 @@ static int serve(service_t *svc) {
     svc->http = http_server_new(&cfg);
     int rc = def->setup(svc);
     if (rc == 0 && def->uses_broker) start_events(svc);
-    if (rc == 0) rc = http_server_run(svc->http) == 0 ? 0 : 1;
-    else log_msg(LOG_ERROR, "setup failed");
+    if (rc == 0)
+        rc = http_server_run(svc->http) == 0 ? 0 : 1;
+    else
+        log_msg(LOG_ERROR, "setup failed");
     if (svc->consumer) event_consumer_stop(svc->consumer);
     if (svc->relay) outbox_relay_stop(svc->relay);
     if (def->teardown) def->teardown(svc);

@@ -33,7 +33,10 @@ enum store_op {
     STORE_PREFIX, /* string field starts with value (case-sensitive) */
     STORE_IN,     /* field equals one of the array's values */
     STORE_NIN,    /* field equals none of the array's values */
-    STORE_LT, STORE_LTE, STORE_GT, STORE_GTE,
+    STORE_LT,
+    STORE_LTE,
+    STORE_GT,
+    STORE_GTE,
 };
 
 /* url: "sqlite:///abs/path.db", "sqlite://./rel/path.db", "sqlite://:memory:" (tests),
@@ -74,8 +77,8 @@ void store_where(store_filter_t *f, const char *field, enum store_op op, cJSON *
 
 /* *out = array of documents (caller frees). sort: "field" or "-field", comma separated,
  * NULL = by id ascending; ties are broken by id ascending. limit <= 0 means no limit. */
-int store_find(store_t *s, const char *coll, const store_filter_t *f, const char *sort,
-               long limit, long offset, cJSON **out);
+int store_find(store_t *s, const char *coll, const store_filter_t *f, const char *sort, long limit,
+               long offset, cJSON **out);
 /* First match of store_find (STORE_NOTFOUND when none). */
 int store_find_one(store_t *s, const char *coll, const store_filter_t *f, cJSON **out);
 int store_count(store_t *s, const char *coll, const store_filter_t *f, long *out);

@@ -16,7 +16,7 @@
 typedef struct {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
     unsigned char sk[crypto_sign_SECRETKEYBYTES]; /* all zero for verify-only keys */
-    char kid[24];                                 /* base64url of the first 12 bytes of sha256(pk) */
+    char kid[24]; /* base64url of the first 12 bytes of sha256(pk) */
 } token_key_t;
 
 /* New random key pair. */
@@ -33,8 +33,8 @@ char *token_sign(const token_key_t *k, const cJSON *claims);
 
 /* Verifies with one of `keys`. now_s = current epoch seconds. On success *claims = new
  * object (caller frees) and returns 0; else -1 and *why = static reason. */
-int token_verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s,
-                 cJSON **claims, const char **why);
+int token_verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s, cJSON **claims,
+                 const char **why);
 
 /* {"keys":[{"kty":"OKP","crv":"Ed25519","x":...,"kid":...,"alg":"EdDSA","use":"sig"}]} */
 cJSON *token_jwks(const token_key_t *keys, int nkeys);

@@ -28,8 +28,7 @@ void id_new(char out[ID_LEN + 1]) {
 }
 
 bool id_valid(const char *s) {
-    if (!s)
-        return false;
+    if (!s) return false;
     for (int i = 0; i < ID_LEN; i++) {
         char c = s[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
@@ -70,22 +69,18 @@ void iso_time(int64_t ms, char out[32]) {
 void iso_now(char out[32]) { iso_time(now_ms(), out); }
 
 size_t str_copy(char *dst, const char *src, size_t n) {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     size_t len = src ? strnlen(src, n - 1) : 0;
-    if (len)
-        memcpy(dst, src, len);
+    if (len) memcpy(dst, src, len);
     dst[len] = '\0';
     return len;
 }
 
 char *str_lower(const char *s) {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     size_t n = strlen(s);
     char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
+    if (!out) return NULL;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : (char)c;
@@ -101,45 +96,35 @@ static size_t utf8_seq(const unsigned char *p, size_t left) {
     size_t need;
     unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
 
-    if (c < 0x80)
-        return 1;
+    if (c < 0x80) return 1;
     if (c >= 0xC2 && c <= 0xDF) {
         need = 2;
     } else if (c >= 0xE0 && c <= 0xEF) {
         need = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        if (c == 0xED)
-            hi = 0x9F; /* surrogates */
+        if (c == 0xE0) lo = 0xA0; /* overlong */
+        if (c == 0xED) hi = 0x9F; /* surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
         need = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
+        if (c == 0xF0) lo = 0x90; /* overlong */
+        if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
     } else {
         return 0; /* continuation byte, C0/C1 overlong lead, or F5..FF */
     }
-    if (left < need)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
+    if (left < need) return 0;
+    if (p[1] < lo || p[1] > hi) return 0;
     for (size_t i = 2; i < need; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
     return need;
 }
 
 long utf8_len(const char *s, size_t n) {
-    if (!s)
-        return n == 0 ? 0 : -1;
+    if (!s) return n == 0 ? 0 : -1;
     const unsigned char *p = (const unsigned char *)s;
     long count = 0;
     size_t i = 0;
     while (i < n) {
         size_t k = utf8_seq(p + i, n - i);
-        if (k == 0)
-            return -1;
+        if (k == 0) return -1;
         i += k;
         count++;
     }

@@ -39,8 +39,7 @@ static int run_child(void (*fn)(void), char *err, size_t size) {
     close(p[1]);
     size_t n = 0;
     ssize_t r;
-    while (n + 1 < size && (r = read(p[0], err + n, size - 1 - n)) > 0)
-        n += (size_t)r;
+    while (n + 1 < size && (r = read(p[0], err + n, size - 1 - n)) > 0) n += (size_t)r;
     err[n] = '\0';
     close(p[0]);
     int st = 0;
@@ -379,10 +378,8 @@ static void test_log_threads_whole_lines(void **state) {
     struct capture c;
     capture_start(&c);
     pthread_t t[4];
-    for (intptr_t i = 0; i < 4; i++)
-        pthread_create(&t[i], NULL, log_worker, (void *)i);
-    for (int i = 0; i < 4; i++)
-        pthread_join(t[i], NULL);
+    for (intptr_t i = 0; i < 4; i++) pthread_create(&t[i], NULL, log_worker, (void *)i);
+    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
     char *out = capture_end(&c);
 
     int lines = 0, per[4] = {0};

@@ -200,8 +200,7 @@ enum { THREADS = 4, PER_THREAD = 100000 };
 static void *worker(void *arg) {
     for (int i = 0; i < PER_THREAD; i++) {
         metrics_inc("hits_total", "k=\"shared\"", 1);
-        if (i % 10 == 0)
-            metrics_observe("lat_seconds", NULL, 0.5);
+        if (i % 10 == 0) metrics_observe("lat_seconds", NULL, 0.5);
         if (i % 1000 == 0)
             metrics_inc("hits_total", (intptr_t)arg % 2 ? "k=\"odd\"" : "k=\"even\"", 1);
     }
@@ -221,8 +220,7 @@ static void test_concurrent(void **state) {
     for (intptr_t i = 0; i < THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, worker, (void *)i), 0);
     assert_int_equal(pthread_create(&t[THREADS], NULL, scraper, NULL), 0);
-    for (int i = 0; i <= THREADS; i++)
-        pthread_join(t[i], NULL);
+    for (int i = 0; i <= THREADS; i++) pthread_join(t[i], NULL);
     char *s = render();
     assert_non_null(strstr(s, "\nhits_total{k=\"shared\"} 400000\n"));
     assert_non_null(strstr(s, "\nhits_total{k=\"even\"} 200\n"));

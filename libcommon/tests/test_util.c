@@ -14,8 +14,7 @@
 
 static bool all_lower_hex(const char *s) {
     for (; *s; s++)
-        if (!strchr("0123456789abcdef", *s))
-            return false;
+        if (!strchr("0123456789abcdef", *s)) return false;
     return true;
 }
 
@@ -31,8 +30,7 @@ static void test_id_new_format_and_unique(void **state) {
     }
     /* ObjectIds from one process are increasing in their counter; just check uniqueness. */
     for (int i = 0; i < N; i++)
-        for (int j = i + 1; j < N; j++)
-            assert_string_not_equal(ids[i], ids[j]);
+        for (int j = i + 1; j < N; j++) assert_string_not_equal(ids[i], ids[j]);
 }
 
 static void test_id_valid(void **state) {

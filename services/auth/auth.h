@@ -13,8 +13,8 @@
 #define TIZZA_AUTH_H
 
 #include "http.h"
-#include "service.h"
 #include "ratelimit.h"
+#include "service.h"
 #include "store.h"
 #include "token.h"
 
@@ -42,7 +42,7 @@
 #define NAME_MAX_CP  100
 
 typedef struct {
-    service_t *svc;          /* for waking the outbox relay after a commit */
+    service_t *svc; /* for waking the outbox relay after a commit */
     store_t *store;
     token_key_t key;         /* the signing key (secret half included) */
     long access_ttl;         /* ACCESS_TTL seconds */

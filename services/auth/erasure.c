@@ -92,9 +92,12 @@ void erasure_get(http_req_t *req, void *arg) {
     }
     cJSON *rec = NULL;
     int rc = id_valid(id) ? store_get(ctx->store, AUTH_COLL_ERASURES, id, &rec) : STORE_NOTFOUND;
-    if (rc == STORE_NOTFOUND) http_reply_problem(req, 404, "no erasure for this user");
-    else if (rc != STORE_OK) reply_store_error(ctx, req, "erasure");
-    else http_reply_json(req, 200, erasure_view(rec));
+    if (rc == STORE_NOTFOUND)
+        http_reply_problem(req, 404, "no erasure for this user");
+    else if (rc != STORE_OK)
+        reply_store_error(ctx, req, "erasure");
+    else
+        http_reply_json(req, 200, erasure_view(rec));
 }
 
 /* user.erased: {user_id, service, removed}. Runs inside the consumer's transaction. */
@@ -122,8 +125,9 @@ static int on_user_erased(store_t *s, const cJSON *event, void *arg) {
     cJSON *row = cJSON_AddObjectToObject(services, service);
     cJSON_AddStringToObject(row, "at", json_str(event, "occurred_at"));
     const cJSON *removed = cJSON_GetObjectItem(event, "removed");
-    cJSON_AddItemToObject(row, "removed", cJSON_IsObject(removed) ? cJSON_Duplicate(removed, 1)
-                                                                   : cJSON_CreateObject());
+    cJSON_AddItemToObject(row, "removed",
+                          cJSON_IsObject(removed) ? cJSON_Duplicate(removed, 1)
+                                                  : cJSON_CreateObject());
     cJSON *set = cJSON_CreateObject();
     cJSON_AddItemToObject(set, "services", services);
     store_filter_t *f = store_filter_new();

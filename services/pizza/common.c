@@ -23,8 +23,8 @@ static int ensure(store_t *s, const char *coll, const char *const *indexes) {
 int pizza_migrate(store_t *s) {
     static const char *const pizzeria_idx[] = {"owner_id", "created_at", NULL};
     /* visible_to: "public" once approved, else the owner id (see pizzas.c) */
-    static const char *const pizza_idx[] = {"pizzeria_id", "owner_id", "approved", "title",
-                                            "visible_to", "created_at", NULL};
+    static const char *const pizza_idx[] = {"pizzeria_id", "owner_id",   "approved", "title",
+                                            "visible_to",  "created_at", NULL};
     static const char *const none[] = {NULL};
     int rc = ensure(s, PIZZERIAS, pizzeria_idx);
     if (rc == STORE_OK) rc = ensure(s, PIZZAS, pizza_idx);
@@ -66,8 +66,8 @@ void pizza_add_location(http_req_t *req, const char *prefix, const char *id) {
     free(abs);
 }
 
-int pizza_filter_ids(const char *list, const char *field, const char *param,
-                     store_filter_t *f, cJSON *problem) {
+int pizza_filter_ids(const char *list, const char *field, const char *param, store_filter_t *f,
+                     cJSON *problem) {
     char *copy = strdup(list);
     if (!copy) {
         problem_add_error(problem, param, "out of memory");
@@ -80,14 +80,18 @@ int pizza_filter_ids(const char *list, const char *field, const char *param,
     for (char *item = copy, *comma;; item = comma + 1) {
         comma = strchr(item, ',');
         if (comma) *comma = '\0';
-        if (n == PIZZA_IDS_MAX) bad = "at most 100 ids";
-        else if (!id_valid(item)) bad = "must be a comma-separated list of 24-hex ids";
+        if (n == PIZZA_IDS_MAX)
+            bad = "at most 100 ids";
+        else if (!id_valid(item))
+            bad = "must be a comma-separated list of 24-hex ids";
         if (bad) break;
         ids[n++] = item;
         if (!comma) break;
     }
-    if (bad) problem_add_error(problem, param, bad);
-    else store_where_in(f, field, STORE_IN, ids, n);
+    if (bad)
+        problem_add_error(problem, param, bad);
+    else
+        store_where_in(f, field, STORE_IN, ids, n);
     free(copy);
     return bad ? -1 : 0;
 }

@@ -22,10 +22,11 @@ static const service_def_t pizza_service = {
     .default_port = 8002,
     .api_versions = "v1",
     .summary = "pizza: pizzerias and their pizzas (API v1)",
-    .env_help = "  LIKES_URL           likes service, asked by /pizzas/random "
-                "(http://127.0.0.1:8003)\n"
-                "  REMOTE_TIMEOUT_MS   remote call timeout (3000); also REMOTE_CONNECT_TIMEOUT_MS,\n"
-                "                      REMOTE_RETRIES, REMOTE_BREAKER_FAILURES/_COOLDOWN_MS\n",
+    .env_help =
+        "  LIKES_URL           likes service, asked by /pizzas/random "
+        "(http://127.0.0.1:8003)\n"
+        "  REMOTE_TIMEOUT_MS   remote call timeout (3000); also REMOTE_CONNECT_TIMEOUT_MS,\n"
+        "                      REMOTE_RETRIES, REMOTE_BREAKER_FAILURES/_COOLDOWN_MS\n",
     .uses_broker = true,
     .remote_keys = true,
     .load_keys = authn_load_remote_keys,

@@ -5,8 +5,8 @@
 #include "authn.h"
 #include "service.h"
 
-#define PIZZERIAS "pizzerias"
-#define PIZZAS "pizzas"
+#define PIZZERIAS     "pizzerias"
+#define PIZZAS        "pizzas"
 #define DELETED_USERS "deleted_users"
 
 /* Most ids accepted by ?ids= and by one page of ids. */
@@ -24,8 +24,8 @@ bool pizza_may_write(const authn_user_t *u, const char *owner_id);
 void pizza_add_location(http_req_t *req, const char *prefix, const char *id);
 /* Parses a comma-separated list of 1..PIZZA_IDS_MAX valid ids and adds `field` IN (list)
  * to f. 0, or -1 after adding an error for `param` to `problem`. */
-int pizza_filter_ids(const char *list, const char *field, const char *param,
-                     store_filter_t *f, cJSON *problem);
+int pizza_filter_ids(const char *list, const char *field, const char *param, store_filter_t *f,
+                     cJSON *problem);
 /* Answers `problem` when it has errors (400) and returns -1; else frees it, returns 0. */
 int pizza_reply_if_invalid(http_req_t *req, cJSON *problem);
 

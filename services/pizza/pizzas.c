@@ -31,8 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFIX "/api/v1/pizzas"
-#define PUBLIC "public"
+#define PREFIX     "/api/v1/pizzas"
+#define PUBLIC     "public"
 #define RANDOM_MAX 15
 
 enum mode { CREATE, REPLACE, PATCH };
@@ -104,8 +104,8 @@ static cJSON *validate(const cJSON *body, enum mode mode, pizza_in_t *in) {
     const char *title = NULL, *desc = NULL, *thumb = NULL, *kind = NULL;
     bool approved = false, all = mode == REPLACE;
     json_reject_unknown(body, fields, p);
-    if (json_field_string(body, "pizzeria_id", mode == CREATE, 0, -1, true, &in->pizzeria_id,
-                          p) == JSON_OK &&
+    if (json_field_string(body, "pizzeria_id", mode == CREATE, 0, -1, true, &in->pizzeria_id, p) ==
+            JSON_OK &&
         !id_valid(in->pizzeria_id))
         problem_add_error(p, "pizzeria_id", "must be a 24-hex id");
     json_field_string(body, "title", mode != PATCH, 1, 120, false, &title, p);
@@ -145,8 +145,10 @@ static cJSON *load(http_req_t *req, store_t *s, const authn_user_t *u) {
     cJSON *doc = NULL;
     int rc = id_valid(id) ? store_get(s, PIZZAS, id, &doc) : STORE_NOTFOUND;
     if (rc == STORE_OK && !may_see(doc, u)) rc = STORE_NOTFOUND;
-    if (rc == STORE_NOTFOUND) http_reply_problem(req, 404, "no such pizza");
-    else if (rc != STORE_OK) pizza_store_error(req, "get pizza");
+    if (rc == STORE_NOTFOUND)
+        http_reply_problem(req, 404, "no such pizza");
+    else if (rc != STORE_OK)
+        pizza_store_error(req, "get pizza");
     if (rc == STORE_OK) return doc;
     cJSON_Delete(doc);
     return NULL;
@@ -171,14 +173,18 @@ static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has
     const char *pizzeria = http_query(req, "pizzeria_id"), *kind = http_query(req, "kind");
     const char *approved = http_query(req, "approved"), *ids = http_query(req, "ids");
     const char *prefix = http_query(req, "title__startswith");
-    if (pizzeria && !id_valid(pizzeria)) problem_add_error(p, "pizzeria_id", "must be a 24-hex id");
-    else if (pizzeria) store_where_str(f, "pizzeria_id", STORE_EQ, pizzeria);
+    if (pizzeria && !id_valid(pizzeria))
+        problem_add_error(p, "pizzeria_id", "must be a 24-hex id");
+    else if (pizzeria)
+        store_where_str(f, "pizzeria_id", STORE_EQ, pizzeria);
     if (kind && !one_of(kind, kinds))
         problem_add_error(p, "kind", "must be one of meat, vegetarian, vegan");
-    else if (kind) store_where_str(f, "kind", STORE_EQ, kind);
+    else if (kind)
+        store_where_str(f, "kind", STORE_EQ, kind);
     if (approved && strcmp(approved, "true") != 0 && strcmp(approved, "false") != 0)
         problem_add_error(p, "approved", "must be true or false");
-    else if (approved) store_where_bool(f, "approved", strcmp(approved, "true") == 0);
+    else if (approved)
+        store_where_bool(f, "approved", strcmp(approved, "true") == 0);
     if (prefix) store_where_str(f, "title", STORE_PREFIX, prefix);
     *has_ids = ids != NULL;
     if (ids) pizza_filter_ids(ids, "id", "ids", f, p);
@@ -410,8 +416,10 @@ static bool exclude_seen(http_req_t *req, store_filter_t *f) {
     int i = 0;
     const cJSON *it, *usable = ok ? ids : NULL;
     cJSON_ArrayForEach(it, usable) {
-        if (!cJSON_IsString(it)) ok = false;
-        else list[i++] = it->valuestring;
+        if (!cJSON_IsString(it))
+            ok = false;
+        else
+            list[i++] = it->valuestring;
     }
     if (ok && n > 0) store_where_in(f, "id", STORE_NIN, list, n);
     if (!ok) log_msg(LOG_WARN, "random: likes seen unavailable (err %d), not excluding", err);

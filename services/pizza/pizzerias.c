@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFIX "/api/v1/pizzerias"
+#define PREFIX      "/api/v1/pizzerias"
 #define PHONE_CHARS "0123456789 +()-"
 
 enum mode { CREATE, REPLACE, PATCH };
@@ -50,8 +50,10 @@ static cJSON *load(http_req_t *req, store_t *s) {
     const char *id = http_param(req, "id");
     cJSON *doc = NULL;
     int rc = id_valid(id) ? store_get(s, PIZZERIAS, id, &doc) : STORE_NOTFOUND;
-    if (rc == STORE_NOTFOUND) http_reply_problem(req, 404, "no such pizzeria");
-    else if (rc != STORE_OK) pizza_store_error(req, "get pizzeria");
+    if (rc == STORE_NOTFOUND)
+        http_reply_problem(req, 404, "no such pizzeria");
+    else if (rc != STORE_OK)
+        pizza_store_error(req, "get pizzeria");
     return rc == STORE_OK ? doc : NULL;
 }
 
@@ -73,8 +75,10 @@ static void list_pizzerias(http_req_t *req, void *ctx) {
     store_filter_t *f = store_filter_new();
     cJSON *p = problem_new(400, "invalid query parameter");
     const char *owner = http_query(req, "owner_id");
-    if (owner && !id_valid(owner)) problem_add_error(p, "owner_id", "must be a 24-hex id");
-    else if (owner) store_where_str(f, "owner_id", STORE_EQ, owner);
+    if (owner && !id_valid(owner))
+        problem_add_error(p, "owner_id", "must be a 24-hex id");
+    else if (owner)
+        store_where_str(f, "owner_id", STORE_EQ, owner);
     if (pizza_reply_if_invalid(req, p) != 0) {
         store_filter_free(f);
         return;

@@ -89,9 +89,12 @@ static void get_tweet(http_req_t *req, void *ctx) {
     const char *id = http_param(req, "id");
     cJSON *doc = NULL;
     int rc = id_valid(id) ? store_get(s, COLL, id, &doc) : STORE_NOTFOUND;
-    if (rc == STORE_NOTFOUND) http_reply_problem(req, 404, "no such tweet");
-    else if (rc != STORE_OK) reply_store_error(req);
-    else http_reply_json(req, 200, tweet_view(doc));
+    if (rc == STORE_NOTFOUND)
+        http_reply_problem(req, 404, "no such tweet");
+    else if (rc != STORE_OK)
+        reply_store_error(req);
+    else
+        http_reply_json(req, 200, tweet_view(doc));
 }
 
 /* Blank means only whitespace. */
@@ -169,8 +172,10 @@ static void delete_tweet(http_req_t *req, void *ctx) {
         return;
     }
     rc = store_delete_id(s, COLL, id);
-    if (rc == STORE_OK || rc == STORE_NOTFOUND) http_reply_empty(req, 204);
-    else reply_store_error(req);
+    if (rc == STORE_OK || rc == STORE_NOTFOUND)
+        http_reply_empty(req, 204);
+    else
+        reply_store_error(req);
 }
 
 void tweets_routes(service_t *svc) {

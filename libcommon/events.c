@@ -848,6 +848,8 @@ static const char *event_malformed(const cJSON *ev, int major) {
     const char *id = row_str(ev, "event_id"), *type = row_str(ev, "type");
     const char *version = row_str(ev, "version");
     if (!id || !*id || !type || !*type || !version) return "missing event_id, type or version";
+    const char *at = row_str(ev, "occurred_at"), *producer = row_str(ev, "producer");
+    if (!at || !*at || !producer || !*producer) return "missing occurred_at or producer";
     char *end = NULL;
     errno = 0;
     long v = strtol(version, &end, 10);

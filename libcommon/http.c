@@ -143,6 +143,8 @@ struct http_req {
     size_t resp_len;
     const char *resp_type;
     int replied;
+    int on_worker;      /* the handler runs on a worker thread */
+    int move_to_worker; /* an inline handler asked to run again on a worker */
     void *user;
     void (*user_free)(void *);
     uint64_t t0;
@@ -484,6 +486,12 @@ void http_add_header(http_req_t *req, const char *name, const char *value) {
 }
 
 bool http_replied(const http_req_t *req) { return req->replied; }
+
+bool http_move_to_worker(http_req_t *req) {
+    if (req->on_worker || req->replied) return false;
+    req->move_to_worker = 1;
+    return true;
+}
 
 void http_reply_raw(http_req_t *req, int status, const char *content_type, const char *body,
                     size_t len) {
@@ -920,6 +928,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&srv->q_mu);
 
         req->next = NULL;
+        req->on_worker = 1;
         run_handler(req);
 
         struct loop *lp = req->loop;
@@ -1086,6 +1095,10 @@ static void on_request(struct evhttp_request *ev, void *arg) {
         return;
     }
     run_handler(req);
+    if (req->move_to_worker && !req->replied) {
+        offload(req);
+        return;
+    }
     finish(req);
 }
 

@@ -120,6 +120,11 @@ void http_reply_problem_obj(http_req_t *req, cJSON *problem);
 /* Shorthand: problem_new(status, detail) and reply. */
 void http_reply_problem(http_req_t *req, int status, const char *detail);
 bool http_replied(const http_req_t *req);
+/* From a handler registered HTTP_INLINE whose request turns out to need slow work (e.g. a
+ * remote call for ?expand=): returns true and schedules the same handler to run again on a
+ * worker thread -- the caller must return at once without answering. Returns false when
+ * already on a worker (go on and do the work). */
+bool http_move_to_worker(http_req_t *req);
 
 /* ---- pagination (limit/offset like Django REST framework) ---- */
 typedef struct {

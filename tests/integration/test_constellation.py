@@ -1,0 +1,170 @@
+"""Integration test of user erasure across the whole constellation (SPEC §5 auth DELETE and
+erasure, §6 events) over the real tizza-auth, tizza-pizza, tizza-likes and tizza-tweets
+binaries and a real RabbitMQ node (constellation.py), on the store backend
+TIZZA_TEST_BACKEND names.
+
+A victim and a bystander both own a pizzeria with pizzas, judge pizzas and tweet. The victim
+deletes their account (202); the user.deleted event fans out over RabbitMQ: pizza erases the
+victim's pizzerias and pizzas (and its pizza.deleted events erase every like of those
+pizzas), likes erases the victim's verdicts, tweets the victim's tweets, and each answers
+user.erased, which auth records on the erasure record (ERASURE_SERVICES is left at its
+default, pizza,likes,tweets). The victim only judges the bystander's pizzas, so the counts
+each service reports are exact whatever order the events arrive in.
+"""
+import unittest
+
+from constellation import Constellation, wait_for
+from harness import ServiceTestCase
+
+K = None
+
+
+def setUpModule():
+    global K
+    K = Constellation()
+    try:
+        K.start()
+    except BaseException:
+        K.teardown()
+        raise
+
+
+def tearDownModule():
+    if K is not None:
+        K.teardown()
+
+
+class TestUserErasure(ServiceTestCase):
+
+    def tweet(self, user, body):
+        r = K.tweets.post("/api/v2/tweets", {"body": body}, token=user.token)
+        self.assertEqual(r.status, 201, r)
+        return r.json
+
+    def tweet_count(self, user):
+        r = K.tweets.get("/api/v2/tweets?limit=100&tweetedby=" + user.username)
+        self.assertEqual(r.status, 200, r)
+        return r.json["count"]
+
+    def test_deleting_a_user_erases_their_data_everywhere(self):
+        victim, bystander = K.signup_many(2, "era")
+        admin = K.admin
+        # the victim's things
+        vpz = K.pizzeria(victim, name="Victim's")
+        v1 = K.new_pizza(victim, vpz["id"], title="V approved")
+        K.approve(v1["id"])
+        v2 = K.new_pizza(victim, vpz["id"], title="V unapproved")
+        # the bystander's things
+        bpz = K.pizzeria(bystander, name="Bystander's")
+        b1 = K.new_pizza(bystander, bpz["id"], title="B one")
+        K.approve(b1["id"])
+        b2 = K.new_pizza(bystander, bpz["id"], title="B two")
+        K.approve(b2["id"])
+        K.judge(victim, b1["id"], True)
+        K.judge(victim, b2["id"], False)
+        K.judge(bystander, b1["id"], True)
+        K.judge(bystander, v1["id"], True)   # on a pizza that will be erased with its owner
+        K.judge(admin, v2["id"], False)
+        for i in range(2):
+            self.tweet(victim, "victim says %d" % i)
+        kept_tweet = self.tweet(bystander, "bystander stays")
+        ids = [b1["id"], b2["id"], v1["id"], v2["id"]]
+        self.assertEqual(K.counts(ids), {
+            b1["id"]: {"likes": 2, "dislikes": 0}, b2["id"]: {"likes": 0, "dislikes": 1},
+            v1["id"]: {"likes": 1, "dislikes": 0}, v2["id"]: {"likes": 0, "dislikes": 1}})
+
+        # the victim deletes their account
+        r = K.auth.delete("/api/v1/users/" + victim.id, token=victim.token)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual((r.json["id"], r.json["status"]), (victim.id, "erasing"))
+        self.assertTrue(r.json["erasure"].endswith("/api/v1/users/%s/erasure" % victim.id),
+                        r.json)
+
+        def complete():
+            r = K.auth.get("/api/v1/users/%s/erasure" % victim.id, token=victim.token)
+            self.assertEqual(r.status, 200, r)
+            return r.json if r.json.get("complete") is True else None
+        rec = wait_for(complete, 15.0, 0.1, "the erasure record to be complete")
+        self.assertEqual(rec["user_id"], victim.id)
+        self.assertIsoMs(rec["requested_at"])
+        self.assertEqual(set(rec["services"]), {"pizza", "likes", "tweets"}, rec)
+        for name, row in rec["services"].items():
+            with self.subTest(service=name):
+                self.assertEqual(row["status"], "done", rec)
+                self.assertIsoMs(row["at"])
+        self.assertEqual(rec["services"]["pizza"]["removed"], {"pizzerias": 1, "pizzas": 2})
+        self.assertEqual(rec["services"]["likes"]["removed"], {"likes": 2})
+        self.assertEqual(rec["services"]["tweets"]["removed"], {"tweets": 2})
+        # the admin sees the same record
+        r = K.auth.get("/api/v1/users/%s/erasure" % victim.id, token=admin.token)
+        self.assertEqual((r.status, r.json["complete"]), (200, True))
+
+        # the victim's data is gone
+        r = K.pizza.get("/api/v1/pizzerias?owner_id=" + victim.id)
+        self.assertEqual((r.status, r.json["count"]), (200, 0))
+        self.assertProblem(K.pizza.get("/api/v1/pizzerias/" + vpz["id"]), 404)
+        for p in (v1, v2):
+            self.assertProblem(K.pizza.get("/api/v1/pizzas/" + p["id"], token=admin.token), 404)
+        r = K.pizza.get("/api/v1/pizzas?pizzeria_id=" + vpz["id"], token=admin.token)
+        self.assertEqual(r.json["count"], 0)
+        self.assertEqual(self.tweet_count(victim), 0)
+        zero = {"likes": 0, "dislikes": 0}
+        # every verdict on the victim's pizzas goes too (pizza.deleted, maybe a bit later)
+        wait_for(lambda: K.counts([v1["id"], v2["id"]]) == {v1["id"]: zero, v2["id"]: zero},
+                 5.0, 0.1, "the likes of the victim's pizzas to go")
+        # ... but nobody else's
+        self.assertEqual(K.counts([b1["id"], b2["id"]]), {
+            b1["id"]: {"likes": 1, "dislikes": 0}, b2["id"]: zero})
+        r = K.pizza.get("/api/v1/pizzerias/" + bpz["id"])
+        self.assertEqual(r.status, 200, r)
+        r = K.pizza.get("/api/v1/pizzas?pizzeria_id=" + bpz["id"])
+        self.assertEqual({p["id"] for p in r.json["results"]}, {b1["id"], b2["id"]})
+        r = K.likes.get("/api/v1/likes", token=bystander.token)
+        self.assertEqual([x["pizza_id"] for x in r.json["results"]], [b1["id"]])
+        self.assertEqual(self.tweet_count(bystander), 1)
+        self.assertEqual(K.tweets.get("/api/v2/tweets/" + kept_tweet["id"]).status, 200)
+
+        # the victim's (still unexpired) token is refused for writes everywhere
+        refused = [
+            ("pizza: create pizzeria",
+             K.pizza.post("/api/v1/pizzerias", {"name": "N", "address": "A"},
+                          token=victim.token)),
+            ("likes: PUT", K.likes.put("/api/v1/likes/" + b1["id"], {"liked": True},
+                                       token=victim.token)),
+            ("likes: DELETE", K.likes.delete("/api/v1/likes/" + b1["id"], token=victim.token)),
+            ("tweets: POST", K.tweets.post("/api/v2/tweets", {"body": "I am back"},
+                                           token=victim.token)),
+        ]
+        for what, r in refused:
+            with self.subTest(write=what):
+                self.assertProblem(r, 401)
+        self.assertEqual(self.tweet_count(victim), 0)
+        # the bystander still writes
+        self.assertEqual(K.likes.put("/api/v1/likes/" + b2["id"], {"liked": True},
+                                     token=bystander.token).status, 201)
+        self.tweet(bystander, "still here")
+
+    def test_admin_deletes_a_user(self):
+        victim = K.signup("era2")
+        pz = K.pizzeria(victim, name="Admin removes")
+        p = K.new_pizza(victim, pz["id"], title="Gone")
+        self.tweet(victim, "bye")
+        r = K.auth.delete("/api/v1/users/" + victim.id, token=K.admin.token)
+        self.assertEqual(r.status, 202, r)
+
+        def complete():
+            r = K.auth.get("/api/v1/users/%s/erasure" % victim.id, token=K.admin.token)
+            return r.json if r.status == 200 and r.json.get("complete") is True else None
+        rec = wait_for(complete, 15.0, 0.1, "the erasure record to be complete")
+        self.assertEqual({n: s["status"] for n, s in rec["services"].items()},
+                         {"pizza": "done", "likes": "done", "tweets": "done"})
+        self.assertEqual(rec["services"]["pizza"]["removed"], {"pizzerias": 1, "pizzas": 1})
+        self.assertEqual(rec["services"]["likes"]["removed"], {"likes": 0})
+        self.assertEqual(rec["services"]["tweets"]["removed"], {"tweets": 1})
+        self.assertProblem(K.pizza.get("/api/v1/pizzas/" + p["id"], token=K.admin.token), 404)
+        self.assertProblem(K.pizza.patch("/api/v1/pizzerias/" + pz["id"], {"name": "x"},
+                                         token=victim.token), 401)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -21,8 +21,8 @@
  * the event_id, commits, and only then acks. A handler failure rolls back and the message is
  * re-published to the tail of its queue with header x-attempts+1 (so it never blocks the
  * queue); on the 5th failure, or at once for a malformed message (bad JSON, missing
- * event_id/type/version/occurred_at/producer, unknown major version, handler says EVENT_POISON), it is rejected
- * without requeue and so dead-lettered to Q.dlq, with a log line.
+ * event_id/type/version/occurred_at/producer, unknown major version, handler says EVENT_POISON), it
+ * is rejected without requeue and so dead-lettered to Q.dlq, with a log line.
  *
  * Every event body is a JSON object {"event_id","type","version","occurred_at","producer",
  * ...payload}; AMQP properties: delivery_mode 2 (persistent), message_id = event_id,

@@ -1,7 +1,7 @@
 /* events.c -- what likes consumes and publishes.
  *
  * user.deleted (queue likes.user-deleted, exchange users, binding user.deleted.1.#): deletes
- * the user's verdicts, remembers the id in deleted_users (writes by that user are refused)
+ * the user's verdicts, remembers the id (erased_remember: writes by that user are refused)
  * and publishes user.erased {user_id, service:"likes", removed:{likes:n}}.
  *
  * pizza.deleted (queue likes.pizza-deleted, exchange pizzas, binding pizza.deleted.1.#):
@@ -10,10 +10,11 @@
  * Each handler runs inside the consumer's one store transaction (events.h), so a crash at
  * any point either redoes everything or nothing, and a redelivered event is skipped. The
  * handlers avoid failing statements inside the transaction (MongoDB aborts a transaction on
- * any error): deleted_users is looked up before it is inserted. */
+ * any error): erased_remember() looks the id up before inserting it. */
 #include "likes.h"
 
 #include "authn.h"
+#include "erased.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"
@@ -27,37 +28,14 @@ static int delete_likes(store_t *s, const char *field, const char *value, long *
     return rc;
 }
 
-/* Records user_id in deleted_users unless it is there already. */
-static int remember_deleted(store_t *s, const char *user_id) {
-    cJSON *gone = NULL;
-    int rc = store_get(s, "deleted_users", user_id, &gone);
-    cJSON_Delete(gone);
-    if (rc != STORE_NOTFOUND) return rc;
-    char now[32];
-    iso_now(now);
-    gone = cJSON_CreateObject();
-    cJSON_AddStringToObject(gone, "id", user_id);
-    cJSON_AddStringToObject(gone, "deleted_at", now);
-    rc = store_insert(s, "deleted_users", gone);
-    cJSON_Delete(gone);
-    return rc;
-}
-
 static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
     const char *user_id = json_str(event, "user_id");
     if (!id_valid(user_id)) return EVENT_POISON;
     long removed = 0;
     if (delete_likes(s, "user_id", user_id, &removed) != STORE_OK) return EVENT_RETRY;
-    if (remember_deleted(s, user_id) != STORE_OK) return EVENT_RETRY;
-
-    cJSON *payload = cJSON_CreateObject();
-    cJSON_AddStringToObject(payload, "user_id", user_id);
-    cJSON_AddStringToObject(payload, "service", "likes");
-    cJSON *counts = cJSON_AddObjectToObject(payload, "removed");
+    cJSON *counts = cJSON_CreateObject();
     cJSON_AddNumberToObject(counts, "likes", (double)removed);
-    if (outbox_add(s, "likes", "users", "user.erased", "1.0.0", payload) != STORE_OK)
-        return EVENT_RETRY;
-    authn_mark_deleted(user_id);
+    if (erased_report(s, "likes", user_id, counts) != STORE_OK) return EVENT_RETRY;
     log_msg(LOG_INFO, "erased user %s: %ld likes", user_id, removed);
     return EVENT_OK;
 }

@@ -4,13 +4,15 @@
  * pizza, kept unique by the (user_id, pizza_id) index. `liked` false is a dislike.
  *
  * Writes (PUT, DELETE) need a signed-in caller whose account has not been deleted
- * (deleted_users, fed by the user.deleted consumer). PUT asks pizza through the remote model
- * whether the pizza exists, forwarding the caller's Authorization so their own unapproved
- * pizza counts; then it upserts in one store transaction. Two first verdicts racing on the
- * same pizza meet the unique index: the loser rolls back and retries once, finding the row
- * and updating it. The upsert is idempotent, so any failed first attempt is retried: on
- * MongoDB the race surfaces as a transaction write conflict (STORE_ERR) rather than a
- * duplicate key, at the insert or at the commit.
+ * (erased_require_writer, erased.h: deleted_users, fed by the user.deleted consumer). PUT
+ * asks pizza through the remote model whether the pizza exists, forwarding the caller's
+ * Authorization so their own unapproved pizza counts; then, with no remote call in between,
+ * it checks the account and upserts in one store transaction, so a verdict given while its
+ * author is being erased cannot outlive the erasure. Two first verdicts racing on the same
+ * pizza meet the unique index: the loser rolls back and retries once, finding the row and
+ * updating it. The upsert is idempotent, so any failed first attempt is retried: on MongoDB
+ * the race surfaces as a transaction write conflict (STORE_ERR) rather than a duplicate key,
+ * at the insert or at the commit.
  *
  * `?expand=pizza` embeds each pizza of a page with ONE batched remote call (?ids=...). When
  * pizza cannot be asked the page is still answered, every "pizza" null and a top-level
@@ -22,6 +24,7 @@
 #include "likes.h"
 
 #include "authn.h"
+#include "erased.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
@@ -40,31 +43,13 @@ int likes_migrate(store_t *s) {
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id,pizza_id", true);
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "pizza_id", false);
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id", false);
-    if (rc == STORE_OK) rc = store_ensure_collection(s, "deleted_users");
+    if (rc == STORE_OK) rc = erased_migrate(s);
     return rc;
 }
 
 static void reply_store_error(http_req_t *req) {
     log_msg(LOG_ERROR, "store: %s", store_errmsg());
     http_reply_problem(req, 503, "the likes store is unavailable");
-}
-
-/* Signed in and not deleted: 0, else answered (401) and -1. */
-static int require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
-    if (authn_require(req, u) != 0) return -1;
-    cJSON *gone = NULL;
-    int rc = store_get(s, "deleted_users", u->id, &gone);
-    cJSON_Delete(gone);
-    if (rc == STORE_OK) {
-        http_add_header(req, "WWW-Authenticate", "Bearer");
-        http_reply_problem(req, 401, "this account has been deleted");
-        return -1;
-    }
-    if (rc != STORE_NOTFOUND) {
-        reply_store_error(req);
-        return -1;
-    }
-    return 0;
 }
 
 /* The caller's verdict on one pizza (the unique key). Caller frees. */
@@ -141,16 +126,25 @@ static int change_verdict(store_t *s, cJSON *doc, bool liked, const char *now) {
     return rc;
 }
 
-/* One upsert in its own transaction. *out = the like as stored (caller frees), *created
- * true when it was inserted. On failure everything is rolled back: STORE_CONFLICT when a
- * concurrent request inserted the same verdict first, else STORE_ERR. */
-static int upsert_once(store_t *s, const char *user_id, const char *pizza_id, bool liked,
-                       cJSON **out, bool *created) {
+/* upsert_once(): the writer was refused and the request answered (beside store_rc). */
+#define ANSWERED 100
+
+/* One upsert in its own transaction, after checking the writer in it. *out = the like as
+ * stored (caller frees), *created true when it was inserted. On failure everything is
+ * rolled back: ANSWERED when erased_require_writer() refused (and answered), STORE_CONFLICT
+ * when a concurrent request inserted the same verdict first, else STORE_ERR. */
+static int upsert_once(http_req_t *req, store_t *s, authn_user_t *u, const char *pizza_id,
+                       bool liked, cJSON **out, bool *created) {
     char now[32];
     iso_now(now);
     *out = NULL;
     *created = false;
     if (store_begin(s) != STORE_OK) return STORE_ERR;
+    if (erased_require_writer(req, s, u) != 0) {
+        store_rollback(s);
+        return ANSWERED;
+    }
+    const char *user_id = u->id;
     store_filter_t *f = verdict_filter(user_id, pizza_id);
     cJSON *doc = NULL;
     int rc = store_find_one(s, LIKES_COLL, f, &doc);
@@ -176,7 +170,9 @@ static int upsert_once(store_t *s, const char *user_id, const char *pizza_id, bo
 static void put_like(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
-    if (require_writer(req, s, &u) != 0) return;
+    /* signed in before anything else (401 first); the deleted-account check that counts is
+     * the one inside upsert_once()'s transaction, after the remote pizza check */
+    if (authn_require(req, &u) != 0) return;
     bool liked = false;
     if (parse_verdict(req, &liked) != 0) return;
     const char *pizza_id = http_param(req, "pizza_id");
@@ -184,11 +180,12 @@ static void put_like(http_req_t *req, void *ctx) {
 
     cJSON *doc = NULL;
     bool created = false;
-    int rc = upsert_once(s, u.id, pizza_id, liked, &doc, &created);
-    if (rc != STORE_OK) { /* e.g. lost a race with a concurrent first verdict: now update it */
+    int rc = upsert_once(req, s, &u, pizza_id, liked, &doc, &created);
+    if (rc != STORE_OK && rc != ANSWERED) { /* e.g. lost a race with a first verdict */
         log_msg(LOG_DEBUG, "upsert retried: %s", store_errmsg());
-        rc = upsert_once(s, u.id, pizza_id, liked, &doc, &created);
+        rc = upsert_once(req, s, &u, pizza_id, liked, &doc, &created);
     }
+    if (rc == ANSWERED) return;
     if (rc == STORE_CONFLICT) {
         http_reply_problem(req, 409, "the verdict changed concurrently; try again");
         return;
@@ -233,7 +230,7 @@ static void get_like(http_req_t *req, void *ctx) {
 static void delete_like(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
-    if (require_writer(req, s, &u) != 0) return;
+    if (erased_require_writer(req, s, &u) != 0) return;
     const char *pizza_id = http_param(req, "pizza_id");
     long deleted = 0;
     int rc = STORE_OK;
@@ -322,6 +319,7 @@ static void list_likes(http_req_t *req, void *ctx) {
     int liked;
     bool expand;
     if (list_params(req, &liked, &expand) != 0) return;
+    if (expand && http_move_to_worker(req)) return; /* the remote call must not block the loop */
 
     store_filter_t *f = store_filter_new();
     store_where_str(f, "user_id", STORE_EQ, u.id);
@@ -452,7 +450,8 @@ void likes_routes(service_t *svc, const char *pizza_url) {
     pizzas.base = pizza_url;
     http_server_t *srv = service_http(svc);
     int fl = service_store_flags(svc);
-    http_route(srv, "GET", "/api/v1/likes", list_likes, svc, HTTP_OFFLOAD);
+    /* inline on SQLite; ?expand=pizza moves itself to a worker (http_move_to_worker) */
+    http_route(srv, "GET", "/api/v1/likes", list_likes, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/seen", seen, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/counts", counts, svc, fl);
     http_route(srv, "PUT", "/api/v1/likes/{pizza_id}", put_like, svc, HTTP_OFFLOAD);

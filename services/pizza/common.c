@@ -1,10 +1,12 @@
 /* common.c -- what the pizzeria and pizza handlers share.
  *
- * The migration (collections and indexes), the "who may write" rules (signed in, not a
- * deleted account, owner or admin), the store-error answer, Location headers and the
- * ?ids= list parser. Nothing here keeps state: every helper works on what it is given. */
+ * The migration (collections and indexes), the "who may write" rule (owner or admin; that
+ * the caller is signed in and not a deleted account is erased_require_writer(), erased.h),
+ * the store-error answer, Location headers and the ?ids= list parser. Nothing here keeps
+ * state: every helper works on what it is given. */
 #include "pizza.h"
 
+#include "erased.h"
 #include "log.h"
 #include "problem.h"
 #include "util.h"
@@ -25,33 +27,15 @@ int pizza_migrate(store_t *s) {
     /* visible_to: "public" once approved, else the owner id (see pizzas.c) */
     static const char *const pizza_idx[] = {"pizzeria_id", "owner_id",   "approved", "title",
                                             "visible_to",  "created_at", NULL};
-    static const char *const none[] = {NULL};
     int rc = ensure(s, PIZZERIAS, pizzeria_idx);
     if (rc == STORE_OK) rc = ensure(s, PIZZAS, pizza_idx);
-    if (rc == STORE_OK) rc = ensure(s, DELETED_USERS, none);
+    if (rc == STORE_OK) rc = erased_migrate(s);
     return rc;
 }
 
 void pizza_store_error(http_req_t *req, const char *what) {
     log_msg(LOG_ERROR, "store: %s: %s", what, store_errmsg());
     http_reply_problem(req, 503, "the pizza store is unavailable");
-}
-
-int pizza_require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
-    if (authn_require(req, u) != 0) return -1;
-    cJSON *gone = NULL;
-    int rc = store_get(s, DELETED_USERS, u->id, &gone);
-    cJSON_Delete(gone);
-    if (rc == STORE_OK) {
-        http_add_header(req, "WWW-Authenticate", "Bearer");
-        http_reply_problem(req, 401, "this account has been deleted");
-        return -1;
-    }
-    if (rc != STORE_NOTFOUND) {
-        pizza_store_error(req, "deleted_users");
-        return -1;
-    }
-    return 0;
 }
 
 bool pizza_may_write(const authn_user_t *u, const char *owner_id) {

@@ -8,11 +8,12 @@
  *
  * Consuming. On user.deleted (queue pizza.user-deleted, binding user.deleted.1.#) it
  * deletes the user's pizzas (owner_id is copied onto every pizza of their pizzerias) and
- * pizzerias, remembers the id in deleted_users (writes by it are refused with 401) and
+ * pizzerias, remembers the id (erased_remember: writes by it are refused with 401) and
  * publishes user.erased {user_id, service:"pizza", removed:{pizzerias, pizzas}} -- all in
  * the consumer's one store transaction (events.h), so a crash redoes all or nothing. */
 #include "pizza.h"
 
+#include "erased.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"
@@ -41,28 +42,6 @@ int pizzas_erase(store_t *s, const store_filter_t *f, long *removed) {
     return rc;
 }
 
-/* Records the deleted account (a second delivery finds it already there). */
-static int remember_deleted(store_t *s, const char *user_id) {
-    char now[32];
-    iso_now(now);
-    cJSON *gone = cJSON_CreateObject();
-    cJSON_AddStringToObject(gone, "id", user_id);
-    cJSON_AddStringToObject(gone, "deleted_at", now);
-    int rc = store_insert(s, DELETED_USERS, gone);
-    cJSON_Delete(gone);
-    return rc == STORE_CONFLICT ? STORE_OK : rc;
-}
-
-static int publish_erased(store_t *s, const char *user_id, long pizzerias, long pizzas) {
-    cJSON *payload = cJSON_CreateObject();
-    cJSON_AddStringToObject(payload, "user_id", user_id);
-    cJSON_AddStringToObject(payload, "service", "pizza");
-    cJSON *counts = cJSON_AddObjectToObject(payload, "removed");
-    cJSON_AddNumberToObject(counts, "pizzerias", (double)pizzerias);
-    cJSON_AddNumberToObject(counts, "pizzas", (double)pizzas);
-    return outbox_add(s, "pizza", "users", "user.erased", "1.0.0", payload);
-}
-
 static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
     const char *user_id = json_str(event, "user_id");
     if (!id_valid(user_id)) return EVENT_POISON;
@@ -72,13 +51,16 @@ static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
     int rc = pizzas_erase(s, f, &pizzas);
     if (rc == STORE_OK) rc = store_delete(s, PIZZERIAS, f, &pizzerias);
     store_filter_free(f);
-    if (rc == STORE_OK) rc = remember_deleted(s, user_id);
-    if (rc == STORE_OK) rc = publish_erased(s, user_id, pizzerias, pizzas);
+    if (rc == STORE_OK) {
+        cJSON *counts = cJSON_CreateObject();
+        cJSON_AddNumberToObject(counts, "pizzerias", (double)pizzerias);
+        cJSON_AddNumberToObject(counts, "pizzas", (double)pizzas);
+        rc = erased_report(s, "pizza", user_id, counts);
+    }
     if (rc != STORE_OK) {
         log_msg(LOG_WARN, "erasing user %s failed: %s", user_id, store_errmsg());
         return EVENT_RETRY;
     }
-    authn_mark_deleted(user_id);
     log_msg(LOG_INFO, "erased user %s: %ld pizzerias, %ld pizzas", user_id, pizzerias, pizzas);
     return EVENT_OK;
 }

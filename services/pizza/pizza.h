@@ -5,9 +5,8 @@
 #include "authn.h"
 #include "service.h"
 
-#define PIZZERIAS     "pizzerias"
-#define PIZZAS        "pizzas"
-#define DELETED_USERS "deleted_users"
+#define PIZZERIAS "pizzerias"
+#define PIZZAS    "pizzas"
 
 /* Most ids accepted by ?ids= and by one page of ids. */
 #define PIZZA_IDS_MAX 100
@@ -16,8 +15,6 @@
 int pizza_migrate(store_t *s);
 /* Logs the store error and answers 503. */
 void pizza_store_error(http_req_t *req, const char *what);
-/* Signed in and not deleted: 0 and *u filled; else answered (401 or 503) and -1. */
-int pizza_require_writer(http_req_t *req, store_t *s, authn_user_t *u);
 /* True when the caller is `owner_id` or an admin. */
 bool pizza_may_write(const authn_user_t *u, const char *owner_id);
 /* Adds "Location: <absolute url of prefix/id>". */

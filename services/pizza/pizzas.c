@@ -18,9 +18,14 @@
  * That handler is the only one making a network call, so it always runs on the worker pool.
  *
  * Only an admin may set `approved` (a non-admin sending it at all gets 403). pizzeria_id is
- * given at creation only; an update may repeat the current value but not change it. */
+ * given at creation only; an update may repeat the current value but not change it.
+ *
+ * Every write refuses a deleted account (erased_require_writer); creating checks it in the
+ * same transaction as the pizzeria check and the insert, so a pizza created while its owner
+ * is being erased cannot outlive the erasure (erased.h). */
 #include "pizza.h"
 
+#include "erased.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
@@ -230,14 +235,21 @@ static void get_pizza(http_req_t *req, void *ctx) {
 
 /* ---------------------------------------------------------------- create */
 
-/* insert_pizza(): the pizzeria is not the caller's (beside the store_rc values). */
+/* insert_pizza() results beside the store_rc values: the pizzeria is not the caller's; the
+ * writer was refused and the request answered (erased_require_writer). */
 #define NOT_OWNER 100
+#define ANSWERED  101
 
-/* Inserts `doc` after checking its pizzeria (in one transaction, so a concurrent pizzeria
- * deletion cannot leave an orphan). STORE_NOTFOUND: no such pizzeria; NOT_OWNER: not the
- * caller's. Fills owner_id and visible_to from the pizzeria. */
-static int insert_pizza(store_t *s, cJSON *doc, const authn_user_t *u) {
+/* Inserts `doc` after checking the writer and its pizzeria, in one transaction: a
+ * concurrent pizzeria deletion cannot leave an orphan, nor a concurrent erasure of the
+ * caller a survivor. STORE_NOTFOUND: no such pizzeria; NOT_OWNER: not the caller's;
+ * ANSWERED: refused and answered. Fills owner_id and visible_to from the pizzeria. */
+static int insert_pizza(http_req_t *req, store_t *s, cJSON *doc, authn_user_t *u) {
     if (store_begin(s) != STORE_OK) return STORE_ERR;
+    if (erased_require_writer(req, s, u) != 0) {
+        store_rollback(s);
+        return ANSWERED;
+    }
     cJSON *pizzeria = NULL;
     int rc = store_get(s, PIZZERIAS, json_str(doc, "pizzeria_id"), &pizzeria);
     if (rc == STORE_OK && !pizza_may_write(u, json_str(pizzeria, "owner_id"))) rc = NOT_OWNER;
@@ -250,14 +262,16 @@ static int insert_pizza(store_t *s, cJSON *doc, const authn_user_t *u) {
     }
     cJSON_Delete(pizzeria);
     if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) store_rollback(s);
+    if (rc != STORE_OK && store_in_txn(s)) store_rollback(s);
     return rc;
 }
 
 static void create_pizza(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
-    if (pizza_require_writer(req, s, &u) != 0) return;
+    /* signed in before the body is looked at (401 before 400); the deleted-account check
+     * that counts is the one inside insert_pizza()'s transaction */
+    if (authn_require(req, &u) != 0) return;
     cJSON *body = http_json_body(req);
     if (!body) return;
     pizza_in_t in = {0};
@@ -282,13 +296,14 @@ static void create_pizza(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
     cJSON_Delete(in.set);
-    int rc = insert_pizza(s, doc, &u);
+    int rc = insert_pizza(req, s, doc, &u);
     if (rc == STORE_OK) {
         pizza_add_location(req, PREFIX, id);
         http_reply_json(req, 201, pizza_view(doc));
         return;
     }
     cJSON_Delete(doc);
+    if (rc == ANSWERED) return;
     if (rc == STORE_NOTFOUND) {
         cJSON *p = problem_new(422, "pizzeria does not exist");
         problem_add_error(p, "pizzeria_id", "no such pizzeria");
@@ -305,7 +320,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
 static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
     store_t *s = service_store(svc);
     authn_user_t u;
-    if (pizza_require_writer(req, s, &u) != 0) return;
+    if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u);
     if (!doc) return;
     pizza_in_t in = {0};
@@ -370,7 +385,7 @@ static void delete_pizza(http_req_t *req, void *ctx) {
     service_t *svc = ctx;
     store_t *s = service_store(svc);
     authn_user_t u;
-    if (pizza_require_writer(req, s, &u) != 0) return;
+    if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u);
     if (!doc) return;
     int rc = delete_store(s, json_str(doc, "id"));

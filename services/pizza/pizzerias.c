@@ -3,13 +3,17 @@
  * A pizzeria is {id, owner_id, name, address, phone, created_at, updated_at}, stored as is.
  * Reading is public; creating needs a signed-in caller (who becomes owner_id, never taken
  * from the body); PUT (every field), PATCH (any subset) and DELETE need the owner or an
- * admin. Deleting a pizzeria deletes its pizzas and writes one pizza.deleted event per
- * pizza, all in one store transaction, so the events exist iff the deletion happened.
+ * admin. Every write refuses a deleted account (erased_require_writer); creating checks it
+ * in the insert's transaction, so a pizzeria created while its owner is being erased
+ * cannot outlive the erasure (erased.h). Deleting a pizzeria deletes its pizzas and writes
+ * one pizza.deleted event per pizza, all in one store transaction, so the events exist iff
+ * the deletion happened.
  *
  * Request bodies are checked whole before anything is written: every problem is reported
  * at once as a 400 with one entry per field in "errors". */
 #include "pizza.h"
 
+#include "erased.h"
 #include "json.h"
 #include "problem.h"
 #include "util.h"
@@ -102,10 +106,33 @@ static void get_pizzeria(http_req_t *req, void *ctx) {
     if (doc) http_reply_json(req, 200, doc);
 }
 
+/* Checks the writer and inserts `doc` in one transaction. 0, or -1 when answered (401/503)
+ * and everything rolled back. */
+static int insert_pizzeria(http_req_t *req, store_t *s, authn_user_t *u, const cJSON *doc) {
+    if (store_begin(s) != STORE_OK) {
+        pizza_store_error(req, "insert pizzeria");
+        return -1;
+    }
+    if (erased_require_writer(req, s, u) != 0) {
+        store_rollback(s);
+        return -1;
+    }
+    int rc = store_insert(s, PIZZERIAS, doc);
+    if (rc == STORE_OK) rc = store_commit(s);
+    if (rc != STORE_OK) {
+        pizza_store_error(req, "insert pizzeria"); /* before a rollback can replace the message */
+        if (store_in_txn(s)) store_rollback(s);
+        return -1;
+    }
+    return 0;
+}
+
 static void create_pizzeria(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
-    if (pizza_require_writer(req, s, &u) != 0) return;
+    /* signed in before the body is looked at (401 before 400); the deleted-account check
+     * that counts is the one inside insert_pizzeria()'s transaction */
+    if (authn_require(req, &u) != 0) return;
     cJSON *body = http_json_body(req);
     if (!body) return;
     cJSON *set = NULL;
@@ -125,9 +152,8 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
     cJSON_Delete(set);
-    if (store_insert(s, PIZZERIAS, doc) != STORE_OK) {
+    if (insert_pizzeria(req, s, &u, doc) != 0) {
         cJSON_Delete(doc);
-        pizza_store_error(req, "insert pizzeria");
         return;
     }
     pizza_add_location(req, PREFIX, id);
@@ -138,7 +164,7 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
 static void update_pizzeria(http_req_t *req, service_t *svc, enum mode mode) {
     store_t *s = service_store(svc);
     authn_user_t u;
-    if (pizza_require_writer(req, s, &u) != 0) return;
+    if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u), *set = NULL;
     if (!doc) return;
     cJSON *body = http_json_body(req);
@@ -193,7 +219,7 @@ static void delete_pizzeria(http_req_t *req, void *ctx) {
     service_t *svc = ctx;
     store_t *s = service_store(svc);
     authn_user_t u;
-    if (pizza_require_writer(req, s, &u) != 0) return;
+    if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u);
     if (!doc) return;
     long pizzas = 0;

@@ -1,12 +1,13 @@
 /* events.c -- what tweets consumes and publishes.
  *
  * On user.deleted (queue tweets.user-deleted, binding user.deleted.1.#) it deletes the
- * user's tweets, remembers the id in deleted_users (writes by that user are refused) and
+ * user's tweets, remembers the id (erased_remember: writes by that user are refused) and
  * publishes user.erased with the count -- all in the consumer's one store transaction, so a
  * crash at any point either redoes everything or nothing. */
 #include "tweets.h"
 
 #include "authn.h"
+#include "erased.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"
@@ -21,23 +22,9 @@ static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
     store_filter_free(f);
     if (rc != STORE_OK) return EVENT_RETRY;
 
-    char now[32];
-    iso_now(now);
-    cJSON *gone = cJSON_CreateObject();
-    cJSON_AddStringToObject(gone, "id", user_id);
-    cJSON_AddStringToObject(gone, "deleted_at", now);
-    rc = store_insert(s, "deleted_users", gone);
-    cJSON_Delete(gone);
-    if (rc != STORE_OK && rc != STORE_CONFLICT) return EVENT_RETRY;
-
-    cJSON *payload = cJSON_CreateObject();
-    cJSON_AddStringToObject(payload, "user_id", user_id);
-    cJSON_AddStringToObject(payload, "service", "tweets");
-    cJSON *counts = cJSON_AddObjectToObject(payload, "removed");
+    cJSON *counts = cJSON_CreateObject();
     cJSON_AddNumberToObject(counts, "tweets", (double)removed);
-    if (outbox_add(s, "tweets", "users", "user.erased", "1.0.0", payload) != STORE_OK)
-        return EVENT_RETRY;
-    authn_mark_deleted(user_id);
+    if (erased_report(s, "tweets", user_id, counts) != STORE_OK) return EVENT_RETRY;
     log_msg(LOG_INFO, "erased user %s: %ld tweets", user_id, removed);
     return EVENT_OK;
 }

@@ -2,11 +2,16 @@
  *
  * A tweet is {id, user_id, tweetedby, body, timestamp}; the stored document also keeps
  * tweetedby_key (lowercased username) for the case-insensitive ?tweetedby= filter. Writes
- * need a signed-in caller whose account has not been deleted (deleted_users, fed by the
- * user.deleted consumer); tweetedby always comes from the token, never from the body. */
+ * need a signed-in caller whose account has not been deleted (erased.h: deleted_users, fed
+ * by the user.deleted consumer); tweetedby always comes from the token, never from the body.
+ *
+ * Creating checks the account and inserts in ONE store transaction (erased.h): checked
+ * outside it, a tweet posted while its author is being erased could read the state before
+ * the erasure commits, land after it, and survive the erasure. */
 #include "tweets.h"
 
 #include "authn.h"
+#include "erased.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
@@ -22,7 +27,7 @@ int tweets_migrate(store_t *s) {
     if (rc == STORE_OK) rc = store_ensure_index(s, COLL, "timestamp", false);
     if (rc == STORE_OK) rc = store_ensure_index(s, COLL, "user_id", false);
     if (rc == STORE_OK) rc = store_ensure_index(s, COLL, "tweetedby_key", false);
-    if (rc == STORE_OK) rc = store_ensure_collection(s, "deleted_users");
+    if (rc == STORE_OK) rc = erased_migrate(s);
     return rc;
 }
 
@@ -35,24 +40,6 @@ static cJSON *tweet_view(cJSON *doc) {
 static void reply_store_error(http_req_t *req) {
     log_msg(LOG_ERROR, "store: %s", store_errmsg());
     http_reply_problem(req, 503, "the tweets store is unavailable");
-}
-
-/* Signed in and not deleted: 0, else answered (401) and -1. */
-static int require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
-    if (authn_require(req, u) != 0) return -1;
-    cJSON *gone = NULL;
-    int rc = store_get(s, "deleted_users", u->id, &gone);
-    cJSON_Delete(gone);
-    if (rc == STORE_OK) {
-        http_add_header(req, "WWW-Authenticate", "Bearer");
-        http_reply_problem(req, 401, "this account has been deleted");
-        return -1;
-    }
-    if (rc != STORE_NOTFOUND) {
-        reply_store_error(req);
-        return -1;
-    }
-    return 0;
 }
 
 static void list_tweets(http_req_t *req, void *ctx) {
@@ -104,13 +91,10 @@ static int is_blank(const char *s) {
     return 1;
 }
 
-static void create_tweet(http_req_t *req, void *ctx) {
-    service_t *svc = ctx;
-    store_t *s = service_store(svc);
-    authn_user_t u;
-    if (require_writer(req, s, &u) != 0) return;
+/* The tweet's body from the request: the string, or NULL when answered (400). */
+static const char *parse_body(http_req_t *req) {
     cJSON *in = http_json_body(req);
-    if (!in) return;
+    if (!in) return NULL;
     static const char *const allowed[] = {"body", NULL};
     cJSON *p = problem_new(400, "invalid tweet");
     const char *body = NULL;
@@ -120,27 +104,63 @@ static void create_tweet(http_req_t *req, void *ctx) {
         problem_add_error(p, "body", "must not be blank");
     if (problem_has_errors(p)) {
         http_reply_problem_obj(req, p);
-        return;
+        return NULL;
     }
     cJSON_Delete(p);
+    return body;
+}
 
+static cJSON *new_tweet(const authn_user_t *u, const char *body) {
     char id[ID_LEN + 1], ts[32];
     id_new(id);
     iso_now(ts);
-    char *key = str_lower(u.username);
+    char *key = str_lower(u->username);
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "id", id);
-    cJSON_AddStringToObject(doc, "user_id", u.id);
-    cJSON_AddStringToObject(doc, "tweetedby", u.username);
+    cJSON_AddStringToObject(doc, "user_id", u->id);
+    cJSON_AddStringToObject(doc, "tweetedby", u->username);
     cJSON_AddStringToObject(doc, "tweetedby_key", key);
     cJSON_AddStringToObject(doc, "body", body);
     cJSON_AddStringToObject(doc, "timestamp", ts);
     free(key);
-    if (store_insert(s, COLL, doc) != STORE_OK) {
-        cJSON_Delete(doc);
+    return doc;
+}
+
+/* Checks the writer and inserts `doc` in one transaction. 0, or -1 when answered (401/503)
+ * and everything rolled back. */
+static int insert_tweet(http_req_t *req, store_t *s, authn_user_t *u, const cJSON *doc) {
+    if (store_begin(s) != STORE_OK) {
         reply_store_error(req);
+        return -1;
+    }
+    if (erased_require_writer(req, s, u) != 0) {
+        store_rollback(s);
+        return -1;
+    }
+    int rc = store_insert(s, COLL, doc);
+    if (rc == STORE_OK) rc = store_commit(s);
+    if (rc != STORE_OK) {
+        reply_store_error(req); /* before a rollback can replace the message */
+        if (store_in_txn(s)) store_rollback(s);
+        return -1;
+    }
+    return 0;
+}
+
+static void create_tweet(http_req_t *req, void *ctx) {
+    store_t *s = service_store(ctx);
+    authn_user_t u;
+    /* signed in before the body is looked at (401 before 400); the deleted-account check
+     * that counts is the one inside the transaction */
+    if (authn_require(req, &u) != 0) return;
+    const char *body = parse_body(req);
+    if (!body) return;
+    cJSON *doc = new_tweet(&u, body);
+    if (insert_tweet(req, s, &u, doc) != 0) {
+        cJSON_Delete(doc);
         return;
     }
+    const char *id = json_str(doc, "id");
     char loc[64];
     snprintf(loc, sizeof loc, "/api/v2/tweets/%s", id);
     char *abs = http_absolute_url(req, loc);
@@ -152,7 +172,7 @@ static void create_tweet(http_req_t *req, void *ctx) {
 static void delete_tweet(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
-    if (require_writer(req, s, &u) != 0) return;
+    if (erased_require_writer(req, s, &u) != 0) return;
     const char *id = http_param(req, "id");
     cJSON *doc = NULL;
     int rc = id_valid(id) ? store_get(s, COLL, id, &doc) : STORE_NOTFOUND;

@@ -1,0 +1,265 @@
+// My pizzerias: a merchant (any signed-in user) creates, edits and deletes their pizzerias
+// (GET/POST /api/v1/pizzerias?owner_id=me, PATCH/DELETE /api/v1/pizzerias/{id}) and their
+// pizzas (GET /api/v1/pizzas?pizzeria_id=, POST, PATCH, DELETE). New pizzas wait for an
+// admin; an admin also sees every unapproved pizza here and approves it (PATCH approved).
+import { useEffect, useState } from 'react';
+import { api, query } from '../api.js';
+import { Field, forgetPizzeria, KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage, useForm } from '../ui.jsx';
+
+const EMPTY_PIZZERIA = { name: '', address: '', phone: '' };
+const EMPTY_PIZZA = { title: '', description: '', thumbnail_url: '', kind: 'vegetarian' };
+
+export function Pizzerias({ user }) {
+  const [list, setList] = useState(null);
+  const [error, setError] = useState(null);
+
+  async function load() {
+    setError(null);
+    try {
+      const page = await api.get(`/api/v1/pizzerias${query({ owner_id: user.id, limit: 100 })}`);
+      setList(page.results);
+    } catch (e) {
+      setError(e);
+    }
+  }
+  useEffect(() => {
+    load();
+  }, [user.id]);
+
+  const create = useForm(EMPTY_PIZZERIA);
+
+  return (
+    <section>
+      <h1>My pizzerias</h1>
+      {user.role === 'admin' && <ApprovalQueue />}
+      <ProblemMessage error={error} what="Could not load your pizzerias" />
+      {list && list.length === 0 && <p className="empty">You have no pizzeria yet. Open one below.</p>}
+      {list && list.map((p) => (
+        <PizzeriaCard key={p.id} pizzeria={p}
+          onChanged={(np) => setList((l) => l.map((x) => (x.id === np.id ? np : x)))}
+          onDeleted={() => setList((l) => l.filter((x) => x.id !== p.id))} />
+      ))}
+      <form className="card form-card" aria-label="New pizzeria" onSubmit={(e) => create.submit(e, async (v) => {
+        const p = await api.post('/api/v1/pizzerias', v);
+        setList((l) => [p, ...(l || [])]);
+        create.setValues(EMPTY_PIZZERIA);
+      })}>
+        <h2>New pizzeria</h2>
+        <PizzeriaFields f={create} />
+        <ProblemMessage error={create.error} what="Could not create the pizzeria" />
+        <button type="submit" className="primary" disabled={create.busy}>Create pizzeria</button>
+      </form>
+    </section>
+  );
+}
+
+function PizzeriaFields({ f }) {
+  return (
+    <>
+      <Field label="Name" required maxLength={120} {...f.bind('name')} error={f.fieldError('name')} />
+      <Field label="Address" required maxLength={512} {...f.bind('address')} error={f.fieldError('address')} />
+      <Field label="Phone" type="tel" maxLength={40} {...f.bind('phone')} error={f.fieldError('phone')} />
+    </>
+  );
+}
+
+function PizzaFields({ f }) {
+  return (
+    <>
+      <Field label="Title" required maxLength={120} {...f.bind('title')} error={f.fieldError('title')} />
+      <Field label="Description" as="textarea" rows={2} maxLength={240} {...f.bind('description')} error={f.fieldError('description')} />
+      <Field label="Photo URL" type="url" placeholder="https://…" {...f.bind('thumbnail_url')} error={f.fieldError('thumbnail_url')} />
+      <Field label="Kind" as="select" {...f.bind('kind')} error={f.fieldError('kind')}>
+        {Object.entries(KIND_LABEL).map(([k, label]) => <option key={k} value={k}>{label}</option>)}
+      </Field>
+    </>
+  );
+}
+
+/** "Delete" that asks first: a second pair of buttons instead of a browser dialog. */
+function ConfirmDelete({ what, onConfirm }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) return <button type="button" className="danger" onClick={() => setAsking(true)}>Delete</button>;
+  return (
+    <span className="confirm" role="group" aria-label={`Confirm deletion of ${what}`}>
+      <span>Delete {what}?</span>
+      <button type="button" className="danger" onClick={() => { setAsking(false); onConfirm(); }}>Yes, delete</button>
+      <button type="button" onClick={() => setAsking(false)}>Cancel</button>
+    </span>
+  );
+}
+
+function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
+  const [editing, setEditing] = useState(false);
+  const [pizzas, setPizzas] = useState(null);
+  const [error, setError] = useState(null);
+  const edit = useForm({ name: pizzeria.name, address: pizzeria.address, phone: pizzeria.phone || '' });
+  const add = useForm(EMPTY_PIZZA);
+
+  useEffect(() => {
+    api.get(`/api/v1/pizzas${query({ pizzeria_id: pizzeria.id, limit: 100 })}`)
+      .then((page) => setPizzas(page.results), setError);
+  }, [pizzeria.id]);
+
+  async function remove() {
+    setError(null);
+    try {
+      await api.del(`/api/v1/pizzerias/${pizzeria.id}`);
+      forgetPizzeria(pizzeria.id);
+      onDeleted();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <article className="card pizzeria-card" aria-label={pizzeria.name}>
+      {editing ? (
+        <form aria-label={`Edit ${pizzeria.name}`} onSubmit={(e) => edit.submit(e, async (v) => {
+          const np = await api.patch(`/api/v1/pizzerias/${pizzeria.id}`, v);
+          forgetPizzeria(pizzeria.id);
+          onChanged(np);
+          setEditing(false);
+        })}>
+          <PizzeriaFields f={edit} />
+          <ProblemMessage error={edit.error} what="Could not save the pizzeria" />
+          <button type="submit" className="primary" disabled={edit.busy}>Save pizzeria</button>
+          <button type="button" onClick={() => setEditing(false)}>Cancel</button>
+        </form>
+      ) : (
+        <header className="card-head">
+          <h2>{pizzeria.name}</h2>
+          <p className="muted">{pizzeria.address}{pizzeria.phone ? ` · ${pizzeria.phone}` : ''}</p>
+          <div className="actions">
+            <button type="button" onClick={() => setEditing(true)}>Edit</button>
+            <ConfirmDelete what={`${pizzeria.name} and its pizzas`} onConfirm={remove} />
+          </div>
+        </header>
+      )}
+      <ProblemMessage error={error} />
+      <h3>Pizzas</h3>
+      {pizzas && pizzas.length === 0 && <p className="muted">No pizzas yet.</p>}
+      <ul className="list" aria-label={`Pizzas of ${pizzeria.name}`}>
+        {(pizzas || []).map((p) => (
+          <PizzaRow key={p.id} pizza={p}
+            onChanged={(np) => setPizzas((l) => l.map((x) => (x.id === np.id ? np : x)))}
+            onDeleted={() => setPizzas((l) => l.filter((x) => x.id !== p.id))} />
+        ))}
+      </ul>
+      <details className="add-pizza">
+        <summary>Add a pizza</summary>
+        <form aria-label={`New pizza for ${pizzeria.name}`} onSubmit={(e) => add.submit(e, async (v) => {
+          const p = await api.post('/api/v1/pizzas', { ...v, pizzeria_id: pizzeria.id });
+          setPizzas((l) => [p, ...(l || [])]);
+          add.setValues(EMPTY_PIZZA);
+        })}>
+          <PizzaFields f={add} />
+          <ProblemMessage error={add.error} what="Could not add the pizza" />
+          <button type="submit" className="primary" disabled={add.busy}>Add pizza</button>
+        </form>
+      </details>
+    </article>
+  );
+}
+
+function PizzaRow({ pizza, onChanged, onDeleted }) {
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState(null);
+  const edit = useForm({ title: pizza.title, description: pizza.description, thumbnail_url: pizza.thumbnail_url, kind: pizza.kind });
+
+  async function remove() {
+    setError(null);
+    try {
+      await api.del(`/api/v1/pizzas/${pizza.id}`);
+      onDeleted();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  if (editing) {
+    return (
+      <li className="row">
+        <form aria-label={`Edit ${pizza.title}`} onSubmit={(e) => edit.submit(e, async (v) => {
+          onChanged(await api.patch(`/api/v1/pizzas/${pizza.id}`, v));
+          setEditing(false);
+        })}>
+          <PizzaFields f={edit} />
+          <ProblemMessage error={edit.error} what="Could not save the pizza" />
+          <button type="submit" className="primary" disabled={edit.busy}>Save pizza</button>
+          <button type="button" onClick={() => setEditing(false)}>Cancel</button>
+        </form>
+      </li>
+    );
+  }
+  return (
+    <li className="row" aria-label={pizza.title}>
+      <PizzaPhoto pizza={pizza} size="small" />
+      <div className="row-body">
+        <span className="row-title">{pizza.title}</span>
+        <p className="meta">
+          <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind]}</span>
+          <span className={pizza.approved ? 'badge ok' : 'badge pending'}>{pizza.approved ? 'Approved' : 'Awaiting approval'}</span>
+        </p>
+        <ProblemMessage error={error} />
+      </div>
+      <div className="actions">
+        <button type="button" onClick={() => setEditing(true)}>Edit</button>
+        <ConfirmDelete what={pizza.title} onConfirm={remove} />
+      </div>
+    </li>
+  );
+}
+
+/** Admin only: every pizza waiting for approval, with an Approve button each. */
+function ApprovalQueue() {
+  const [pizzas, setPizzas] = useState(null);
+  const [error, setError] = useState(null);
+
+  async function load() {
+    setError(null);
+    try {
+      setPizzas((await api.get(`/api/v1/pizzas${query({ approved: 'false', limit: 100 })}`)).results);
+    } catch (e) {
+      setError(e);
+    }
+  }
+  useEffect(() => {
+    load();
+  }, []);
+
+  async function approve(p) {
+    setError(null);
+    try {
+      await api.patch(`/api/v1/pizzas/${p.id}`, { approved: true });
+      setPizzas((l) => l.filter((x) => x.id !== p.id));
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <section className="card approvals" aria-labelledby="approvals-h">
+      <h2 id="approvals-h">Awaiting approval</h2>
+      <ProblemMessage error={error} what="Could not load the pizzas to approve" />
+      {pizzas && pizzas.length === 0 && <p className="muted">Nothing to approve.</p>}
+      <ul className="list" aria-label="Pizzas awaiting approval">
+        {(pizzas || []).map((p) => (
+          <li key={p.id} className="row">
+            <PizzaPhoto pizza={p} size="small" />
+            <div className="row-body">
+              <span className="row-title">{p.title}</span>
+              <p className="meta">
+                <span className={`kind kind-${p.kind}`}>{KIND_LABEL[p.kind]}</span>
+                <PizzeriaName id={p.pizzeria_id} />
+              </p>
+              {p.description && <p className="muted">{p.description}</p>}
+            </div>
+            <button type="button" className="primary" onClick={() => approve(p)} aria-label={`Approve ${p.title}`}>Approve</button>
+          </li>
+        ))}
+      </ul>
+      <button type="button" onClick={load}>Refresh</button>
+    </section>
+  );
+}

@@ -1,0 +1,97 @@
+// Profile: edit name and email (PATCH /api/v1/users/{id}), change the password (with the
+// current one; auth then revokes every refresh token, so we log in again with the new
+// password to keep this session), and delete the account after a confirmation.
+//
+// Deleting oneself clears the session cookies (auth does so in the 202), yet the erasure
+// status is shown only to the deleted user's still-valid access token. So just before the
+// DELETE we ask POST /api/v1/auth/refresh for a fresh access token (in its body) and keep it
+// in memory: the erasure view polls with it as a Bearer token for its 15 minutes.
+import { useState } from 'react';
+import { api, pagePath } from '../api.js';
+import { Field, ProblemMessage, useForm } from '../ui.jsx';
+
+export function Profile({ user, onUpdated, onDeleted }) {
+  const profile = useForm({ name: user.name || '', email: user.email || '' });
+  const password = useForm({ password: '', current_password: '' });
+  const [saved, setSaved] = useState('');
+  const [asking, setAsking] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const [deleteError, setDeleteError] = useState(null);
+
+  async function deleteAccount() {
+    setDeleting(true);
+    setDeleteError(null);
+    try {
+      let token = null;
+      try {
+        token = (await api.post('/api/v1/auth/refresh')).access_token || null;
+      } catch {
+        /* no fresh token: the DELETE still works with the cookie */
+      }
+      const r = await api.del(`/api/v1/users/${user.id}`, token ? { token } : {});
+      onDeleted({
+        id: user.id,
+        username: user.username,
+        token,
+        path: pagePath(r && r.erasure) || `/api/v1/users/${user.id}/erasure`,
+      });
+    } catch (e) {
+      setDeleteError(e);
+      setDeleting(false);
+    }
+  }
+
+  return (
+    <section className="narrow">
+      <h1>Profile</h1>
+      <p className="muted">
+        Signed in as <strong>@{user.username}</strong>{user.role === 'admin' ? ' (admin)' : ''}
+      </p>
+      <form className="card form-card" aria-label="Profile" onSubmit={(e) => profile.submit(e, async (v) => {
+        setSaved('');
+        const u = await api.patch(`/api/v1/users/${user.id}`, { name: v.name, email: v.email });
+        onUpdated(u);
+        setSaved('Profile saved.');
+      })}>
+        <h2>Your details</h2>
+        <Field label="Name" autoComplete="name" maxLength={100} {...profile.bind('name')} error={profile.fieldError('name')} />
+        <Field label="Email" type="email" autoComplete="email" required {...profile.bind('email')} error={profile.fieldError('email')} />
+        <ProblemMessage error={profile.error} what="Could not save your profile" />
+        <button type="submit" className="primary" disabled={profile.busy}>Save profile</button>
+      </form>
+
+      <form className="card form-card" aria-label="Password" onSubmit={(e) => password.submit(e, async (v) => {
+        setSaved('');
+        await api.patch(`/api/v1/users/${user.id}`, v);
+        // The change revoked every refresh token: start a new session with the new password.
+        await api.post('/api/v1/auth/login', { username: user.username, password: v.password }).catch(() => {});
+        password.setValues({ password: '', current_password: '' });
+        setSaved('Password changed.');
+      })}>
+        <h2>Password</h2>
+        <Field label="Current password" type="password" autoComplete="current-password" required
+          {...password.bind('current_password')} error={password.fieldError('current_password')} />
+        <Field label="New password" type="password" autoComplete="new-password" required minLength={8}
+          {...password.bind('password')} error={password.fieldError('password')} />
+        <ProblemMessage error={password.error} what="Could not change your password" />
+        <button type="submit" className="primary" disabled={password.busy}>Change password</button>
+      </form>
+      {saved && <p className="notice" role="status">{saved}</p>}
+
+      <section className="card danger-zone" aria-labelledby="delete-h">
+        <h2 id="delete-h">Delete my account</h2>
+        <p>Your account goes at once; your likes, pizzerias, pizzas and tweets are then erased by each service.</p>
+        {!asking ? (
+          <button type="button" className="danger" onClick={() => setAsking(true)}>Delete my account</button>
+        ) : (
+          <div role="group" aria-label="Confirm account deletion">
+            <p><strong>This cannot be undone.</strong> Delete @{user.username} and all your data?</p>
+            <button type="button" className="danger" onClick={deleteAccount} disabled={deleting}>Yes, delete my account</button>
+            <button type="button" onClick={() => setAsking(false)} disabled={deleting}>Cancel</button>
+          </div>
+        )}
+        <ProblemMessage error={deleteError} what="Could not delete your account" />
+      </section>
+    </section>
+  );
+}

@@ -1,0 +1,132 @@
+// Small shared pieces: problem display, labelled fields, relative time, pizzeria names.
+import { useEffect, useId, useState } from 'react';
+import { api } from './api.js';
+import { fromNow } from './reltime.js';
+import { Icon } from './icons.jsx';
+
+/** An API error as a readable message: the problem's detail (or title) and its field errors. */
+export function ProblemMessage({ error, what }) {
+  if (!error) return null;
+  const detail = error.detail || error.message || String(error);
+  const fields = (error.errors || []).filter((e) => e.field);
+  return (
+    <div className="problem" role="alert">
+      {what && <strong>{what}: </strong>}
+      {detail}
+      {fields.length > 0 && (
+        <ul>
+          {fields.map((e, i) => (
+            <li key={i}>
+              {e.field} {e.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** A labelled input; `error` is the server's message for this field. */
+export function Field({ label, name, error, as = 'input', children, ...props }) {
+  const id = `f-${name}-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
+  const Tag = as;
+  return (
+    <div className={`field${error ? ' has-error' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      <Tag id={id} name={name} aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `${id}-err` : undefined} {...props}>
+        {children}
+      </Tag>
+      {error && <span className="field-error" id={`${id}-err`}>{error}</span>}
+    </div>
+  );
+}
+
+/** Re-renders every `ms` milliseconds (for relative dates); answers the current time. */
+export function useNow(ms = 15000) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
+
+/** A <time> reading "a few seconds ago"; `now` (from useNow) makes it re-render as time
+ *  passes, the text itself is computed against the clock at render time. */
+export function RelTime({ iso }) {
+  return (
+    <time dateTime={iso} title={iso ? new Date(iso).toLocaleString() : ''}>
+      {fromNow(iso, Date.now(), { past: true })}
+    </time>
+  );
+}
+
+// Pizzeria names by id, each asked once (GET /api/v1/pizzerias/{id}); a failure is not cached.
+const pizzerias = new Map();
+export function pizzeriaById(id) {
+  if (!pizzerias.has(id)) {
+    const p = api.get(`/api/v1/pizzerias/${encodeURIComponent(id)}`);
+    pizzerias.set(id, p);
+    p.catch(() => pizzerias.delete(id));
+  }
+  return pizzerias.get(id);
+}
+export function forgetPizzeria(id) {
+  pizzerias.delete(id);
+}
+
+export function PizzeriaName({ id }) {
+  const [name, setName] = useState('');
+  useEffect(() => {
+    let live = true;
+    if (id) pizzeriaById(id).then((p) => live && setName(p.name), () => live && setName(''));
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  return name ? <span className="pizzeria">{name}</span> : null;
+}
+
+export function PizzaPhoto({ pizza, size = 'large' }) {
+  const [broken, setBroken] = useState(false);
+  if (!pizza.thumbnail_url || broken) {
+    return (
+      <div className={`photo photo-${size} photo-none`} role="img" aria-label={`No photo of ${pizza.title}`}>
+        <Icon name="pizza" size={size === 'large' ? 96 : 32} />
+      </div>
+    );
+  }
+  return (
+    <img className={`photo photo-${size}`} src={pizza.thumbnail_url} alt={pizza.title}
+      onError={() => setBroken(true)} loading="lazy" />
+  );
+}
+
+export const KIND_LABEL = { meat: 'Meat', vegetarian: 'Vegetarian', vegan: 'Vegan' };
+
+/** Form state: values, the last ApiError (with its field errors), busy while submitting. */
+export function useForm(initial) {
+  const [values, setValues] = useState(initial);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const bind = (name) => ({
+    name,
+    value: values[name],
+    onChange: (e) => setValues((v) => ({ ...v, [name]: e.target.value })),
+  });
+  const fieldError = (name) => (error && error.fieldErrors ? error.fieldErrors()[name] : undefined);
+  async function submit(e, action) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await action(values);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { values, setValues, error, setError, busy, bind, fieldError, submit };
+}

@@ -46,7 +46,7 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: all test unit store-conformance integration bench deps run clean fmt lint asan help
+.PHONY: all test unit store-conformance integration e2e web bench deps run clean fmt lint asan help
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 
 help:
@@ -108,6 +108,13 @@ store-conformance: asan
 
 integration: asan
 	bash tests/run-all.sh integration
+
+e2e: asan
+	bash tests/run-all.sh e2e
+
+# The frontend (React + Vite) into services/web/dist, served by the gateway.
+web:
+	cd services/web && npm ci --no-audit --no-fund && npm run build
 
 # Numbers, not pass/fail: results in build/bench/*.txt (see tests/bench/README.md).
 bench: all

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the test suites on the sanitizer build (build/asan). `make test` calls it with no
-# argument (everything); `unit`, `store` or `integration` runs one part.
+# argument (everything); `unit`, `store`, `integration`, `static` or `e2e` runs one part.
 # Prints a closing "N passed, M failed" line over the suites it ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,9 @@ if [[ $what == all || $what == store ]]; then
 fi
 if [[ $what == all || $what == integration ]]; then
     run "integration" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/integration/run.sh
+fi
+if [[ $what == all || $what == e2e ]]; then
+    run "frontend e2e + unit (headless chromium, vitest)" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/e2e/run.sh
 fi
 
 echo

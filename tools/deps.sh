@@ -19,7 +19,15 @@ PACKAGES=(
     libmongoc-dev libbson-dev librabbitmq-dev libcurl4-openssl-dev libcmocka-dev
     python3 python3-yaml python3-mockupdb python3-mongomock
     rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps
+    chromium
 )
+# The web frontend's build (services/web: npm ci && npm run build, run by `make run`) needs
+# node and npm. A node that is already on PATH (a newer one from nodesource, nvm, ...) is
+# used as it is; only without any do we install Debian's. Note: Debian 12's nodejs is 18,
+# older than Vite needs (20.19); tools/run.sh then says so and serves a placeholder page.
+if ! command -v node >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+fi
 # Packages whose maintainer scripts would start a system daemon: name -> service.
 declare -A DAEMONS=([rabbitmq-server]=rabbitmq-server [nginx-light]=nginx)
 

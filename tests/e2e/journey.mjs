@@ -1,0 +1,440 @@
+// journey.mjs -- the frontend's end-to-end journey in headless Chromium (Debian's
+// /usr/bin/chromium driven by playwright-core: no browser download), against the gateway
+// that run.sh started at E2E_BASE_URL. Each step is asserted (node:assert, or a locator that
+// must appear within its timeout) and leaves a screenshot in E2E_ARTIFACTS. Steps depend on
+// each other, so the first failure stops the journey; the steps after it count as failed.
+//
+// Personas, each in its own browser context (own cookies): a user on a phone-sized screen,
+// a merchant on a desktop screen, and the admin created by run.sh (E2E_ADMIN_PASSWORD).
+// Last line: "journey: N passed, M failed".
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const require = createRequire(new URL('../../services/web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+const BASE = process.env.E2E_BASE_URL;
+const ART = process.env.E2E_ARTIFACTS || 'tests/artifacts/e2e';
+const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD;
+const TWEETS_PID = Number(process.env.E2E_TWEETS_PID || 0);
+assert.ok(BASE, 'E2E_BASE_URL is required');
+mkdirSync(ART, { recursive: true });
+
+const tag = Math.random().toString(36).slice(2, 8);
+const user = { username: `ann_${tag}`, email: `ann_${tag}@example.org`, password: `pw-${tag}-secret`, name: 'Ann Example' };
+const merchant = { username: `mario_${tag}`, email: `mario_${tag}@example.org`, password: `pw-${tag}-mario` };
+const seeded = ['Margherita', 'Diavola', 'Quattro Formaggi'];
+const newPizza = `Vegan Garden ${tag}`;
+const T = 15000; // how long a locator may take to appear
+
+// ---------------------------------------------------------------- steps
+const steps = [];
+const step = (name, fn) => steps.push({ name, fn });
+let shot = 0;
+async function screenshot(page, name) {
+  shot += 1;
+  await page.screenshot({ path: join(ART, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+const pageErrors = [];
+function watch(page, who) {
+  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of (401|404|409|503|502)/.test(m.text())) pageErrors.push(`${who} console: ${m.text()}`);
+  });
+}
+
+// JSON through the gateway as the admin (seeding only: everything else goes through the UI).
+async function apiAs(token, method, path, body) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+// Polls until the locator matches exactly n elements.
+async function waitCount(locator, n, timeout = T) {
+  const end = Date.now() + timeout;
+  let have;
+  while ((have = await locator.count()) !== n) {
+    if (Date.now() > end) assert.fail(`expected ${n} elements, found ${have}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+
+async function currentPizzaTitle(page) {
+  const h = page.locator('.pizza-card h2');
+  await h.waitFor({ timeout: T });
+  return (await h.textContent()).trim();
+}
+
+// ---------------------------------------------------------------- the journey
+let browser, userPage, merchantPage, adminPage;
+const likedTitles = [];
+const shownTitles = [];
+
+step('seed: the admin opens a pizzeria with three approved pizzas (API)', async () => {
+  const login = await fetch(`${BASE}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
+  assert.equal(login.status, 200, 'admin login');
+  const { access_token: token } = await login.json();
+  const pz = await apiAs(token, 'POST', '/api/v1/pizzerias', { name: 'Seed Pizzeria', address: '1 Main St', phone: '+1 555 0100' });
+  assert.equal(pz.status, 201);
+  for (const [i, title] of seeded.entries()) {
+    const p = await apiAs(token, 'POST', '/api/v1/pizzas', {
+      pizzeria_id: pz.json.id, title, description: `The ${title} of the house.`, kind: ['vegetarian', 'meat', 'vegetarian'][i],
+    });
+    assert.equal(p.status, 201);
+    const a = await apiAs(token, 'PATCH', `/api/v1/pizzas/${p.json.id}`, { approved: true });
+    assert.equal(a.status, 200);
+  }
+});
+
+step('sign up', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  userPage = await ctx.newPage();
+  watch(userPage, 'user');
+  const page = userPage;
+  await page.goto(`${BASE}/#/signup`);
+  await page.getByRole('heading', { name: 'Sign up' }).waitFor({ timeout: T });
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Name (optional)').fill(user.name);
+  await page.getByLabel('Password').fill(user.password);
+  await screenshot(page, 'signup');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await nav(page, 'My likes').waitFor({ timeout: T });
+  await page.getByText(`@${user.username}`).waitFor({ timeout: T });
+  assert.match(page.url(), /#\/shuffle$/);
+});
+
+step('shuffle shows one pizza with photo, title, description, kind and pizzeria', async () => {
+  const page = userPage;
+  const title = await currentPizzaTitle(page);
+  assert.ok(seeded.includes(title), `unexpected pizza ${title}`);
+  const card = page.getByRole('article', { name: title });
+  await card.getByText(`The ${title} of the house.`).waitFor({ timeout: T });
+  await card.getByText('Seed Pizzeria').waitFor({ timeout: T });
+  await card.getByText(/^(Vegetarian|Meat|Vegan)$/).waitFor({ timeout: T });
+  await card.getByRole('img').first().waitFor({ timeout: T });
+  assert.equal(await page.locator('.pizza-card').count(), 1, 'one pizza at a time');
+  await screenshot(page, 'shuffle');
+});
+
+step('like one pizza, dislike the next', async () => {
+  const page = userPage;
+  const first = await currentPizzaTitle(page);
+  shownTitles.push(first);
+  await page.getByRole('button', { name: 'Like', exact: true }).click();
+  await page.getByText(`You liked ${first}.`).waitFor({ state: 'attached', timeout: T });
+  likedTitles.push(first);
+  const second = await currentPizzaTitle(page);
+  assert.notEqual(second, first, 'a judged pizza must not come back');
+  shownTitles.push(second);
+  await page.getByRole('button', { name: 'Dislike', exact: true }).click();
+  await page.getByText(`You disliked ${second}.`).waitFor({ state: 'attached', timeout: T });
+});
+
+step('My likes shows the verdicts with like counts', async () => {
+  const page = userPage;
+  await nav(page, 'My likes').click();
+  await page.getByRole('heading', { name: 'My likes' }).waitFor({ timeout: T });
+  const list = page.getByRole('list', { name: 'My verdicts' });
+  const liked = list.getByRole('listitem').filter({ hasText: likedTitles[0] });
+  await liked.getByText('Liked', { exact: true }).waitFor({ timeout: T });
+  await liked.getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+  const disliked = list.getByRole('listitem').filter({ hasText: shownTitles[1] });
+  await disliked.getByText('Disliked', { exact: true }).waitFor({ timeout: T });
+  await disliked.getByText('0 likes · 1 dislike').waitFor({ timeout: T });
+  await page.getByText('2 verdicts').waitFor({ timeout: T });
+  await screenshot(page, 'my-likes');
+});
+
+step('an expired access token is refreshed without the user noticing', async () => {
+  const page = userPage;
+  await page.context().clearCookies({ name: 'tizza_access' });
+  const names = (await page.context().cookies(BASE)).map((c) => c.name);
+  assert.ok(!names.includes('tizza_access'), 'access cookie removed');
+  await page.getByRole('button', { name: 'Liked', exact: true }).click();
+  const list = page.getByRole('list', { name: 'My verdicts' });
+  await list.getByRole('listitem').filter({ hasText: likedTitles[0] }).waitFor({ timeout: T });
+  await waitCount(list.getByRole('listitem'), 1);
+  await page.getByText('1 verdict', { exact: true }).waitFor({ timeout: T });
+  const after = (await page.context().cookies(BASE)).map((c) => c.name);
+  assert.ok(after.includes('tizza_access'), 'a new access cookie was issued');
+  assert.equal(await page.getByText('Your session has ended').count(), 0);
+});
+
+step('post a tweet: it appears with a relative date; delete another', async () => {
+  const page = userPage;
+  await nav(page, 'Tweets').click();
+  const body = `Best pizza day ever ${tag}`;
+  await page.getByLabel('How you doing?').fill(body);
+  await page.getByRole('button', { name: 'Tweet now' }).click();
+  const item = page.getByRole('list', { name: 'Timeline' }).getByRole('listitem').filter({ hasText: body });
+  await item.waitFor({ timeout: T });
+  await item.getByText('a few seconds ago').waitFor({ timeout: T });
+  await item.getByText(`@${user.username}`).waitFor({ timeout: T });
+  assert.equal(await page.getByLabel('How you doing?').inputValue(), '', 'the box is emptied');
+  await screenshot(page, 'tweets');
+  // a second one, deleted again
+  const oops = `Oops, wrong window ${tag}`;
+  await page.getByLabel('How you doing?').fill(oops);
+  await page.getByRole('button', { name: 'Tweet now' }).click();
+  const timeline = page.getByRole('list', { name: 'Timeline' });
+  const oopsItem = timeline.getByRole('listitem').filter({ hasText: oops });
+  await oopsItem.getByRole('button', { name: 'Delete' }).click();
+  await oopsItem.waitFor({ state: 'detached', timeout: T });
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await timeline.getByText(body).waitFor({ timeout: T });
+  assert.equal(await timeline.getByText(oops).count(), 0, 'the deleted tweet stays deleted');
+});
+
+step('problem details are shown: signing up with a taken username', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  merchantPage = await ctx.newPage();
+  watch(merchantPage, 'merchant');
+  const page = merchantPage;
+  await page.goto(`${BASE}/#/signup`);
+  await page.getByLabel('Username').fill(user.username.toUpperCase());
+  await page.getByLabel('Email').fill(merchant.email);
+  await page.getByLabel('Password').fill(merchant.password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Could not sign up' }).waitFor({ timeout: T });
+  await page.locator('.field-error', { hasText: 'is already taken' }).waitFor({ timeout: T });
+  await screenshot(page, 'signup-error');
+});
+
+step('a merchant opens a pizzeria and adds a pizza (awaiting approval)', async () => {
+  const page = merchantPage;
+  await page.getByLabel('Username').fill(merchant.username);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await nav(page, 'My pizzerias').click();
+  await page.getByRole('heading', { name: 'My pizzerias' }).waitFor({ timeout: T });
+  const form = page.getByRole('form', { name: 'New pizzeria' });
+  await form.getByLabel('Name').fill(`Mario's ${tag}`);
+  await form.getByLabel('Address').fill('2 Via Roma');
+  await form.getByLabel('Phone').fill('+39 06 1234');
+  await form.getByRole('button', { name: 'Create pizzeria' }).click();
+  const card = page.getByRole('article', { name: `Mario's ${tag}` });
+  await card.waitFor({ timeout: T });
+  await card.getByText('Add a pizza').click();
+  const add = card.getByRole('form', { name: `New pizza for Mario's ${tag}` });
+  await add.getByLabel('Title').fill(newPizza);
+  await add.getByLabel('Description').fill('Courgettes, peppers and basil.');
+  await add.getByLabel('Photo URL').fill(`${BASE}/tizza.svg`);
+  await add.getByLabel('Kind').selectOption('vegan');
+  await add.getByRole('button', { name: 'Add pizza' }).click();
+  const row = card.getByRole('listitem', { name: newPizza });
+  await row.getByText('Awaiting approval').waitFor({ timeout: T });
+  await screenshot(page, 'my-pizzerias');
+});
+
+step('the admin sees the unapproved pizza and approves it', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  adminPage = await ctx.newPage();
+  watch(adminPage, 'admin');
+  const page = adminPage;
+  await page.goto(`${BASE}/#/login`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await nav(page, 'My pizzerias').click();
+  const queue = page.getByRole('list', { name: 'Pizzas awaiting approval' });
+  await queue.getByText(newPizza).waitFor({ timeout: T });
+  await screenshot(page, 'admin-approvals');
+  await page.getByRole('button', { name: `Approve ${newPizza}` }).click();
+  await queue.getByText(newPizza).waitFor({ state: 'detached', timeout: T });
+  // and the merchant sees it approved
+  await merchantPage.reload();
+  const card = merchantPage.getByRole('article', { name: `Mario's ${tag}` });
+  await card.getByRole('listitem', { name: newPizza }).getByText('Approved', { exact: true }).waitFor({ timeout: T });
+});
+
+step('the approved pizza shows up in Shuffle, and no pizza is shown twice', async () => {
+  const page = userPage;
+  await nav(page, 'Shuffle').click();
+  const card = page.locator('.pizza-card h2');
+  const done = page.getByText('You have judged every pizza on the menu.');
+  let found = false;
+  for (let i = 0; i < 8; i++) {
+    await card.or(done).first().waitFor({ timeout: T });
+    if (await done.isVisible()) break;
+    const title = await currentPizzaTitle(page);
+    assert.ok(!shownTitles.includes(title), `${title} was shown again`);
+    shownTitles.push(title);
+    const liked = title === newPizza;
+    if (liked) {
+      found = true;
+      const art = page.getByRole('article', { name: title });
+      await art.getByText(`Mario's ${tag}`).waitFor({ timeout: T });
+      const photo = art.getByRole('img', { name: title });
+      await photo.waitFor({ timeout: T });
+      await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await photo.elementHandle(), { timeout: T });
+      await screenshot(page, 'shuffle-new-pizza');
+    }
+    await page.getByRole('button', { name: liked ? 'Like' : 'Dislike', exact: true }).click();
+    await page.getByText(`You ${liked ? 'liked' : 'disliked'} ${title}.`).waitFor({ state: 'attached', timeout: T });
+  }
+  assert.ok(found, `${newPizza} never came up (shown: ${shownTitles.join(', ')})`);
+  // Four approved pizzas, all judged: the queue says so instead of repeating one.
+  await done.waitFor({ timeout: T });
+  assert.equal(shownTitles.length, seeded.length + 1);
+  await screenshot(page, 'shuffle-all-judged');
+});
+
+step('Services lists every service with health, readiness, version and documents', async () => {
+  const page = userPage;
+  await nav(page, 'Services').click();
+  for (const name of ['auth', 'pizza', 'likes', 'tweets']) {
+    const card = page.getByRole('article', { name, exact: true });
+    await card.getByText('up', { exact: true }).waitFor({ timeout: T });
+    await card.getByText('ready', { exact: true }).waitFor({ timeout: T });
+    await card.getByText('0.1.0').waitFor({ timeout: T });
+    await card.getByRole('link', { name: `OpenAPI document of ${name}` }).waitFor({ timeout: T });
+  }
+  await screenshot(page, 'services');
+  await page.getByRole('link', { name: 'OpenAPI document of likes' }).click();
+  await page.getByLabel('Document text').getByText('openapi: 3.1.0').waitFor({ timeout: T });
+  await screenshot(page, 'openapi-likes');
+  await page.goBack();
+  await page.getByRole('link', { name: 'AsyncAPI document of the events' }).click();
+  await page.getByLabel('Document text').getByText(/asyncapi: ['"]?3/).waitFor({ timeout: T });
+  const res = await fetch(`${BASE}/events.asyncapi.yaml`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /user\.deleted/);
+});
+
+step('Profile: edit the name', async () => {
+  const page = userPage;
+  await nav(page, 'Profile').click();
+  const form = page.getByRole('form', { name: 'Profile' });
+  await form.getByLabel('Name').fill('Ann E. Xample');
+  await form.getByRole('button', { name: 'Save profile' }).click();
+  await page.getByText('Profile saved.').waitFor({ timeout: T });
+  await page.reload();
+  assert.equal(await page.getByRole('form', { name: 'Profile' }).getByLabel('Name').inputValue(), 'Ann E. Xample');
+  await screenshot(page, 'profile');
+});
+
+step('delete the account: the erasure view reaches complete', async () => {
+  const page = userPage;
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await screenshot(page, 'delete-confirm');
+  await page.getByRole('button', { name: 'Yes, delete my account' }).click();
+  await page.getByRole('heading', { name: 'Account deleted' }).waitFor({ timeout: T });
+  await page.getByText('Erasure complete: every service has erased your data.').waitFor({ timeout: 90000 });
+  const rows = page.getByRole('list', { name: 'Erasure by service' }).getByRole('listitem');
+  assert.equal(await rows.count(), 3);
+  for (const name of ['pizza', 'likes', 'tweets']) {
+    await rows.filter({ hasText: name }).getByText('Done', { exact: true }).waitFor({ timeout: T });
+  }
+  await rows.filter({ hasText: 'likes' }).getByText('removed 4 likes').waitFor({ timeout: T });
+  await rows.filter({ hasText: 'tweets' }).getByText('removed 1 tweet').waitFor({ timeout: T });
+  await screenshot(page, 'erasure-complete');
+  await nav(page, 'Log in').waitFor({ timeout: T }); // signed out
+});
+
+step('logging in again fails', async () => {
+  const page = userPage;
+  await nav(page, 'Log in').click();
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').getByText('invalid username or password').waitFor({ timeout: T });
+  await screenshot(page, 'login-fails');
+  // and the tweet is gone from the timeline
+  await nav(page, 'Tweets').click();
+  await page.getByRole('heading', { name: 'Tweets' }).waitFor({ timeout: T });
+  await page.waitForLoadState('networkidle');
+  assert.equal(await page.getByText(`Best pizza day ever ${tag}`).count(), 0);
+});
+
+step('log out, and log in again', async () => {
+  const page = merchantPage;
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await nav(page, 'Log in').waitFor({ timeout: T });
+  await page.getByText('You are logged out.').waitFor({ timeout: T });
+  await page.goto(`${BASE}/#/pizzerias`);
+  await page.getByRole('heading', { name: 'Log in first' }).waitFor({ timeout: T });
+  const names = (await page.context().cookies(BASE)).map((c) => c.name);
+  assert.ok(!names.includes('tizza_access'), 'the access cookie is cleared');
+  await nav(page, 'Log in').click();
+  await page.getByLabel('Username').fill(merchant.username);
+  await page.getByLabel('Password').fill(merchant.password);
+  await screenshot(page, 'login');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await nav(page, 'My pizzerias').click();
+  await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+});
+
+if (TWEETS_PID > 0) {
+  step('a service that is down degrades only its own parts', async () => {
+    process.kill(TWEETS_PID, 'SIGTERM');
+    const page = merchantPage;
+    await nav(page, 'Tweets').click();
+    await page.getByRole('alert').filter({ hasText: 'Tweets are unavailable' }).waitFor({ timeout: T });
+    await screenshot(page, 'tweets-down');
+    await nav(page, 'Services').click();
+    const tweets = page.getByRole('article', { name: 'tweets', exact: true });
+    await tweets.getByText('down', { exact: true }).waitFor({ timeout: T });
+    await page.getByRole('article', { name: 'pizza', exact: true }).getByText('ready', { exact: true }).waitFor({ timeout: T });
+    await screenshot(page, 'services-tweets-down');
+    await nav(page, 'My pizzerias').click();
+    await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+  });
+}
+
+step('no uncaught errors in the pages', async () => {
+  assert.deepEqual(pageErrors, []);
+});
+
+// ---------------------------------------------------------------- runner
+const t0 = Date.now();
+let passed = 0;
+let failed = 0;
+try {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  let broken = false;
+  for (const s of steps) {
+    if (broken) {
+      failed++;
+      console.log(`  not run: ${s.name}`);
+      continue;
+    }
+    const t = Date.now();
+    try {
+      await s.fn();
+      passed++;
+      console.log(`  ok   ${s.name} (${Date.now() - t} ms)`);
+    } catch (e) {
+      failed++;
+      broken = true;
+      console.log(`  FAIL ${s.name} (${Date.now() - t} ms)\n${String(e && e.stack || e).split('\n').slice(0, 12).map((l) => `       ${l}`).join('\n')}`);
+      for (const [who, p] of [['user', userPage], ['merchant', merchantPage], ['admin', adminPage]]) {
+        if (p && !p.isClosed()) await p.screenshot({ path: join(ART, `FAIL-${who}.png`), fullPage: true }).catch(() => {});
+      }
+    }
+  }
+} catch (e) {
+  failed++;
+  console.log(`  FAIL browser: ${e && e.stack || e}`);
+} finally {
+  if (browser) await browser.close().catch(() => {});
+}
+console.log(`journey finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`journey: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

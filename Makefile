@@ -46,7 +46,7 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: all test unit store-conformance integration e2e web bench deps run clean fmt lint asan help
+.PHONY: all test unit store-conformance integration static e2e web bench deps run clean fmt lint asan help
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 
 help:
@@ -112,6 +112,9 @@ integration: asan
 e2e: asan
 	bash tests/run-all.sh e2e
 
+static: all
+	bash tests/run-all.sh static
+
 # The frontend (React + Vite) into services/web/dist, served by the gateway.
 web:
 	cd services/web && npm ci --no-audit --no-fund && npm run build
@@ -120,7 +123,8 @@ web:
 bench: all
 	bash tests/bench/run.sh
 	/usr/bin/python3 tests/bench/events.py
-	@if [ -f tests/bench/pizza_likes.py ]; then /usr/bin/python3 tests/bench/pizza_likes.py; fi
+	/usr/bin/python3 tests/bench/pizza_likes.py
+	bash tests/bench/zero_downtime.sh
 
 deps:
 	bash tools/deps.sh

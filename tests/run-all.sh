@@ -35,6 +35,9 @@ fi
 if [[ $what == all || $what == integration ]]; then
     run "integration" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/integration/run.sh
 fi
+if [[ $what == all || $what == static ]]; then
+    run "static (deployment files)" bash tests/static/run.sh
+fi
 if [[ $what == all || $what == e2e ]]; then
     run "frontend e2e + unit (headless chromium, vitest)" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/e2e/run.sh
 fi

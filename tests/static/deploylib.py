@@ -1,0 +1,450 @@
+"""deploylib -- loads the deployment files and the facts they must agree with.
+
+Design. `Project.load(root)` reads everything once into plain Python data: the compose file,
+the Dockerfiles (parsed into stages of instructions), .dockerignore, the Kubernetes
+manifests, Prometheus and Grafana files, the gateway's nginx files, and the facts from the
+code: the configuration table of the top-level README, what each binary's --help lists, the
+port each binary defaults to, the metric names and environment names that appear in the C
+sources, and (via readelf + dpkg) the Debian packages that provide the shared libraries the
+built binaries and the MongoDB plugin load. The checks (checks.py) read only that snapshot,
+so the self-tests can deep-copy it, break one thing, and assert the check notices.
+
+Only the standard library and python3-yaml; readelf, dpkg and the built binaries
+(build/bin, build/lib) are used when present, and their absence is a reported problem, not a
+crash. """
+
+import copy
+import json
+import os
+import re
+import subprocess
+
+import yaml
+
+SERVICES = ("auth", "pizza", "likes", "tweets")
+
+
+# ---------------------------------------------------------------------------- Dockerfile
+
+class Stage:
+    def __init__(self, image, name):
+        self.image = image  # "debian:bookworm"
+        self.name = name  # "build" or None
+        self.instructions = []  # [(KEYWORD, argument text)]
+
+    def all(self, keyword):
+        return [arg for kw, arg in self.instructions if kw == keyword]
+
+    def last(self, keyword):
+        found = self.all(keyword)
+        return found[-1] if found else None
+
+
+def parse_dockerfile(text):
+    """Stages of a Dockerfile: line continuations joined, comments and parser directives
+    dropped. Instructions before the first FROM (ARG) are ignored."""
+    logical, current = [], ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if current and line.lstrip().startswith("#"):
+            continue  # a comment inside a continued instruction
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        current += line
+        logical.append(current.strip())
+        current = ""
+    if current.strip():
+        logical.append(current.strip())
+    stages = []
+    for line in logical:
+        keyword, _, arg = line.partition(" ")
+        keyword = keyword.upper()
+        arg = arg.strip()
+        if keyword == "FROM":
+            words = arg.split()
+            words = [w for w in words if not w.startswith("--platform")]
+            name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            stages.append(Stage(words[0], name))
+        elif stages:
+            stages[-1].instructions.append((keyword, arg))
+    return stages
+
+
+def exec_form(arg):
+    """["a", "b"] -> [a, b]; shell form -> None."""
+    arg = arg.strip()
+    if arg.startswith("["):
+        try:
+            value = json.loads(arg)
+        except ValueError:
+            return None
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+    return None
+
+
+def copy_parts(arg):
+    """COPY/ADD argument -> (flags dict, [sources], destination)."""
+    words = arg.split()
+    flags = {}
+    while words and words[0].startswith("--"):
+        key, _, value = words.pop(0)[2:].partition("=")
+        flags[key] = value
+    form = exec_form(" ".join(words))
+    if form is not None:
+        words = form
+    if len(words) < 2:
+        return flags, [], None
+    return flags, words[:-1], words[-1]
+
+
+def env_pairs(arg):
+    """ENV a=1 b="2 3" (or the legacy `ENV a 1`) -> {a: "1", b: "2 3"}."""
+    import shlex
+    try:
+        words = shlex.split(arg)
+    except ValueError:
+        return {}
+    if words and "=" not in words[0]:
+        return {words[0]: " ".join(words[1:])}
+    pairs = {}
+    for w in words:
+        key, _, value = w.partition("=")
+        pairs[key] = value
+    return pairs
+
+
+def apt_installs(stage):
+    """Package names given to `apt-get install` in a stage's RUN instructions."""
+    packages = []
+    for run in stage.all("RUN"):
+        for m in re.finditer(r"apt-get\s+install\b(.*?)(?:&&|;|\|\||$)", run, re.S):
+            for word in m.group(1).split():
+                if word.startswith("-") or word == "\\":
+                    continue
+                packages.append(word)
+    return packages
+
+
+# ---------------------------------------------------------------------------- .dockerignore
+
+def dockerignore_patterns(text):
+    """[(negated, regex)] in file order, as Docker reads .dockerignore."""
+    patterns = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:].strip()
+        line = os.path.normpath(line).lstrip("/")
+        if line == ".":
+            continue
+        patterns.append((negated, line, re.compile(_glob_regex(line))))
+    return patterns
+
+
+def _glob_regex(pattern):
+    """Go filepath.Match plus `**` (any number of directories), anchored."""
+    out, i = "^", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):  # "**/" matches zero or more directories
+                i += 1
+                out += "(?:.*/)?"
+            else:
+                out += ".*"
+            continue
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[":
+            j = pattern.find("]", i)
+            if j < 0:
+                out += re.escape(c)
+            else:
+                body = pattern[i + 1:j].replace("\\", "\\\\")
+                if body.startswith("^") or body.startswith("!"):
+                    body = "^" + body[1:]
+                out += "[" + body + "]"
+                i = j
+        else:
+            out += re.escape(c)
+        i += 1
+    return out + "$"
+
+
+def ignored(patterns, path):
+    """True when the context path (relative, '/'-separated) is left out of the build
+    context: the last pattern matching the path or one of its parent directories wins."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    excluded = False
+    for negated, _, regex in patterns:
+        if any(regex.match(p) for p in prefixes):
+            excluded = not negated
+    return excluded
+
+
+def context_files(root, patterns):
+    """{relative path: size} of every file Docker would send as the build context."""
+    files = {}
+    negations = [text for negated, text, _ in patterns if negated]
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        keep = []
+        for d in dirnames:
+            rel = f"{rel_dir}/{d}" if rel_dir else d
+            # prune a directory that is ignored and that no negation reaches into
+            if ignored(patterns, rel) and not any(n == rel or n.startswith(rel + "/") or
+                                                  "*" in n for n in negations):
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for f in filenames:
+            rel = f"{rel_dir}/{f}" if rel_dir else f
+            if not ignored(patterns, rel):
+                try:
+                    files[rel] = os.path.getsize(os.path.join(root, rel))
+                except OSError:
+                    pass
+    return files
+
+
+# ---------------------------------------------------------------------------- the code
+
+def readme_config_table(text):
+    """Environment names in the first column of the README's configuration table."""
+    names = set()
+    section = re.search(r"^## Configuration\n(.*?)(?=^## )", text, re.S | re.M)
+    if not section:
+        return names
+    for line in section.group(1).splitlines():
+        if not line.startswith("|"):
+            continue
+        first = line.split("|")[1]
+        names.update(t for t in re.findall(r"`([^`]+)`", first) if re.fullmatch(r"[A-Z][A-Z0-9_]+", t))
+    return names
+
+
+def help_environment(text):
+    """(names, prefixes) in the `environment` section of a binary's --help."""
+    names, prefixes = set(), set()
+    _, _, env = text.partition("environment")
+    for token in re.findall(r"[A-Z][A-Z0-9_]*(?:<[A-Z]+>)?(?:/_[A-Z0-9_]+)?", env):
+        if token.endswith(">"):  # RATE_LIMIT_<NAME>
+            prefixes.add(token[:token.index("<")])
+            continue
+        base, _, alt = token.partition("/")
+        if len(base) >= 3:
+            names.add(base)
+        if alt:  # REMOTE_BREAKER_FAILURES/_COOLDOWN_MS
+            names.add(base[:base.rindex("_")] + alt)
+    return names, prefixes
+
+
+def help_port(text):
+    m = re.search(r"HOST, PORT\s+listen address \([^,]+, (\d+)\)", text)
+    return int(m.group(1)) if m else None
+
+
+def c_sources(root):
+    paths = []
+    for sub in ["libcommon"] + [f"services/{s}" for s in SERVICES]:
+        d = os.path.join(root, sub)
+        if os.path.isdir(d):
+            paths += [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".c")]
+    return paths
+
+
+def code_facts(root):
+    """Uppercase string literals (environment names), tizza_ metric names and the GET
+    routes every server registers (libcommon/http.c)."""
+    literals, metrics, routes = set(), set(), set()
+    for path in c_sources(root):
+        text = open(path, errors="replace").read()
+        literals.update(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', text))
+        metrics.update(re.findall(r'"(tizza_[a-z0-9_]+)"', text))
+        if path.endswith("libcommon/http.c"):
+            routes.update(re.findall(r'http_route\(srv, "GET", "(/[a-z./]*)"', text))
+    return literals, metrics, routes
+
+
+def needed_libraries(path):
+    """The shared libraries an ELF file names (DT_NEEDED), or an error string."""
+    try:
+        out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"readelf {path}: {e}"
+    libs = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+    return libs or f"readelf {path}: no NEEDED entries (not built?)"
+
+
+def library_packages(libs):
+    """{library file name: Debian package that ships it} (one dpkg -S for all)."""
+    if not libs:
+        return {}
+    p = subprocess.run(["dpkg", "-S"] + [f"*/{lib}" for lib in sorted(libs)],
+                       capture_output=True, text=True)
+    owners = {}
+    for line in p.stdout.splitlines():
+        pkg, _, path = line.partition(": ")
+        owners.setdefault(os.path.basename(path.strip()), pkg.split(":")[0].strip())
+    return owners
+
+
+# ---------------------------------------------------------------------------- snapshot
+
+def read(root, rel):
+    try:
+        with open(os.path.join(root, rel), errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def load_yaml(root, rel, problems):
+    text = read(root, rel)
+    if text is None:
+        problems.append(f"{rel}: missing")
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        problems.append(f"{rel}: does not parse: {e}")
+        return None
+
+
+class Project:
+    """Everything the checks look at. Built once by load(); copies are cheap to mutate."""
+
+    def copy(self):
+        return copy.deepcopy(self)
+
+    @classmethod
+    def load(cls, root):
+        p = cls()
+        p.root = root
+        p.load_problems = []  # files that are missing or do not parse
+        p.compose = load_yaml(root, "docker-compose.yml", p.load_problems)
+
+        p.dockerfile_paths = {name: f"deploy/docker/{name}.Dockerfile"
+                              for name in SERVICES + ("gateway",)}
+        p.dockerfiles = {}
+        for name, rel in p.dockerfile_paths.items():
+            text = read(root, rel)
+            if text is None:
+                p.load_problems.append(f"{rel}: missing")
+            else:
+                p.dockerfiles[name] = parse_dockerfile(text)
+        p.dockerignore_text = read(root, ".dockerignore")
+        if p.dockerignore_text is None:
+            p.load_problems.append(".dockerignore: missing")
+        p.patterns = dockerignore_patterns(p.dockerignore_text or "")
+        p.context = context_files(root, p.patterns)
+
+        p.k8s = []  # [(relative file, document)]
+        kdir = os.path.join(root, "deploy/k8s")
+        p.k8s_files = sorted(f for f in os.listdir(kdir) if f.endswith((".yaml", ".yml"))) \
+            if os.path.isdir(kdir) else []
+        if not p.k8s_files:
+            p.load_problems.append("deploy/k8s: no manifests")
+        for f in p.k8s_files:
+            rel = f"deploy/k8s/{f}"
+            try:
+                docs = [d for d in yaml.safe_load_all(read(root, rel)) if d is not None]
+            except yaml.YAMLError as e:
+                p.load_problems.append(f"{rel}: does not parse: {e}")
+                continue
+            p.k8s += [(rel, d) for d in docs]
+
+        p.prometheus = load_yaml(root, "deploy/prometheus/prometheus.yml", p.load_problems)
+        p.grafana_datasources = load_yaml(
+            root, "deploy/grafana/provisioning/datasources/prometheus.yml", p.load_problems)
+        p.grafana_providers = load_yaml(
+            root, "deploy/grafana/provisioning/dashboards/tizza.yml", p.load_problems)
+        p.dashboards = {}
+        ddir = os.path.join(root, "deploy/grafana/dashboards")
+        for f in sorted(os.listdir(ddir)) if os.path.isdir(ddir) else []:
+            if f.endswith(".json"):
+                try:
+                    p.dashboards[f] = json.loads(read(root, f"deploy/grafana/dashboards/{f}"))
+                except ValueError as e:
+                    p.load_problems.append(f"deploy/grafana/dashboards/{f}: not JSON: {e}")
+        if not p.dashboards:
+            p.load_problems.append("deploy/grafana/dashboards: no dashboard")
+
+        p.nginx = {f: read(root, f"deploy/nginx/{f}")
+                   for f in ("gateway.conf", "upstreams.compose.conf")}
+        for f, text in p.nginx.items():
+            if text is None:
+                p.load_problems.append(f"deploy/nginx/{f}: missing (the gateway image copies it)")
+        p.gateway_main = read(root, "deploy/docker/gateway-nginx.conf")
+        if p.gateway_main is None:
+            p.load_problems.append("deploy/docker/gateway-nginx.conf: missing")
+        p.runbook = read(root, "deploy/README.md")
+
+        p.config_table = readme_config_table(read(root, "README.md") or "")
+        p.literals, p.metric_names, p.routes = code_facts(root)
+        p.help_env, p.help_prefixes, p.help_ports = {}, {}, {}
+        p.packages = {}
+        for s in SERVICES:
+            binary = os.path.join(root, f"build/bin/tizza-{s}")
+            if not os.access(binary, os.X_OK):
+                p.load_problems.append(f"build/bin/tizza-{s}: not built (run make)")
+                continue
+            text = subprocess.run([binary, "--help"], capture_output=True, text=True,
+                                  timeout=30).stdout
+            p.help_env[s], p.help_prefixes[s] = help_environment(text)
+            p.help_ports[s] = help_port(text)
+            p.packages[s] = needed_libraries(binary)
+        p.plugin_packages = needed_libraries(os.path.join(root, "build/lib/tizza-store-mongo.so"))
+        # library names -> the packages that provide them (an error string stays as it is)
+        libs = {lib for v in list(p.packages.values()) + [p.plugin_packages]
+                if isinstance(v, list) for lib in v}
+        owners = library_packages(libs)
+
+        def to_packages(v):
+            if not isinstance(v, list):
+                return v
+            missing = [lib for lib in v if lib not in owners]
+            if missing:
+                return f"dpkg -S: no package provides {', '.join(missing)}"
+            return {owners[lib] for lib in v}
+        p.packages = {s: to_packages(v) for s, v in p.packages.items()}
+        p.plugin_packages = to_packages(p.plugin_packages)
+        return p
+
+    # -- derived facts ----------------------------------------------------------------------
+    def allowed_env(self, service):
+        """Variables `service` reads: in the README table and in the code, and either in its
+        --help or in no binary's --help (the common ones --help leaves out)."""
+        in_some_help = set().union(*self.help_env.values()) if self.help_env else set()
+        mine = self.help_env.get(service, set())
+        prefixes = self.help_prefixes.get(service, set())
+        allowed = set()
+        for name in self.config_table:
+            if name not in self.literals and not any(
+                    name.startswith(p) and p in self.literals for p in prefixes):
+                continue
+            if name in mine or name not in in_some_help or any(name.startswith(p) for p in prefixes):
+                allowed.add(name)
+        return allowed
+
+    def k8s_docs(self, kind, name=None):
+        return [d for _, d in self.k8s if d.get("kind") == kind and
+                (name is None or d.get("metadata", {}).get("name") == name)]
+
+    def k8s_doc(self, kind, name):
+        docs = self.k8s_docs(kind, name)
+        return docs[0] if docs else None
+

@@ -13,7 +13,10 @@
  *
  * Shutdown: the main thread blocks SIGINT/SIGTERM in every thread and waits for them with
  * sigtimedwait() (or for http_server_stop()). It then activates every loop's `stop_ev`: the
- * loop closes its listener and exits as soon as its in-flight count reaches zero, or after
+ * loop closes its listener (new connections are refused, so a proxy retries them elsewhere),
+ * answers every request from then on with "Connection: close" for a short grace period
+ * (grace_ms) so that clients stop reusing their keep-alive connections before they are
+ * closed, and exits once that period is over and its in-flight count is zero, or after
  * drain_ms. Workers are then joined (each finishes its current job), anything still queued
  * is answered 503 and evhttp is freed.
  *
@@ -86,6 +89,8 @@ struct loop {
     struct event *done_ev;
     struct event *stop_ev;
     struct event *drain_timer;
+    struct event *grace_timer;
+    int grace_over;
     pthread_mutex_t done_mu;
     http_req_t *done_head, *done_tail;
     int inflight;
@@ -261,6 +266,7 @@ void http_config_from_env(http_config_t *cfg, const char *service, int default_p
     cfg->workers = (int)config_long("WORKERS", 8, 1, 256);
     cfg->body_limit = (size_t)config_long("BODY_LIMIT", 65536, 1024, 16 * 1024 * 1024);
     cfg->drain_ms = (int)config_long("DRAIN_MS", 10000, 0, 600000);
+    cfg->grace_ms = (int)config_long("DRAIN_GRACE_MS", 200, 0, 60000);
     /* read here so a bad value stops the binary at start */
     (void)config_long("PAGE_SIZE", 5, 1, 100);
 }
@@ -869,7 +875,7 @@ static const char *status_reason(int status) {
 static void on_reply_written(struct evhttp_request *ev, void *arg) {
     struct loop *lp = arg;
     lp->inflight--;
-    if (lp->draining && lp->inflight == 0) event_base_loopexit(lp->base, NULL);
+    if (lp->draining && lp->grace_over && lp->inflight == 0) event_base_loopexit(lp->base, NULL);
 }
 
 /* Loop thread: turn the http_req_t's answer into an evhttp reply and free the request. */
@@ -896,6 +902,7 @@ static void finish(http_req_t *req) {
     }
     for (int i = 0; i < req->out_headers.n; i++)
         evhttp_add_header(out, req->out_headers.items[i].k, req->out_headers.items[i].v);
+    if (lp->draining) evhttp_add_header(out, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
     if (req->resp_len && strcmp(req->method, "HEAD") != 0)
         evbuffer_add(buf, req->resp_body, req->resp_len);
@@ -1143,6 +1150,19 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg) {
     event_base_loopexit(lp->base, NULL);
 }
 
+static void on_grace_over(evutil_socket_t fd, short what, void *arg) {
+    struct loop *lp = arg;
+    lp->grace_over = 1;
+    if (lp->inflight == 0) event_base_loopexit(lp->base, NULL);
+}
+
+static struct event *timer_in(struct loop *lp, int ms, event_callback_fn fn) {
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    struct event *ev = evtimer_new(lp->base, fn, lp);
+    evtimer_add(ev, &tv);
+    return ev;
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg) {
     struct loop *lp = arg;
     if (lp->draining) return;
@@ -1151,13 +1171,8 @@ static void on_stop(evutil_socket_t fd, short what, void *arg) {
         evhttp_del_accept_socket(lp->http, lp->bound);
         lp->bound = NULL;
     }
-    if (lp->inflight == 0) {
-        event_base_loopexit(lp->base, NULL);
-        return;
-    }
-    struct timeval tv = {lp->srv->cfg.drain_ms / 1000, (lp->srv->cfg.drain_ms % 1000) * 1000};
-    lp->drain_timer = evtimer_new(lp->base, on_drain_timeout, lp);
-    evtimer_add(lp->drain_timer, &tv);
+    lp->grace_timer = timer_in(lp, lp->srv->cfg.grace_ms, on_grace_over);
+    lp->drain_timer = timer_in(lp, lp->srv->cfg.drain_ms, on_drain_timeout);
 }
 
 static void *loop_main(void *arg) {
@@ -1191,6 +1206,7 @@ static void loop_free(struct loop *lp) {
      * again, then free everything. */
     on_done(-1, 0, lp);
     if (lp->drain_timer) event_free(lp->drain_timer);
+    if (lp->grace_timer) event_free(lp->grace_timer);
     if (lp->done_ev) event_free(lp->done_ev);
     if (lp->stop_ev) event_free(lp->stop_ev);
     if (lp->http) evhttp_free(lp->http);

@@ -15,7 +15,9 @@
  * (taken from the request when sane, else generated), security headers and, for allowed
  * origins, CORS headers; every request is logged as one JSON line and counted in metrics.
  *
- * SIGTERM/SIGINT: the listeners close, in-flight requests get up to `drain_ms` to finish,
+ * SIGTERM/SIGINT: the listeners close; for `grace_ms` every answer says "Connection: close"
+ * (so keep-alive clients such as a gateway stop reusing connections before they close);
+ * in-flight requests get up to `drain_ms` to finish,
  * then http_server_run() returns 0.
  *
  * Ownership: the server owns requests; a handler must answer exactly once (http_reply_*)
@@ -53,6 +55,7 @@ typedef struct {
     int workers;       /* worker threads (WORKERS, default 8) */
     size_t body_limit; /* BODY_LIMIT, default 65536 */
     int drain_ms;      /* DRAIN_MS, default 10000 */
+    int grace_ms;      /* DRAIN_GRACE_MS, default 200: "Connection: close" period */
     http_ready_fn ready;
     void *ready_ctx;
 } http_config_t;

@@ -74,6 +74,7 @@ static void usage(const service_def_t *def, FILE *out) {
             "  WORKERS             worker threads for slow work (8)\n"
             "  BODY_LIMIT          max request body in bytes (65536)\n"
             "  DRAIN_MS            graceful-stop bound in ms (10000)\n"
+            "  DRAIN_GRACE_MS      after SIGTERM, answer with Connection: close this long (200)\n"
             "  PAGE_SIZE           default page size (5, max 100)\n"
             "  CORS_ORIGINS        allowed origins, comma separated (none)\n"
             "  TRUSTED_PROXIES     peers whose X-Forwarded-* are believed (none)\n"

@@ -379,6 +379,13 @@ step('log out, and log in again', async () => {
 if (TWEETS_PID > 0) {
   step('a service that is down degrades only its own parts', async () => {
     process.kill(TWEETS_PID, 'SIGTERM');
+    // a stopping service still answers for a short grace period (DRAIN_GRACE_MS): wait until
+    // the gateway no longer reaches it
+    for (let i = 0; i < 200; i++) {
+      const r = await fetch(`${BASE}/services/tweets/health`).catch(() => null);
+      if (!r || r.status !== 200) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
     const page = merchantPage;
     await nav(page, 'Tweets').click();
     await page.getByRole('alert').filter({ hasText: 'Tweets are unavailable' }).waitFor({ timeout: T });

@@ -334,7 +334,17 @@ int store_get(store_t *s, const char *coll, const char *id, cJSON **out) {
     struct store_tls *t = enter(s, coll, "get");
     if (!t) return STORE_ERR;
     if (!id || !out) return store_fail(STORE_ERR, "get: no id or no output");
-    return s->ops->get(s, t, coll, id, out);
+    /* a get is a find by id, limit 1: one code path per backend */
+    struct store_cond cond = {"id", STORE_EQ, cJSON_CreateStringReference(id)};
+    struct store_keys sort = {.n = 1, .k = {{"id", false}}};
+    store_filter_t f = {.conds = &cond, .n = 1};
+    cJSON *arr = NULL;
+    int rc = cond.value ? s->ops->find(s, t, coll, &f, &sort, 1, 0, &arr) : STORE_ERR;
+    cJSON_Delete(cond.value);
+    if (rc != STORE_OK) return rc;
+    *out = cJSON_DetachItemFromArray(arr, 0);
+    cJSON_Delete(arr);
+    return *out ? STORE_OK : STORE_NOTFOUND;
 }
 
 int store_find(store_t *s, const char *coll, const store_filter_t *f, const char *sort, long limit,

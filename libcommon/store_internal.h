@@ -60,7 +60,6 @@ struct store_ops {
     int (*ensure_index)(store_t *s, struct store_tls *t, const char *coll,
                         const struct store_keys *fields, bool unique);
     int (*insert)(store_t *s, struct store_tls *t, const char *coll, const cJSON *doc);
-    int (*get)(store_t *s, struct store_tls *t, const char *coll, const char *id, cJSON **out);
     /* f may be NULL; sort is never NULL; limit <= 0 means none. *out = array. */
     int (*find)(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
                 const struct store_keys *sort, long limit, long offset, cJSON **out);

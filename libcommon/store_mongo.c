@@ -456,21 +456,6 @@ static int mg_find(store_t *s, struct store_tls *t, const char *coll, const stor
     return rc;
 }
 
-static int mg_get(store_t *s, struct store_tls *t, const char *coll, const char *id, cJSON **out) {
-    store_filter_t f = {0};
-    struct store_cond cond = {"id", STORE_EQ, cJSON_CreateStringReference(id)};
-    struct store_keys sort = {.n = 1, .k = {{"id", false}}};
-    f.conds = &cond;
-    f.n = 1;
-    cJSON *arr = NULL;
-    int rc = cond.value ? mg_find(s, t, coll, &f, &sort, 1, 0, &arr) : STORE_ERR;
-    cJSON_Delete(cond.value);
-    if (rc != STORE_OK) return rc;
-    *out = cJSON_DetachItemFromArray(arr, 0);
-    cJSON_Delete(arr);
-    return *out ? STORE_OK : STORE_NOTFOUND;
-}
-
 static int mg_count(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
                     long *out) {
     bson_t filter, opts;
@@ -629,7 +614,6 @@ static const struct store_ops mongo_ops = {
     .ensure_collection = mg_ensure_collection,
     .ensure_index = mg_ensure_index,
     .insert = mg_insert,
-    .get = mg_get,
     .find = mg_find,
     .count = mg_count,
     .update = mg_update,

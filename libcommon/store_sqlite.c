@@ -642,21 +642,6 @@ static int sq_find(store_t *s, struct store_tls *t, const char *coll, const stor
     return rc;
 }
 
-static int sq_get(store_t *s, struct store_tls *t, const char *coll, const char *id, cJSON **out) {
-    store_filter_t f = {0};
-    struct store_cond cond = {"id", STORE_EQ, cJSON_CreateStringReference(id)};
-    struct store_keys sort = {.n = 1, .k = {{"id", false}}};
-    f.conds = &cond;
-    f.n = 1;
-    cJSON *arr = NULL;
-    int rc = cond.value ? sq_find(s, t, coll, &f, &sort, 1, 0, &arr) : STORE_ERR;
-    cJSON_Delete(cond.value);
-    if (rc != STORE_OK) return rc;
-    *out = cJSON_DetachItemFromArray(arr, 0);
-    cJSON_Delete(arr);
-    return *out ? STORE_OK : STORE_NOTFOUND;
-}
-
 static int sq_count(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
                     long *out) {
     struct sq_conn *c = sq_conn(t);
@@ -798,7 +783,6 @@ const struct store_ops store_sqlite_ops = {
     .ensure_collection = sq_ensure_collection,
     .ensure_index = sq_ensure_index,
     .insert = sq_insert,
-    .get = sq_get,
     .find = sq_find,
     .count = sq_count,
     .update = sq_update,

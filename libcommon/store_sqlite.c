@@ -75,6 +75,7 @@ struct sq_q {
     sqlite3_str *sql;
     cJSON *args;
     int nargs;
+    bool by_id; /* the WHERE has an id = / id IN condition (see sq_where) */
 };
 
 static int sq_err(sqlite3 *db, const char *what) {
@@ -429,6 +430,14 @@ static void sq_field(sqlite3_str *s, const char *field) {
         sqlite3_str_appendf(s, "json_extract(doc,'$.%s')", field);
 }
 
+/* A field in a WHERE condition. When the filter also pins the id, the other fields get a
+ * unary + (a no-op on the value) so that SQLite looks rows up by the primary key instead of
+ * walking an expression index with poor selectivity (e.g. visible_to = "public"). */
+static void sq_wfield(struct sq_q *q, const char *field) {
+    if (q->by_id && !is_id(field)) sqlite3_str_appendchar(q->sql, 1, '+');
+    sq_field(q->sql, field);
+}
+
 /* " AND json_type(...) IN (...)" for a value of v's type; nothing for the id column. */
 static void sq_type(sqlite3_str *s, const char *field, const cJSON *v) {
     if (is_id(field)) return;
@@ -451,7 +460,7 @@ static void sq_eq(struct sq_q *q, const char *field, const cJSON *v) {
         return;
     }
     sqlite3_str_appendchar(q->sql, 1, '(');
-    sq_field(q->sql, field);
+    sq_wfield(q, field);
     if (cJSON_IsBool(v))
         sqlite3_str_appendf(q->sql, " = %d", cJSON_IsTrue(v));
     else
@@ -479,7 +488,7 @@ static void sq_in(struct sq_q *q, const char *field, const cJSON *arr) {
         return;
     }
     sqlite3_str_appendchar(q->sql, 1, '(');
-    sq_field(q->sql, field);
+    sq_wfield(q, field);
     sqlite3_str_appendall(q->sql, " IN (");
     cJSON_ArrayForEach(v, arr) {
         sqlite3_str_appendf(q->sql, "%s?%d", v == first ? "" : ",",
@@ -509,7 +518,7 @@ static void sq_cond(struct sq_q *q, const struct store_cond *c) {
     case STORE_PREFIX:
         n = sq_arg(q, cJSON_Duplicate(c->value, false));
         sqlite3_str_appendall(q->sql, "(substr(");
-        sq_field(q->sql, c->field);
+        sq_wfield(q, c->field);
         sqlite3_str_appendf(q->sql, ", 1, length(?%d)) = ?%d", n, n);
         sq_type(q->sql, c->field, c->value);
         sqlite3_str_appendchar(q->sql, 1, ')');
@@ -523,7 +532,7 @@ static void sq_cond(struct sq_q *q, const struct store_cond *c) {
             break;
         }
         sqlite3_str_appendchar(q->sql, 1, '(');
-        sq_field(q->sql, c->field);
+        sq_wfield(q, c->field);
         sqlite3_str_appendf(q->sql, " %s ?%d", cmp[c->op],
                             sq_arg(q, cJSON_Duplicate(c->value, false)));
         sq_type(q->sql, c->field, c->value);
@@ -533,6 +542,10 @@ static void sq_cond(struct sq_q *q, const struct store_cond *c) {
 }
 
 static void sq_where(struct sq_q *q, const store_filter_t *f) {
+    q->by_id = false;
+    for (int i = 0; f && i < f->n; i++)
+        if (is_id(f->conds[i].field) && (f->conds[i].op == STORE_EQ || f->conds[i].op == STORE_IN))
+            q->by_id = true;
     for (int i = 0; f && i < f->n; i++) {
         sqlite3_str_appendall(q->sql, i ? " AND " : " WHERE ");
         sq_cond(q, &f->conds[i]);

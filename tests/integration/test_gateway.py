@@ -236,7 +236,9 @@ class TestRequestIds(ServiceTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.headers.get_all("X-Request-Id"), [rid])
         self.assertEqual(services_that_logged(rid), {"pizza"})
-        self.assertIn(rid, [line.get("request_id") for line in GW.access_log()])
+        # nginx writes its access log line after the response: wait for it
+        wait_for(lambda: rid in [line.get("request_id") for line in GW.access_log()], 5.0,
+                 what="request id %s in the gateway's access log" % rid)
 
     def test_a_missing_request_id_is_generated_and_shared_with_the_service(self):
         r = gw("GET", "/api/v2/tweets")

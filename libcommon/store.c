@@ -439,7 +439,13 @@ int store_delete_id(store_t *s, const char *coll, const char *id) {
     struct store_tls *t = enter(s, coll, "delete_id");
     if (!t) return STORE_ERR;
     if (!id) return store_fail(STORE_ERR, "delete_id: no id");
-    return s->ops->delete_id(s, t, coll, id);
+    /* a delete by id is a delete with an id filter, like store_get is a find */
+    struct store_cond cond = {"id", STORE_EQ, cJSON_CreateStringReference(id)};
+    store_filter_t f = {.conds = &cond, .n = 1};
+    long n = 0;
+    int rc = cond.value ? s->ops->delete (s, t, coll, &f, &n) : STORE_ERR;
+    cJSON_Delete(cond.value);
+    return rc == STORE_OK && n == 0 ? STORE_NOTFOUND : rc;
 }
 
 int store_sample(store_t *s, const char *coll, const store_filter_t *f, long n, cJSON **out) {

@@ -70,7 +70,6 @@ struct store_ops {
                   const cJSON *set, const cJSON *inc, long *matched);
     int (*delete)(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
                   long *deleted);
-    int (*delete_id)(store_t *s, struct store_tls *t, const char *coll, const char *id);
     int (*sample)(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
                   long n, cJSON **out);
     int (*begin)(store_t *s, struct store_tls *t);

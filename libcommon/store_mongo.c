@@ -508,9 +508,9 @@ static int mg_update(store_t *s, struct store_tls *t, const char *coll, const st
     return rc;
 }
 
-/* Deletes the first match (one) or every match. */
-static int mg_remove(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
-                     bool one, long *deleted) {
+/* Deletes every match. */
+static int mg_delete(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
+                     long *deleted) {
     bson_t filter, opts, reply;
     bson_error_t e;
     bool ok = mg_filter(f, &filter);
@@ -518,8 +518,7 @@ static int mg_remove(store_t *s, struct store_tls *t, const char *coll, const st
     int rc = STORE_ERR;
     if (ok) {
         mongoc_collection_t *col = mg_coll(s, t, coll);
-        ok = one ? mongoc_collection_delete_one(col, &filter, &opts, &reply, &e)
-                 : mongoc_collection_delete_many(col, &filter, &opts, &reply, &e);
+        ok = mongoc_collection_delete_many(col, &filter, &opts, &reply, &e);
         mongoc_collection_destroy(col);
         rc = ok ? STORE_OK : mg_fail("delete", &e);
         if (ok) *deleted = mg_reply_count(&reply, "deletedCount");
@@ -528,22 +527,6 @@ static int mg_remove(store_t *s, struct store_tls *t, const char *coll, const st
     bson_destroy(&filter);
     bson_destroy(&opts);
     return rc;
-}
-
-static int mg_delete(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
-                     long *deleted) {
-    return mg_remove(s, t, coll, f, false, deleted);
-}
-
-static int mg_delete_id(store_t *s, struct store_tls *t, const char *coll, const char *id) {
-    store_filter_t f = {0};
-    struct store_cond cond = {"id", STORE_EQ, cJSON_CreateStringReference(id)};
-    f.conds = &cond;
-    f.n = 1;
-    long n = 0;
-    int rc = cond.value ? mg_remove(s, t, coll, &f, true, &n) : STORE_ERR;
-    cJSON_Delete(cond.value);
-    return rc == STORE_OK && n == 0 ? STORE_NOTFOUND : rc;
 }
 
 static int mg_sample(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
@@ -618,7 +601,6 @@ static const struct store_ops mongo_ops = {
     .count = mg_count,
     .update = mg_update,
     .delete = mg_delete,
-    .delete_id = mg_delete_id,
     .sample = mg_sample,
     .begin = mg_begin,
     .commit = mg_commit,

@@ -731,18 +731,6 @@ static int sq_delete(store_t *s, struct store_tls *t, const char *coll, const st
     return rc;
 }
 
-static int sq_delete_id(store_t *s, struct store_tls *t, const char *coll, const char *id) {
-    store_filter_t f = {0};
-    struct store_cond cond = {"id", STORE_EQ, cJSON_CreateStringReference(id)};
-    f.conds = &cond;
-    f.n = 1;
-    long n = 0;
-    int rc = cond.value ? sq_delete(s, t, coll, &f, &n) : STORE_ERR;
-    cJSON_Delete(cond.value);
-    if (rc == STORE_OK && n == 0) return STORE_NOTFOUND;
-    return rc;
-}
-
 static int sq_sample(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
                      long n, cJSON **out) {
     struct sq_conn *c = sq_conn(t);
@@ -800,7 +788,6 @@ const struct store_ops store_sqlite_ops = {
     .count = sq_count,
     .update = sq_update,
     .delete = sq_delete,
-    .delete_id = sq_delete_id,
     .sample = sq_sample,
     .begin = sq_begin,
     .commit = sq_commit,

@@ -33,11 +33,19 @@
  * return nothing instead of creating it; writes create it. ":memory:" is a memdb database
  * ("file:/tizza-mem-N?vfs=memdb") shared by the store's connections and kept alive by an
  * extra anchor connection until store_close().
+ *
+ * Library settings, once before the first open (sq_configure): no memory statistics (with
+ * them every sqlite3_malloc takes one process-wide mutex, which the loop and worker threads
+ * then queue on), and no initial bulk allocation of page-cache lines per cache (each
+ * ephemeral table -- an `IN (...)` list, for one -- gets a page cache, and a 20-line bulk
+ * allocation per query was most of the cost of a small `id IN (...)` lookup: malloc, page
+ * faults, and glibc trimming the heap again on free).
  */
 #include "store_internal.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,7 +99,17 @@ static int sq_exec(sqlite3 *db, const char *sql) {
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : sq_err(db, sql);
 }
 
+static pthread_once_t sq_config_once = PTHREAD_ONCE_INIT;
+
+/* See "Library settings" above. Both are hints: a library initialised earlier by someone
+ * else answers SQLITE_MISUSE and keeps its defaults. */
+static void sq_configure(void) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)NULL, 0, 0);
+}
+
 static sqlite3 *sq_connect(const struct sq_store *q) {
+    pthread_once(&sq_config_once, sq_configure);
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (q->memory) flags |= SQLITE_OPEN_URI;

@@ -499,29 +499,41 @@ bool http_move_to_worker(http_req_t *req) {
     return true;
 }
 
-void http_reply_raw(http_req_t *req, int status, const char *content_type, const char *body,
-                    size_t len) {
+/* Sets the reply; takes ownership of `body` (malloc'd, may be NULL when len is 0). */
+static void reply_owned(http_req_t *req, int status, const char *content_type, char *body,
+                        size_t len) {
     if (req->replied) {
         log_msg(LOG_ERROR, "double reply on %s %s", req->method, req->path);
+        free(body);
         return;
     }
     req->replied = 1;
     req->status = status;
     req->resp_type = content_type;
     if (body && len) {
-        req->resp_body = malloc(len);
-        if (!req->resp_body) abort();
-        memcpy(req->resp_body, body, len);
+        req->resp_body = body;
         req->resp_len = len;
+    } else {
+        free(body);
     }
+}
+
+void http_reply_raw(http_req_t *req, int status, const char *content_type, const char *body,
+                    size_t len) {
+    char *copy = NULL;
+    if (body && len) {
+        copy = malloc(len);
+        if (!copy) abort();
+        memcpy(copy, body, len);
+    }
+    reply_owned(req, status, content_type, copy, len);
 }
 
 static void reply_json_typed(http_req_t *req, int status, cJSON *body, const char *type) {
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
     if (!text) abort();
-    http_reply_raw(req, status, type, text, strlen(text));
-    free(text);
+    reply_owned(req, status, type, text, strlen(text));
 }
 
 void http_reply_json(http_req_t *req, int status, cJSON *body) {
@@ -878,6 +890,8 @@ static void on_reply_written(struct evhttp_request *ev, void *arg) {
     if (lp->draining && lp->grace_over && lp->inflight == 0) event_base_loopexit(lp->base, NULL);
 }
 
+static void free_body(const void *data, size_t len, void *arg) { free((void *)data); }
+
 /* Loop thread: turn the http_req_t's answer into an evhttp reply and free the request. */
 static void finish(http_req_t *req) {
     struct loop *lp = req->loop;
@@ -904,8 +918,9 @@ static void finish(http_req_t *req) {
         evhttp_add_header(out, req->out_headers.items[i].k, req->out_headers.items[i].v);
     if (lp->draining) evhttp_add_header(out, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
-    if (req->resp_len && strcmp(req->method, "HEAD") != 0)
-        evbuffer_add(buf, req->resp_body, req->resp_len);
+    if (req->resp_len && strcmp(req->method, "HEAD") != 0 &&
+        evbuffer_add_reference(buf, req->resp_body, req->resp_len, free_body, NULL) == 0)
+        req->resp_body = NULL; /* the buffer frees it once written (no copy) */
     /* in-flight ends when the reply is written (on_reply_written), so a drain never cuts
      * off an answer that is still in the socket buffer */
     if (evhttp_request_get_connection(req->ev)) /* else libevent just frees it */

@@ -807,13 +807,15 @@ static int fetch_batch(remote_ctx_t *ctx, const remote_model_t *m, const char *c
     return REMOTE_OK;
 }
 
-/* Remembers every fetched entity, and every asked-for id the answers lacked as absent. */
+/* Remembers every fetched entity (moved out of `found`, which ends up empty), and every
+ * asked-for id the answers lacked as absent. Without a ctx nothing is remembered and
+ * `found` keeps its entities. */
 static void memo_fill(remote_ctx_t *ctx, const remote_model_t *m, const char *const *todo,
-                      int ntodo, const cJSON *found) {
+                      int ntodo, cJSON *found) {
     for (int i = 0; ctx && i < ntodo; i++) {
         char *key = memo_key(m, todo[i]);
-        const cJSON *e = find_by_id(found, todo[i]);
-        memo_put(ctx, key, e ? cJSON_Duplicate(e, 1) : NULL);
+        cJSON *e = find_by_id(found, todo[i]);
+        memo_put(ctx, key, e ? cJSON_DetachItemViaPointer(found, e) : NULL);
         free(key);
     }
 }
@@ -824,13 +826,16 @@ int remote_get_many(remote_ctx_t *ctx, const remote_model_t *m, const char *cons
     if (!model_ok(ctx, m)) return REMOTE_UNAVAILABLE;
     if (n < 0 || !ids) n = 0;
     const char **todo = calloc((size_t)n + 1, sizeof *todo);
+    bool *want = calloc((size_t)n + 1, sizeof *want);
     cJSON *found = cJSON_CreateArray();
     int ntodo = 0, err = REMOTE_OK;
-    if (!todo || !found) err = no_memory(ctx);
+    if (!todo || !want || !found) err = no_memory(ctx);
 
-    /* ids neither remembered nor repeated go out, REMOTE_BATCH per request */
+    /* want[i]: ids[i] is asked for (well-formed, not a repeat); those not remembered go
+     * out, REMOTE_BATCH per request */
     for (int i = 0; err == REMOTE_OK && i < n; i++) {
-        if (!wanted(ids, i)) continue;
+        want[i] = wanted(ids, i);
+        if (!want[i]) continue;
         char *key = ctx ? memo_key(m, ids[i]) : NULL;
         if (!memo_find(ctx, key)) todo[ntodo++] = ids[i];
         free(key);
@@ -840,20 +845,23 @@ int remote_get_many(remote_ctx_t *ctx, const remote_model_t *m, const char *cons
                           found);
     if (err == REMOTE_OK) memo_fill(ctx, m, todo, ntodo, found);
 
-    /* the answer, in the order asked: fetched now, or remembered */
+    /* the answer, in the order asked: a copy of what the memo holds now, or (without a ctx)
+     * the entity fetched */
     cJSON *arr = err == REMOTE_OK ? cJSON_CreateArray() : NULL;
     if (err == REMOTE_OK && !arr) err = no_memory(ctx);
     for (int i = 0; arr && i < n; i++) {
-        if (!wanted(ids, i)) continue;
-        const cJSON *e = find_by_id(found, ids[i]);
-        if (!e) {
-            char *key = ctx ? memo_key(m, ids[i]) : NULL;
-            struct memo_entry *me = memo_find(ctx, key);
-            free(key);
-            e = me ? me->value : NULL;
+        if (!want[i]) continue;
+        cJSON *e = ctx ? NULL : find_by_id(found, ids[i]);
+        if (e) {
+            cJSON_AddItemToArray(arr, cJSON_DetachItemViaPointer(found, e));
+            continue;
         }
-        if (e) cJSON_AddItemToArray(arr, cJSON_Duplicate(e, 1));
+        char *key = ctx ? memo_key(m, ids[i]) : NULL;
+        struct memo_entry *me = memo_find(ctx, key);
+        free(key);
+        if (me && me->value) cJSON_AddItemToArray(arr, cJSON_Duplicate(me->value, 1));
     }
+    free(want);
     cJSON_Delete(found);
     free(todo);
     *out = arr;

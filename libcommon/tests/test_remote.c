@@ -756,6 +756,22 @@ static void test_get_many_batches_and_memo(void **state) {
     remote_ctx_free(ctx);
 }
 
+/* Without a ctx (no memo) the entities fetched are handed out as they are, in the order
+ * asked, each once. */
+static void test_get_many_without_ctx(void **state) {
+    const char *ids[] = {PIZZA("0003"), "bogus", PIZZA("0001"), PIZZA("0003"), MISSING};
+    cJSON *arr = NULL;
+    assert_int_equal(remote_get_many(NULL, &srv.model, ids, 5, &arr), REMOTE_OK);
+    assert_int_equal(seen().requests, 1);
+    assert_int_equal(seen().batches[0], 3);
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "id")),
+                        ids[0]);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "id")),
+                        ids[2]);
+    cJSON_Delete(arr);
+}
+
 static void test_get_many_failure(void **state) {
     set_env("REMOTE_RETRIES", "0");
     script_fail(503, 1);
@@ -1071,6 +1087,7 @@ int main(void) {
         T(test_breaker_ignores_4xx),
         T(test_memo_same_id_once),
         T(test_get_many_batches_and_memo),
+        T(test_get_many_without_ctx),
         T(test_get_many_failure),
         T(test_headers_forwarded),
         T(test_keep_alive),

@@ -271,8 +271,8 @@ static int list_params(http_req_t *req, int *liked, bool *expand) {
     return 0;
 }
 
-static const cJSON *find_by_id(const cJSON *items, const char *id) {
-    const cJSON *it;
+static cJSON *find_by_id(cJSON *items, const char *id) {
+    cJSON *it;
     cJSON_ArrayForEach(it, items) {
         const char *v = json_str(it, "id");
         if (v && id && !strcmp(v, id)) return it;
@@ -301,16 +301,22 @@ static bool embed_pizzas(http_req_t *req, cJSON *likes) {
         remote_ctx_free(rctx);
     }
     free(ids);
+    /* each pizza moves into its like: a page holds a pizza at most once (one like per user
+     * and pizza, a unique index) */
     cJSON *it;
     cJSON_ArrayForEach(it, likes) {
-        const cJSON *p = err == REMOTE_OK ? find_by_id(found, json_str(it, "pizza_id")) : NULL;
-        cJSON_AddItemToObject(it, "pizza", p ? cJSON_Duplicate(p, true) : cJSON_CreateNull());
+        cJSON *p = err == REMOTE_OK ? find_by_id(found, json_str(it, "pizza_id")) : NULL;
+        cJSON_AddItemToObject(it, "pizza",
+                              p ? cJSON_DetachItemViaPointer(found, p) : cJSON_CreateNull());
     }
     cJSON_Delete(found);
     return err == REMOTE_OK;
 }
 
 static void list_likes(http_req_t *req, void *ctx) {
+    /* with ?expand= (whatever its value) the whole request runs on a worker: the remote call
+     * must not block the loop, and the token is verified once, there */
+    if (http_query(req, "expand") && http_move_to_worker(req)) return;
     store_t *s = service_store(ctx);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
@@ -319,7 +325,6 @@ static void list_likes(http_req_t *req, void *ctx) {
     int liked;
     bool expand;
     if (list_params(req, &liked, &expand) != 0) return;
-    if (expand && http_move_to_worker(req)) return; /* the remote call must not block the loop */
 
     store_filter_t *f = store_filter_new();
     store_where_str(f, "user_id", STORE_EQ, u.id);

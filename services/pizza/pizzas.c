@@ -210,13 +210,14 @@ static void list_pizzas(http_req_t *req, void *ctx) {
     if (pizza_reply_if_invalid(req, p) != 0) goto out;
     if (!has_ids && http_page_params(req, &page) != 0) goto out;
     long count = 0;
-    int rc = store_count(s, PIZZAS, f, &count);
+    int rc = has_ids ? STORE_OK : store_count(s, PIZZAS, f, &count);
     if (rc == STORE_OK)
         rc = store_find(s, PIZZAS, f, "-created_at,-id", page.limit, page.offset, &docs);
     if (rc != STORE_OK) {
         pizza_store_error(req, "list pizzas");
         goto out;
     }
+    if (has_ids) count = cJSON_GetArraySize(docs); /* every match is on the page */
     cJSON *results = cJSON_CreateArray(), *d;
     while ((d = cJSON_DetachItemFromArray(docs, 0))) cJSON_AddItemToArray(results, pizza_view(d));
     http_reply_page(req, &page, count, results);

@@ -149,7 +149,8 @@ struct http_req {
     const char *resp_type;
     int replied;
     int on_worker;      /* the handler runs on a worker thread */
-    int move_to_worker; /* an inline handler asked to run again on a worker */
+    http_worker_fn cont; /* set by http_finish_on_worker: runs on a worker, answers */
+    void *cont_arg;
     void *user;
     void (*user_free)(void *);
     uint64_t t0;
@@ -493,10 +494,13 @@ void http_add_header(http_req_t *req, const char *name, const char *value) {
 
 bool http_replied(const http_req_t *req) { return req->replied; }
 
-bool http_move_to_worker(http_req_t *req) {
-    if (req->on_worker || req->replied) return false;
-    req->move_to_worker = 1;
-    return true;
+void http_finish_on_worker(http_req_t *req, http_worker_fn fn, void *arg) {
+    if (req->on_worker) {
+        fn(req, arg);
+        return;
+    }
+    req->cont = fn;
+    req->cont_arg = arg;
 }
 
 /* Sets the reply; takes ownership of `body` (malloc'd, may be NULL when len is 0). */
@@ -951,7 +955,10 @@ static void *worker_main(void *arg) {
 
         req->next = NULL;
         req->on_worker = 1;
-        run_handler(req);
+        if (req->cont)
+            req->cont(req, req->cont_arg);
+        else
+            run_handler(req);
 
         struct loop *lp = req->loop;
         pthread_mutex_lock(&lp->done_mu);
@@ -1117,7 +1124,7 @@ static void on_request(struct evhttp_request *ev, void *arg) {
         return;
     }
     run_handler(req);
-    if (req->move_to_worker && !req->replied) {
+    if (req->cont) { /* http_finish_on_worker */
         offload(req);
         return;
     }

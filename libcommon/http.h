@@ -123,11 +123,13 @@ void http_reply_problem_obj(http_req_t *req, cJSON *problem);
 /* Shorthand: problem_new(status, detail) and reply. */
 void http_reply_problem(http_req_t *req, int status, const char *detail);
 bool http_replied(const http_req_t *req);
-/* From a handler registered HTTP_INLINE whose request turns out to need slow work (e.g. a
- * remote call for ?expand=): returns true and schedules the same handler to run again on a
- * worker thread -- the caller must return at once without answering. Returns false when
- * already on a worker (go on and do the work). */
-bool http_move_to_worker(http_req_t *req);
+/* For a handler registered HTTP_INLINE whose request turns out to need slow work after its
+ * fast part (e.g. a remote call for ?expand= after the token check and the store reads):
+ * fn(req, arg) finishes the request on a worker thread once the handler has returned, and
+ * must answer; arg belongs to fn. The handler returns at once without answering. Called on
+ * a worker already (an HTTP_OFFLOAD route), fn runs at once, before this returns. */
+typedef void (*http_worker_fn)(http_req_t *req, void *arg);
+void http_finish_on_worker(http_req_t *req, http_worker_fn fn, void *arg);
 
 /* ---- pagination (limit/offset like Django REST framework) ---- */
 typedef struct {

@@ -376,8 +376,13 @@ const char *remote_last_error(const remote_ctx_t *ctx) { return ctx ? ctx->last_
 
 /* "{base}/api/{v}/{entity}/{id}" (malloc'd), the memo key of an entity. */
 static char *memo_key(const remote_model_t *m, const char *id) {
-    char *key = NULL;
-    if (asprintf(&key, "%s/api/%s/%s/%s", m->base, m->version, m->entity, id) < 0) return NULL;
+    const char *part[] = {m->base, "/api/", m->version, "/", m->entity, "/", id};
+    size_t len[7], total = 1;
+    for (int i = 0; i < 7; i++) total += len[i] = strlen(part[i]);
+    char *key = malloc(total), *at = key;
+    if (!key) return NULL;
+    for (int i = 0; i < 7; i++) at = mempcpy(at, part[i], len[i]);
+    *at = '\0';
     return key;
 }
 

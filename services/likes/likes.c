@@ -18,9 +18,10 @@
  * pizza cannot be asked the page is still answered, every "pizza" null and a top-level
  * "pizza_expanded": false.
  *
- * Threads. The handlers that call pizza (PUT, the list) are registered HTTP_OFFLOAD since a
- * remote call blocks; the others run where the store wants them (service_store_flags: on the
- * event loop for SQLite). */
+ * Threads. PUT calls pizza, so it is registered HTTP_OFFLOAD (a remote call blocks); the
+ * others run where the store wants them (service_store_flags: on the event loop for SQLite).
+ * The list reads the store there too, and with ?expand=pizza hands the page to a worker for
+ * the remote call (http_finish_on_worker). */
 #include "likes.h"
 
 #include "authn.h"
@@ -313,10 +314,24 @@ static bool embed_pizzas(http_req_t *req, cJSON *likes) {
     return err == REMOTE_OK;
 }
 
+/* The worker half of ?expand=pizza (http_finish_on_worker): the page's pizzas, then the
+ * answer. Owns the job. */
+struct expand_job {
+    http_page_t page;
+    long count;
+    cJSON *docs;
+};
+
+static void finish_expanded(http_req_t *req, void *arg) {
+    struct expand_job *job = arg;
+    bool expanded = embed_pizzas(req, job->docs);
+    cJSON *body = http_page_body(req, &job->page, job->count, job->docs);
+    cJSON_AddBoolToObject(body, "pizza_expanded", expanded);
+    http_reply_json(req, 200, body);
+    free(job);
+}
+
 static void list_likes(http_req_t *req, void *ctx) {
-    /* with ?expand= (whatever its value) the whole request runs on a worker: the remote call
-     * must not block the loop, and the token is verified once, there */
-    if (http_query(req, "expand") && http_move_to_worker(req)) return;
     store_t *s = service_store(ctx);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
@@ -344,10 +359,11 @@ static void list_likes(http_req_t *req, void *ctx) {
         http_reply_page(req, &page, count, docs);
         return;
     }
-    bool expanded = embed_pizzas(req, docs);
-    cJSON *body = http_page_body(req, &page, count, docs);
-    cJSON_AddBoolToObject(body, "pizza_expanded", expanded);
-    http_reply_json(req, 200, body);
+    /* the remote call must not block the loop: the rest runs on a worker */
+    struct expand_job *job = malloc(sizeof *job);
+    if (!job) abort();
+    *job = (struct expand_job){page, count, docs};
+    http_finish_on_worker(req, finish_expanded, job);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -455,7 +471,7 @@ void likes_routes(service_t *svc, const char *pizza_url) {
     pizzas.base = pizza_url;
     http_server_t *srv = service_http(svc);
     int fl = service_store_flags(svc);
-    /* inline on SQLite; ?expand=pizza moves itself to a worker (http_move_to_worker) */
+    /* inline on SQLite; ?expand=pizza finishes on a worker (http_finish_on_worker) */
     http_route(srv, "GET", "/api/v1/likes", list_likes, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/seen", seen, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/counts", counts, svc, fl);

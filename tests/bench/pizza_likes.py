@@ -15,7 +15,9 @@ body and rotate the pizza ids; each wrk thread starts at another offset):
   c. PUT /api/v1/likes/{id} {"liked":true} as the loader, rotating ids (one remote GET pizza
      each);
   d. GET /api/v1/likes?limit=20 and ?expand=pizza&limit=20 as the user (expand: one batched
-     remote call per page) and the ratio expand/plain;
+     remote call per page) and the ratio expand/plain; for both, the CPU time likes and pizza
+     spent per request (/proc/<pid>/stat before and after the wrk run, over its requests):
+     with every core busy, the ratio is the ratio of these sums;
   e. likes restarted with PIZZA_URL pointing at tests/bench/delay_proxy.py, which forwards to
      pizza and adds 200 ms to every answer. While a wrk (-c32, in the background) drives PUT
      /api/v1/likes/{id} (each one waits 200 ms for pizza), GET /health is sampled 200 times
@@ -180,6 +182,22 @@ def wrk_parse(out, name, tmp):
     errors = (int(non2xx.group(1)) if non2xx else 0) + (
         sum(int(g) for g in sock.groups()) if sock else 0)
     return {"rps": float(rps.group(1)), "p99": p99, "errors": errors}
+
+
+def cpu_seconds(proc):
+    """User + system CPU time a running process has used so far (/proc/<pid>/stat)."""
+    with open("/proc/%d/stat" % proc.pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_cpu(port, script, name, tmp, procs):
+    """wrk() plus the CPU microseconds each of `procs` spent per request during the run."""
+    before = [cpu_seconds(p) for p in procs]
+    r = wrk(port, script, name, tmp)
+    n = r["rps"] * seconds(DURATION)
+    r["cpu_us"] = [(cpu_seconds(p) - b) / n * 1e6 if n else 0.0 for p, b in zip(procs, before)]
+    return r
 
 
 def wrk(port, script, name, tmp, conns=64):
@@ -361,7 +379,7 @@ def main():
         if su.returncode != 0:
             fail("create-superuser exited %d: %s" % (su.returncode, su.stderr.strip()))
         svcs.start([os.path.join(BIN, "tizza-auth")], auth_env, auth_port)
-        svcs.start([os.path.join(BIN, "tizza-pizza")], pizza_env, pizza_port)
+        pizza = svcs.start([os.path.join(BIN, "tizza-pizza")], pizza_env, pizza_port)
         likes = svcs.start([os.path.join(BIN, "tizza-likes")], likes_env, likes_port)
 
         say("seeding: %d approved pizzas, a user with %d likes" % (PIZZAS, USER_LIKES))
@@ -378,9 +396,9 @@ def main():
         c = wrk(likes_port, put_script, "c-like-put", tmp)
         say("d. GET /api/v1/likes, plain and expand=pizza")
         plain_script = lua_script(user, path="/api/v1/likes?limit=20")
-        d_plain = wrk(likes_port, plain_script, "d-likes-plain", tmp)
-        d_exp = wrk(likes_port, lua_script(user, path="/api/v1/likes?expand=pizza&limit=20"),
-                    "d-likes-expand", tmp)
+        d_plain = wrk_cpu(likes_port, plain_script, "d-likes-plain", tmp, (likes, pizza))
+        d_exp = wrk_cpu(likes_port, lua_script(user, path="/api/v1/likes?expand=pizza&limit=20"),
+                        "d-likes-expand", tmp, (likes, pizza))
 
         say("e. likes behind a %d ms delay proxy in front of pizza" % DELAY_MS)
         svcs.stop(likes)
@@ -431,6 +449,10 @@ def main():
             ("d. GET /likes?limit=20 p99 ms", "%.2f" % d_plain["p99"], "", ""),
             ("d. GET /likes?expand=pizza&limit=20 req/s", "%.0f" % d_exp["rps"], "", ""),
             ("d. GET /likes?expand=pizza&limit=20 p99 ms", "%.2f" % d_exp["p99"], "", ""),
+            ("d.   CPU us per request, likes + pizza: plain",
+             "%.0f + %.0f" % tuple(d_plain["cpu_us"]), "", ""),
+            ("d.   CPU us per request, likes + pizza: expand",
+             "%.0f + %.0f" % tuple(d_exp["cpu_us"]), "", ""),
             ("d.   pizzas embedded in a page of 20", str(embedded), "20",
              "yes" if embedded == 20 else "NO"),
             ("d. ratio expand / plain", "%.2f" % ratio, ">= 0.4", check(ratio, ">=", 0.4)),

@@ -1,16 +1,37 @@
 /* erased.c -- the deleted_users collection: remembered by the user.deleted consumers,
- * checked by every write handler (see erased.h for the contract).
+ * checked by every write handler; and the writer_guards that make a create and an erasure
+ * of the same user conflict (see erased.h for the contract and the race it closes).
  *
  * A deleted account is one document {id: <user id>, deleted_at: <ISO time>}; the user id
  * is the document key, so the check is one store_get() and remembering twice meets the
  * key. erased_remember() looks the id up before inserting it because MongoDB aborts a
  * transaction on any failed statement (a duplicate key included). A conflict that still
  * happens (another transaction inserted the id in between) means the id is remembered, so
- * it is success; on MongoDB the aborted transaction then fails at commit and the consumer
- * retries, finding the id.
+ * it is success; on MongoDB the aborted transaction then fails at its next operation or at
+ * commit (STORE_RETRY) and the consumer retries, finding the id.
+ *
+ * A guard is {id: <user id>, writes: n}, written with one update (writes + 1) and, when no
+ * document matched, an insert of {id, writes: 1}. Two transactions inserting the first
+ * guard of a user at once meet the key (SQLite cannot: BEGIN IMMEDIATE serializes them;
+ * MongoDB reports a write conflict or a duplicate key): that is a conflict like any other,
+ * so the duplicate key becomes STORE_RETRY. The consumer writes the guard first thing in
+ * erased_remember(), a create last (after its own write): on MongoDB, which fails the
+ * second writer of a document at that write, an erasure that has written its guard makes
+ * the creates that reach theirs later lose and run again.
+ *
+ * Liveness. The erasure's transaction is longer than a create's, so a user creating in a
+ * tight loop could keep committing inside it and make it lose conflict after conflict (the
+ * consumer retries; after EVENT_MAX_ATTEMPTS it dead-letters). What breaks the loop is the
+ * in-memory mark: erased_report() sets it once its writes succeeded, before the commit, so
+ * an attempt that then loses the conflict at its commit has already made this process
+ * refuse the user's token; the creates stop and the next attempt wins. An attempt that
+ * fails on a real error sets no mark (the user may still write until the event succeeds).
+ * Not covered: a conflict reported at a write before the mark (MongoDB reports them there,
+ * the test double at the commit), and creates served by another replica.
  *
  * erased_require_writer() answers for its caller on every refusal, so a handler calls it
- * and returns on -1 without answering again. */
+ * and returns on -1 without answering again. erased_create() is the same check inside the
+ * create's store_transact(), where a transient failure must not be answered but run again. */
 #include "erased.h"
 
 #include "events.h"
@@ -18,13 +39,37 @@
 #include "log.h"
 #include "util.h"
 
-#define COLL "deleted_users"
+#define COLL   "deleted_users"
+#define GUARDS "writer_guards"
 
-int erased_migrate(store_t *s) { return store_ensure_collection(s, COLL); }
+int erased_migrate(store_t *s) {
+    int rc = store_ensure_collection(s, COLL);
+    return rc == STORE_OK ? store_ensure_collection(s, GUARDS) : rc;
+}
+
+int erased_guard(store_t *s, const char *user_id) {
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_EQ, user_id);
+    cJSON *inc = cJSON_CreateObject();
+    cJSON_AddNumberToObject(inc, "writes", 1);
+    long matched = 0;
+    int rc = store_update(s, GUARDS, f, NULL, inc, &matched);
+    store_filter_free(f);
+    cJSON_Delete(inc);
+    if (rc != STORE_OK || matched > 0) return rc;
+    cJSON *guard = cJSON_CreateObject();
+    cJSON_AddStringToObject(guard, "id", user_id);
+    cJSON_AddNumberToObject(guard, "writes", 1);
+    rc = store_insert(s, GUARDS, guard);
+    cJSON_Delete(guard);
+    return rc == STORE_CONFLICT ? STORE_RETRY : rc;
+}
 
 int erased_remember(store_t *s, const char *user_id) {
+    int rc = erased_guard(s, user_id);
+    if (rc != STORE_OK) return rc;
     cJSON *gone = NULL;
-    int rc = store_get(s, COLL, user_id, &gone);
+    rc = store_get(s, COLL, user_id, &gone);
     cJSON_Delete(gone);
     if (rc != STORE_NOTFOUND) return rc; /* STORE_OK: already remembered */
     char now[32];
@@ -48,15 +93,21 @@ int erased_report(store_t *s, const char *service, const char *user_id, cJSON *r
     cJSON_AddStringToObject(payload, "service", service);
     cJSON_AddItemToObject(payload, "removed", removed);
     rc = outbox_add(s, service, "users", "user.erased", "1.0.0", payload);
-    if (rc == STORE_OK) authn_mark_deleted(user_id);
+    if (rc == STORE_OK) authn_mark_deleted(user_id); /* before the commit: see the top */
     return rc;
 }
 
-int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
-    if (authn_require(req, u) != 0) return -1;
+/* STORE_NOTFOUND when user_id is not in deleted_users, STORE_OK when it is, else the
+ * store error. */
+static int lookup(store_t *s, const char *user_id) {
     cJSON *gone = NULL;
-    int rc = store_get(s, COLL, u->id, &gone);
+    int rc = store_get(s, COLL, user_id, &gone);
     cJSON_Delete(gone);
+    return rc;
+}
+
+/* The answer to lookup()'s rc: 0 when the write is allowed, else answered and -1. */
+static int allow(http_req_t *req, int rc) {
     if (rc == STORE_NOTFOUND) return 0;
     if (rc == STORE_OK) {
         http_add_header(req, "WWW-Authenticate", "Bearer");
@@ -66,4 +117,33 @@ int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
         http_reply_problem(req, 503, "the store is unavailable");
     }
     return -1;
+}
+
+int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
+    if (authn_require(req, u) != 0) return -1;
+    return allow(req, lookup(s, u->id));
+}
+
+struct create {
+    http_req_t *req;
+    authn_user_t *u;
+    int (*write)(store_t *, void *);
+    void *arg;
+};
+
+/* One run of erased_create()'s transaction. */
+static int create_run(store_t *s, void *arg) {
+    struct create *c = arg;
+    if (authn_require(c->req, c->u) != 0) return ERASED_ANSWERED;
+    int rc = lookup(s, c->u->id);
+    if (rc == STORE_RETRY) return rc; /* not answered: runs again */
+    if (allow(c->req, rc) != 0) return ERASED_ANSWERED;
+    rc = c->write(s, c->arg);
+    return rc == STORE_OK ? erased_guard(s, c->u->id) : rc;
+}
+
+int erased_create(http_req_t *req, store_t *s, authn_user_t *u,
+                  int (*write)(store_t *s, void *arg), void *arg) {
+    struct create c = {req, u, write, arg};
+    return store_transact(s, create_run, &c);
 }

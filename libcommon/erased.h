@@ -6,23 +6,36 @@
  * covers the token lifetime in one process; this collection survives restarts and is the
  * record a write is checked against.
  *
+ * The race. A create that checks deleted_users and then inserts, racing the erasure (delete
+ * the user's rows, insert into deleted_users), must never leave a row of an erased user.
+ * Checked outside the create's transaction, it can read the state before the erasure
+ * commits and land after it. Checked inside, SQLite is safe (store_begin() is BEGIN
+ * IMMEDIATE: the two transactions run one after the other), but MongoDB is not by itself:
+ * its transactions are snapshot isolated and only abort on write-write conflicts, and the
+ * create (reads deleted_users, inserts a row) and the erasure (deletes rows, inserts into
+ * deleted_users) write no common document -- both commit, and the row survives (write skew).
+ *
+ * The guard closes it: one document per user in "writer_guards" ({id: user id, writes: n}),
+ * that BOTH sides write inside their transaction -- every create increments it (inserting
+ * {id, writes: 1} the first time) after its checked write, and erased_remember() does the
+ * same. Two such transactions that overlap now write one common document, so on MongoDB one
+ * of them aborts with a write conflict (STORE_RETRY, store.h) and runs again: a create run
+ * again sees deleted_users and is refused (401); an erasure run again sees the new row and
+ * deletes it. The guard is written on SQLite too, though it is not needed there: one code
+ * path on both backends, tested once, for one small indexed write per create. Writes by
+ * one user serialize on MongoDB as a result (two concurrent creates by one user conflict
+ * and one runs again), which is harmless.
+ *
  * Contract.
- * - erased_migrate() creates the collection (idempotent), from the service's migrate.
+ * - erased_migrate() creates both collections (idempotent), from the service's migrate.
  * - erased_remember() is called by the user.deleted consumer INSIDE its store transaction,
- *   together with the deletion of the user's data, so both commit or neither does.
- * - erased_require_writer() is the check of every write handler. A handler that CREATES
- *   data must call it INSIDE the same store transaction as its write (store_begin, check,
- *   write, store_commit; store_rollback on any failure): on SQLite store_begin() is BEGIN
- *   IMMEDIATE, so the check queues behind a consumer transaction that is erasing the user
- *   and then sees its result; checked outside, a write can read the state before the
- *   erasure commits and land after it, and survive the erasure. Handlers that only change or
- *   delete existing rows may check outside a transaction: the erasure deletes those rows
- *   anyway.
- *   MongoDB caveat: its transactions are snapshot isolated and only write-write conflicts
- *   abort one of them. The consumer inserts into deleted_users and deletes the user's rows;
- *   a concurrent create reads deleted_users and inserts a new row; neither writes what the
- *   other wrote, so both may commit (write skew). On MongoDB the check inside the
- *   transaction does not by itself close the race. */
+ *   together with the deletion of the user's data, so both commit or neither does. Store
+ *   errors (STORE_RETRY included) make the consumer return EVENT_RETRY.
+ * - Every handler that CREATES data does so through erased_create(): the check, its write
+ *   and the guard in one store_transact() transaction, run again on a conflict.
+ * - erased_require_writer() is the check alone, for handlers that only change or delete
+ *   existing rows; they may check outside a transaction: the erasure deletes those rows
+ *   anyway. */
 #ifndef TIZZA_ERASED_H
 #define TIZZA_ERASED_H
 
@@ -30,26 +43,51 @@
 #include "http.h"
 #include "store.h"
 
-/* Creates the collection deleted_users (idempotent). STORE_OK or the store error. */
+/* Creates the collections deleted_users and writer_guards (idempotent). STORE_OK or the
+ * store error. */
 int erased_migrate(store_t *s);
 
-/* Records user_id as deleted ({id, deleted_at}). Idempotent: an id already there (a
- * redelivered event, a concurrent consumer) is success. Call inside the consumer's store
- * transaction. STORE_OK or the store error. */
+/* Records user_id as deleted ({id, deleted_at}) and writes the user's guard (see the
+ * top). Idempotent: an id already there (a redelivered event, a concurrent consumer) is
+ * success. Call inside the consumer's store transaction. STORE_OK or the store error
+ * (STORE_RETRY: a conflict with a concurrent create or erasure of the user; run the
+ * transaction again). */
 int erased_remember(store_t *s, const char *user_id);
 
 /* The end of a user.deleted handler, inside its transaction, once the service deleted the
  * user's data: erased_remember(), then user.erased {user_id, service, removed} into the
  * outbox (`removed` is taken: counts per kind, e.g. {"tweets": 3}), then the in-memory mark
- * (authn_mark_deleted). STORE_OK or the store error (the handler returns EVENT_RETRY). */
+ * (authn_mark_deleted; before the commit, which may still lose a write conflict: the mark
+ * stops this process's creates by the user, so the retried erasure wins). STORE_OK or the
+ * store error (the handler returns EVENT_RETRY). */
 int erased_report(store_t *s, const char *service, const char *user_id, cJSON *removed);
 
 /* The check of a write: authn_require() (answers 401 itself when there is no valid token),
  * then *u must not be in deleted_users. 0 when the write is allowed (*u filled). Otherwise
  * it has answered -- 401 "this account has been deleted" with "WWW-Authenticate: Bearer",
- * or 503 when the store failed (logged) -- and returns -1; the caller answers nothing more
- * (and rolls back its transaction, if any). A caller that creates data must call it inside
- * the same store transaction as its write (see the top of this file). */
+ * or 503 when the store failed (logged) -- and returns -1; the caller answers nothing more.
+ * It writes no guard: a handler that creates data uses erased_create() instead. */
 int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u);
+
+/* Writes user_id's guard ({id, writes: n}: writes + 1, created at 1) in the caller's
+ * transaction. erased_create() writes the writer's own guard; a create whose data belongs to
+ * someone else -- an admin adding a pizza to a user's pizzeria -- also calls this for the
+ * owner, so that it conflicts with the owner's erasure as well. STORE_OK or the store error
+ * (STORE_RETRY when a concurrent transaction created the guard first). */
+int erased_guard(store_t *s, const char *user_id);
+
+/* erased_create(): the check refused the writer, or failed, and answered. */
+#define ERASED_ANSWERED 90
+
+/* The transaction of a handler that CREATES data, through store_transact(): the check of
+ * erased_require_writer(), then write(s, arg) (the handler's reads and writes), then the
+ * writer's guard; committed, or rolled back and run again on STORE_RETRY (at most
+ * STORE_TRANSACT_TRIES runs). write() must therefore be re-runnable (store_transact()).
+ * Returns STORE_OK once committed; ERASED_ANSWERED when the check answered (401/503);
+ * otherwise, everything rolled back and nothing answered, write()'s own code (anything but
+ * STORE_OK/STORE_RETRY: pick values >= 100) or the store error -- STORE_RETRY when every
+ * run conflicted -- which the caller answers (503 for a store error). */
+int erased_create(http_req_t *req, store_t *s, authn_user_t *u,
+                  int (*write)(store_t *s, void *arg), void *arg);
 
 #endif

@@ -24,7 +24,9 @@
  * Consumer. Channel 1 consumes every spec's queue with manual acks and prefetch; the
  * consumer tag is the queue name, which maps a delivery back to its spec. Per message:
  * validate, then in one store transaction check processed_events, run the handler, record
- * the event_id, commit, and only then ack. A retry re-publishes the same body and
+ * the event_id, commit, and only then ack. A transaction that loses a write conflict
+ * (MongoDB) runs again at once (store_transact), without using up an attempt; any other
+ * failure is a retry. A retry re-publishes the same body and
  * properties with x-attempts+1 to the queue's tail through the default exchange on channel
  * 2, which is in tx mode so tx.commit-ok proves the broker has the copy before the original
  * is acked (nothing is lost if the broker dies in between). Malformed messages, handler
@@ -858,43 +860,57 @@ static const char *event_malformed(const cJSON *ev, int major) {
     return NULL;
 }
 
-/* The handler in one store transaction, guarded by processed_events. */
-static enum outcome run_handler(event_consumer_t *c, const event_consumer_spec_t *spec,
-                                const cJSON *ev) {
-    store_t *s = c->store;
-    const char *id = row_str(ev, "event_id");
-    if (store_begin(s) != STORE_OK) {
-        log_msg(LOG_ERROR, "consumer %s: begin: %s", spec->queue, store_errmsg());
-        return OUT_RETRY;
-    }
+/* One run of a delivery's transaction (store_transact): processed_events, the handler, the
+ * processed mark. Its outcome, when it is not a plain commit, is left in `out`. */
+struct handler_run {
+    const event_consumer_spec_t *spec;
+    const cJSON *ev;
+    enum outcome out;
+};
+
+#define RUN_SEEN    100 /* processed already: nothing to do */
+#define RUN_REFUSED 101 /* the handler returned EVENT_RETRY or EVENT_POISON */
+
+static int handler_txn(store_t *s, void *arg) {
+    struct handler_run *r = arg;
+    const char *id = row_str(r->ev, "event_id");
     cJSON *seen = NULL;
     int rc = store_get(s, PROCESSED, id, &seen);
     cJSON_Delete(seen);
-    if (rc == STORE_OK) {
-        store_rollback(s);
-        return OUT_DUPLICATE;
-    }
-    int hr = rc == STORE_NOTFOUND ? spec->fn(s, ev, spec->ctx) : EVENT_RETRY;
+    if (rc == STORE_OK) return RUN_SEEN;
+    if (rc != STORE_NOTFOUND) return rc;
+    int hr = r->spec->fn(s, r->ev, r->spec->ctx);
     if (hr != EVENT_OK) {
-        if (rc != STORE_NOTFOUND)
-            log_msg(LOG_ERROR, "consumer %s: %s", spec->queue, store_errmsg());
-        store_rollback(s);
-        return hr == EVENT_POISON ? OUT_POISON : OUT_RETRY;
+        r->out = hr == EVENT_POISON ? OUT_POISON : OUT_RETRY;
+        return RUN_REFUSED;
     }
     char now[32];
     iso_now(now);
     cJSON *mark = cJSON_CreateObject();
     cJSON_AddStringToObject(mark, "id", id);
-    cJSON_AddStringToObject(mark, "queue", spec->queue);
+    cJSON_AddStringToObject(mark, "queue", r->spec->queue);
     cJSON_AddStringToObject(mark, "processed_at", now);
     rc = store_insert(s, PROCESSED, mark);
     cJSON_Delete(mark);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc == STORE_OK) return OUT_OK;
-    if (rc != STORE_CONFLICT)
-        log_msg(LOG_ERROR, "consumer %s: record/commit: %s", spec->queue, store_errmsg());
-    if (store_in_txn(s)) store_rollback(s);
-    return rc == STORE_CONFLICT ? OUT_DUPLICATE : OUT_RETRY; /* conflict: a twin won */
+    return rc;
+}
+
+/* The handler in one store transaction, guarded by processed_events. A write conflict
+ * (MongoDB, e.g. with a create by the user being erased: erased.h) runs the transaction
+ * again here, without using up one of the delivery's attempts. */
+static enum outcome run_handler(event_consumer_t *c, const event_consumer_spec_t *spec,
+                                const cJSON *ev) {
+    struct handler_run r = {spec, ev, OUT_RETRY};
+    int rc = store_transact(c->store, handler_txn, &r);
+    switch (rc) {
+    case STORE_OK: return OUT_OK;
+    case RUN_SEEN: return OUT_DUPLICATE;
+    case RUN_REFUSED: return r.out;
+    case STORE_CONFLICT: return OUT_DUPLICATE; /* the processed mark: a twin won */
+    default:
+        log_msg(LOG_ERROR, "consumer %s: %s", spec->queue, store_errmsg());
+        return OUT_RETRY;
+    }
 }
 
 /* x-attempts of a delivery (0 when absent). */

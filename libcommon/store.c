@@ -17,6 +17,14 @@
  *    a list of them so store_close() can release those of threads still alive; the key's
  *    destructor releases the one of a thread that exits.
  *  - The transaction flag (nested begin and commit without begin are refused here).
+ *  - store_transact(), the retry loop around a transaction: STORE_RETRY (a MongoDB write
+ *    conflict, see store.h) -- returned by begin, fn or commit, or reported by any operation
+ *    of the run (store_fail() notes it per thread) even when fn turned it into a code of its
+ *    own -- runs the whole transaction again, up to STORE_TRANSACT_TRIES
+ *    times, with a random pause that doubles each time (1-2 ms, 2-4, 4-8, 8-16: at most
+ *    30 ms in all) so that two conflicting writers do not meet again at once. The pause
+ *    blocks the calling thread, which is fine: SQLite, the store whose handlers run on the
+ *    event loop, never returns STORE_RETRY, and MongoDB handlers run on worker threads.
  *  - The thread-local message behind store_errmsg().
  *  - Loading the MongoDB backend. It is a plugin, tizza-store-mongo.so, so that a binary
  *    on SQLite never maps libmongoc/libbson (and their TLS stack): that alone is ~5.6 MB
@@ -43,14 +51,21 @@
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static _Thread_local char store_err[512];
+/* A STORE_RETRY was reported since this thread's last store_begin(): the transaction is
+ * doomed (MongoDB aborted it), whatever its code made of the error; store_transact() runs
+ * it again. */
+static _Thread_local bool txn_conflict;
 
 int store_fail(int rc, const char *fmt, ...) {
+    if (rc == STORE_RETRY) txn_conflict = true;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(store_err, sizeof store_err, fmt, ap);
@@ -467,6 +482,7 @@ int store_begin(store_t *s) {
     struct store_tls *t = enter_any(s, false, NULL, "begin");
     if (!t) return STORE_ERR;
     if (t->in_txn) return store_fail(STORE_ERR, "begin: already in a transaction");
+    txn_conflict = false;
     int rc = s->ops->begin(s, t);
     t->in_txn = rc == STORE_OK;
     return rc;
@@ -486,6 +502,36 @@ int store_rollback(store_t *s) { return txn_end(s, false); }
 bool store_in_txn(store_t *s) {
     struct store_tls *t = s ? pthread_getspecific(s->key) : NULL;
     return t && t->in_txn;
+}
+
+/* Before run `tries` + 1: a random 2^(tries-1)..2^tries ms. */
+static void transact_pause(int tries) {
+    static _Thread_local unsigned seed;
+    if (!seed) seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+    long max_us = 1000L << tries;
+    long us = max_us / 2 + rand_r(&seed) % (max_us / 2 + 1);
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+}
+
+int store_transact(store_t *s, int (*fn)(store_t *, void *), void *arg) {
+    int rc = STORE_RETRY;
+    for (int tries = 0; rc == STORE_RETRY && tries < STORE_TRANSACT_TRIES; tries++) {
+        if (tries) transact_pause(tries);
+        rc = store_begin(s);
+        if (rc != STORE_OK) continue; /* STORE_RETRY runs again, anything else ends */
+        rc = fn(s, arg);
+        if (rc != STORE_OK && txn_conflict) rc = STORE_RETRY; /* however fn reported it */
+        if (rc == STORE_OK) {
+            rc = store_commit(s); /* ends the transaction, failed or not */
+        } else if (store_in_txn(s)) {
+            char why[sizeof store_err];
+            memcpy(why, store_err, sizeof why);
+            store_rollback(s);
+            memcpy(store_err, why, sizeof why);
+        }
+    }
+    return rc;
 }
 
 /* ---- filters ----------------------------------------------------------------------- */

@@ -14,8 +14,17 @@
  * thread: store_begin() ... store_commit()/store_rollback(), with every call in between on
  * the same thread being part of the transaction. Nested begin is an error.
  *
- * Errors are return values: STORE_OK, STORE_NOTFOUND, STORE_CONFLICT (unique index), or
- * STORE_ERR (anything else: store_errmsg() tells what, per thread). */
+ * Errors are return values: STORE_OK, STORE_NOTFOUND, STORE_CONFLICT (unique index),
+ * STORE_RETRY (a transient transaction failure: run the whole transaction again), or
+ * STORE_ERR (anything else: store_errmsg() tells what, per thread).
+ *
+ * STORE_RETRY comes from MongoDB only: its transactions are snapshot isolated, and when two
+ * of them write the same document the loser aborts with WriteConflict (error labels
+ * TransientTransactionError), at the write or at the commit; every later operation of an
+ * aborted transaction fails the same way. SQLite never returns it: store_begin() is BEGIN
+ * IMMEDIATE, so writers queue (busy timeout) instead of conflicting, and an SQLITE_BUSY that
+ * outlasts the timeout is STORE_ERR -- running again would only wait again. store_transact()
+ * is the retry loop callers should use instead of store_begin()/store_commit(). */
 #ifndef TIZZA_STORE_H
 #define TIZZA_STORE_H
 
@@ -25,7 +34,13 @@
 typedef struct store store_t;
 typedef struct store_filter store_filter_t;
 
-enum store_rc { STORE_OK = 0, STORE_NOTFOUND = 1, STORE_CONFLICT = 2, STORE_ERR = -1 };
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOTFOUND = 1,
+    STORE_CONFLICT = 2,
+    STORE_RETRY = 3,
+    STORE_ERR = -1,
+};
 
 enum store_op {
     STORE_EQ,     /* field == value (a missing field never equals) */
@@ -102,5 +117,19 @@ int store_begin(store_t *s);
 int store_commit(store_t *s);
 int store_rollback(store_t *s);
 bool store_in_txn(store_t *s);
+
+/* Runs fn(s, arg) in a transaction of the calling thread: store_begin(), fn, store_commit()
+ * when fn returned STORE_OK, else store_rollback(). When begin, fn or the commit returns
+ * STORE_RETRY -- or fn fails after any operation of the run reported STORE_RETRY, whatever
+ * code fn made of it -- the whole transaction runs again after a short random pause (a few
+ * ms, doubling), up to STORE_TRANSACT_TRIES runs in all. So fn must be re-runnable: it may run
+ * several times, and it must reset whatever it fills for its caller on each run.
+ * Returns STORE_OK once committed; otherwise everything is rolled back and the result is
+ * fn's own (any value but STORE_OK and STORE_RETRY is returned as is, so a caller may use
+ * codes of its own, e.g. >= 100), the store error of begin/commit, or STORE_RETRY when the
+ * last run still conflicted. store_errmsg() tells the store failure, not the rollback's.
+ * Inside a transaction it fails (STORE_ERR, nested). */
+#define STORE_TRANSACT_TRIES 5
+int store_transact(store_t *s, int (*fn)(store_t *s, void *arg), void *arg);
 
 #endif

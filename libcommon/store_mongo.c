@@ -29,7 +29,14 @@
  *
  * Transactions. store_begin() starts a client session and a transaction on the thread's
  * client; every operation until commit/rollback passes that session. Commit and abort end
- * and destroy the session.
+ * and destroy the session. MongoDB transactions are snapshot isolated: two that write the
+ * same document conflict, and the loser is aborted with WriteConflict (code 112, labelled
+ * TransientTransactionError), reported at the write (or at the commit); after that every
+ * operation of the aborted transaction fails with NoSuchTransaction, labelled the same way.
+ * Inside a transaction, any error with code 112 or that label (libmongoc also puts it on
+ * network errors) becomes STORE_RETRY -- from an operation (the reply's errorLabels, or the
+ * cursor's error document) or from the commit -- so store_transact() runs the transaction
+ * again. Outside a transaction errors map as before: a lone write is never retried here.
  *
  * Sample is aggregate [$match, $sample]; count is mongoc_collection_count_documents().
  *
@@ -62,6 +69,19 @@ static int mg_fail(const char *what, const bson_error_t *e) {
     if (e->code == 11000 || e->code == 11001)
         return store_fail(STORE_CONFLICT, "%s: duplicate key (%s)", what, e->message);
     return store_fail(STORE_ERR, "mongodb: %s: %s", what, e->message);
+}
+
+/* A failed operation of connection c (reply: the server's reply or error document, may be
+ * NULL): STORE_RETRY when it is a transient transaction error inside a transaction, else as
+ * mg_fail(). */
+static int mg_op_fail(const struct mg_conn *c, const char *what, const bson_error_t *e,
+                      const bson_t *reply) {
+    bool transient = e->code == 112 /* WriteConflict */ ||
+                     (reply && mongoc_error_has_label(reply, "TransientTransactionError"));
+    if (c->txn && transient)
+        return store_fail(STORE_RETRY, "mongodb: %s: transient transaction error (%s)", what,
+                          e->message);
+    return mg_fail(what, e);
 }
 
 static bool is_id(const char *field) { return !strcmp(field, "id"); }
@@ -402,17 +422,20 @@ static int mg_insert(store_t *s, struct store_tls *t, const char *coll, const cJ
         bson_destroy(&opts);
         return STORE_ERR;
     }
+    bson_t reply;
     mongoc_collection_t *col = mg_coll(s, t, coll);
-    bool ok = mongoc_collection_insert_one(col, &b, &opts, NULL, &e);
+    bool ok = mongoc_collection_insert_one(col, &b, &opts, &reply, &e);
     mongoc_collection_destroy(col);
+    int rc = ok ? STORE_OK : mg_op_fail((struct mg_conn *)t, "insert", &e, &reply);
+    bson_destroy(&reply);
     bson_destroy(&b);
     bson_destroy(&opts);
-    return ok ? STORE_OK : mg_fail("insert", &e);
+    return rc;
 }
 
-/* Runs find with filter and options, collecting documents into *out. */
-static int mg_cursor(mongoc_cursor_t *cur, const char *what, cJSON **out) {
-    const bson_t *d;
+/* Collects the documents of cur (destroyed here) into *out; t is the connection. */
+static int mg_cursor(struct store_tls *t, mongoc_cursor_t *cur, const char *what, cJSON **out) {
+    const bson_t *d, *reply = NULL;
     bson_error_t e;
     cJSON *arr = cJSON_CreateArray();
     int rc = arr ? STORE_OK : store_fail(STORE_ERR, "mongodb: out of memory");
@@ -423,7 +446,8 @@ static int mg_cursor(mongoc_cursor_t *cur, const char *what, cJSON **out) {
         else
             cJSON_AddItemToArray(arr, doc);
     }
-    if (rc == STORE_OK && mongoc_cursor_error(cur, &e)) rc = mg_fail(what, &e);
+    if (rc == STORE_OK && mongoc_cursor_error_document(cur, &e, &reply))
+        rc = mg_op_fail((struct mg_conn *)t, what, &e, reply);
     mongoc_cursor_destroy(cur);
     if (rc != STORE_OK)
         cJSON_Delete(arr);
@@ -446,7 +470,8 @@ static int mg_find(store_t *s, struct store_tls *t, const char *coll, const stor
     int rc = STORE_ERR;
     if (ok && built) {
         mongoc_collection_t *col = mg_coll(s, t, coll);
-        rc = mg_cursor(mongoc_collection_find_with_opts(col, &filter, &opts, NULL), "find", out);
+        rc = mg_cursor(t, mongoc_collection_find_with_opts(col, &filter, &opts, NULL), "find",
+                       out);
         mongoc_collection_destroy(col);
     } else if (ok) {
         store_fail(STORE_ERR, "mongodb: find: options too large");
@@ -458,17 +483,18 @@ static int mg_find(store_t *s, struct store_tls *t, const char *coll, const stor
 
 static int mg_count(store_t *s, struct store_tls *t, const char *coll, const store_filter_t *f,
                     long *out) {
-    bson_t filter, opts;
+    bson_t filter, opts, reply;
     bson_error_t e;
     bool ok = mg_filter(f, &filter);
     ok = mg_opts((struct mg_conn *)t, &opts) && ok;
     int rc = STORE_ERR;
     if (ok) {
         mongoc_collection_t *col = mg_coll(s, t, coll);
-        int64_t n = mongoc_collection_count_documents(col, &filter, &opts, NULL, NULL, &e);
+        int64_t n = mongoc_collection_count_documents(col, &filter, &opts, NULL, &reply, &e);
         mongoc_collection_destroy(col);
-        rc = n < 0 ? mg_fail("count", &e) : STORE_OK;
+        rc = n < 0 ? mg_op_fail((struct mg_conn *)t, "count", &e, &reply) : STORE_OK;
         if (n >= 0) *out = (long)n;
+        bson_destroy(&reply);
     }
     bson_destroy(&filter);
     bson_destroy(&opts);
@@ -496,7 +522,7 @@ static int mg_update(store_t *s, struct store_tls *t, const char *coll, const st
         mongoc_collection_t *col = mg_coll(s, t, coll);
         ok = mongoc_collection_update_many(col, &filter, &upd, &opts, &reply, &e);
         mongoc_collection_destroy(col);
-        rc = ok ? STORE_OK : mg_fail("update", &e);
+        rc = ok ? STORE_OK : mg_op_fail((struct mg_conn *)t, "update", &e, &reply);
         if (ok) *matched = mg_reply_count(&reply, "matchedCount");
         bson_destroy(&reply);
     } else if (ok) {
@@ -520,7 +546,7 @@ static int mg_delete(store_t *s, struct store_tls *t, const char *coll, const st
         mongoc_collection_t *col = mg_coll(s, t, coll);
         ok = mongoc_collection_delete_many(col, &filter, &opts, &reply, &e);
         mongoc_collection_destroy(col);
-        rc = ok ? STORE_OK : mg_fail("delete", &e);
+        rc = ok ? STORE_OK : mg_op_fail((struct mg_conn *)t, "delete", &e, &reply);
         if (ok) *deleted = mg_reply_count(&reply, "deletedCount");
         bson_destroy(&reply);
     }
@@ -547,7 +573,8 @@ static int mg_sample(store_t *s, struct store_tls *t, const char *coll, const st
     int rc = STORE_ERR;
     if (ok && built) {
         mongoc_collection_t *col = mg_coll(s, t, coll);
-        rc = mg_cursor(mongoc_collection_aggregate(col, MONGOC_QUERY_NONE, &pipeline, &opts, NULL),
+        rc = mg_cursor(t,
+                       mongoc_collection_aggregate(col, MONGOC_QUERY_NONE, &pipeline, &opts, NULL),
                        "sample", out);
         mongoc_collection_destroy(col);
     } else if (ok) {
@@ -572,16 +599,23 @@ static int mg_begin(store_t *s, struct store_tls *t) {
     return STORE_OK;
 }
 
+/* Commits or aborts, then ends the session. A failed commit is classified (mg_op_fail)
+ * while c->txn is still set: a commit that lost a write conflict is STORE_RETRY. */
 static int mg_end(store_t *s, struct store_tls *t, bool commit) {
     struct mg_conn *c = (struct mg_conn *)t;
     bson_t reply;
     bson_error_t e;
-    bool ok = commit ? mongoc_client_session_commit_transaction(c->txn, &reply, &e)
-                     : mongoc_client_session_abort_transaction(c->txn, &e);
-    if (commit) bson_destroy(&reply);
+    int rc = STORE_OK;
+    if (commit) {
+        if (!mongoc_client_session_commit_transaction(c->txn, &reply, &e))
+            rc = mg_op_fail(c, "commit", &e, &reply);
+        bson_destroy(&reply);
+    } else if (!mongoc_client_session_abort_transaction(c->txn, &e)) {
+        rc = mg_fail("abort", &e);
+    }
     mongoc_client_session_destroy(c->txn);
     c->txn = NULL;
-    return ok ? STORE_OK : mg_fail(commit ? "commit" : "abort", &e);
+    return rc;
 }
 
 static int mg_commit(store_t *s, struct store_tls *t) { return mg_end(s, t, true); }

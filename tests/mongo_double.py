@@ -10,9 +10,17 @@ logicalSessionTimeoutMinutes) so libmongoc allows sessions and transactions.
 
 Transactions: the first command of a transaction (autocommit false, startTransaction)
 snapshots the whole data set; the transaction's reads and writes go to that snapshot, and
-its writes are logged. commitTransaction replays the log on a copy of the current data and
-swaps it in (a replay that fails -> WriteConflict, nothing applied); abortTransaction, or any
-failed command inside the transaction (as on MongoDB), drops the snapshot: no trace.
+its writes are logged, with the documents each one writes (db, collection, _id: the ids
+inserted, or matched in the snapshot by an update/delete). Every document has a version:
+the number of the last committed write to it, bumped by every commit that wrote it and by
+every write outside a transaction. commitTransaction is first-committer-wins: when a
+document the transaction wrote has a version newer than the transaction's snapshot, it
+replies WriteConflict (code 112, errorLabels ["TransientTransactionError"]) and applies
+nothing; otherwise it replays the log on a copy of the current data and swaps it in (a
+replay that fails -> the same WriteConflict, nothing applied). Replayed updates and deletes
+are narrowed to the ids they matched in the snapshot: a transaction's delete never removes
+a document committed by another since its snapshot (it did not see it). abortTransaction,
+or any failed command inside the transaction (as on MongoDB), drops the snapshot: no trace.
 
 Commands: hello/isMaster, ping, buildInfo, endSessions, killCursors, create, createIndexes
 (unique and partialFilterExpression enforced: code 11000), insert, find (filter, sort, skip,
@@ -20,10 +28,17 @@ limit, projection), aggregate, count, update ($set/$inc/..., multi), delete,
 commitTransaction, abortTransaction. Any other command gets a CommandNotFound error reply.
 Every result fits in the first batch (cursor id 0), so getMore is never needed.
 
-What it is not: a database. No persistence, no auth/TLS, no getMore, no write-conflict
-detection between concurrent transactions (last commit wins), no real oplog or
+What it is not: a database. No persistence, no auth/TLS, no getMore, no real oplog or
 clusterTime, mongomock's query semantics (plus one fix: booleans never equal numbers, as in
 MongoDB). Requests are served one at a time (mockupdb holds one lock per request).
+Write conflicts: of two overlapping transactions that write one document, exactly one
+commits, as on MongoDB, but not always the same one. MongoDB fails the second to WRITE,
+at that write (while the first writer is open, or when the document changed after the
+snapshot); the double fails the second to COMMIT, at its commit, so a transaction that
+MongoDB would stop early runs to its commit here. Only documents are versioned: no
+conflicts on collections or indexes (create/createIndexes), none for documents an upsert
+creates (the store never upserts), and reads never conflict (snapshot isolation, write skew
+included, as on MongoDB).
 
 Usage (Debian's interpreter, which has the packages, not the python3 first on PATH):
     /usr/bin/python3 tests/mongo_double.py --port 0 [--verbose]
@@ -212,9 +227,35 @@ COMMANDS = {'create': cmd_create, 'createindexes': cmd_create_indexes, 'insert':
 WRITES = {cmd_create, cmd_create_indexes, cmd_insert, cmd_update, cmd_delete}
 
 
+def written(db, fn, cmd):
+    """(keys, replay): the keys (db, collection, repr(_id)) of the documents cmd will write,
+    found in db before it runs -- the ids inserted, or matched by each update/delete (one
+    for a non-multi update or a limit-1 delete) -- and cmd with each update/delete filter
+    narrowed to exactly those ids, so that a commit replays the transaction's writes on the
+    documents it saw, not on others committed since (as MongoDB would)."""
+    if fn is cmd_insert:
+        ids = [d['_id'] for d in cmd.get('documents', []) if '_id' in d]
+        return {(db.name, cmd['insert'], repr(i)) for i in ids}, cmd
+    if fn is cmd_update:
+        name, field, every = cmd['update'], 'updates', {'multi': True}
+        one = lambda u: not u.get('multi')  # noqa: E731
+    elif fn is cmd_delete:
+        name, field, every = cmd['delete'], 'deletes', {'limit': 0}
+        one = lambda d: d.get('limit') == 1  # noqa: E731
+    else:
+        return set(), cmd
+    keys, replay = set(), dict(cmd, **{field: []})
+    for op in cmd.get(field, []):
+        found = db[name].find(op['q'], projection={'_id': 1})
+        ids = [d['_id'] for d in (found.limit(1) if one(op) else found)]
+        keys.update((db.name, name, repr(i)) for i in ids)
+        replay[field].append(dict(op, q={'_id': {'$in': ids}}, **every))
+    return keys, replay
+
+
 class Txn:
-    def __init__(self, number, store):
-        self.number, self.log = number, []
+    def __init__(self, number, store, snapshot):
+        self.number, self.log, self.wrote, self.snapshot = number, [], set(), snapshot
         self.client = mongomock.MongoClient(_store=store)
 
 
@@ -225,6 +266,8 @@ class Double:
         self.server._address = ('127.0.0.1', port)  # announce and bind one exact name
         self.client = mongomock.MongoClient(_store=ServerStore())
         self.txns = {}  # lsid -> Txn
+        self.clock = 0  # number of the last committed write
+        self.versions = {}  # (db, collection, repr(_id)) -> clock of its last committed write
         self.server.autoresponds(self.handle)
 
     def run(self):
@@ -280,7 +323,16 @@ class Double:
             return error(59, "no such command: '%s'" % name, 'CommandNotFound')
         if cmd.get('autocommit') is False:
             return self.in_txn(fn, db_name, cmd)
-        return fn(self.client[db_name], cmd)
+        keys, _ = written(self.client[db_name], fn, cmd)
+        reply = fn(self.client[db_name], cmd)
+        self.bump(keys)
+        return reply
+
+    def bump(self, keys):
+        """A committed write to keys (a superset is harmless: a spurious conflict at most)."""
+        if keys:
+            self.clock += 1
+            self.versions.update((k, self.clock) for k in keys)
 
     @staticmethod
     def session(cmd):
@@ -290,16 +342,18 @@ class Double:
     def in_txn(self, fn, db_name, cmd):
         key, number = self.session(cmd), cmd.get('txnNumber')
         if cmd.get('startTransaction'):
-            self.txns[key] = Txn(number, clone(self.client._store))
+            self.txns[key] = Txn(number, clone(self.client._store), self.clock)
         txn = self.txns.get(key)
         if txn is None or txn.number != number:
             return error(251, 'Transaction %s has been aborted.' % number, 'NoSuchTransaction',
                          ['TransientTransactionError'])
+        keys, replay = written(txn.client[db_name], fn, cmd)
         reply = fn(txn.client[db_name], cmd)
         if reply.get('ok') != 1 or reply.get('writeErrors'):
             del self.txns[key]  # MongoDB aborts a transaction on any error
         elif fn in WRITES:
-            txn.log.append((fn, db_name, cmd))
+            txn.log.append((fn, db_name, replay))
+            txn.wrote |= keys
         return reply
 
     def commit(self, cmd):
@@ -307,13 +361,17 @@ class Double:
         if txn is None or txn.number != cmd.get('txnNumber'):
             return error(251, 'Transaction %s has been aborted.' % cmd.get('txnNumber'),
                          'NoSuchTransaction', ['TransientTransactionError'])
+        conflict = error(112, 'WriteConflict: the data changed under the transaction',
+                         'WriteConflict', ['TransientTransactionError'])
+        if any(self.versions.get(k, 0) > txn.snapshot for k in txn.wrote):
+            return conflict  # first committer wins
         client = mongomock.MongoClient(_store=clone(self.client._store))
         for fn, db_name, logged in txn.log:
             reply = fn(client[db_name], logged)
             if reply.get('ok') != 1 or reply.get('writeErrors'):
-                return error(112, 'WriteConflict: the data changed under the transaction',
-                             'WriteConflict', ['TransientTransactionError'])
+                return conflict
         self.client = client
+        self.bump(txn.wrote)
         return {'ok': 1}
 
 

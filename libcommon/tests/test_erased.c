@@ -1,8 +1,14 @@
-/* Unit tests for erased.c on an in-memory SQLite store, without a running server.
+/* Unit tests for erased.c, without a running server.
  *
  * The http.h functions erased/authn use are defined here over a fake request (as in
  * test_authn.c), so the linker never needs http.o. Tokens are real (token_sign), so
- * erased_require_writer() runs the real authn_require(). */
+ * erased_require_writer() runs the real authn_require().
+ *
+ * The first group runs on an in-memory SQLite store. The "race" groups replay the race
+ * erased.h is about -- a create of user U against the erasure of U, each in its own
+ * transaction and thread -- on an SQLite file and on MongoDB: the MongoDB test double
+ * (tests/mongo_double.py, started here with /usr/bin/python3 and stopped at the end), or
+ * the server of MONGODB_TEST_URL when it is set. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,10 +20,17 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "erased.h"
 #include "token.h"
+#include "util.h"
 
 struct http_req {
     const char *authorization;
@@ -165,12 +178,419 @@ static void test_store_error_is_503(void **state) {
     remove(path);
 }
 
+
+/* ---- erased_create ------------------------------------------------------------------ */
+
+/* The create's write in these tests: one row {id, user_id} in "rows"; runs counted. */
+struct row_write {
+    const char *user_id;
+    int runs;
+    int result; /* returned after the insert */
+};
+
+static int write_row(store_t *s, void *arg) {
+    struct row_write *w = arg;
+    char id[ID_LEN + 1];
+    id_new(id);
+    w->runs++;
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "id", id);
+    cJSON_AddStringToObject(row, "user_id", w->user_id);
+    int rc = store_insert(s, "rows", row);
+    cJSON_Delete(row);
+    return rc == STORE_OK ? w->result : rc;
+}
+
+static long rows_of(store_t *s, const char *user_id) {
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "user_id", STORE_EQ, user_id);
+    long n = -1;
+    assert_int_equal(store_count(s, "rows", f, &n), STORE_OK);
+    store_filter_free(f);
+    return n;
+}
+
+/* writer_guards[user_id].writes, 0 when there is no guard. */
+static int guard_writes(store_t *s, const char *user_id) {
+    cJSON *g = NULL;
+    int rc = store_get(s, "writer_guards", user_id, &g);
+    if (rc == STORE_NOTFOUND) return 0;
+    assert_int_equal(rc, STORE_OK);
+    int n = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(g, "writes"));
+    cJSON_Delete(g);
+    return n;
+}
+
+static void test_create(void **state) {
+    store_t *s = *state;
+    char *bob = bearer_for(BOB);
+    authn_user_t u;
+
+    http_req_t ok = {.authorization = bob};
+    struct row_write w = {BOB, 0, STORE_OK};
+    assert_int_equal(erased_create(&ok, s, &u, write_row, &w), STORE_OK);
+    assert_int_equal(ok.replies, 0); /* the caller answers a success */
+    assert_string_equal(u.id, BOB);
+    assert_int_equal(w.runs, 1);
+    assert_false(store_in_txn(s));
+    assert_int_equal(rows_of(s, BOB), 1);
+    assert_int_equal(guard_writes(s, BOB), 1); /* created */
+    assert_int_equal(erased_create(&ok, s, &u, write_row, &w), STORE_OK);
+    assert_int_equal(guard_writes(s, BOB), 2); /* incremented */
+
+    /* the write's own code: everything rolled back, guard included; nothing answered */
+    http_req_t own = {.authorization = bob};
+    struct row_write mine = {BOB, 0, 150};
+    assert_int_equal(erased_create(&own, s, &u, write_row, &mine), 150);
+    assert_int_equal(own.replies, 0);
+    assert_int_equal(rows_of(s, BOB), 2);
+    assert_int_equal(guard_writes(s, BOB), 2);
+    assert_false(store_in_txn(s));
+
+    /* the erasure writes the guard too */
+    assert_int_equal(erased_remember(s, BOB), STORE_OK);
+    assert_int_equal(guard_writes(s, BOB), 3);
+
+    /* refused: 401 answered, the write never runs, nothing written */
+    http_req_t gone = {.authorization = bob};
+    struct row_write never = {BOB, 0, STORE_OK};
+    assert_int_equal(erased_create(&gone, s, &u, write_row, &never), ERASED_ANSWERED);
+    assert_int_equal(gone.replies, 1);
+    assert_int_equal(gone.status, 401);
+    assert_string_equal(gone.detail, "this account has been deleted");
+    assert_string_equal(gone.www_authenticate, "Bearer");
+    assert_int_equal(never.runs, 0);
+    assert_int_equal(guard_writes(s, BOB), 3);
+    assert_false(store_in_txn(s));
+
+    http_req_t anon = {0};
+    assert_int_equal(erased_create(&anon, s, &u, write_row, &never), ERASED_ANSWERED);
+    assert_int_equal(anon.status, 401);
+    assert_string_equal(anon.detail, "authentication required");
+    assert_int_equal(never.runs, 0);
+    free(bob);
+}
+
+/* ---- the race ----------------------------------------------------------------------- */
+
+/* One race: the create (erased_create of a row for user) against the erasure (delete the
+ * user's rows, erased_remember), each through its retry loop. The OUTER side starts; in its
+ * first run -- after its first read, before its guard -- it starts the other side (the peer)
+ * on a thread of its own. On MongoDB the peer runs its whole transaction while the outer
+ * one is open (both read before either commits); on SQLite the peer cannot begin before the
+ * outer side commits (BEGIN IMMEDIATE), so it waits.
+ * FOREIGN races are the pizza case of an admin adding a row to the user's "pizzeria": the
+ * create is by another account, checks that the user's parent document still exists
+ * (NO_PARENT when not), inserts a row owned by the user and writes the user's guard
+ * (erased_guard); the erasure deletes the parent too. */
+enum side { CREATE, ERASE };
+#define NO_PARENT 140
+
+struct race {
+    store_t *s;
+    bool mongo;
+    enum side outer;
+    bool foreign;
+    char user[ID_LEN + 1], creator[ID_LEN + 1];
+    char *bearer;
+    int create_runs;
+    /* the create */
+    http_req_t req;
+    authn_user_t u;
+    struct row_write w;
+    int create_rc;
+    /* the erasure */
+    int erase_runs, erase_rc;
+    long erased; /* rows deleted by the erasure's last run */
+    /* the peer */
+    pthread_t peer;
+    bool peer_started;
+    atomic_bool peer_done;
+    bool peer_done_early; /* the peer had finished when the outer side went on */
+};
+
+static void start_peer(struct race *r);
+
+static int race_create_write(store_t *s, void *arg) {
+    struct race *r = arg;
+    if (r->outer == CREATE && r->create_runs++ == 0) start_peer(r);
+    if (!r->foreign) return write_row(s, &r->w);
+    cJSON *parent = NULL;
+    int rc = store_get(s, "parents", r->user, &parent);
+    cJSON_Delete(parent);
+    if (rc != STORE_OK) return rc == STORE_NOTFOUND ? NO_PARENT : rc;
+    rc = write_row(s, &r->w);
+    return rc == STORE_OK ? erased_guard(s, r->user) : rc;
+}
+
+static int race_erase(store_t *s, void *arg) {
+    struct race *r = arg;
+    r->erase_runs++;
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "user_id", STORE_EQ, r->user);
+    int rc = store_delete(s, "rows", f, &r->erased);
+    store_filter_free(f);
+    if (rc == STORE_OK && r->foreign) rc = store_delete_id(s, "parents", r->user);
+    if (rc != STORE_OK) return rc;
+    if (r->outer == ERASE && r->erase_runs == 1) start_peer(r);
+    return erased_remember(s, r->user);
+}
+
+static void run_side(struct race *r, enum side side) {
+    if (side == CREATE)
+        r->create_rc = erased_create(&r->req, r->s, &r->u, race_create_write, r);
+    else
+        r->erase_rc = store_transact(r->s, race_erase, r);
+}
+
+static void *peer_main(void *arg) {
+    struct race *r = arg;
+    run_side(r, r->outer == CREATE ? ERASE : CREATE);
+    atomic_store(&r->peer_done, true);
+    return NULL;
+}
+
+static void start_peer(struct race *r) {
+    assert_false(r->peer_started);
+    r->peer_started = true;
+    assert_int_equal(pthread_create(&r->peer, NULL, peer_main, r), 0);
+    if (r->mongo)
+        pthread_join(r->peer, NULL); /* the peer's whole transaction, inside ours */
+    else
+        usleep(200 * 1000); /* SQLite: the peer is waiting in store_begin() */
+    r->peer_done_early = atomic_load(&r->peer_done);
+}
+
+static void race(store_t *s, enum side outer, bool foreign, struct race *r) {
+    memset(r, 0, sizeof *r);
+    r->s = s;
+    r->mongo = !strcmp(store_backend(s), "mongodb");
+    r->outer = outer;
+    r->foreign = foreign;
+    id_new(r->user);
+    id_new(r->creator);
+    if (foreign) {
+        cJSON *parent = cJSON_CreateObject();
+        cJSON_AddStringToObject(parent, "id", r->user);
+        assert_int_equal(store_insert(s, "parents", parent), STORE_OK);
+        cJSON_Delete(parent);
+    }
+    r->bearer = bearer_for(foreign ? r->creator : r->user);
+    r->req.authorization = r->bearer;
+    r->w.user_id = r->user;
+    r->create_rc = r->erase_rc = -99;
+    run_side(r, outer);
+    assert_true(r->peer_started);
+    if (!r->mongo) pthread_join(r->peer, NULL);
+    free(r->bearer);
+    r->bearer = NULL;
+}
+
+/* What must hold whoever wins: the erasure is complete -- no row of the user survives -- and
+ * the create was either refused or committed and then erased. */
+static void assert_erased(store_t *s, const struct race *r) {
+    assert_int_equal(r->erase_rc, STORE_OK);
+    cJSON *gone = NULL;
+    assert_int_equal(store_get(s, "deleted_users", r->user, &gone), STORE_OK);
+    cJSON_Delete(gone);
+    assert_int_equal(rows_of(s, r->user), 0);
+    if (r->create_rc == ERASED_ANSWERED) {
+        assert_false(r->foreign); /* the creator is not the one erased */
+        assert_int_equal(r->req.status, 401);
+        assert_string_equal(r->req.detail, "this account has been deleted");
+    } else if (r->create_rc == NO_PARENT) {
+        assert_true(r->foreign);
+        assert_int_equal(r->req.replies, 0);
+    } else {
+        assert_int_equal(r->create_rc, STORE_OK);
+        assert_int_equal(r->req.replies, 0);
+        assert_int_equal(r->erased, 1); /* the erasure saw the row and deleted it */
+    }
+}
+
+/* The create reads first; the erasure runs (and, on MongoDB, commits) inside it. */
+static void race_create_first(store_t *s, bool foreign) {
+    struct race r;
+    race(s, CREATE, foreign, &r);
+    assert_erased(s, &r);
+    assert_int_equal(r.erase_runs, 1);
+    if (r.mongo) {
+        /* the create lost the conflict, ran again, and was refused (its writer erased) or
+         * found no parent (the owner erased) */
+        assert_true(r.peer_done_early);
+        assert_int_equal(r.w.runs, 1);
+        assert_int_equal(r.create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+    } else {
+        /* serialized: the create committed, then the erasure deleted its row */
+        assert_false(r.peer_done_early);
+        assert_int_equal(r.create_rc, STORE_OK);
+    }
+}
+
+/* The erasure reads first; the create runs (and, on MongoDB, commits) inside it. */
+static void race_erasure_first(store_t *s, bool foreign) {
+    struct race r;
+    race(s, ERASE, foreign, &r);
+    assert_erased(s, &r);
+    if (r.mongo) {
+        /* the erasure lost the conflict and ran again, deleting the new row */
+        assert_true(r.peer_done_early);
+        assert_int_equal(r.erase_runs, 2);
+        assert_int_equal(r.create_rc, STORE_OK);
+    } else {
+        /* serialized: the erasure committed, then the create was refused */
+        assert_false(r.peer_done_early);
+        assert_int_equal(r.erase_runs, 1);
+        assert_int_equal(r.create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+        assert_int_equal(r.w.runs, 0);
+    }
+}
+
+static void test_race_create_first(void **state) { race_create_first(*state, false); }
+static void test_race_erasure_first(void **state) { race_erasure_first(*state, false); }
+static void test_race_foreign_create_first(void **state) { race_create_first(*state, true); }
+static void test_race_foreign_erasure_first(void **state) { race_erasure_first(*state, true); }
+
+/* ---- race stores: an SQLite file, MongoDB ---------------------------------------------- */
+
+static char race_file[PATH_MAX];
+
+static store_t *open_race_store(const char *url, const char *db) {
+    char err[256];
+    token_key_generate(&key);
+    authn_set_keys(&key, 1);
+    store_t *s = store_open(url, db, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "store_open(%s): %s\n", url, err);
+        return NULL;
+    }
+    if (erased_migrate(s) != STORE_OK || store_ensure_collection(s, "rows") != STORE_OK ||
+        store_ensure_collection(s, "parents") != STORE_OK ||
+        store_ensure_index(s, "rows", "user_id", false) != STORE_OK) {
+        fprintf(stderr, "migrate: %s\n", store_errmsg());
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int sqlite_race_setup(void **state) {
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char id[ID_LEN + 1], url[PATH_MAX + 16];
+    id_new(id);
+    snprintf(race_file, sizeof race_file, "%s/tizza-erased-%s.db", tmp, id);
+    snprintf(url, sizeof url, "sqlite://%s", race_file);
+    *state = open_race_store(url, "erased");
+    return *state ? 0 : -1;
+}
+
+static int sqlite_race_teardown(void **state) {
+    store_close(*state);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    char f[PATH_MAX + 8];
+    for (int i = 0; i < 3; i++) {
+        snprintf(f, sizeof f, "%s%s", race_file, suffix[i]);
+        unlink(f);
+    }
+    return 0;
+}
+
+static pid_t double_pid;
+static FILE *double_out; /* its stdout, open until it exits */
+
+/* tests/mongo_double.py, looked for above the directory of this executable, then in the
+ * working directory. */
+static bool find_double(char *path, size_t len) {
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    dir[n > 0 ? n : 0] = '\0';
+    for (char *slash; (slash = strrchr(dir, '/')) != NULL;) {
+        *slash = '\0';
+        snprintf(path, len, "%s/tests/mongo_double.py", dir);
+        if (access(path, R_OK) == 0) return true;
+    }
+    snprintf(path, len, "tests/mongo_double.py");
+    return access(path, R_OK) == 0;
+}
+
+/* Starts the double; its port, or 0. */
+static int start_double(void) {
+    char script[PATH_MAX + 32];
+    int fds[2], port = 0;
+    if (!find_double(script, sizeof script) || pipe(fds) != 0) return 0;
+    double_pid = fork();
+    if (double_pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/usr/bin/python3", "python3", script, "--port", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    double_out = fdopen(fds[0], "r");
+    char line[64];
+    if (double_pid > 0 && double_out && fgets(line, sizeof line, double_out) &&
+        sscanf(line, "PORT %d", &port) == 1)
+        return port;
+    return 0;
+}
+
+static void stop_double(void) {
+    if (double_pid > 0) {
+        kill(double_pid, SIGTERM);
+        waitpid(double_pid, NULL, 0);
+        double_pid = 0;
+    }
+    if (double_out) fclose(double_out);
+    double_out = NULL;
+}
+
+static int mongo_race_setup(void **state) {
+    char url[256], db[64], id[ID_LEN + 1];
+    const char *real = getenv("MONGODB_TEST_URL");
+    if (real && *real) {
+        snprintf(url, sizeof url, "%s", real);
+    } else {
+        int port = start_double();
+        if (!port) {
+            fprintf(stderr, "test_erased: cannot start tests/mongo_double.py\n");
+            stop_double();
+            return -1;
+        }
+        snprintf(url, sizeof url,
+                 "mongodb://127.0.0.1:%d/?replicaSet=rs0&serverSelectionTimeoutMS=5000", port);
+    }
+    id_new(id);
+    snprintf(db, sizeof db, "erased_%s", id);
+    *state = open_race_store(url, db);
+    if (!*state) stop_double();
+    return *state ? 0 : -1;
+}
+
+static int mongo_race_teardown(void **state) {
+    store_close(*state);
+    stop_double();
+    return 0;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_remember_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_forgets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_require_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_error_is_503, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest races[] = {
+        cmocka_unit_test(test_race_create_first),
+        cmocka_unit_test(test_race_erasure_first),
+        cmocka_unit_test(test_race_foreign_create_first),
+        cmocka_unit_test(test_race_foreign_erasure_first),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("race on sqlite", races, sqlite_race_setup,
+                                          sqlite_race_teardown);
+    failed += cmocka_run_group_tests_name("race on mongodb", races, mongo_race_setup,
+                                          mongo_race_teardown);
+    return failed;
 }

@@ -298,7 +298,7 @@ static int rotate(auth_ctx_t *ctx, const cJSON *doc, char **next) {
 
 /* After a failed rotation: was the token used by a concurrent request? (MongoDB aborts the
  * loser of two transactions writing one document with a WriteConflict, which reaches us as
- * STORE_ERR; that is a reuse, not a store failure.) */
+ * STORE_RETRY; that is a reuse, not a store failure, and is not run again.) */
 static bool used_meanwhile(auth_ctx_t *ctx, const char *tok) {
     cJSON *doc = NULL;
     bool used = refresh_find(ctx, tok, &doc) == STORE_OK &&
@@ -364,7 +364,7 @@ void sessions_refresh(http_req_t *req, void *arg) {
     }
 
     rc = rotate(ctx, doc, &next);
-    if (rc == STORE_ERR && used_meanwhile(ctx, tok)) rc = STORE_CONFLICT;
+    if ((rc == STORE_ERR || rc == STORE_RETRY) && used_meanwhile(ctx, tok)) rc = STORE_CONFLICT;
     if (rc == STORE_CONFLICT) {
         /* used concurrently: treat like any reuse */
         (void)revoke_family(ctx, json_str(doc, "family_id"));

@@ -7,12 +7,11 @@
  * (erased_require_writer, erased.h: deleted_users, fed by the user.deleted consumer). PUT
  * asks pizza through the remote model whether the pizza exists, forwarding the caller's
  * Authorization so their own unapproved pizza counts; then, with no remote call in between,
- * it checks the account and upserts in one store transaction, so a verdict given while its
- * author is being erased cannot outlive the erasure. Two first verdicts racing on the same
- * pizza meet the unique index: the loser rolls back and retries once, finding the row and
- * updating it. The upsert is idempotent, so any failed first attempt is retried: on MongoDB
- * the race surfaces as a transaction write conflict (STORE_ERR) rather than a duplicate key,
- * at the insert or at the commit.
+ * it checks the account and upserts in one store transaction (erased_create), so a verdict
+ * given while its author is being erased cannot outlive the erasure. The upsert is
+ * idempotent, so the transaction may run again: on a write conflict (STORE_RETRY, MongoDB
+ * only) and when two first verdicts on the same pizza meet the unique index (the loser's
+ * next run finds the row and updates it); still conflicting after every run, it is 503.
  *
  * `?expand=pizza` embeds each pizza of a page with ONE batched remote call (?ids=...). When
  * pizza cannot be asked the page is still answered, every "pizza" null and a top-level
@@ -127,82 +126,63 @@ static int change_verdict(store_t *s, cJSON *doc, bool liked, const char *now) {
     return rc;
 }
 
-/* upsert_once(): the writer was refused and the request answered (beside store_rc). */
-#define ANSWERED 100
+/* A PUT's verdict and, once stored, the like (doc, freed by the caller) and whether it
+ * was inserted. */
+struct upsert {
+    const authn_user_t *u;
+    const char *pizza_id;
+    bool liked;
+    cJSON *doc;
+    bool created;
+};
 
-/* One upsert in its own transaction, after checking the writer in it. *out = the like as
- * stored (caller frees), *created true when it was inserted. On failure everything is
- * rolled back: ANSWERED when erased_require_writer() refused (and answered), STORE_CONFLICT
- * when a concurrent request inserted the same verdict first, else STORE_ERR. */
-static int upsert_once(http_req_t *req, store_t *s, authn_user_t *u, const char *pizza_id,
-                       bool liked, cJSON **out, bool *created) {
+/* erased_create()'s write: updates the caller's verdict on the pizza, or inserts it. May
+ * run several times, so doc and created are reset first. A concurrent first verdict on the
+ * same pizza (unique index) is STORE_RETRY: the next run finds and updates it. */
+static int upsert(store_t *s, void *arg) {
+    struct upsert *up = arg;
     char now[32];
     iso_now(now);
-    *out = NULL;
-    *created = false;
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
-    if (erased_require_writer(req, s, u) != 0) {
-        store_rollback(s);
-        return ANSWERED;
-    }
-    const char *user_id = u->id;
-    store_filter_t *f = verdict_filter(user_id, pizza_id);
-    cJSON *doc = NULL;
-    int rc = store_find_one(s, LIKES_COLL, f, &doc);
+    cJSON_Delete(up->doc);
+    up->doc = NULL;
+    up->created = false;
+    store_filter_t *f = verdict_filter(up->u->id, up->pizza_id);
+    int rc = store_find_one(s, LIKES_COLL, f, &up->doc);
     store_filter_free(f);
-    if (rc == STORE_OK) {
-        rc = change_verdict(s, doc, liked, now);
-    } else if (rc == STORE_NOTFOUND) {
-        doc = new_verdict(user_id, pizza_id, liked, now);
-        rc = store_insert(s, LIKES_COLL, doc);
-        *created = true;
-    }
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) {
-        if (store_in_txn(s)) store_rollback(s);
-        cJSON_Delete(doc);
-        *created = false;
-        return rc;
-    }
-    *out = doc;
-    return STORE_OK;
+    if (rc == STORE_OK) return change_verdict(s, up->doc, up->liked, now);
+    if (rc != STORE_NOTFOUND) return rc;
+    up->doc = new_verdict(up->u->id, up->pizza_id, up->liked, now);
+    up->created = true;
+    rc = store_insert(s, LIKES_COLL, up->doc);
+    return rc == STORE_CONFLICT ? STORE_RETRY : rc;
 }
 
 static void put_like(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
     /* signed in before anything else (401 first); the deleted-account check that counts is
-     * the one inside upsert_once()'s transaction, after the remote pizza check */
+     * the one inside erased_create()'s transaction, after the remote pizza check */
     if (authn_require(req, &u) != 0) return;
     bool liked = false;
     if (parse_verdict(req, &liked) != 0) return;
     const char *pizza_id = http_param(req, "pizza_id");
     if (check_pizza(req, pizza_id) != 0) return;
 
-    cJSON *doc = NULL;
-    bool created = false;
-    int rc = upsert_once(req, s, &u, pizza_id, liked, &doc, &created);
-    if (rc != STORE_OK && rc != ANSWERED) { /* e.g. lost a race with a first verdict */
-        log_msg(LOG_DEBUG, "upsert retried: %s", store_errmsg());
-        rc = upsert_once(req, s, &u, pizza_id, liked, &doc, &created);
-    }
-    if (rc == ANSWERED) return;
-    if (rc == STORE_CONFLICT) {
-        http_reply_problem(req, 409, "the verdict changed concurrently; try again");
-        return;
-    }
+    struct upsert up = {&u, pizza_id, liked, NULL, false};
+    int rc = erased_create(req, s, &u, upsert, &up);
     if (rc != STORE_OK) {
-        reply_store_error(req);
+        cJSON_Delete(up.doc);
+        if (rc != ERASED_ANSWERED) reply_store_error(req);
         return;
     }
-    if (created) {
+    if (up.created) {
         char loc[64];
         snprintf(loc, sizeof loc, "/api/v1/likes/%s", pizza_id);
         char *abs = http_absolute_url(req, loc);
         http_add_header(req, "Location", abs);
         free(abs);
     }
-    http_reply_json(req, created ? 201 : 200, doc);
+    http_reply_json(req, up.created ? 201 : 200, up.doc);
 }
 
 /* ------------------------------------------------------------------------------------------

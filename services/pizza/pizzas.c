@@ -21,8 +21,8 @@
  * given at creation only; an update may repeat the current value but not change it.
  *
  * Every write refuses a deleted account (erased_require_writer); creating checks it in the
- * same transaction as the pizzeria check and the insert, so a pizza created while its owner
- * is being erased cannot outlive the erasure (erased.h). */
+ * same transaction as the pizzeria check and the insert (erased_create), so a pizza created
+ * while its owner is being erased cannot outlive the erasure (erased.h). */
 #include "pizza.h"
 
 #include "erased.h"
@@ -236,34 +236,40 @@ static void get_pizza(http_req_t *req, void *ctx) {
 
 /* ---------------------------------------------------------------- create */
 
-/* insert_pizza() results beside the store_rc values: the pizzeria is not the caller's; the
- * writer was refused and the request answered (erased_require_writer). */
+/* insert_pizza() result beside the store_rc values: the pizzeria is not the caller's. */
 #define NOT_OWNER 100
-#define ANSWERED  101
 
-/* Inserts `doc` after checking the writer and its pizzeria, in one transaction: a
- * concurrent pizzeria deletion cannot leave an orphan, nor a concurrent erasure of the
- * caller a survivor. STORE_NOTFOUND: no such pizzeria; NOT_OWNER: not the caller's;
- * ANSWERED: refused and answered. Fills owner_id and visible_to from the pizzeria. */
-static int insert_pizza(http_req_t *req, store_t *s, cJSON *doc, authn_user_t *u) {
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
-    if (erased_require_writer(req, s, u) != 0) {
-        store_rollback(s);
-        return ANSWERED;
-    }
+struct new_pizza {
+    cJSON *doc;
+    const authn_user_t *u;
+};
+
+/* erased_create()'s write: the pizza, after checking its pizzeria, in the writer check's
+ * transaction. STORE_NOTFOUND: no such pizzeria; NOT_OWNER: not the caller's. (Re)sets
+ * owner_id and visible_to of the doc from the pizzeria: it may run several times.
+ * A concurrent erasure of the pizza's owner cannot leave a survivor: on SQLite the two
+ * transactions serialize; on MongoDB both write the owner's guard (erased.h) -- the
+ * writer's own through erased_create(), an admin's create in someone's pizzeria the
+ * owner's here -- so one of them runs again. A concurrent pizzeria DELETE cannot leave an
+ * orphan either: it writes the owner's guard too (pizzerias.c). */
+static int insert_pizza(store_t *s, void *arg) {
+    struct new_pizza *p = arg;
     cJSON *pizzeria = NULL;
-    int rc = store_get(s, PIZZERIAS, json_str(doc, "pizzeria_id"), &pizzeria);
-    if (rc == STORE_OK && !pizza_may_write(u, json_str(pizzeria, "owner_id"))) rc = NOT_OWNER;
+    int rc = store_get(s, PIZZERIAS, json_str(p->doc, "pizzeria_id"), &pizzeria);
+    if (rc == STORE_OK && !pizza_may_write(p->u, json_str(pizzeria, "owner_id"))) rc = NOT_OWNER;
     if (rc == STORE_OK) {
         const char *owner = json_str(pizzeria, "owner_id");
-        bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "approved"));
-        cJSON_AddStringToObject(doc, "owner_id", owner);
-        cJSON_AddStringToObject(doc, "visible_to", visible_to(approved, owner));
-        rc = store_insert(s, PIZZAS, doc);
+        bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "approved"));
+        cJSON_DeleteItemFromObjectCaseSensitive(p->doc, "owner_id");
+        cJSON_DeleteItemFromObjectCaseSensitive(p->doc, "visible_to");
+        cJSON_AddStringToObject(p->doc, "owner_id", owner);
+        cJSON_AddStringToObject(p->doc, "visible_to", visible_to(approved, owner));
+        rc = store_insert(s, PIZZAS, p->doc);
+        /* an admin's pizza in someone's pizzeria: it must conflict with the owner's erasure
+         * too (erased_create() guards the writer only) */
+        if (rc == STORE_OK && owner && strcmp(owner, p->u->id) != 0) rc = erased_guard(s, owner);
     }
     cJSON_Delete(pizzeria);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK && store_in_txn(s)) store_rollback(s);
     return rc;
 }
 
@@ -271,7 +277,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
     /* signed in before the body is looked at (401 before 400); the deleted-account check
-     * that counts is the one inside insert_pizza()'s transaction */
+     * that counts is the one inside erased_create()'s transaction */
     if (authn_require(req, &u) != 0) return;
     cJSON *body = http_json_body(req);
     if (!body) return;
@@ -297,18 +303,19 @@ static void create_pizza(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
     cJSON_Delete(in.set);
-    int rc = insert_pizza(req, s, doc, &u);
+    struct new_pizza p = {doc, &u};
+    int rc = erased_create(req, s, &u, insert_pizza, &p);
     if (rc == STORE_OK) {
         pizza_add_location(req, PREFIX, id);
         http_reply_json(req, 201, pizza_view(doc));
         return;
     }
     cJSON_Delete(doc);
-    if (rc == ANSWERED) return;
+    if (rc == ERASED_ANSWERED) return;
     if (rc == STORE_NOTFOUND) {
-        cJSON *p = problem_new(422, "pizzeria does not exist");
-        problem_add_error(p, "pizzeria_id", "no such pizzeria");
-        http_reply_problem_obj(req, p);
+        cJSON *prob = problem_new(422, "pizzeria does not exist");
+        problem_add_error(prob, "pizzeria_id", "no such pizzeria");
+        http_reply_problem_obj(req, prob);
     } else if (rc == NOT_OWNER) {
         http_reply_problem(req, 403, "only the pizzeria's owner or an admin may add pizzas to it");
     } else {

@@ -4,8 +4,8 @@
  * Reading is public; creating needs a signed-in caller (who becomes owner_id, never taken
  * from the body); PUT (every field), PATCH (any subset) and DELETE need the owner or an
  * admin. Every write refuses a deleted account (erased_require_writer); creating checks it
- * in the insert's transaction, so a pizzeria created while its owner is being erased
- * cannot outlive the erasure (erased.h). Deleting a pizzeria deletes its pizzas and writes
+ * in the insert's transaction (erased_create), so a pizzeria created while its owner is
+ * being erased cannot outlive the erasure (erased.h). Deleting a pizzeria deletes its pizzas and writes
  * one pizza.deleted event per pizza, all in one store transaction, so the events exist iff
  * the deletion happened.
  *
@@ -106,32 +106,14 @@ static void get_pizzeria(http_req_t *req, void *ctx) {
     if (doc) http_reply_json(req, 200, doc);
 }
 
-/* Checks the writer and inserts `doc` in one transaction. 0, or -1 when answered (401/503)
- * and everything rolled back. */
-static int insert_pizzeria(http_req_t *req, store_t *s, authn_user_t *u, const cJSON *doc) {
-    if (store_begin(s) != STORE_OK) {
-        pizza_store_error(req, "insert pizzeria");
-        return -1;
-    }
-    if (erased_require_writer(req, s, u) != 0) {
-        store_rollback(s);
-        return -1;
-    }
-    int rc = store_insert(s, PIZZERIAS, doc);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) {
-        pizza_store_error(req, "insert pizzeria"); /* before a rollback can replace the message */
-        if (store_in_txn(s)) store_rollback(s);
-        return -1;
-    }
-    return 0;
-}
+/* erased_create()'s write: the pizzeria `doc`. */
+static int insert_pizzeria(store_t *s, void *doc) { return store_insert(s, PIZZERIAS, doc); }
 
 static void create_pizzeria(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     authn_user_t u;
     /* signed in before the body is looked at (401 before 400); the deleted-account check
-     * that counts is the one inside insert_pizzeria()'s transaction */
+     * that counts is the one inside erased_create()'s transaction */
     if (authn_require(req, &u) != 0) return;
     cJSON *body = http_json_body(req);
     if (!body) return;
@@ -152,7 +134,9 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
     cJSON_Delete(set);
-    if (insert_pizzeria(req, s, &u, doc) != 0) {
+    int rc = erased_create(req, s, &u, insert_pizzeria, doc);
+    if (rc != STORE_OK) {
+        if (rc != ERASED_ANSWERED) pizza_store_error(req, "insert pizzeria");
         cJSON_Delete(doc);
         return;
     }
@@ -202,16 +186,25 @@ out:
 static void replace_pizzeria(http_req_t *req, void *ctx) { update_pizzeria(req, ctx, REPLACE); }
 static void patch_pizzeria(http_req_t *req, void *ctx) { update_pizzeria(req, ctx, PATCH); }
 
-/* The pizzeria, its pizzas and their pizza.deleted events, in one transaction. */
-static int delete_store(store_t *s, const char *id, long *pizzas) {
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
+/* The pizzeria, its pizzas and their pizza.deleted events, in one transaction (run by
+ * store_transact). It also writes the owner's guard (erased.h), which every pizza create in
+ * the owner's pizzerias writes too: on MongoDB a pizza created meanwhile in this pizzeria
+ * makes one of the two transactions conflict and run again -- the create then finds no
+ * pizzeria, or the delete finds the new pizza -- so no orphan pizza is left. */
+struct pizzeria_delete {
+    const char *id, *owner;
+    long pizzas;
+};
+
+static int delete_txn(store_t *s, void *arg) {
+    struct pizzeria_delete *d = arg;
+    d->pizzas = 0;
     store_filter_t *f = store_filter_new();
-    store_where_str(f, "pizzeria_id", STORE_EQ, id);
-    int rc = pizzas_erase(s, f, pizzas);
+    store_where_str(f, "pizzeria_id", STORE_EQ, d->id);
+    int rc = pizzas_erase(s, f, &d->pizzas);
     store_filter_free(f);
-    if (rc == STORE_OK) rc = store_delete_id(s, PIZZERIAS, id);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) store_rollback(s);
+    if (rc == STORE_OK) rc = store_delete_id(s, PIZZERIAS, d->id);
+    if (rc == STORE_OK && d->owner) rc = erased_guard(s, d->owner);
     return rc;
 }
 
@@ -222,8 +215,9 @@ static void delete_pizzeria(http_req_t *req, void *ctx) {
     if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u);
     if (!doc) return;
-    long pizzas = 0;
-    int rc = delete_store(s, json_str(doc, "id"), &pizzas);
+    struct pizzeria_delete d = {json_str(doc, "id"), json_str(doc, "owner_id"), 0};
+    int rc = store_transact(s, delete_txn, &d);
+    long pizzas = d.pizzas;
     cJSON_Delete(doc);
     if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "no such pizzeria");

@@ -5,9 +5,11 @@
  * need a signed-in caller whose account has not been deleted (erased.h: deleted_users, fed
  * by the user.deleted consumer); tweetedby always comes from the token, never from the body.
  *
- * Creating checks the account and inserts in ONE store transaction (erased.h): checked
- * outside it, a tweet posted while its author is being erased could read the state before
- * the erasure commits, land after it, and survive the erasure. */
+ * Creating checks the account and inserts in ONE store transaction, erased_create()
+ * (erased.h): checked outside it, a tweet posted while its author is being erased could read
+ * the state before the erasure commits, land after it, and survive the erasure. A create
+ * that conflicts with the erasure on MongoDB runs again (and is refused); when it still
+ * conflicts after every retry it is answered 503. */
 #include "tweets.h"
 
 #include "authn.h"
@@ -126,26 +128,8 @@ static cJSON *new_tweet(const authn_user_t *u, const char *body) {
     return doc;
 }
 
-/* Checks the writer and inserts `doc` in one transaction. 0, or -1 when answered (401/503)
- * and everything rolled back. */
-static int insert_tweet(http_req_t *req, store_t *s, authn_user_t *u, const cJSON *doc) {
-    if (store_begin(s) != STORE_OK) {
-        reply_store_error(req);
-        return -1;
-    }
-    if (erased_require_writer(req, s, u) != 0) {
-        store_rollback(s);
-        return -1;
-    }
-    int rc = store_insert(s, COLL, doc);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) {
-        reply_store_error(req); /* before a rollback can replace the message */
-        if (store_in_txn(s)) store_rollback(s);
-        return -1;
-    }
-    return 0;
-}
+/* erased_create()'s write: the tweet `doc`. */
+static int insert_tweet(store_t *s, void *doc) { return store_insert(s, COLL, doc); }
 
 static void create_tweet(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
@@ -156,7 +140,9 @@ static void create_tweet(http_req_t *req, void *ctx) {
     const char *body = parse_body(req);
     if (!body) return;
     cJSON *doc = new_tweet(&u, body);
-    if (insert_tweet(req, s, &u, doc) != 0) {
+    int rc = erased_create(req, s, &u, insert_tweet, doc);
+    if (rc != STORE_OK) {
+        if (rc != ERASED_ANSWERED) reply_store_error(req);
         cJSON_Delete(doc);
         return;
     }

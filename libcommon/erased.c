@@ -142,8 +142,8 @@ static int create_run(store_t *s, void *arg) {
     return rc == STORE_OK ? erased_guard(s, c->u->id) : rc;
 }
 
-int erased_create(http_req_t *req, store_t *s, authn_user_t *u,
-                  int (*write)(store_t *s, void *arg), void *arg) {
+int erased_create(http_req_t *req, store_t *s, authn_user_t *u, int (*write)(store_t *s, void *arg),
+                  void *arg) {
     struct create c = {req, u, write, arg};
     return store_transact(s, create_run, &c);
 }

@@ -87,7 +87,7 @@ int erased_guard(store_t *s, const char *user_id);
  * otherwise, everything rolled back and nothing answered, write()'s own code (anything but
  * STORE_OK/STORE_RETRY: pick values >= 100) or the store error -- STORE_RETRY when every
  * run conflicted -- which the caller answers (503 for a store error). */
-int erased_create(http_req_t *req, store_t *s, authn_user_t *u,
-                  int (*write)(store_t *s, void *arg), void *arg);
+int erased_create(http_req_t *req, store_t *s, authn_user_t *u, int (*write)(store_t *s, void *arg),
+                  void *arg);
 
 #endif

@@ -907,9 +907,7 @@ static enum outcome run_handler(event_consumer_t *c, const event_consumer_spec_t
     case RUN_SEEN: return OUT_DUPLICATE;
     case RUN_REFUSED: return r.out;
     case STORE_CONFLICT: return OUT_DUPLICATE; /* the processed mark: a twin won */
-    default:
-        log_msg(LOG_ERROR, "consumer %s: %s", spec->queue, store_errmsg());
-        return OUT_RETRY;
+    default: log_msg(LOG_ERROR, "consumer %s: %s", spec->queue, store_errmsg()); return OUT_RETRY;
     }
 }
 

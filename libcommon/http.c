@@ -148,7 +148,7 @@ struct http_req {
     size_t resp_len;
     const char *resp_type;
     int replied;
-    int on_worker;      /* the handler runs on a worker thread */
+    int on_worker;       /* the handler runs on a worker thread */
     http_worker_fn cont; /* set by http_finish_on_worker: runs on a worker, answers */
     void *cont_arg;
     void *user;

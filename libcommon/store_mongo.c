@@ -470,8 +470,7 @@ static int mg_find(store_t *s, struct store_tls *t, const char *coll, const stor
     int rc = STORE_ERR;
     if (ok && built) {
         mongoc_collection_t *col = mg_coll(s, t, coll);
-        rc = mg_cursor(t, mongoc_collection_find_with_opts(col, &filter, &opts, NULL), "find",
-                       out);
+        rc = mg_cursor(t, mongoc_collection_find_with_opts(col, &filter, &opts, NULL), "find", out);
         mongoc_collection_destroy(col);
     } else if (ok) {
         store_fail(STORE_ERR, "mongodb: find: options too large");

@@ -123,7 +123,7 @@ static void test_rollback_forgets(void **state) {
 static void test_require_writer(void **state) {
     store_t *s = *state;
     char *alice = bearer_for(ALICE), *bob = bearer_for(BOB);
-    authn_user_t u;
+    authn_user_t u = {0};
 
     http_req_t anon = {0};
     assert_int_equal(erased_require_writer(&anon, s, &u), -1);
@@ -168,7 +168,7 @@ static void test_store_error_is_503(void **state) {
     store_t *s = store_open(url, "erased", err, sizeof err);
     assert_non_null(s);
     char *h = bearer_for(BOB);
-    authn_user_t u;
+    authn_user_t u = {0};
     http_req_t req = {.authorization = h};
     assert_int_equal(erased_require_writer(&req, s, &u), -1);
     assert_int_equal(req.replies, 1);
@@ -177,7 +177,6 @@ static void test_store_error_is_503(void **state) {
     store_close(s);
     remove(path);
 }
-
 
 /* ---- erased_create ------------------------------------------------------------------ */
 
@@ -224,7 +223,7 @@ static int guard_writes(store_t *s, const char *user_id) {
 static void test_create(void **state) {
     store_t *s = *state;
     char *bob = bearer_for(BOB);
-    authn_user_t u;
+    authn_user_t u = {0};
 
     http_req_t ok = {.authorization = bob};
     struct row_write w = {BOB, 0, STORE_OK};
@@ -296,7 +295,7 @@ struct race {
     int create_runs;
     /* the create */
     http_req_t req;
-    authn_user_t u;
+    authn_user_t u = {0};
     struct row_write w;
     int create_rc;
     /* the erasure */

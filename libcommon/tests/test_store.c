@@ -30,7 +30,7 @@
 static store_t *S;
 static char url[1024];
 static const char *dbname; /* STORE_DB or "tizza_test" */
-static char tmpdb[512]; /* the default SQLite file, removed at the end */
+static char tmpdb[512];    /* the default SQLite file, removed at the end */
 
 #define OK(expr) RC(STORE_OK, expr)
 #define RC(want, expr)                                                                             \
@@ -838,8 +838,8 @@ static void test_transact(void **state) {
     find_ids(c, NULL, NULL, 0, 0, "r-3"); /* only the last run left a trace */
 
     fresh(c, "xact");
-    struct scripted never = {c, {STORE_RETRY, STORE_RETRY, STORE_RETRY, STORE_RETRY, STORE_RETRY,
-                                 STORE_OK}, 0};
+    struct scripted never = {
+        c, {STORE_RETRY, STORE_RETRY, STORE_RETRY, STORE_RETRY, STORE_RETRY, STORE_OK}, 0};
     RC(STORE_RETRY, store_transact(S, scripted_fn, &never));
     assert_int_equal(never.runs, STORE_TRANSACT_TRIES);
     assert_int_equal(count(c, NULL), 0);

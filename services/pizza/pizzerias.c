@@ -5,8 +5,8 @@
  * from the body); PUT (every field), PATCH (any subset) and DELETE need the owner or an
  * admin. Every write refuses a deleted account (erased_require_writer); creating checks it
  * in the insert's transaction (erased_create), so a pizzeria created while its owner is
- * being erased cannot outlive the erasure (erased.h). Deleting a pizzeria deletes its pizzas and writes
- * one pizza.deleted event per pizza, all in one store transaction, so the events exist iff
+ * being erased cannot outlive the erasure (erased.h). Deleting a pizzeria deletes its pizzas and
+ * writes one pizza.deleted event per pizza, all in one store transaction, so the events exist iff
  * the deletion happened.
  *
  * Request bodies are checked whole before anything is written: every problem is reported

@@ -295,7 +295,7 @@ struct race {
     int create_runs;
     /* the create */
     http_req_t req;
-    authn_user_t u = {0};
+    authn_user_t u;
     struct row_write w;
     int create_rc;
     /* the erasure */

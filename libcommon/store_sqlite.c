@@ -34,6 +34,14 @@
  * ("file:/tizza-mem-N?vfs=memdb") shared by the store's connections and kept alive by an
  * extra anchor connection until store_close().
  *
+ * Writers. SQLite has one writer at a time per file; a connection that finds the write lock
+ * taken waits in its busy handler, which sleeps 1, 2, 5, 10 ... 100 ms between tries, far
+ * longer than a write here takes (tens of microseconds): under concurrent writes that sleep
+ * became the latency. So the threads of one process queue on a mutex of the store instead
+ * (held from BEGIN IMMEDIATE to COMMIT/ROLLBACK, and around each write outside a
+ * transaction) and are woken as soon as it is free; the busy timeout still covers another
+ * process on the same file (a CLI subcommand next to the running service).
+ *
  * Library settings, once before the first open (sq_configure): no memory statistics (with
  * them every sqlite3_malloc takes one process-wide mutex, which the loop and worker threads
  * then queue on), and no initial bulk allocation of page-cache lines per cache (each
@@ -58,9 +66,10 @@
 #define SQ_CACHE   48
 
 struct sq_store {
-    char *path;      /* file name or memdb URI */
-    bool memory;     /* a memdb: open with SQLITE_OPEN_URI */
-    sqlite3 *anchor; /* memdb only: keeps the database alive */
+    char *path;            /* file name or memdb URI */
+    bool memory;           /* a memdb: open with SQLITE_OPEN_URI */
+    sqlite3 *anchor;       /* memdb only: keeps the database alive */
+    pthread_mutex_t write; /* held by this process's one writer (see "Writers") */
 };
 
 struct sq_stmt {
@@ -185,6 +194,7 @@ static int sq_open_fail(struct sq_store *q, char *err, size_t errlen, const char
     if (err && errlen) snprintf(err, errlen, "%s", msg);
     if (q) {
         sqlite3_close(q->anchor);
+        pthread_mutex_destroy(&q->write);
         free(q->path);
         free(q);
     }
@@ -197,6 +207,7 @@ static int sq_open(store_t *s, const char *url, const char *dbname, char *err, s
     const char *path = url + strlen("sqlite://");
     struct sq_store *q = calloc(1, sizeof *q);
     if (!q) return sq_open_fail(q, err, errlen, "sqlite: out of memory");
+    pthread_mutex_init(&q->write, NULL);
     if (!*path) return sq_open_fail(q, err, errlen, "sqlite: no path in url");
     q->memory = !strcmp(path, ":memory:");
     if (q->memory) {
@@ -224,6 +235,7 @@ static int sq_open(store_t *s, const char *url, const char *dbname, char *err, s
 static void sq_close(store_t *s) {
     struct sq_store *q = s->impl;
     sqlite3_close(q->anchor);
+    pthread_mutex_destroy(&q->write);
     free(q->path);
     free(q);
 }
@@ -370,11 +382,16 @@ static void sq_done(sqlite3_stmt *st) {
 }
 
 /* Runs a statement that returns no rows. */
+/* Runs a write; outside a transaction under the store's writer mutex (see "Writers"). */
 static int sq_run(struct sq_conn *c, struct sq_q *q, const char *what) {
     sqlite3_stmt *st = sq_q_stmt(c, q);
     if (!st) return STORE_ERR;
+    pthread_mutex_t *solo =
+        c->base.in_txn ? NULL : &((struct sq_store *)c->base.owner->impl)->write;
+    if (solo) pthread_mutex_lock(solo);
     int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : sq_err(c->db, what);
     sq_done(st);
+    if (solo) pthread_mutex_unlock(solo);
     return rc;
 }
 
@@ -771,25 +788,38 @@ static int sq_sample(store_t *s, struct store_tls *t, const char *coll, const st
 
 static int sq_begin(store_t *s, struct store_tls *t) {
     struct sq_conn *c = (struct sq_conn *)t;
-    return sq_exec(c->db, "BEGIN IMMEDIATE");
+    struct sq_store *q = s->impl;
+    pthread_mutex_lock(&q->write);
+    int rc = sq_exec(c->db, "BEGIN IMMEDIATE");
+    if (rc != STORE_OK) pthread_mutex_unlock(&q->write);
+    return rc;
 }
 
 /* Ends whatever transaction is open; tables created in it may be gone. */
-static int sq_rollback(store_t *s, struct store_tls *t) {
-    struct sq_conn *c = (struct sq_conn *)t;
+static int sq_abort(struct sq_conn *c) {
     sq_forget_tables(c);
     return sqlite3_get_autocommit(c->db) ? STORE_OK : sq_exec(c->db, "ROLLBACK");
 }
 
+static int sq_rollback(store_t *s, struct store_tls *t) {
+    int rc = sq_abort((struct sq_conn *)t);
+    pthread_mutex_unlock(&((struct sq_store *)s->impl)->write);
+    return rc;
+}
+
 static int sq_commit(store_t *s, struct store_tls *t) {
     struct sq_conn *c = (struct sq_conn *)t;
-    if (sqlite3_get_autocommit(c->db))
-        return store_fail(STORE_ERR, "sqlite: commit: the transaction was already rolled back");
-    if (sq_exec(c->db, "COMMIT") == STORE_OK) return STORE_OK;
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", store_errmsg());
-    sq_rollback(s, t);
-    return store_fail(STORE_ERR, "%s", msg);
+    int rc = STORE_OK;
+    if (sqlite3_get_autocommit(c->db)) {
+        rc = store_fail(STORE_ERR, "sqlite: commit: the transaction was already rolled back");
+    } else if (sq_exec(c->db, "COMMIT") != STORE_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", store_errmsg());
+        sq_abort(c);
+        rc = store_fail(STORE_ERR, "%s", msg);
+    }
+    pthread_mutex_unlock(&((struct sq_store *)s->impl)->write);
+    return rc;
 }
 
 const struct store_ops store_sqlite_ops = {

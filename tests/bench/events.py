@@ -14,67 +14,21 @@ temporary SQLite files, ERASURE_SERVICES=tweets), then measures:
 Prints a table and writes it to build/bench/events.txt. Numbers only: nothing here fails
 because a figure misses its target; it exits non-zero only when a step cannot run.
 Environment: BENCH_USERS (200), BENCH_DURATION (10s), BENCH_BIN_DIR (build/bin).
+Shared helpers (requests, readiness, percentiles) are in benchlib.py.
 """
-import http.client
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from broker import Broker  # noqa: E402
+from benchlib import BIN, DURATION, ROOT, free_port, percentile, request, wait_ready
+from broker import Broker  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
-BIN = os.path.join(ROOT, os.environ.get("BENCH_BIN_DIR", "build/bin"))
 USERS = int(os.environ.get("BENCH_USERS", "200"))
-DURATION = os.environ.get("BENCH_DURATION", "10s")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def request(port, method, path, body=None, token=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {}
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        body = json.dumps(body)
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    c.request(method, path, body=body, headers=headers)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
-
-
-def wait_ready(port, secs=30):
-    deadline = time.time() + secs
-    while time.time() < deadline:
-        try:
-            if request(port, "GET", "/ready")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit("service on :%d not ready" % port)
-
-
-def percentile(values, p):
-    v = sorted(values)
-    i = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
-    return v[i]
 
 
 def wrk(url, script, tmp):

@@ -31,7 +31,7 @@ here fails because a figure misses its target; it exits non-zero only when a ste
 (a binary missing, a service never ready, a seeding request refused, wrk failing).
 Environment: BENCH_DURATION (10s), BENCH_PIZZAS (200), BENCH_BIN_DIR (build/bin),
 BENCH_OUT (build/bench/pizza_likes.txt), BENCH_KEEP=1 keeps the temp dir (logs, Lua scripts,
-wrk output).
+wrk output). Shared helpers (requests, readiness, percentiles) are in benchlib.py.
 """
 import http.client
 import json
@@ -39,40 +39,21 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from broker import Broker  # noqa: E402
+from benchlib import (BIN, DURATION, ROOT, expect, fail, free_port, percentile, say,
+                      wait_ready)
+from broker import Broker  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
-BIN = os.path.join(ROOT, os.environ.get("BENCH_BIN_DIR", "build/bin"))
 PIZZAS = int(os.environ.get("BENCH_PIZZAS", "200"))
-DURATION = os.environ.get("BENCH_DURATION", "10s")
 OUT = os.path.join(ROOT, os.environ.get("BENCH_OUT", "build/bench/pizza_likes.txt"))
 USER_LIKES = 40
 DELAY_MS = 200
 HEALTH_SAMPLES = 200
 ADMIN_PASSWORD = "bench-admin-" + os.urandom(4).hex()
-
-
-def say(msg):
-    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
-
-
-def fail(msg):
-    raise SystemExit("[bench] FAILED: " + msg)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def seconds(duration):
@@ -81,52 +62,6 @@ def seconds(duration):
     if not m:
         fail("BENCH_DURATION %r is not a wrk duration" % duration)
     return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
-
-
-def request(port, method, path, body=None, token=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {}
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        body = json.dumps(body)
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    c.request(method, path, body=body, headers=headers)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
-
-
-def expect(want, port, method, path, body=None, token=None):
-    """request() that must answer `want`; returns the body."""
-    try:
-        st, data = request(port, method, path, body, token)
-    except OSError as e:
-        fail("%s %s on :%d: %s" % (method, path, port, e))
-    if st != want:
-        fail("%s %s answered %d (expected %d): %s" % (method, path, st, want, data))
-    return data
-
-
-def wait_ready(port, proc, secs=30):
-    deadline = time.time() + secs
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            fail("service for :%d exited with status %d" % (port, proc.returncode))
-        try:
-            if request(port, "GET", "/ready")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    fail("service on :%d not ready after %d s" % (port, secs))
-
-
-def percentile(values, p):
-    v = sorted(values)
-    i = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
-    return v[i]
 
 
 # ---------------------------------------------------------------- wrk

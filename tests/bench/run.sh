@@ -16,7 +16,8 @@
 #   f. a summary table on stdout and in build/bench/auth.txt.
 # Targets are printed next to the numbers but never fail the run (it is a benchmark); the
 # script exits non-zero only when a step cannot run at all. Everything it starts is stopped
-# on exit (trap), and its temp dir is removed (BENCH_KEEP=1 keeps it).
+# on exit (trap), and its temp dir is removed (BENCH_KEEP=1 keeps it); the trap, logging and
+# port helpers are in tests/bench/lib.sh.
 #
 # Environment: BENCH_BIN (default build/bin/tizza-auth), BENCH_DURATION (10s),
 # BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_LOG_LEVEL (warn: no per-request log lines,
@@ -34,43 +35,11 @@ OUT=${BENCH_OUT:-build/bench/auth.txt}
 PY=/usr/bin/python3
 NGINX_CONF_TEMPLATE=$ROOT/tests/bench/nginx.conf
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-    log "FAILED: $*"
-    exit 1
-}
-
-for tool in wrk nginx curl "$PY"; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run 'make deps')"
-done
-[[ -x $BIN ]] || die "$BIN not found (run 'make')"
-
-TMP=$(mktemp -d /tmp/tizza-bench.XXXXXX)
-chmod 755 "$TMP" # nginx workers may run as nobody and must read $TMP/www*
-pids=()
-
-cleanup() {
-    local rc=$? pid
-    trap - EXIT INT TERM
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    if ((rc != 0)); then
-        for f in "$TMP"/*.log "$TMP"/nginx-*/*.log; do
-            [[ -s $f ]] || continue
-            log "last lines of $f:"
-            tail -n 15 "$f" >&2
-        done
-    fi
-    if [[ ${BENCH_KEEP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+LOG_TAG=bench # read by lib.sh's log()
+# shellcheck source-path=SCRIPTDIR/../..
+source tests/bench/lib.sh
+require_tools wrk nginx curl "$PY"
+setup_tmp tizza-bench "${BENCH_KEEP:-0}"
 
 # A private RabbitMQ (tests/broker.py): auth publishes user.deleted and consumes user.erased,
 # and /ready includes its broker connections.
@@ -80,19 +49,6 @@ for _ in $(seq 300); do grep -q '^URL ' "$TMP/broker.out" 2>/dev/null && break; 
 AMQP_URL=$(awk '/^URL /{print $2}' "$TMP/broker.out")
 [[ -n $AMQP_URL ]] || die "the private RabbitMQ did not start"
 export AMQP_URL
-
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_http URL [SECONDS]: until URL answers 200.
-wait_http() {
-    local url=$1 deadline=$((SECONDS + ${2:-10}))
-    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.02
-    done
-}
 
 median() { sort -n | awk '{v[NR]=$1} END{ if (NR==0) {print "n/a"; exit}
     if (NR%2) printf "%.1f\n", v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2 }'; }

@@ -23,7 +23,8 @@
 # Result on stdout and in build/bench/zero_downtime.txt. Like the other benchmarks it never
 # fails on the target: it exits non-zero only when a step cannot run (tool or binary
 # missing, an instance never healthy, the seeding signup failing, wrk failing). Everything
-# it starts is stopped by pid on exit; the temp dir is removed unless ZD_KEEP=1.
+# it starts is stopped by pid on exit; the temp dir is removed unless ZD_KEEP=1 (the trap,
+# logging and port helpers are in tests/bench/lib.sh).
 #
 # ZD_REQUEST=post drives POST /api/v1/auth/logout (204 without a cookie) instead: the
 # gateway never replays a POST it has sent, so a POST that meets an instance just as it
@@ -42,63 +43,13 @@ THREADS=${ZD_THREADS:-2}
 OUT=${ZD_OUT:-build/bench/zero_downtime.txt}
 PY=/usr/bin/python3
 
-log() { printf '[zero-downtime %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-    log "FAILED: $*"
-    exit 1
-}
-
-for tool in wrk nginx curl "$PY"; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run 'make deps')"
-done
-[[ -x $BIN ]] || die "$BIN not found (run 'make')"
+LOG_TAG=zero-downtime # read by lib.sh's log()
+# shellcheck source-path=SCRIPTDIR/../..
+source tests/bench/lib.sh
+require_tools wrk nginx curl "$PY"
 if ! [[ $DURATION =~ ^[0-9]+$ ]] || ((DURATION < 8)); then die "ZD_DURATION must be a whole number >= 8"; fi
 
-TMP=$(mktemp -d /tmp/tizza-zero-downtime.XXXXXX)
-chmod 755 "$TMP"
-pids=() # every process we started and have not reaped yet
-
-cleanup() {
-    local rc=$? pid
-    trap - EXIT INT TERM
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    if ((rc != 0)); then
-        for f in "$TMP"/*.log; do
-            [[ -s $f ]] || continue
-            log "last lines of $f:"
-            tail -n 15 "$f" >&2
-        done
-    fi
-    if [[ ${ZD_KEEP:-0} == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-forget_pid() { # drop $1 from pids
-    local keep=() p
-    for p in "${pids[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
-    pids=("${keep[@]}")
-}
-
-free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_http URL [SECONDS]: until URL answers 200.
-wait_http() {
-    local url=$1 deadline=$((SECONDS + ${2:-10}))
-    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.02
-    done
-}
+setup_tmp tizza-zero-downtime "${ZD_KEEP:-0}"
 
 # ---- the two instances -----------------------------------------------------------------
 # Same store, no broker (nothing here publishes; /health does not need one), limits off.

@@ -8,12 +8,15 @@ even though they share the node, and two fresh SQLite files (auth's, tweets'). T
 stop, kill or restart the node do it through `cluster.broker` and `ensure_broker()` puts it
 back for the next test.
 
-A `Proc` is one service process: env built from scratch (nothing leaks in from the
-caller's configuration), a port kept across restarts when still free, stdout/stderr in
-files under the run's artifacts directory (TIZZA_TEST_ARTIFACTS, else a temp dir removed at
-exit), readiness = GET /ready 200. `stop()` sends SIGTERM and then asserts what makes this a
-sanitizer run: exit status 0 and no "AddressSanitizer", "LeakSanitizer" or "runtime
-error:" on stderr. `kill()` is SIGKILL (the crash the outbox must survive).
+A `Proc` is one service process, a harness.Proc (env built from scratch: nothing leaks in
+from the caller's configuration; stdout/stderr in files under the run's artifacts directory,
+TIZZA_TEST_ARTIFACTS, else a temp dir removed at exit; readiness = GET /ready 200; `stop()`
+sends SIGTERM and then asserts what makes this a sanitizer run: exit status 0 and no
+"AddressSanitizer", "LeakSanitizer" or "runtime error:" on stderr; `kill()` is SIGKILL, the
+crash the outbox must survive) whose port is kept across restarts when still free and whose
+HTTP goes through this module's `request()`. `Cluster` is a harness.Group: stop, teardown,
+the admin and its vhost come from there. The broker here is this module's own, not
+harness.broker(): the events tests stop, kill and restart it.
 
 `Amqp` wraps tests/integration/amqp_publish.c (compiled once per process with gcc against
 librabbitmq): publish raw messages with chosen properties, declare/bind an observation
@@ -22,110 +25,30 @@ queue, basic.get messages as dicts, read queue depths without rabbitmqctl.
 Only the Python standard library is used (run with /usr/bin/python3).
 """
 import atexit
-import errno
 import http.client
 import json
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 
+import harness
+from harness import (ADMIN_PASSWORD, NO_SUCH_ID, REPO, User, free_port,  # noqa: F401
+                     port_free, read_text, wait_for)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 from broker import Broker  # noqa: E402  (tests/broker.py)
 
-BIN_DIR = os.environ.get("TIZZA_BIN_DIR", "build/asan/bin")
-if not os.path.isabs(BIN_DIR):
-    BIN_DIR = os.path.join(REPO, BIN_DIR)
-SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
-ADMIN_PASSWORD = "admin-pass-" + os.urandom(6).hex()
-NO_SUCH_ID = "0123456789abcdef01234567"
-
-# Configuration that must never leak in from the caller's environment.
-_SCRUB = {"PORT", "HOST", "STORE_URL", "AMQP_URL", "AUTH_URL", "PIZZA_URL", "LIKES_URL",
-          "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS", "BODY_LIMIT",
-          "DRAIN_MS", "CORS_ORIGINS", "TRUSTED_PROXIES", "PAGE_SIZE", "AUTH_SIGNING_KEY",
-          "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE", "LOGIN_FAILURES_PER_USER",
-          "ERASURE_SERVICES", "AUTH_PUBLIC_KEY", "AUTH_WAIT_MS", "AMQP_PREFETCH"}
-_SCRUB_PREFIXES = ("RATE_LIMIT_", "TIZZA_SUPERUSER")
-
 _lock = threading.RLock()
-_seq = [0]
-_root = [None]
-
-
-def next_seq():
-    with _lock:
-        _seq[0] += 1
-        return _seq[0]
-
-
-def artifacts():
-    """The run's directory for stores and logs (created on first use)."""
-    with _lock:
-        if _root[0] is None:
-            given = os.environ.get("TIZZA_TEST_ARTIFACTS")
-            if given:
-                _root[0] = os.path.abspath(given)
-                os.makedirs(_root[0], exist_ok=True)
-            else:
-                _root[0] = tempfile.mkdtemp(prefix="tizza-events-")
-                atexit.register(shutil.rmtree, _root[0], True)
-        return _root[0]
 
 
 def unique(prefix="u"):
     """A unique, valid username (3-30 of [A-Za-z0-9_.-])."""
-    return "%s_%d_%s" % (prefix[:14], next_seq(), os.urandom(3).hex())
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_free(port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def read_text(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        return ""
-
-
-def tail(text, n=30):
-    return "\n".join(text.splitlines()[-n:])
-
-
-def wait_for(pred, timeout, interval=0.1, what="condition"):
-    """Polls pred() until it returns a truthy value (returned) or timeout (AssertionError)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s (last: %r)" %
-                                 (timeout, what, last))
-        time.sleep(interval)
+    return "%s_%d_%s" % (prefix[:14], harness.next_seq(), os.urandom(3).hex())
 
 
 def sqlite_only():
@@ -194,163 +117,26 @@ def request(port, method, path, body=None, token=None, headers=None, raw=None, t
 
 # ---------------------------------------------------------------- processes
 
-def base_env(extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in _SCRUB and not k.startswith(_SCRUB_PREFIXES)}
-    env.update({"HOST": "127.0.0.1", "LOG_LEVEL": "info", "DRAIN_MS": "3000",
-                "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
-                "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"})
-    env.update({k: str(v) for k, v in extra.items() if v is not None})
-    return env
-
-
-def binary(name):
-    return os.path.join(BIN_DIR, "tizza-" + name)
-
-
-def popen(args, timeout=15.0, **kw):
-    """subprocess.Popen, waiting out a binary that is being rebuilt right now (the linker
-    makes it executable only once written: EACCES/ETXTBSY meanwhile)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return subprocess.Popen(args, **kw)
-        except OSError as e:
-            if e.errno not in (errno.EACCES, errno.ETXTBSY) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-class Proc:
+class Proc(harness.Proc):
     """One tizza-<name> process, restartable on the same store and (when free) port."""
 
-    def __init__(self, name, env, tag):
-        self.name, self.extra, self.tag = name, dict(env), tag
-        self.dir = os.path.join(artifacts(), tag)
-        os.makedirs(self.dir, exist_ok=True)
-        self.proc = None
-        self.port = None
-        self.starts = 0
-        self.err_path = self.out_path = None
-
-    @property
-    def store_url(self):
-        return self.extra["STORE_URL"]
-
-    def cli(self, args, env=None, timeout=120):
-        """Runs a subcommand of the binary against this service's store."""
-        e = dict(self.extra)
-        e.update(env or {})
-        p = popen([binary(self.name)] + list(args), cwd=REPO, env=base_env(e),
-                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                  text=True)
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            raise
-        return subprocess.CompletedProcess(p.args, p.returncode, out, err)
-
     def start(self, timeout=30.0, wait_ready=True):
-        if self.proc is not None:
-            raise RuntimeError("%s is already running" % self.tag)
         for _ in range(3):
             if self.port is None or not port_free(self.port):
                 self.port = free_port()
-            self.starts += 1
-            self.out_path = os.path.join(self.dir, "stdout-%d.log" % self.starts)
-            self.err_path = os.path.join(self.dir, "stderr-%d.log" % self.starts)
-            env = dict(self.extra, PORT=self.port)
-            with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-                self.proc = popen([binary(self.name)], cwd=REPO, env=base_env(env),
-                                  stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-            _live.add(self)
+            self.spawn()
             if not wait_ready:
                 return self
             try:
-                self.wait_ready(timeout)
-                return self
+                return self.wait_ready(timeout)
             except RuntimeError:
                 exited = self.proc.poll() is not None
-                if not exited:
-                    self.proc.kill()
-                self.proc.wait()
-                self.proc = None
+                self.kill(check=False)
                 logs = read_text(self.err_path) + read_text(self.out_path)
                 if not (exited and "bind" in logs):
                     raise
                 self.port = None  # someone took the port: try another one
         raise RuntimeError("%s: could not bind a port" % self.tag)
-
-    def wait_ready(self, timeout=30.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("%s exited with %s before ready:\n%s" % (
-                    self.tag, self.proc.returncode, tail(self.stderr() + self.stdout())))
-            try:
-                if request(self.port, "GET", "/ready", timeout=3).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("%s not ready (GET /ready != 200) within %.0f s:\n%s" % (
-            self.tag, timeout, tail(self.stderr() + self.stdout())))
-
-    def ready_status(self):
-        return request(self.port, "GET", "/ready").status
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=30.0):
-        """SIGTERM; asserts exit status 0 and no sanitizer report. Idempotent."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise AssertionError("%s did not exit within %.0f s of SIGTERM:\n%s" % (
-                    self.tag, timeout, tail(self.stderr())))
-        self.check_clean(proc.returncode)
-
-    def kill(self):
-        """SIGKILL (no clean exit expected; stderr must still hold no sanitizer report)."""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        self.check_clean(None)
-
-    def check_clean(self, rc):
-        err = self.stderr()
-        problems = []
-        if rc is not None and rc != 0:
-            problems.append("exit status %r (want 0)" % rc)
-        found = [m for m in SANITIZER_MARKERS if m in err]
-        if found:
-            problems.append("sanitizer report on stderr (%s)" % ", ".join(found))
-        if problems:
-            raise AssertionError("%s: %s\n--- stderr (%s):\n%s" % (
-                self.tag, "; ".join(problems), self.err_path, tail(err, 60)))
-
-    def stdout(self):
-        return read_text(self.out_path) if self.out_path else ""
-
-    def stderr(self):
-        return read_text(self.err_path) if self.err_path else ""
-
-    def all_logs(self):
-        return "\n".join(read_text(os.path.join(self.dir, "%s-%d.log" % (k, i)))
-                         for i in range(1, self.starts + 1) for k in ("stdout", "stderr"))
 
     # -- HTTP
     def req(self, method, path, body=None, token=None, **kw):
@@ -359,39 +145,14 @@ class Proc:
     def get(self, path, token=None, **kw):
         return self.req("GET", path, token=token, **kw)
 
-    def metrics(self):
-        r = self.get("/metrics")
-        if r.status != 200:
-            raise AssertionError("GET /metrics: %r" % r)
-        return r.text
-
-    def metric(self, name, labels=None):
-        """Sum of the samples of `name` whose labels include `labels` (None if absent)."""
-        total, seen = 0.0, False
-        for line in self.metrics().splitlines():
-            m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", line)
-            if not m or m.group(1) != name:
-                continue
-            have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-            if all(have.get(k) == v for k, v in (labels or {}).items()):
-                total += float(m.group(3))
-                seen = True
-        return total if seen else None
-
 
 # ---------------------------------------------------------------- broker
 
 _broker = [None]
 
 
-_live = set()  # Procs that may be running, killed at exit whatever happened
-
-
 def _cleanup_all():
-    for p in list(_live):
-        if p.proc is not None and p.proc.poll() is None:
-            p.proc.kill()
-            p.proc.wait()
+    harness.kill_leftovers()  # the services first, then the node
     if _broker[0] is not None:
         _broker[0].cleanup()
 
@@ -425,7 +186,7 @@ class Amqp:
         with _lock:
             if cls._exe is None:
                 src = os.path.join(HERE, "amqp_publish.c")
-                out = os.path.join(artifacts(), "amqp_publish")
+                out = os.path.join(harness.tmp_root(), "amqp_publish")
                 cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcjson",
                                          "librabbitmq"], capture_output=True, text=True,
                                         check=True).stdout.split()
@@ -486,28 +247,13 @@ class Amqp:
 
 # ---------------------------------------------------------------- the cluster
 
-class User:
-    def __init__(self, id, username, token, password):
-        self.id, self.username, self.token, self.password = id, username, token, password
-
-    def __repr__(self):
-        return "<User %s %s>" % (self.username, self.id)
-
-
-class Cluster:
+class Cluster(harness.Group):
     """A vhost on the shared broker + tizza-auth + tizza-tweets on fresh SQLite files."""
 
     def __init__(self, auth_env=None, tweets_env=None, with_tweets=True):
-        self.broker = shared_broker()
-        n = next_seq()
-        self.name = "c%d-%s" % (n, os.urandom(2).hex())
-        self.vhost = "tizza-" + self.name
-        self.broker.ctl("add_vhost", self.vhost)
-        self.broker.ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        self.amqp_url = "amqp://guest:guest@127.0.0.1:%d/%s" % (
-            self.broker.port, urllib.parse.quote(self.vhost, safe=""))
+        super().__init__(shared_broker(), "c%d-%s" % (harness.next_seq(), os.urandom(2).hex()))
         self.amqp = Amqp(self.amqp_url)
-        d = artifacts()
+        d = harness.tmp_root()
         auth = {"STORE_URL": "sqlite://" + os.path.join(d, self.name + "-auth.db"),
                 "AMQP_URL": self.amqp_url, "ERASURE_SERVICES": "tweets",
                 "RATE_LIMIT_SIGNUP": "0", "RATE_LIMIT_LOGIN": "0",
@@ -520,11 +266,13 @@ class Cluster:
                   "AMQP_URL": self.amqp_url}
             tw.update(tweets_env or {})
             self.tweets = Proc("tweets", tw, self.name + "-tweets")
-        self.admin = None
 
     @property
     def procs(self):
         return [p for p in (self.tweets, self.auth) if p is not None]
+
+    def in_stop_order(self):
+        return self.procs
 
     def start(self, admin=True):
         if admin:
@@ -542,41 +290,7 @@ class Cluster:
             self.tweets.extra["AUTH_URL"] = "http://127.0.0.1:%d" % self.auth.port
             self.tweets.start()
 
-    def stop(self):
-        """Stops every running service (asserting clean exits); the first failure wins."""
-        first = None
-        for p in self.procs:
-            try:
-                p.stop()
-            except AssertionError as e:
-                first = first or e
-        if first:
-            raise first
-
-    def teardown(self):
-        """stop() plus a best-effort removal of the vhost; never leaves a process behind."""
-        try:
-            self.stop()
-        finally:
-            for p in self.procs:
-                if p.proc is not None:
-                    p.proc.kill()
-                    p.proc.wait()
-                    p.proc = None
-            if self.broker.running():
-                try:
-                    self.broker.ctl("delete_vhost", self.vhost, check=False)
-                except Exception:  # noqa: BLE001 -- cleanup only
-                    pass
-
     # -- auth
-    def create_admin(self, username="admin", email="a@x.io"):
-        r = self.auth.cli(["create-superuser", "--username", username, "--email", email],
-                          env={"TIZZA_SUPERUSER_PASSWORD": ADMIN_PASSWORD})
-        if r.returncode != 0:
-            raise AssertionError("create-superuser: rc=%d\n%s%s" % (r.returncode, r.stdout,
-                                                                     r.stderr))
-
     def login(self, username, password):
         r = self.auth.req("POST", "/api/v1/auth/login",
                           {"username": username, "password": password})
@@ -598,25 +312,7 @@ class Cluster:
 
     def signup_many(self, n, prefix="m", threads=4):
         """n users, signed up in parallel (argon2 is the slow part)."""
-        users = [None] * n
-        errors = []
-
-        def work(k):
-            for i in range(k, n, threads):
-                try:
-                    users[i] = self.signup(unique(prefix))
-                except Exception as e:  # noqa: BLE001 -- re-raised below
-                    errors.append(e)
-                    return
-
-        ts = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        if errors:
-            raise errors[0]
-        return users
+        return harness.in_parallel(n, threads, lambda: self.signup(unique(prefix)))
 
     def delete_user(self, user, token=None):
         return self.auth.req("DELETE", "/api/v1/users/" + user.id,

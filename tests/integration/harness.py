@@ -18,10 +18,19 @@ on first use, unless a test gives its own AMQP_URL.
 that honours Path and Max-Age=0, and returns a `Response` that unpacks as
 (status, headers, json-or-raw).
 
+The multi-service harnesses (cluster.py, constellation.py) build on three pieces from here:
+`Proc`, one restartable tizza-<name> process (env built from scratch, one pair of log files
+per start, readiness = GET /ready 200, `stop()` = SIGTERM plus the clean-exit check above,
+`kill()` = SIGKILL); `Group`, a vhost of its own on a RabbitMQ node plus the services in it
+(stop in order, teardown that leaves no process behind, the admin, parallel signups); and
+`started()`, a test module's setUpModule in one call (start, fixtures, teardown on failure).
+Every process started here, by a Service or a Proc, is SIGKILLed at exit if still running.
+
 Only the Python standard library is used (run with /usr/bin/python3).
 """
 import atexit
 import base64
+import errno
 import hashlib
 import http.client
 import json
@@ -49,6 +58,9 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 # their own instance with low values).
 HIGH_LIMIT = "100000/100000"
 
+ADMIN_PASSWORD = "admin-pass-" + os.urandom(6).hex()  # the admin of every Group
+NO_SUCH_ID = "0123456789abcdef01234567"
+
 # Configuration variables that must never leak in from the caller's environment.
 _SCRUB_PREFIXES = ("RATE_LIMIT_", "TIZZA_SUPERUSER")
 _SCRUB = {
@@ -56,7 +68,7 @@ _SCRUB = {
     "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS", "BODY_LIMIT",
     "DRAIN_MS", "CORS_ORIGINS", "TRUSTED_PROXIES", "PAGE_SIZE", "AUTH_SIGNING_KEY",
     "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE", "LOGIN_FAILURES_PER_USER",
-    "ERASURE_SERVICES", "AUTH_PUBLIC_KEY",
+    "ERASURE_SERVICES", "AUTH_PUBLIC_KEY", "AUTH_WAIT_MS", "AMQP_PREFETCH",
 }
 
 
@@ -106,8 +118,57 @@ def free_port():
     return port
 
 
+def port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def wait_for(pred, timeout, interval=0.1, what="condition"):
+    """Polls pred() until truthy (returned); AssertionError with the last value at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = pred()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s (last: %r)" %
+                                 (timeout, what, last))
+        time.sleep(interval)
+
+
+def parse_metrics(text):
+    """[(name, {label: value}, float)] of a Prometheus text exposition."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)", line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out.append((m.group(1), labels, float(m.group(3))))
+    return out
+
+
 def sanitizer_findings(text):
     return [m for m in SANITIZER_MARKERS if m in text]
+
+
+def exit_report(tag, rc, err, err_path, check_status=True):
+    """What makes a stop unclean, as a message (None when clean): exit status other than 0
+    (when check_status) or a sanitizer report in `err`, the stderr text of `err_path`."""
+    problems = []
+    if check_status and rc != 0:
+        problems.append("exit status %r (want 0)" % (rc,))
+    found = sanitizer_findings(err)
+    if found:
+        problems.append("sanitizer report on stderr (%s)" % ", ".join(found))
+    if not problems:
+        return None
+    return "%s: %s\n--- stderr tail (%s):\n%s" % (tag, "; ".join(problems), err_path,
+                                                    tail(err, 60))
 
 
 def read_text(path):
@@ -188,7 +249,7 @@ def mongo_double():
             _mongo = MongoDouble()
 
             def stop():
-                _kill_leftovers()
+                kill_leftovers()
                 _mongo.stop()
             atexit.register(stop)
         return _mongo
@@ -232,7 +293,7 @@ def broker():
             _broker = b
 
             def stop():
-                _kill_leftovers()  # services first (atexit runs last-registered first)
+                kill_leftovers()  # services first (atexit runs last-registered first)
                 b.stop()
                 b.cleanup()
             atexit.register(stop)
@@ -268,11 +329,11 @@ def run_cli(args, store_url=None, env=None, input=None, timeout=60, name="auth")
                           capture_output=True, text=True, timeout=timeout)
 
 
-_running = set()  # services not stopped yet: killed at exit so that none is left behind
+_running = set()  # Services and Procs not stopped yet: SIGKILLed at exit, none left behind
 
 
 @atexit.register
-def _kill_leftovers():
+def kill_leftovers():
     for svc in list(_running):
         if svc.proc is not None and svc.proc.poll() is None:
             svc.proc.kill()
@@ -372,16 +433,8 @@ class Service:
     def stop_and_check(self, test=None):
         """Stops and asserts a clean exit (status 0, no sanitizer report)."""
         rc = self.stop()
-        err = self.stderr()
-        problems = []
-        if rc != 0:
-            problems.append("exit status %r (want 0)" % (rc,))
-        found = sanitizer_findings(err)
-        if found:
-            problems.append("sanitizer report on stderr (%s)" % ", ".join(found))
-        if problems:
-            msg = "%s: %s\n--- stderr tail (%s):\n%s" % (
-                self.tag, "; ".join(problems), self.err_path, tail(err, 60))
+        msg = exit_report(self.tag, rc, self.stderr(), getattr(self, "err_path", None))
+        if msg:
             if test is not None:
                 test.fail(msg)
             raise AssertionError(msg)
@@ -564,6 +617,12 @@ class Client:
         return self.request("DELETE", path, **kw)
 
 
+def path_of(url):
+    """'http://h:p/a?b' -> '/a?b' (to follow next/previous links)."""
+    u = urllib.parse.urlsplit(url)
+    return u.path + ("?" + u.query if u.query else "")
+
+
 def raw_http(port, request_bytes, timeout=10):
     """Sends raw bytes, reads until the server closes; returns (head bytes, body bytes)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -580,6 +639,275 @@ def raw_http(port, request_bytes, timeout=10):
     data = b"".join(chunks)
     head, _, rest = data.partition(b"\r\n\r\n")
     return head, rest
+
+
+# ---------------------------------------------------------------- Proc and Group
+# What cluster.py (auth + tweets, SQLite) and constellation.py (all four services, either
+# backend) have in common; each subclasses Proc for its HTTP calls and Group for its
+# services and users.
+
+def popen(args, timeout=15.0, **kw):
+    """subprocess.Popen, waiting out a binary that is being rebuilt right now (the linker
+    makes it executable only once written: EACCES/ETXTBSY meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return subprocess.Popen(args, **kw)
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.ETXTBSY) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def http_status(port, path, timeout):
+    """The status of GET `path` on its own connection (OSError when there is no answer)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    finally:
+        conn.close()
+
+
+class Proc:
+    """One tizza-<name> process, restartable on the same store. env: its variables over
+    base_env() (DRAIN_MS=3000 unless given; PORT is self.port). Subclasses give get()
+    (an HTTP GET returning a response with .status and .text) and start()."""
+
+    STOP_TIMEOUT = 30.0  # seconds from SIGTERM to exit before stop() fails
+    CLI_TIMEOUT = 120
+
+    def __init__(self, name, env, tag, port=None):
+        self.name, self.extra, self.tag, self.port = name, dict(env), tag, port
+        self.dir = os.path.join(tmp_root(), tag)
+        os.makedirs(self.dir, exist_ok=True)
+        self.proc = None
+        self.starts = 0
+        self.out_path = self.err_path = None
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def store_url(self):
+        return self.extra["STORE_URL"]
+
+    def env(self):
+        e = {"DRAIN_MS": "3000", "PORT": str(self.port)}
+        e.update(self.extra)
+        return base_env(None, e)
+
+    def spawn(self):
+        """Starts the process on self.port without waiting; logs to a new pair of files."""
+        if self.proc is not None:
+            raise RuntimeError("%s is already running" % self.tag)
+        self.starts += 1
+        self.out_path = os.path.join(self.dir, "stdout-%d.log" % self.starts)
+        self.err_path = os.path.join(self.dir, "stderr-%d.log" % self.starts)
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.proc = popen([binary(self.name)], cwd=REPO, env=self.env(), stdout=out,
+                              stderr=err, stdin=subprocess.DEVNULL)
+        _running.add(self)
+
+    def wait_ready(self, timeout=30.0):
+        """Until GET /ready answers 200 (RuntimeError after `timeout` or if it exits)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s before ready:\n%s\n%s" % (
+                    self.tag, self.proc.returncode, tail(self.stderr()),
+                    tail(self.stdout(), 10)))
+            try:
+                if self.ready_status(timeout=3) == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("%s not ready (GET /ready != 200) within %.0f s:\n%s" % (
+            self.tag, timeout, tail(self.stderr() + self.stdout())))
+
+    def ready_status(self, timeout=30):
+        return http_status(self.port, "/ready", timeout)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=None):
+        """SIGTERM; asserts exit status 0 and no sanitizer report on stderr. Idempotent."""
+        timeout = self.STOP_TIMEOUT if timeout is None else timeout
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        _running.discard(self)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise AssertionError("%s did not exit within %.0f s of SIGTERM:\n%s" % (
+                    self.tag, timeout, tail(self.stderr())))
+        self.check_clean(proc.returncode)
+
+    def kill(self, check=True):
+        """SIGKILL (the crash the outbox must survive). With check, stderr must still hold
+        no sanitizer report; teardowns pass check=False. Idempotent."""
+        _running.discard(self)
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if check:
+            self.check_clean(None)
+
+    def check_clean(self, rc):
+        """AssertionError unless stderr is free of sanitizer reports and (rc not None) rc 0."""
+        msg = exit_report(self.tag, rc, self.stderr(), self.err_path,
+                          check_status=rc is not None)
+        if msg:
+            raise AssertionError(msg)
+
+    def stdout(self):
+        return read_text(self.out_path) if self.out_path else ""
+
+    def stderr(self):
+        return read_text(self.err_path) if self.err_path else ""
+
+    def all_logs(self):
+        """stdout+stderr of every start."""
+        return "\n".join(read_text(os.path.join(self.dir, "%s-%d.log" % (k, i)))
+                         for i in range(1, self.starts + 1) for k in ("stdout", "stderr"))
+
+    def cli(self, args, env=None, timeout=None):
+        """Runs a subcommand of the binary against this service's store."""
+        e = dict(self.extra)
+        e.update(env or {})
+        p = popen([binary(self.name)] + list(args), cwd=REPO, env=base_env(None, e),
+                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                  text=True)
+        try:
+            out, err = p.communicate(timeout=self.CLI_TIMEOUT if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise
+        return subprocess.CompletedProcess(p.args, p.returncode, out, err)
+
+    def metrics(self):
+        """GET /metrics as parse_metrics() samples."""
+        r = self.get("/metrics")
+        if r.status != 200:
+            raise AssertionError("%s GET /metrics: %r" % (self.tag, r))
+        return parse_metrics(r.text)
+
+    def metric(self, name, labels=None):
+        """Sum of the samples of `name` whose labels include `labels`; None when absent."""
+        total, seen = 0.0, False
+        for n, have, v in self.metrics():
+            if n == name and all(have.get(k) == w for k, w in (labels or {}).items()):
+                total += v
+                seen = True
+        return total if seen else None
+
+
+class User:
+    def __init__(self, id, username, token, password, role="user"):
+        self.id, self.username, self.token, self.password, self.role = (
+            id, username, token, password, role)
+
+    def __repr__(self):
+        return "<User %s %s>" % (self.username, self.id)
+
+
+def in_parallel(n, threads, make):
+    """[make() for each of n] on `threads` threads (argon2id hashing makes signups slow);
+    the first exception any call raised is raised once all threads are done."""
+    results = [None] * n
+    errors = []
+
+    def work(k):
+        for i in range(k, n, threads):
+            try:
+                results[i] = make()
+            except Exception as e:  # noqa: BLE001 -- re-raised below
+                errors.append(e)
+                return
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+class Group:
+    """Services in a vhost of their own on `broker` (so that the durable queues of two groups
+    never meet on a shared node), named tizza-<name>. Subclasses give `auth` (a Proc),
+    in_stop_order() (their Procs) and start()."""
+
+    def __init__(self, broker, name):
+        self.broker, self.name = broker, name
+        self.vhost = "tizza-" + name
+        broker.ctl("add_vhost", self.vhost)
+        broker.ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.amqp_url = "amqp://guest:guest@127.0.0.1:%d/%s" % (
+            broker.port, urllib.parse.quote(self.vhost, safe=""))
+        self.admin = None
+
+    def stop(self):
+        """Stops every running service (asserting clean exits); the first failure wins."""
+        first = None
+        for p in self.in_stop_order():
+            try:
+                p.stop()
+            except AssertionError as e:
+                first = first or e
+        if first:
+            raise first
+
+    def teardown(self):
+        """stop() plus a best-effort removal of the vhost; never leaves a process behind."""
+        try:
+            self.stop()
+        finally:
+            for p in self.in_stop_order():
+                p.kill(check=False)
+            if self.broker.running():
+                try:
+                    self.broker.ctl("delete_vhost", self.vhost, check=False)
+                except Exception:  # noqa: BLE001 -- cleanup only
+                    pass
+
+    def create_admin(self, username="admin", email="admin@x.io"):
+        """tizza-auth create-superuser (password ADMIN_PASSWORD) against self.auth's store."""
+        r = self.auth.cli(["create-superuser", "--username", username, "--email", email],
+                     env={"TIZZA_SUPERUSER_PASSWORD": ADMIN_PASSWORD})
+        if r.returncode != 0:
+            raise AssertionError("create-superuser: rc=%d\n%s%s" % (r.returncode, r.stdout,
+                                                                     r.stderr))
+
+
+def started(group, fixtures=None):
+    """A test module's setUpModule in one call: group.start(), then fixtures(group) (the
+    module's users, pizzas, ...); when either fails, group.teardown() before the error goes
+    on (unittest runs no tearDownModule after a failed setUpModule). Returns the group."""
+    try:
+        group.start()
+        if fixtures is not None:
+            fixtures(group)
+    except BaseException:
+        group.teardown()
+        raise
+    return group
 
 
 # ---------------------------------------------------------------- JWT helpers

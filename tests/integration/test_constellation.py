@@ -14,19 +14,14 @@ each service reports are exact whatever order the events arrive in.
 import unittest
 
 from constellation import Constellation, wait_for
-from harness import ServiceTestCase
+from harness import ServiceTestCase, started
 
 K = None
 
 
 def setUpModule():
     global K
-    K = Constellation()
-    try:
-        K.start()
-    except BaseException:
-        K.teardown()
-        raise
+    K = started(Constellation())
 
 
 def tearDownModule():

@@ -10,10 +10,9 @@ circuit breaker open (metrics) and then close again by itself once pizza is back
 """
 import time
 import unittest
-import urllib.parse
 
 from constellation import NO_SUCH_ID, Constellation, wait_for
-from harness import ServiceTestCase
+from harness import ServiceTestCase, path_of, started
 
 LIKES = "/api/v1/likes"
 LIKE_KEYS = {"id", "user_id", "pizza_id", "liked", "created_at", "updated_at"}
@@ -28,29 +27,23 @@ UNAPPROVED = None  # the chef's unapproved pizza
 
 
 def setUpModule():
-    global K, CHEF, PIZZERIA, UNAPPROVED
-    K = Constellation(env={"likes": {"REMOTE_BREAKER_COOLDOWN_MS": str(int(COOLDOWN_S * 1000))}})
-    try:
-        K.start()
-        CHEF = K.signup("chef")
-        PIZZERIA = K.pizzeria(CHEF, name="Likes test")
-        for i in range(PIZZA_COUNT):
-            PIZZAS.append(K.new_pizza(K.admin, PIZZERIA["id"], title="L%02d" % i,
-                                      approved=True))
-        UNAPPROVED = K.new_pizza(CHEF, PIZZERIA["id"], title="Chef's secret")
-    except BaseException:
-        K.teardown()
-        raise
+    global K
+    K = started(Constellation(env={"likes": {"REMOTE_BREAKER_COOLDOWN_MS":
+                                             str(int(COOLDOWN_S * 1000))}}), fixtures)
+
+
+def fixtures(k):
+    global CHEF, PIZZERIA, UNAPPROVED
+    CHEF = k.signup("chef")
+    PIZZERIA = k.pizzeria(CHEF, name="Likes test")
+    for i in range(PIZZA_COUNT):
+        PIZZAS.append(k.new_pizza(k.admin, PIZZERIA["id"], title="L%02d" % i, approved=True))
+    UNAPPROVED = k.new_pizza(CHEF, PIZZERIA["id"], title="Chef's secret")
 
 
 def tearDownModule():
     if K is not None:
         K.teardown()
-
-
-def path_of(url):
-    u = urllib.parse.urlsplit(url)
-    return u.path + ("?" + u.query if u.query else "")
 
 
 class LikesTestCase(ServiceTestCase):

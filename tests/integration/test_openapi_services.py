@@ -24,7 +24,7 @@ import yaml
 
 import test_openapi as oa
 from constellation import NO_SUCH_ID, Constellation, wait_for
-from harness import _NOBODY, REPO, ServiceTestCase
+from harness import _NOBODY, REPO, ServiceTestCase, started
 
 K = None
 USERS = {}
@@ -49,13 +49,11 @@ KNOWN_ROUTES = {
 
 def setUpModule():
     global K
-    K = Constellation(env={"likes": {"REMOTE_BREAKER_COOLDOWN_MS": "1000"}})
-    try:
-        K.start()
-        USERS["a"], USERS["b"] = K.signup_many(2, "oas")
-    except BaseException:
-        K.teardown()
-        raise
+    K = started(Constellation(env={"likes": {"REMOTE_BREAKER_COOLDOWN_MS": "1000"}}), fixtures)
+
+
+def fixtures(k):
+    USERS["a"], USERS["b"] = k.signup_many(2, "oas")
 
 
 def tearDownModule():

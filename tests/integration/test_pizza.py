@@ -14,7 +14,7 @@ import unittest
 import urllib.parse
 
 from constellation import NO_SUCH_ID, Constellation, wait_for
-from harness import ServiceTestCase
+from harness import ServiceTestCase, path_of, started
 
 PIZZERIAS = "/api/v1/pizzerias"
 PIZZAS = "/api/v1/pizzas"
@@ -28,26 +28,19 @@ OWNER = OTHER = ADMIN = None
 
 
 def setUpModule():
-    global K, OWNER, OTHER, ADMIN
-    K = Constellation(env={"pizza": {"REMOTE_BREAKER_COOLDOWN_MS": "1000"}})
-    try:
-        K.start()
-        OWNER, OTHER = K.signup_many(2, "pz")
-        ADMIN = K.admin
-    except BaseException:
-        K.teardown()
-        raise
+    global K
+    K = started(Constellation(env={"pizza": {"REMOTE_BREAKER_COOLDOWN_MS": "1000"}}), fixtures)
+
+
+def fixtures(k):
+    global OWNER, OTHER, ADMIN
+    OWNER, OTHER = k.signup_many(2, "pz")
+    ADMIN = k.admin
 
 
 def tearDownModule():
     if K is not None:
         K.teardown()
-
-
-def path_of(url):
-    """'http://h:p/a?b' -> '/a?b' (to follow next/previous links)."""
-    u = urllib.parse.urlsplit(url)
-    return u.path + ("?" + u.query if u.query else "")
 
 
 def approved_ids():

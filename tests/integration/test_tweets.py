@@ -17,7 +17,7 @@ import unittest
 import urllib.parse
 
 from cluster import NO_SUCH_ID, Cluster, sqlite_only, unique
-from harness import ed25519_public, jwt_build, jwt_sign, kid_of
+from harness import ed25519_public, jwt_build, jwt_sign, kid_of, started
 
 sqlite_only()
 
@@ -34,12 +34,7 @@ C = None
 def setUpModule():
     global C
     key = base64.urlsafe_b64encode(SEED).rstrip(b"=").decode()
-    C = Cluster(auth_env={"AUTH_SIGNING_KEY": key})
-    try:
-        C.start()
-    except BaseException:
-        C.teardown()
-        raise
+    C = started(Cluster(auth_env={"AUTH_SIGNING_KEY": key}))
 
 
 def tearDownModule():

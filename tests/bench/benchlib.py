@@ -1,0 +1,84 @@
+"""benchlib.py -- what the Python benchmarks (events.py, pizza_likes.py) share: the repo root
+and the release binaries' directory (BENCH_BIN_DIR, default build/bin), tests/ on sys.path
+for tests/broker.py, progress lines on stderr, one JSON request per connection, readiness
+polling, and nearest-rank percentiles. Every failure here is SystemExit("[bench] FAILED:
+..."): a benchmark exits non-zero only when a step cannot run.
+
+Only the Python standard library is used (run with /usr/bin/python3).
+"""
+import http.client
+import json
+import os
+import socket
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # for `from broker import Broker`
+BIN = os.path.join(ROOT, os.environ.get("BENCH_BIN_DIR", "build/bin"))
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+
+
+def say(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+def fail(msg):
+    raise SystemExit("[bench] FAILED: " + msg)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def request(port, method, path, body=None, token=None):
+    """One request on its own connection: (status, JSON body or None)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    c.request(method, path, body=body, headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, (json.loads(data) if data else None)
+
+
+def expect(want, port, method, path, body=None, token=None):
+    """request() that must answer `want`; returns the body."""
+    try:
+        st, data = request(port, method, path, body, token)
+    except OSError as e:
+        fail("%s %s on :%d: %s" % (method, path, port, e))
+    if st != want:
+        fail("%s %s answered %d (expected %d): %s" % (method, path, st, want, data))
+    return data
+
+
+def wait_ready(port, proc=None, secs=30):
+    """Until GET /ready on `port` answers 200; fails after `secs` or when `proc` exits."""
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            fail("service for :%d exited with status %d" % (port, proc.returncode))
+        try:
+            if request(port, "GET", "/ready")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    fail("service on :%d not ready after %d s" % (port, secs))
+
+
+def percentile(values, p):
+    """Nearest-rank percentile p (0-100) of values."""
+    v = sorted(values)
+    i = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
+    return v[i]

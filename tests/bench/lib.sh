@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# tests/bench/lib.sh -- sourced by run.sh and zero_downtime.sh: logging, the tool check, the
+# temp dir with its exit trap, and small process/port helpers.
+#
+# The script sets before sourcing: LOG_TAG (the word after "[" on log lines), PY, BIN.
+# setup_tmp PREFIX KEEP makes TMP and the pids array and installs cleanup as the EXIT trap
+# (INT/TERM exit 130/143 through it): every pid in pids gets SIGTERM, then SIGKILL after
+# 5 s; on a failing exit the last lines of every non-empty $TMP/*.log and
+# $TMP/nginx-*/*.log go to stderr; TMP is removed unless KEEP is 1.
+
+log() { printf '[%s %s] %s\n' "$LOG_TAG" "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+    log "FAILED: $*"
+    exit 1
+}
+
+# require_tools TOOL...: each must be on PATH, and $BIN executable.
+require_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run 'make deps')"
+    done
+    [[ -x $BIN ]] || die "$BIN not found (run 'make')"
+}
+
+setup_tmp() {
+    TMP=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 755 "$TMP" # nginx workers may run as nobody and must read $TMP/www*
+    KEEP_TMP=$2
+    pids=() # every process we started and have not reaped yet
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+cleanup() {
+    local rc=$? pid
+    trap - EXIT INT TERM
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if ((rc != 0)); then
+        for f in "$TMP"/*.log "$TMP"/nginx-*/*.log; do
+            [[ -s $f ]] || continue
+            log "last lines of $f:"
+            tail -n 15 "$f" >&2
+        done
+    fi
+    if [[ $KEEP_TMP == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+    exit "$rc"
+}
+
+forget_pid() { # drop $1 from pids
+    local keep=() p
+    for p in "${pids[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+    pids=("${keep[@]}")
+}
+
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [SECONDS]: until URL answers 200.
+wait_http() {
+    local url=$1 deadline=$((SECONDS + ${2:-10}))
+    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.02
+    done
+}

@@ -10,7 +10,13 @@ pizzas), likes erases the victim's verdicts, tweets the victim's tweets, and eac
 user.erased, which auth records on the erasure record (ERASURE_SERVICES is left at its
 default, pizza,likes,tweets). The victim only judges the bystander's pizzas, so the counts
 each service reports are exact whatever order the events arrive in.
+
+TestWriteRace: users keep creating (tweets, pizzerias, verdicts) while their accounts are
+erased; nothing of theirs may survive. On the MongoDB double it fails every time without the
+per-user guard of libcommon/erased.h (checked by disabling erased_guard()).
 """
+import threading
+import time
 import unittest
 
 from constellation import Constellation, wait_for
@@ -159,6 +165,72 @@ class TestUserErasure(ServiceTestCase):
         self.assertProblem(K.pizza.get("/api/v1/pizzas/" + p["id"], token=K.admin.token), 404)
         self.assertProblem(K.pizza.patch("/api/v1/pizzerias/" + pz["id"], {"name": "x"},
                                          token=victim.token), 401)
+
+
+class TestWriteRace(ServiceTestCase):
+    USERS = 6
+
+    def test_creates_racing_the_erasure_do_not_survive_it(self):
+        """Users keep creating tweets, pizzerias and verdicts while their accounts are
+        deleted: once every erasure is complete and every service refuses them, nothing they
+        created may remain. On MongoDB this is the write skew the per-user guard closes
+        (libcommon/erased.h); on SQLite the transactions serialize."""
+        users = K.signup_many(self.USERS, "wr")
+        owner = K.signup("wrowner")
+        pz = K.pizzeria(owner, name="Race target")
+        targets = []
+        for i in range(20):
+            p = K.new_pizza(owner, pz["id"], title="T%02d" % i)
+            K.approve(p["id"])
+            targets.append(p["id"])
+        stop = threading.Event()
+        refused = {u.id: set() for u in users}
+
+        def keep_creating(u):
+            i = 0
+            while not stop.is_set() and len(refused[u.id]) < 3:
+                i += 1
+                writes = (
+                    ("tweets", lambda: K.tweets.post("/api/v2/tweets", {"body": "race %d" % i},
+                                                     token=u.token)),
+                    ("pizza", lambda: K.pizza.post("/api/v1/pizzerias",
+                                                   {"name": "R%d" % i, "address": "A"},
+                                                   token=u.token)),
+                    ("likes", lambda: K.likes.put("/api/v1/likes/" + targets[i % len(targets)],
+                                                  {"liked": True}, token=u.token)),
+                )
+                for svc, write in writes:
+                    if write().status == 401:
+                        refused[u.id].add(svc)
+
+        ts = [threading.Thread(target=keep_creating, args=(u,)) for u in users]
+        for t in ts:
+            t.start()
+        try:
+            time.sleep(0.3)
+            for u in users:
+                self.assertEqual(K.auth.delete("/api/v1/users/" + u.id, token=u.token).status,
+                                 202)
+            for u in users:
+                def complete(u=u):
+                    r = K.auth.get("/api/v1/users/%s/erasure" % u.id, token=K.admin.token)
+                    return r.status == 200 and r.json.get("complete") is True
+                wait_for(complete, 60.0, 0.1, "the erasure of %s to be complete" % u.username)
+            wait_for(lambda: all(len(s) == 3 for s in refused.values()), 15.0, 0.1,
+                     "every service to refuse every erased user")
+        finally:
+            stop.set()
+            for t in ts:
+                t.join()
+        for u in users:
+            with self.subTest(user=u.username):
+                r = K.tweets.get("/api/v2/tweets?limit=100&tweetedby=" + u.username)
+                self.assertEqual((r.status, r.json["count"]), (200, 0), r)
+                r = K.pizza.get("/api/v1/pizzerias?owner_id=" + u.id)
+                self.assertEqual((r.status, r.json["count"]), (200, 0), r)
+        zero = {"likes": 0, "dislikes": 0}
+        self.assertEqual(K.counts(targets), {p: zero for p in targets},
+                         "verdicts of erased users survived their (complete) erasure")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_internal.h" /* store_fail(), as a backend reports */
 #include "util.h"
 
 static store_t *S;
@@ -806,6 +807,19 @@ static int scripted_fn(store_t *s, void *arg) {
     return rc == STORE_OK ? k->results[k->runs - 1] : rc;
 }
 
+/* Run 1 has an operation report STORE_RETRY (as MongoDB does at a conflicting write; here
+ * simulated through the backends' store_fail()) and then turns it into a code of its own:
+ * the run is doomed all the same, so store_transact() runs it again. */
+static int masking_fn(store_t *s, void *arg) {
+    struct scripted *k = arg;
+    int rc = scripted_fn(s, arg);
+    if (k->runs == 1 && rc == STORE_OK) {
+        store_fail(STORE_RETRY, "simulated write conflict");
+        return 100;
+    }
+    return rc;
+}
+
 static int failing_fn(store_t *s, void *arg) {
     cJSON *d = doc("x", NULL);
     int rc = store_insert(s, "bad name!", d); /* sets the message */
@@ -844,6 +858,12 @@ static void test_transact(void **state) {
     assert_int_equal(never.runs, STORE_TRANSACT_TRIES);
     assert_int_equal(count(c, NULL), 0);
     assert_false(store_in_txn(S));
+
+    fresh(c, "xact");
+    struct scripted masked = {c, {STORE_OK, STORE_OK}, 0};
+    OK(store_transact(S, masking_fn, &masked));
+    assert_int_equal(masked.runs, 2);
+    find_ids(c, NULL, NULL, 0, 0, "r-2");
 
     /* a store error of fn: returned, and its message survives the rollback */
     RC(STORE_ERR, store_transact(S, failing_fn, NULL));

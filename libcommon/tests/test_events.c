@@ -19,6 +19,7 @@
 #include "events.h"
 #include "metrics.h"
 #include "store.h"
+#include "store_internal.h" /* store_fail(), to simulate a backend's report */
 #include "util.h"
 
 #include <amqp.h>
@@ -292,6 +293,8 @@ static int test_handler(store_t *s, const cJSON *event, void *ctx) {
     handler_t *h = ctx;
     const char *id = jstr(event, "event_id"), *mode = jstr(event, "mode");
     pthread_mutex_lock(&h->mu);
+    int before = 0;
+    for (int i = 0; i < h->calls && i < MAX_CALLS; i++) before += strcmp(h->ids[i], id) == 0;
     if (h->calls < MAX_CALLS) snprintf(h->ids[h->calls], sizeof h->ids[0], "%s", id);
     h->calls++;
     pthread_mutex_unlock(&h->mu);
@@ -304,6 +307,12 @@ static int test_handler(store_t *s, const cJSON *event, void *ctx) {
     cJSON_Delete(effect);
     if (rc != STORE_OK) return EVENT_RETRY;
     if (mode && strcmp(mode, "retry") == 0) return EVENT_RETRY;
+    if (mode && strcmp(mode, "conflict") == 0 && before == 0) {
+        /* the first run loses a write conflict, as on MongoDB (the backend reports
+         * STORE_RETRY), and the handler makes a plain retry of it */
+        store_fail(STORE_RETRY, "simulated write conflict");
+        return EVENT_RETRY;
+    }
     if (mode && strcmp(mode, "poison") == 0) return EVENT_POISON;
     return EVENT_OK;
 }
@@ -751,6 +760,34 @@ static void test_consumer_retries_then_dead_letters(void **state) {
     store_close(s);
 }
 
+/* A handler run that lost a write conflict runs again at once, in the same delivery: no
+ * re-publication, no attempt used up, the first run rolled back. */
+static void test_consumer_conflict_runs_again_at_once(void **state) {
+    skip_without_broker();
+    store_t *s = open_store();
+    probe_t p = probe_open();
+    consumer_fixture_t f;
+    consumer_fixture_start(&f, s, "conflict");
+    char id[ID_LEN + 1];
+    char *body = event_body(f.type, "1.0.0", NULL, "conflict", id);
+    probe_publish(&p, "users", f.key, body);
+    free(body);
+    char line[300];
+    snprintf(line, sizeof line, "tizza_events_consumed_total{queue=\"%s\",result=\"ok\"} 1",
+             f.queue);
+    for (int i = 0; i < 200 && !metric_line(line); i++) sleep_ms(50);
+    assert_true(metric_line(line));
+    assert_int_equal(calls_for(&f.h, id), 2);
+    assert_int_equal(effects_for(s, id), 1); /* the lost run left nothing */
+    snprintf(line, sizeof line, "tizza_events_consumed_total{queue=\"%s\",result=\"retry\"}",
+             f.queue);
+    assert_false(metric_has(line)); /* never re-published */
+    assert_int_equal(probe_depth(&p, f.dlq), 0);
+    consumer_fixture_stop(&f, &p);
+    probe_close(&p);
+    store_close(s);
+}
+
 static void test_consumer_malformed_dead_lettered_at_once(void **state) {
     skip_without_broker();
     store_t *s = open_store();
@@ -908,6 +945,7 @@ int main(void) {
         cmocka_unit_test(test_consumer_duplicate_handled_once),
         cmocka_unit_test(test_consumer_queue_depth_zero_after_ack),
         cmocka_unit_test(test_consumer_retries_then_dead_letters),
+        cmocka_unit_test(test_consumer_conflict_runs_again_at_once),
         cmocka_unit_test(test_consumer_malformed_dead_lettered_at_once),
         cmocka_unit_test(test_consumer_unknown_major_dead_lettered),
         cmocka_unit_test(test_consumer_poison_dead_lettered_once),

@@ -26,9 +26,18 @@
  * one user serialize on MongoDB as a result (two concurrent creates by one user conflict
  * and one runs again), which is harmless.
  *
+ * Who wins. On MongoDB the first transaction to write a document keeps it and a later
+ * writer is aborted at its write (WriteConflict) and runs again. So the user.deleted handler
+ * writes the guard FIRST (erased_guard(), before it deletes anything) and a pizzeria delete
+ * writes its owner's guard first too: they claim the guard before their longer part, and the
+ * user's concurrent creates -- short, guard last -- are the ones that run again (and then
+ * find the account erased, or the pizzeria gone). Otherwise a user who keeps creating could
+ * keep aborting their own erasure.
+ *
  * Contract.
  * - erased_migrate() creates both collections (idempotent), from the service's migrate.
- * - erased_remember() is called by the user.deleted consumer INSIDE its store transaction,
+ * - A user.deleted handler calls erased_guard() first, and erased_remember() (through
+ *   erased_report()) INSIDE the same store transaction,
  *   together with the deletion of the user's data, so both commit or neither does. Store
  *   errors (STORE_RETRY included) make the consumer return EVENT_RETRY.
  * - Every handler that CREATES data does so through erased_create(): the check, its write

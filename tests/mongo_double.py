@@ -13,14 +13,17 @@ snapshots the whole data set; the transaction's reads and writes go to that snap
 its writes are logged, with the documents each one writes (db, collection, _id: the ids
 inserted, or matched in the snapshot by an update/delete). Every document has a version:
 the number of the last committed write to it, bumped by every commit that wrote it and by
-every write outside a transaction. commitTransaction is first-committer-wins: when a
-document the transaction wrote has a version newer than the transaction's snapshot, it
-replies WriteConflict (code 112, errorLabels ["TransientTransactionError"]) and applies
-nothing; otherwise it replays the log on a copy of the current data and swaps it in (a
-replay that fails -> the same WriteConflict, nothing applied). Replayed updates and deletes
-are narrowed to the ids they matched in the snapshot: a transaction's delete never removes
-a document committed by another since its snapshot (it did not see it). abortTransaction,
-or any failed command inside the transaction (as on MongoDB), drops the snapshot: no trace.
+every write outside a transaction. A write in a transaction to a document that another
+open transaction has written, or that was committed after this transaction's snapshot, is
+a WriteConflict (code 112, errorLabels ["TransientTransactionError"]) at that write, and
+the transaction is aborted -- MongoDB's rule: the first writer keeps the document. At
+commitTransaction the same version check runs again (a write outside any transaction may
+have landed meanwhile: WriteConflict, nothing applied); otherwise it replays the log on a
+copy of the current data and swaps it in (a replay that fails -> the same WriteConflict,
+nothing applied). Replayed updates and deletes are narrowed to the ids they matched in the
+snapshot: a transaction's delete never removes a document committed by another since its
+snapshot (it did not see it). abortTransaction, or any failed command inside the
+transaction (as on MongoDB), drops the snapshot: no trace.
 
 Commands: hello/isMaster, ping, buildInfo, endSessions, killCursors, create, createIndexes
 (unique and partialFilterExpression enforced: code 11000), insert, find (filter, sort, skip,
@@ -31,14 +34,13 @@ Every result fits in the first batch (cursor id 0), so getMore is never needed.
 What it is not: a database. No persistence, no auth/TLS, no getMore, no real oplog or
 clusterTime, mongomock's query semantics (plus one fix: booleans never equal numbers, as in
 MongoDB). Requests are served one at a time (mockupdb holds one lock per request).
-Write conflicts: of two overlapping transactions that write one document, exactly one
-commits, as on MongoDB, but not always the same one. MongoDB fails the second to WRITE,
-at that write (while the first writer is open, or when the document changed after the
-snapshot); the double fails the second to COMMIT, at its commit, so a transaction that
-MongoDB would stop early runs to its commit here. Only documents are versioned: no
-conflicts on collections or indexes (create/createIndexes), none for documents an upsert
-creates (the store never upserts), and reads never conflict (snapshot isolation, write skew
-included, as on MongoDB).
+Write conflicts: as on MongoDB, of two overlapping transactions that write one document
+the first to write it keeps it and the second is aborted at its write. Differences: MongoDB
+makes a write outside a transaction wait for an open transaction that wrote the document;
+here it goes through and that transaction fails at its commit. Only documents are
+versioned: no conflicts on collections or indexes (create/createIndexes), none for
+documents an upsert creates (the store never upserts), and reads never conflict (snapshot
+isolation, write skew included, as on MongoDB).
 
 Usage (Debian's interpreter, which has the packages, not the python3 first on PATH):
     /usr/bin/python3 tests/mongo_double.py --port 0 [--verbose]
@@ -348,6 +350,10 @@ class Double:
             return error(251, 'Transaction %s has been aborted.' % number, 'NoSuchTransaction',
                          ['TransientTransactionError'])
         keys, replay = written(txn.client[db_name], fn, cmd)
+        if keys and self.conflicts(txn, keys):
+            del self.txns[key]  # as on MongoDB: the second writer is aborted at its write
+            return error(112, 'WriteConflict: another transaction wrote the document',
+                         'WriteConflict', ['TransientTransactionError'])
         reply = fn(txn.client[db_name], cmd)
         if reply.get('ok') != 1 or reply.get('writeErrors'):
             del self.txns[key]  # MongoDB aborts a transaction on any error
@@ -355,6 +361,13 @@ class Double:
             txn.log.append((fn, db_name, replay))
             txn.wrote |= keys
         return reply
+
+    def conflicts(self, txn, keys):
+        """MongoDB's rule at a write in a transaction: a document written by another open
+        transaction, or committed after this transaction's snapshot, is a write conflict."""
+        if any(self.versions.get(k, 0) > txn.snapshot for k in keys):
+            return True
+        return any(other is not txn and other.wrote & keys for other in self.txns.values())
 
     def commit(self, cmd):
         txn = self.txns.pop(self.session(cmd), None)

@@ -896,8 +896,8 @@ static void *waiter_thread(void *p) {
 
 /* Two transactions writing one document. SQLite: the second one's store_begin() waits for
  * the first to commit (BEGIN IMMEDIATE), then both increments count. MongoDB: both run, one
- * commits and the other gets STORE_RETRY -- at its write (MongoDB: the second writer) or at
- * its commit (the test double: the second to commit) -- and writes nothing. */
+ * commits and the other gets STORE_RETRY -- at its write (the second writer, on MongoDB and
+ * on the test double) or at its commit -- and writes nothing. */
 static void test_txn_write_conflict(void **state) {
     char c[64];
     fresh(c, "wconf");

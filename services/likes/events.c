@@ -31,6 +31,7 @@ static int delete_likes(store_t *s, const char *field, const char *value, long *
 static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
     const char *user_id = json_str(event, "user_id");
     if (!id_valid(user_id)) return EVENT_POISON;
+    if (erased_guard(s, user_id) != STORE_OK) return EVENT_RETRY; /* first: erased.h */
     long removed = 0;
     if (delete_likes(s, "user_id", user_id, &removed) != STORE_OK) return EVENT_RETRY;
     cJSON *counts = cJSON_CreateObject();

@@ -45,6 +45,7 @@ int pizzas_erase(store_t *s, const store_filter_t *f, long *removed) {
 static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
     const char *user_id = json_str(event, "user_id");
     if (!id_valid(user_id)) return EVENT_POISON;
+    if (erased_guard(s, user_id) != STORE_OK) return EVENT_RETRY; /* first: erased.h */
     store_filter_t *f = store_filter_new();
     store_where_str(f, "owner_id", STORE_EQ, user_id);
     long pizzas = 0, pizzerias = 0;

@@ -199,12 +199,14 @@ struct pizzeria_delete {
 static int delete_txn(store_t *s, void *arg) {
     struct pizzeria_delete *d = arg;
     d->pizzas = 0;
+    /* the guard first: on MongoDB the first writer of a document wins, so the delete claims
+     * it before its longer part and the owner's concurrent creates are the ones to run again */
+    int rc = d->owner ? erased_guard(s, d->owner) : STORE_OK;
     store_filter_t *f = store_filter_new();
     store_where_str(f, "pizzeria_id", STORE_EQ, d->id);
-    int rc = pizzas_erase(s, f, &d->pizzas);
+    if (rc == STORE_OK) rc = pizzas_erase(s, f, &d->pizzas);
     store_filter_free(f);
     if (rc == STORE_OK) rc = store_delete_id(s, PIZZERIAS, d->id);
-    if (rc == STORE_OK && d->owner) rc = erased_guard(s, d->owner);
     return rc;
 }
 

@@ -232,6 +232,46 @@ class TestWriteRace(ServiceTestCase):
         self.assertEqual(K.counts(targets), {p: zero for p in targets},
                          "verdicts of erased users survived their (complete) erasure")
 
+    def test_pizzas_created_while_their_pizzeria_is_deleted_do_not_outlive_it(self):
+        """The owner keeps adding pizzas to pizzerias that are being deleted: once a
+        pizzeria is gone (404) and its creates are refused (422), none of its pizzas may be
+        left. On MongoDB the delete writes the owner's guard, as every create does
+        (services/pizza/pizzerias.c); without it an orphan pizza survives."""
+        owner = K.signup("orph")
+        pizzerias = [K.pizzeria(owner, name="Doomed %d" % i)["id"] for i in range(4)]
+        stop = threading.Event()
+
+        def keep_adding(pid):
+            i = 0
+            while not stop.is_set():
+                i += 1
+                r = K.pizza.post("/api/v1/pizzas",
+                                 {"pizzeria_id": pid, "title": "P%d" % i, "kind": "meat",
+                                  "description": "d", "thumbnail_url": "https://x.io/p.jpg"},
+                                 token=owner.token)
+                if r.status == 422:
+                    return
+
+        ts = [threading.Thread(target=keep_adding, args=(pid,)) for pid in pizzerias]
+        for t in ts:
+            t.start()
+        try:
+            time.sleep(0.3)
+            for pid in pizzerias:
+                r = K.pizza.delete("/api/v1/pizzerias/" + pid, token=owner.token)
+                self.assertEqual(r.status, 204, r)
+            for t in ts:
+                t.join(30)
+        finally:
+            stop.set()
+            for t in ts:
+                t.join()
+        for pid in pizzerias:
+            with self.subTest(pizzeria=pid):
+                self.assertProblem(K.pizza.get("/api/v1/pizzerias/" + pid), 404)
+                r = K.pizza.get("/api/v1/pizzas?pizzeria_id=" + pid, token=K.admin.token)
+                self.assertEqual((r.status, r.json["count"]), (200, 0), r)
+
 
 if __name__ == "__main__":
     unittest.main()

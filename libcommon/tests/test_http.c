@@ -123,29 +123,23 @@ static resp_t fetch(const char *path, bool head) {
 
 /* ---- tests ---- */
 
-static void test_finish_on_worker_from_the_loop(void **state) {
-    for (int i = 0; i < 20; i++) { /* every request, not just a lucky one */
-        resp_t r = fetch("/split", false);
-        assert_int_equal(r.status, 200);
-        cJSON *j = cJSON_Parse(r.data);
-        assert_non_null(j);
-        assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "same_thread")));
-        assert_int_equal(cJSON_GetObjectItem(j, "value")->valueint, 42);
-        cJSON_Delete(j);
-        free(r.data);
-    }
-}
-
-static void test_finish_on_worker_from_a_worker(void **state) {
-    resp_t r = fetch("/offloaded", false);
+/* GET path answers 200 {"same_thread": same, "value": value}. */
+static void expect_job(const char *path, bool same, int value) {
+    resp_t r = fetch(path, false);
     assert_int_equal(r.status, 200);
     cJSON *j = cJSON_Parse(r.data);
     assert_non_null(j);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "same_thread")));
-    assert_int_equal(cJSON_GetObjectItem(j, "value")->valueint, 7);
+    assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(j, "same_thread")), same);
+    assert_int_equal(cJSON_GetObjectItem(j, "value")->valueint, value);
     cJSON_Delete(j);
     free(r.data);
 }
+
+static void test_finish_on_worker_from_the_loop(void **state) {
+    for (int i = 0; i < 20; i++) expect_job("/split", false, 42); /* every time, not by luck */
+}
+
+static void test_finish_on_worker_from_a_worker(void **state) { expect_job("/offloaded", true, 7); }
 
 static void test_big_reply_and_head(void **state) {
     resp_t r = fetch("/big", false);

@@ -14,20 +14,22 @@
  * document matched, an insert of {id, writes: 1}. Two transactions inserting the first
  * guard of a user at once meet the key (SQLite cannot: BEGIN IMMEDIATE serializes them;
  * MongoDB reports a write conflict or a duplicate key): that is a conflict like any other,
- * so the duplicate key becomes STORE_RETRY. The consumer writes the guard first thing in
- * erased_remember(), a create last (after its own write): on MongoDB, which fails the
- * second writer of a document at that write, an erasure that has written its guard makes
- * the creates that reach theirs later lose and run again.
+ * so the duplicate key becomes STORE_RETRY. The consumer (erased_consumer()) writes the
+ * guard before it erases anything, a create last (after its own write): on MongoDB, which
+ * fails the second writer of a document at that write, an erasure that has written its
+ * guard makes the creates that reach theirs later lose and run again. erased_remember()
+ * writes it too, so that it is a complete erasure record on its own.
+ *
+ * The consumer is one per process, so its registration (queue name, service, erase
+ * function) is one static struct here; the spec handed to service_consume() points at it.
  *
  * Liveness. The erasure's transaction is longer than a create's, so a user creating in a
- * tight loop could keep committing inside it and make it lose conflict after conflict (the
- * consumer retries; after EVENT_MAX_ATTEMPTS it dead-letters). What breaks the loop is the
- * in-memory mark: erased_report() sets it once its writes succeeded, before the commit, so
- * an attempt that then loses the conflict at its commit has already made this process
- * refuse the user's token; the creates stop and the next attempt wins. An attempt that
- * fails on a real error sets no mark (the user may still write until the event succeeds).
- * Not covered: a conflict reported at a write before the mark (MongoDB reports them there,
- * the test double at the commit), and creates served by another replica.
+ * tight loop could keep aborting it. Two things stop that: the erasure writes the guard
+ * first, so on MongoDB (and the test double), where the first writer keeps a document,
+ * the creates are the ones that lose from then on; and erased_report() sets the in-memory
+ * mark once its writes succeeded, before the commit, so this process refuses the user's
+ * token even if that attempt still loses. An attempt that fails on a real error sets no
+ * mark (the user may still write until the event succeeds).
  *
  * erased_require_writer() answers for its caller on every refusal, so a handler calls it
  * and returns on -1 without answering again. erased_create() is the same check inside the
@@ -35,6 +37,7 @@
 #include "erased.h"
 
 #include "events.h"
+#include "json.h"
 
 #include "log.h"
 #include "util.h"
@@ -126,7 +129,7 @@ int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
 
 struct create {
     http_req_t *req;
-    authn_user_t *u;
+    const authn_user_t *u;
     int (*write)(store_t *, void *);
     void *arg;
 };
@@ -134,7 +137,6 @@ struct create {
 /* One run of erased_create()'s transaction. */
 static int create_run(store_t *s, void *arg) {
     struct create *c = arg;
-    if (authn_require(c->req, c->u) != 0) return ERASED_ANSWERED;
     int rc = lookup(s, c->u->id);
     if (rc == STORE_RETRY) return rc; /* not answered: runs again */
     if (allow(c->req, rc) != 0) return ERASED_ANSWERED;
@@ -142,8 +144,51 @@ static int create_run(store_t *s, void *arg) {
     return rc == STORE_OK ? erased_guard(s, c->u->id) : rc;
 }
 
-int erased_create(http_req_t *req, store_t *s, authn_user_t *u, int (*write)(store_t *s, void *arg),
-                  void *arg) {
+int erased_create(http_req_t *req, store_t *s, const authn_user_t *u,
+                  int (*write)(store_t *s, void *arg), void *arg) {
     struct create c = {req, u, write, arg};
     return store_transact(s, create_run, &c);
+}
+
+/* ---- the user.deleted consumer ---------------------------------------------------------- */
+
+/* The service's registration: one consumer per process (its own service). */
+static struct {
+    char queue[64];
+    const char *service;
+    erased_erase_fn erase;
+    void *ctx;
+} consumer;
+
+static int on_user_deleted(store_t *s, const cJSON *event, void *arg) {
+    const char *user_id = json_str(event, "user_id");
+    if (!id_valid(user_id)) return EVENT_POISON;
+    cJSON *removed = cJSON_CreateObject();
+    int rc = erased_guard(s, user_id); /* first: "Who wins" in erased.h */
+    if (rc == STORE_OK) rc = consumer.erase(s, user_id, removed, consumer.ctx);
+    char *counts = rc == STORE_OK ? cJSON_PrintUnformatted(removed) : NULL;
+    if (rc == STORE_OK)
+        rc = erased_report(s, consumer.service, user_id, removed);
+    else
+        cJSON_Delete(removed);
+    if (rc == STORE_OK)
+        log_msg(LOG_INFO, "erased user %s: %s", user_id, counts ? counts : "");
+    else if (rc != STORE_RETRY) /* a conflict just runs again */
+        log_msg(LOG_WARN, "erasing user %s failed: %s", user_id, store_errmsg());
+    free(counts);
+    return rc == STORE_OK ? EVENT_OK : EVENT_RETRY;
+}
+
+event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase, void *ctx) {
+    snprintf(consumer.queue, sizeof consumer.queue, "%s.user-deleted", service);
+    consumer.service = service;
+    consumer.erase = erase;
+    consumer.ctx = ctx;
+    return (event_consumer_spec_t){
+        .queue = consumer.queue,
+        .exchange = "users",
+        .binding = "user.deleted.1.#",
+        .major = 1,
+        .fn = on_user_deleted,
+    };
 }

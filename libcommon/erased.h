@@ -36,8 +36,9 @@
  *
  * Contract.
  * - erased_migrate() creates both collections (idempotent), from the service's migrate.
- * - A user.deleted handler calls erased_guard() first, and erased_remember() (through
- *   erased_report()) INSIDE the same store transaction,
+ * - erased_consumer() is every service's user.deleted consumer: the guard first, the
+ *   service's erase function, then erased_report() (erased_remember() and user.erased),
+ *   INSIDE one store transaction,
  *   together with the deletion of the user's data, so both commit or neither does. Store
  *   errors (STORE_RETRY included) make the consumer return EVENT_RETRY.
  * - Every handler that CREATES data does so through erased_create(): the check, its write
@@ -49,6 +50,7 @@
 #define TIZZA_ERASED_H
 
 #include "authn.h"
+#include "events.h"
 #include "http.h"
 #include "store.h"
 
@@ -71,6 +73,18 @@ int erased_remember(store_t *s, const char *user_id);
  * store error (the handler returns EVENT_RETRY). */
 int erased_report(store_t *s, const char *service, const char *user_id, cJSON *removed);
 
+/* What a service erases of a user, inside the consumer's transaction: deletes every row of
+ * user_id and adds a count per kind to `removed` (e.g. {"tweets": 3}). STORE_OK or the store
+ * error. */
+typedef int (*erased_erase_fn)(store_t *s, const char *user_id, cJSON *removed, void *ctx);
+
+/* The service's user.deleted consumer, to pass to service_consume() (one per process):
+ * queue "<service>.user-deleted" on exchange "users", binding user.deleted.1.#. Per event,
+ * in the consumer's one transaction: a missing or malformed user_id is poison; then the
+ * user's guard FIRST (see "Who wins"), erase(s, user_id, removed, ctx), erased_report(); any
+ * store error is EVENT_RETRY (a conflict runs the transaction again: events.h). */
+event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase, void *ctx);
+
 /* The check of a write: authn_require() (answers 401 itself when there is no valid token),
  * then *u must not be in deleted_users. 0 when the write is allowed (*u filled). Otherwise
  * it has answered -- 401 "this account has been deleted" with "WWW-Authenticate: Bearer",
@@ -88,15 +102,17 @@ int erased_guard(store_t *s, const char *user_id);
 /* erased_create(): the check refused the writer, or failed, and answered. */
 #define ERASED_ANSWERED 90
 
-/* The transaction of a handler that CREATES data, through store_transact(): the check of
- * erased_require_writer(), then write(s, arg) (the handler's reads and writes), then the
+/* The transaction of a handler that CREATES data, through store_transact(), for the caller
+ * `u` the handler has already authenticated (authn_require(): 401 before a body's 400, and
+ * the token is verified once): the deleted-account check of erased_require_writer(), then
+ * write(s, arg) (the handler's reads and writes), then the
  * writer's guard; committed, or rolled back and run again on STORE_RETRY (at most
  * STORE_TRANSACT_TRIES runs). write() must therefore be re-runnable (store_transact()).
  * Returns STORE_OK once committed; ERASED_ANSWERED when the check answered (401/503);
  * otherwise, everything rolled back and nothing answered, write()'s own code (anything but
  * STORE_OK/STORE_RETRY: pick values >= 100) or the store error -- STORE_RETRY when every
  * run conflicted -- which the caller answers (503 for a store error). */
-int erased_create(http_req_t *req, store_t *s, authn_user_t *u, int (*write)(store_t *s, void *arg),
-                  void *arg);
+int erased_create(http_req_t *req, store_t *s, const authn_user_t *u,
+                  int (*write)(store_t *s, void *arg), void *arg);
 
 #endif

@@ -13,7 +13,6 @@
  * any error): erased_remember() looks the id up before inserting it. */
 #include "likes.h"
 
-#include "authn.h"
 #include "erased.h"
 #include "json.h"
 #include "log.h"
@@ -28,17 +27,12 @@ static int delete_likes(store_t *s, const char *field, const char *value, long *
     return rc;
 }
 
-static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
-    const char *user_id = json_str(event, "user_id");
-    if (!id_valid(user_id)) return EVENT_POISON;
-    if (erased_guard(s, user_id) != STORE_OK) return EVENT_RETRY; /* first: erased.h */
-    long removed = 0;
-    if (delete_likes(s, "user_id", user_id, &removed) != STORE_OK) return EVENT_RETRY;
-    cJSON *counts = cJSON_CreateObject();
-    cJSON_AddNumberToObject(counts, "likes", (double)removed);
-    if (erased_report(s, "likes", user_id, counts) != STORE_OK) return EVENT_RETRY;
-    log_msg(LOG_INFO, "erased user %s: %ld likes", user_id, removed);
-    return EVENT_OK;
+/* erased_consumer()'s erase: the user's verdicts. */
+static int erase_user(store_t *s, const char *user_id, cJSON *removed, void *ctx) {
+    long n = 0;
+    int rc = delete_likes(s, "user_id", user_id, &n);
+    cJSON_AddNumberToObject(removed, "likes", (double)n);
+    return rc;
 }
 
 static int on_pizza_deleted(store_t *s, const cJSON *event, void *ctx) {
@@ -51,14 +45,7 @@ static int on_pizza_deleted(store_t *s, const cJSON *event, void *ctx) {
 }
 
 void likes_events(service_t *svc) {
-    const event_consumer_spec_t user_deleted = {
-        .queue = "likes.user-deleted",
-        .exchange = "users",
-        .binding = "user.deleted.1.#",
-        .major = 1,
-        .fn = on_user_deleted,
-        .ctx = svc,
-    };
+    const event_consumer_spec_t user_deleted = erased_consumer("likes", erase_user, NULL);
     const event_consumer_spec_t pizza_deleted = {
         .queue = "likes.pizza-deleted",
         .exchange = "pizzas",

@@ -15,8 +15,6 @@
 
 #include "erased.h"
 #include "json.h"
-#include "log.h"
-#include "util.h"
 
 static int publish_deleted(store_t *s, const cJSON *pizza) {
     cJSON *payload = cJSON_CreateObject();
@@ -42,38 +40,21 @@ int pizzas_erase(store_t *s, const store_filter_t *f, long *removed) {
     return rc;
 }
 
-static int on_user_deleted(store_t *s, const cJSON *event, void *ctx) {
-    const char *user_id = json_str(event, "user_id");
-    if (!id_valid(user_id)) return EVENT_POISON;
-    if (erased_guard(s, user_id) != STORE_OK) return EVENT_RETRY; /* first: erased.h */
+/* erased_consumer()'s erase: the user's pizzas (owner_id is on every pizza of their
+ * pizzerias), each with its pizza.deleted, then their pizzerias. */
+static int erase_user(store_t *s, const char *user_id, cJSON *removed, void *ctx) {
     store_filter_t *f = store_filter_new();
     store_where_str(f, "owner_id", STORE_EQ, user_id);
     long pizzas = 0, pizzerias = 0;
     int rc = pizzas_erase(s, f, &pizzas);
     if (rc == STORE_OK) rc = store_delete(s, PIZZERIAS, f, &pizzerias);
     store_filter_free(f);
-    if (rc == STORE_OK) {
-        cJSON *counts = cJSON_CreateObject();
-        cJSON_AddNumberToObject(counts, "pizzerias", (double)pizzerias);
-        cJSON_AddNumberToObject(counts, "pizzas", (double)pizzas);
-        rc = erased_report(s, "pizza", user_id, counts);
-    }
-    if (rc != STORE_OK) {
-        log_msg(LOG_WARN, "erasing user %s failed: %s", user_id, store_errmsg());
-        return EVENT_RETRY;
-    }
-    log_msg(LOG_INFO, "erased user %s: %ld pizzerias, %ld pizzas", user_id, pizzerias, pizzas);
-    return EVENT_OK;
+    cJSON_AddNumberToObject(removed, "pizzerias", (double)pizzerias);
+    cJSON_AddNumberToObject(removed, "pizzas", (double)pizzas);
+    return rc;
 }
 
 void pizza_events(service_t *svc) {
-    event_consumer_spec_t spec = {
-        .queue = "pizza.user-deleted",
-        .exchange = "users",
-        .binding = "user.deleted.1.#",
-        .major = 1,
-        .fn = on_user_deleted,
-        .ctx = svc,
-    };
-    service_consume(svc, &spec);
+    event_consumer_spec_t user_deleted = erased_consumer("pizza", erase_user, NULL);
+    service_consume(svc, &user_deleted);
 }

@@ -7,6 +7,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "json.h"
 #include "log.h"
 #include "problem.h"
 #include "util.h"
@@ -36,6 +37,33 @@ int pizza_migrate(store_t *s) {
 void pizza_store_error(http_req_t *req, const char *what) {
     log_msg(LOG_ERROR, "store: %s: %s", what, store_errmsg());
     http_reply_problem(req, 503, "the pizza store is unavailable");
+}
+
+int pizza_update(http_req_t *req, store_t *s, const char *coll, const char *what, cJSON *doc,
+                 cJSON *set) {
+    char now[32], msg[64];
+    iso_now(now);
+    cJSON_AddStringToObject(set, "updated_at", now);
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_EQ, json_str(doc, "id"));
+    long matched = 0;
+    int rc = store_update(s, coll, f, set, NULL, &matched);
+    store_filter_free(f);
+    snprintf(msg, sizeof msg, "update %s", what);
+    if (rc != STORE_OK) {
+        pizza_store_error(req, msg);
+        return -1;
+    }
+    if (matched == 0) {
+        snprintf(msg, sizeof msg, "no such %s", what);
+        http_reply_problem(req, 404, msg);
+        return -1;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, set) {
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, item->string, cJSON_Duplicate(item, true));
+    }
+    return 0;
 }
 
 bool pizza_may_write(const authn_user_t *u, const char *owner_id) {

@@ -23,6 +23,11 @@ void pizza_add_location(http_req_t *req, const char *prefix, const char *id);
  * to f. 0, or -1 after adding an error for `param` to `problem`. */
 int pizza_filter_ids(const char *list, const char *field, const char *param, store_filter_t *f,
                      cJSON *problem);
+/* An update of the stored `doc` of `coll` by its id: `set` (non-empty) plus updated_at is
+ * written, then merged into doc. 0 when done; otherwise answered -- 503 on a store error,
+ * 404 "no such <what>" when the row went away meanwhile -- and -1. */
+int pizza_update(http_req_t *req, store_t *s, const char *coll, const char *what, cJSON *doc,
+                 cJSON *set);
 /* Answers `problem` when it has errors (400) and returns -1; else frees it, returns 0. */
 int pizza_reply_if_invalid(http_req_t *req, cJSON *problem);
 

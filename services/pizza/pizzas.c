@@ -340,31 +340,12 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
         problem_add_error(p, "pizzeria_id", "cannot be changed");
     if (pizza_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
     if (cJSON_GetArraySize(in.set) > 0) {
-        char now[32];
-        iso_now(now);
-        cJSON_AddStringToObject(in.set, "updated_at", now);
         if (in.has_approved) {
             bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
             cJSON_AddStringToObject(in.set, "visible_to",
                                     visible_to(approved, json_str(doc, "owner_id")));
         }
-        store_filter_t *f = store_filter_new();
-        store_where_str(f, "id", STORE_EQ, json_str(doc, "id"));
-        long matched = 0;
-        int rc = store_update(s, PIZZAS, f, in.set, NULL, &matched);
-        store_filter_free(f);
-        if (rc != STORE_OK) {
-            pizza_store_error(req, "update pizza");
-            goto out;
-        }
-        if (matched == 0) {
-            http_reply_problem(req, 404, "no such pizza");
-            goto out;
-        }
-        const cJSON *item;
-        cJSON_ArrayForEach(item, in.set) {
-            cJSON_ReplaceItemInObjectCaseSensitive(doc, item->string, cJSON_Duplicate(item, true));
-        }
+        if (pizza_update(req, s, PIZZAS, "pizza", doc, in.set) != 0) goto out;
     }
     http_reply_json(req, 200, pizza_view(doc));
     doc = NULL;
@@ -378,14 +359,12 @@ static void patch_pizza(http_req_t *req, void *ctx) { update_pizza(req, ctx, PAT
 
 /* ---------------------------------------------------------------- delete */
 
-static int delete_store(store_t *s, const char *id) {
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
+/* The pizza and its pizza.deleted event, in one transaction (run by store_transact). */
+static int delete_txn(store_t *s, void *id) {
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, id);
     int rc = pizzas_erase(s, f, NULL);
     store_filter_free(f);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) store_rollback(s);
     return rc;
 }
 
@@ -396,7 +375,7 @@ static void delete_pizza(http_req_t *req, void *ctx) {
     if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u);
     if (!doc) return;
-    int rc = delete_store(s, json_str(doc, "id"));
+    int rc = store_transact(s, delete_txn, (void *)json_str(doc, "id"));
     cJSON_Delete(doc);
     if (rc != STORE_OK) {
         pizza_store_error(req, "delete pizza");

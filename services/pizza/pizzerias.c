@@ -154,28 +154,8 @@ static void update_pizzeria(http_req_t *req, service_t *svc, enum mode mode) {
     cJSON *body = http_json_body(req);
     if (!body) goto out;
     if (pizza_reply_if_invalid(req, validate(body, mode, &set)) != 0) goto out;
-    if (cJSON_GetArraySize(set) > 0) {
-        char now[32];
-        iso_now(now);
-        cJSON_AddStringToObject(set, "updated_at", now);
-        store_filter_t *f = store_filter_new();
-        store_where_str(f, "id", STORE_EQ, json_str(doc, "id"));
-        long matched = 0;
-        int rc = store_update(s, PIZZERIAS, f, set, NULL, &matched);
-        store_filter_free(f);
-        if (rc != STORE_OK) {
-            pizza_store_error(req, "update pizzeria");
-            goto out;
-        }
-        if (matched == 0) {
-            http_reply_problem(req, 404, "no such pizzeria");
-            goto out;
-        }
-        const cJSON *item;
-        cJSON_ArrayForEach(item, set) {
-            cJSON_ReplaceItemInObjectCaseSensitive(doc, item->string, cJSON_Duplicate(item, true));
-        }
-    }
+    if (cJSON_GetArraySize(set) > 0 && pizza_update(req, s, PIZZERIAS, "pizzeria", doc, set) != 0)
+        goto out;
     http_reply_json(req, 200, doc);
     doc = NULL;
 out:

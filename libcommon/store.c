@@ -394,6 +394,18 @@ int store_count(store_t *s, const char *coll, const store_filter_t *f, long *out
     return s->ops->count(s, t, coll, f, out);
 }
 
+int store_page(store_t *s, const char *coll, const store_filter_t *f, const char *sort, long limit,
+               long offset, long *count, cJSON **out) {
+    *out = NULL;
+    int rc = count ? store_count(s, coll, f, count) : STORE_OK;
+    if (rc == STORE_OK) rc = store_find(s, coll, f, sort, limit, offset, out);
+    if (rc != STORE_OK) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* set / inc: objects of identifiers, not "id", disjoint, inc values numbers. */
 static bool update_ok(const cJSON *set, const cJSON *inc) {
     const cJSON *objs[2] = {set, inc};

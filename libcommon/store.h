@@ -97,6 +97,11 @@ int store_find(store_t *s, const char *coll, const store_filter_t *f, const char
 /* First match of store_find (STORE_NOTFOUND when none). */
 int store_find_one(store_t *s, const char *coll, const store_filter_t *f, cJSON **out);
 int store_count(store_t *s, const char *coll, const store_filter_t *f, long *out);
+/* One page of a list: *count = every match (store_count; not counted when count is NULL,
+ * e.g. when the page holds every match anyway), *out = store_find(sort, limit, offset).
+ * On an error *out is NULL. */
+int store_page(store_t *s, const char *coll, const store_filter_t *f, const char *sort, long limit,
+               long offset, long *count, cJSON **out);
 
 /* For every match: set the members of `set` (may be NULL) and add the numbers of `inc`
  * (may be NULL; a missing field counts as 0). "id" cannot be changed. *matched (may be NULL)

@@ -828,6 +828,35 @@ static int failing_fn(store_t *s, void *arg) {
 }
 
 /* The retry loop itself, on every backend: what commits, what is returned, what runs again. */
+/* store_page: the count of every match and the page; no count query with a NULL count;
+ * nothing left in *out on an error. */
+static void test_page(void **state) {
+    char c[64];
+    fresh(c, "page");
+    OK(store_ensure_collection(S, c));
+    put(c, "p1", "{\"k\":1}");
+    put(c, "p2", "{\"k\":1}");
+    put(c, "p3", "{\"k\":2}");
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_NE, "p2");
+    long n = -1;
+    cJSON *docs = NULL;
+    OK(store_page(S, c, f, "-id", 1, 0, &n, &docs));
+    assert_int_equal(n, 2);
+    assert_int_equal(cJSON_GetArraySize(docs), 1);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 0), "id")->valuestring, "p3");
+    cJSON_Delete(docs);
+    n = -1;
+    OK(store_page(S, c, f, "-id", 1, 1, NULL, &docs));
+    assert_int_equal(n, -1); /* not counted */
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 0), "id")->valuestring, "p1");
+    cJSON_Delete(docs);
+    store_filter_free(f);
+    docs = (cJSON *)1;
+    RC(STORE_ERR, store_page(S, "bad name!", NULL, NULL, 10, 0, &n, &docs));
+    assert_null(docs);
+}
+
 static void test_transact(void **state) {
     char c[64];
     fresh(c, "xact");
@@ -1399,6 +1428,7 @@ int main(void) {
         T(test_txn_misuse),
         T(test_txn_isolation),
         T(test_txn_concurrent_writer),
+        T(test_page),
         T(test_transact),
         T(test_txn_write_conflict),
         T(test_transact_retries_a_conflict),

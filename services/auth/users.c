@@ -325,12 +325,13 @@ void users_list(http_req_t *req, void *arg) {
     } else if (http_page_params(req, &page) != 0) {
         goto out;
     }
-    if (store_count(ctx->store, AUTH_COLL_USERS, f, &count) != STORE_OK ||
-        store_find(ctx->store, AUTH_COLL_USERS, f, "created_at", page.limit, page.offset, &docs) !=
-            STORE_OK) {
+    /* with ?ids= every match is on the page: no count query */
+    if (store_page(ctx->store, AUTH_COLL_USERS, f, "created_at", page.limit, page.offset,
+                   ids != NULL ? NULL : &count, &docs) != STORE_OK) {
         reply_store_error(ctx, req, "list users");
         goto out;
     }
+    if (ids != NULL) count = cJSON_GetArraySize(docs);
     cJSON *results = cJSON_CreateArray();
     const cJSON *doc;
     cJSON_ArrayForEach(doc, docs) { cJSON_AddItemToArray(results, user_view(doc, admin)); }

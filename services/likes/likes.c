@@ -326,12 +326,10 @@ static void list_likes(http_req_t *req, void *ctx) {
     if (liked >= 0) store_where_bool(f, "liked", liked == 1);
     long count = 0;
     cJSON *docs = NULL;
-    int rc = store_count(s, LIKES_COLL, f, &count);
-    if (rc == STORE_OK)
-        rc = store_find(s, LIKES_COLL, f, "-updated_at,-id", page.limit, page.offset, &docs);
+    int rc =
+        store_page(s, LIKES_COLL, f, "-updated_at,-id", page.limit, page.offset, &count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        cJSON_Delete(docs);
         reply_store_error(req);
         return;
     }

@@ -210,9 +210,8 @@ static void list_pizzas(http_req_t *req, void *ctx) {
     if (pizza_reply_if_invalid(req, p) != 0) goto out;
     if (!has_ids && http_page_params(req, &page) != 0) goto out;
     long count = 0;
-    int rc = has_ids ? STORE_OK : store_count(s, PIZZAS, f, &count);
-    if (rc == STORE_OK)
-        rc = store_find(s, PIZZAS, f, "-created_at,-id", page.limit, page.offset, &docs);
+    int rc = store_page(s, PIZZAS, f, "-created_at,-id", page.limit, page.offset,
+                        has_ids ? NULL : &count, &docs);
     if (rc != STORE_OK) {
         pizza_store_error(req, "list pizzas");
         goto out;

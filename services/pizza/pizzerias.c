@@ -89,12 +89,9 @@ static void list_pizzerias(http_req_t *req, void *ctx) {
     }
     long count = 0;
     cJSON *docs = NULL;
-    int rc = store_count(s, PIZZERIAS, f, &count);
-    if (rc == STORE_OK)
-        rc = store_find(s, PIZZERIAS, f, "-created_at,-id", page.limit, page.offset, &docs);
+    int rc = store_page(s, PIZZERIAS, f, "-created_at,-id", page.limit, page.offset, &count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        cJSON_Delete(docs);
         pizza_store_error(req, "list pizzerias");
         return;
     }

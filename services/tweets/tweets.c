@@ -57,12 +57,9 @@ static void list_tweets(http_req_t *req, void *ctx) {
     }
     long count = 0;
     cJSON *docs = NULL;
-    int rc = store_count(s, COLL, f, &count);
-    if (rc == STORE_OK)
-        rc = store_find(s, COLL, f, "-timestamp,-id", page.limit, page.offset, &docs);
+    int rc = store_page(s, COLL, f, "-timestamp,-id", page.limit, page.offset, &count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        cJSON_Delete(docs);
         reply_store_error(req);
         return;
     }

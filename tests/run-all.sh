@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the test suites on the sanitizer build (build/asan). `make test` calls it with no
-# argument (everything); `unit`, `store`, `integration`, `static` or `e2e` runs one part.
+# Runs the test suites on the sanitizer build (build/asan), and the cross-service integration
+# modules once more on the release build (build/bin). `make test` calls it with no argument
+# (everything); `unit`, `store`, `integration`, `static` or `e2e` runs one part.
 # Prints a closing "N passed, M failed" line over the suites it ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,13 @@ if [[ $what == all || $what == store ]]; then
 fi
 if [[ $what == all || $what == integration ]]; then
     run "integration" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/integration/run.sh
+fi
+# The binaries `make` ships link jemalloc (Makefile, MALLOC); the sanitizer build cannot. The
+# cross-service modules run once more on them, on both stores.
+if [[ $what == all || $what == integration ]]; then
+    run "integration on the release build (constellation, likes, pizza)" \
+        env TIZZA_BIN_DIR=build/bin TIZZA_TEST_PATTERN='test_[clp]*.py' \
+        TIZZA_TEST_ARTIFACT_ROOT=tests/artifacts/integration-release bash tests/integration/run.sh
 fi
 if [[ $what == all || $what == static ]]; then
     run "static (deployment files)" bash tests/static/run.sh

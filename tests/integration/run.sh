@@ -2,7 +2,8 @@
 # Integration suite: every tests/integration/test_*.py, which drive the real service binaries
 # (TIZZA_BIN_DIR, default build/asan/bin) over HTTP, once per store backend
 # (TIZZA_TEST_BACKENDS, default "sqlite mongo"), with Debian's /usr/bin/python3 and unittest.
-# Service logs and stores go to tests/artifacts/integration/<backend>/.
+# TIZZA_TEST_PATTERN (default test_*.py) picks the modules. Service logs and stores go to
+# $TIZZA_TEST_ARTIFACT_ROOT/<backend>/ (default tests/artifacts/integration).
 # Exits non-zero on any failure; the last line is "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,6 +11,8 @@ cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 export TIZZA_BIN_DIR=${TIZZA_BIN_DIR:-build/asan/bin}
 backends=${TIZZA_TEST_BACKENDS:-sqlite mongo}
+export TIZZA_TEST_PATTERN=${TIZZA_TEST_PATTERN:-test_*.py}
+artifacts=${TIZZA_TEST_ARTIFACT_ROOT:-tests/artifacts/integration}
 passed=0
 failed=0
 
@@ -20,7 +23,7 @@ if [[ ! -x $TIZZA_BIN_DIR/tizza-auth ]]; then
 fi
 
 for backend in $backends; do
-    art=tests/artifacts/integration/$backend
+    art=$artifacts/$backend
     rm -rf "$art"
     mkdir -p "$art"
     echo "=== integration ($backend)"
@@ -30,9 +33,10 @@ for backend in $backends; do
     # Bounded: a hang (a service that never answers) must not stall CI.
     TIZZA_TEST_BACKEND=$backend TIZZA_TEST_ARTIFACTS=$art \
         timeout -k 10 600 "$PY" - "$art/counts" <<'EOF'
-import sys, unittest
+import os, sys, unittest
 sys.path.insert(0, "tests/integration")
-suite = unittest.defaultTestLoader.discover("tests/integration", pattern="test_*.py",
+suite = unittest.defaultTestLoader.discover("tests/integration",
+                                            pattern=os.environ["TIZZA_TEST_PATTERN"],
                                             top_level_dir="tests/integration")
 res = unittest.TextTestRunner(verbosity=2).run(suite)
 # A failing subTest is reported under its test; count each test once.

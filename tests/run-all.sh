@@ -36,7 +36,7 @@ fi
 if [[ $what == all || $what == integration ]]; then
     run "integration" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/integration/run.sh
 fi
-# The binaries `make` ships link jemalloc (Makefile, MALLOC); the sanitizer build cannot. The
+# The binaries `make` ships link mimalloc (Makefile, MALLOC); the sanitizer build cannot. The
 # cross-service modules run once more on them, on both stores.
 if [[ $what == all || $what == integration ]]; then
     run "integration on the release build (constellation, likes, pizza)" \

@@ -53,7 +53,7 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: all test unit store-conformance integration static e2e web bench deps run clean fmt lint asan help
+.PHONY: FORCE all test unit store-conformance integration static e2e web bench deps run clean fmt lint asan help
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 
 help:
@@ -82,6 +82,14 @@ $(OUT)/libcommon.a: $(COMMON_OBJ)
 	@echo "  AR      $@"
 	@rm -f $@ && ar rcs $@ $^
 
+# Holds the allocator the binaries link (MALLOC_LIBS); rewritten only when it changes, so
+# `make MALLOC=libc` after a default build relinks them and an unchanged one does not.
+$(OUT)/malloc.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(MALLOC_LIBS)' | cmp -s - $@ || echo '$(MALLOC_LIBS)' > $@
+
+FORCE:
+
 # The service's proto-doc and build time are compiled into the binary (served at /openapi.yaml).
 $(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml tools/embed.sh
 	@mkdir -p $(dir $@)
@@ -90,7 +98,7 @@ $(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml tools/embed.sh
 .SECONDARY:
 .SECONDEXPANSION:
 service_objs = $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard services/$(1)/*.c))
-$(OUT)/bin/tizza-%: $$(call service_objs,$$*) $(OUT)/gen/%_embed.c $(OUT)/libcommon.a | $(PLUGIN)
+$(OUT)/bin/tizza-%: $$(call service_objs,$$*) $(OUT)/gen/%_embed.c $(OUT)/libcommon.a $(OUT)/malloc.stamp | $(PLUGIN)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -DTIZZA_BUILD_TIME='"'$$(date -u +%Y-%m-%dT%H:%M:%SZ)'"' -o $@ $(filter %.o %_embed.c,$^) $(OUT)/libcommon.a $(LDFLAGS) $(MALLOC_LIBS) $(LDLIBS)
@@ -103,7 +111,8 @@ $(OUT)/tests/test_%: libcommon/tests/test_%.c $(OUT)/libcommon.a | $(PLUGIN)
 asan:
 	$(MAKE) SANITIZE=1 all
 
-# Every suite, on sanitizer builds. The warning-clean release build is part of it too.
+# Every suite: on the sanitizer build, plus the static checks and the cross-service
+# integration modules on the release build (tests/run-all.sh).
 test: all asan
 	bash tests/run-all.sh
 

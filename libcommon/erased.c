@@ -4,7 +4,7 @@
  *
  * A deleted account is one document {id: <user id>, deleted_at: <ISO time>}; the user id
  * is the document key, so the check is one store_get() and remembering twice meets the
- * key. erased_remember() looks the id up before inserting it because MongoDB aborts a
+ * key. erased_remember() looks the id up (lookup()) before inserting it because MongoDB aborts a
  * transaction on any failed statement (a duplicate key included). A conflict that still
  * happens (another transaction inserted the id in between) means the id is remembered, so
  * it is success; on MongoDB the aborted transaction then fails at its next operation or at
@@ -17,8 +17,8 @@
  * so the duplicate key becomes STORE_RETRY. The consumer (erased_consumer()) writes the
  * guard before it erases anything, a create last (after its own write): on MongoDB, which
  * fails the second writer of a document at that write, an erasure that has written its
- * guard makes the creates that reach theirs later lose and run again. erased_remember()
- * writes it too, so that it is a complete erasure record on its own.
+ * guard makes the creates that reach theirs later lose and run again. The guard is written
+ * once per erasure, by the consumer: erased_remember() and report() do not.
  *
  * The consumer is one per process, so its registration (queue name, service, erase
  * function) is one static struct here; the spec handed to service_consume() points at it.
@@ -26,10 +26,11 @@
  * Liveness. The erasure's transaction is longer than a create's, so a user creating in a
  * tight loop could keep aborting it. Two things stop that: the erasure writes the guard
  * first, so on MongoDB (and the test double), where the first writer keeps a document,
- * the creates are the ones that lose from then on; and erased_report() sets the in-memory
+ * the creates are the ones that lose from then on; and report() sets the in-memory
  * mark once its writes succeeded, before the commit, so this process refuses the user's
- * token even if that attempt still loses. An attempt that fails on a real error sets no
- * mark (the user may still write until the event succeeds).
+ * token even if that attempt still loses. The mark may outlive an attempt that fails
+ * after it (the processed_events insert, the commit): harmless, since the event is
+ * delivered again until the erasure commits.
  *
  * erased_require_writer() answers for its caller on every refusal, so a handler calls it
  * and returns on -1 without answering again. erased_create() is the same check inside the
@@ -68,16 +69,21 @@ int erased_guard(store_t *s, const char *user_id) {
     return rc == STORE_CONFLICT ? STORE_RETRY : rc;
 }
 
-int erased_remember(store_t *s, const char *user_id) {
-    int rc = erased_guard(s, user_id);
-    if (rc != STORE_OK) return rc;
+/* STORE_NOTFOUND when user_id is not in deleted_users, STORE_OK when it is, else the
+ * store error. */
+static int lookup(store_t *s, const char *user_id) {
     cJSON *gone = NULL;
-    rc = store_get(s, COLL, user_id, &gone);
+    int rc = store_get(s, COLL, user_id, &gone);
     cJSON_Delete(gone);
+    return rc;
+}
+
+int erased_remember(store_t *s, const char *user_id) {
+    int rc = lookup(s, user_id);
     if (rc != STORE_NOTFOUND) return rc; /* STORE_OK: already remembered */
     char now[32];
     iso_now(now);
-    gone = cJSON_CreateObject();
+    cJSON *gone = cJSON_CreateObject();
     cJSON_AddStringToObject(gone, "id", user_id);
     cJSON_AddStringToObject(gone, "deleted_at", now);
     rc = store_insert(s, COLL, gone);
@@ -85,7 +91,10 @@ int erased_remember(store_t *s, const char *user_id) {
     return rc == STORE_CONFLICT ? STORE_OK : rc;
 }
 
-int erased_report(store_t *s, const char *service, const char *user_id, cJSON *removed) {
+/* The end of the handler, once the service erased the user's data: erased_remember(), then
+ * user.erased {user_id, service, removed} into the outbox (`removed` is taken), then the
+ * in-memory mark (see the top). STORE_OK or the store error. */
+static int report(store_t *s, const char *service, const char *user_id, cJSON *removed) {
     int rc = erased_remember(s, user_id);
     if (rc != STORE_OK) {
         cJSON_Delete(removed);
@@ -97,15 +106,6 @@ int erased_report(store_t *s, const char *service, const char *user_id, cJSON *r
     cJSON_AddItemToObject(payload, "removed", removed);
     rc = outbox_add(s, service, "users", "user.erased", "1.0.0", payload);
     if (rc == STORE_OK) authn_mark_deleted(user_id); /* before the commit: see the top */
-    return rc;
-}
-
-/* STORE_NOTFOUND when user_id is not in deleted_users, STORE_OK when it is, else the
- * store error. */
-static int lookup(store_t *s, const char *user_id) {
-    cJSON *gone = NULL;
-    int rc = store_get(s, COLL, user_id, &gone);
-    cJSON_Delete(gone);
     return rc;
 }
 
@@ -168,7 +168,7 @@ static int on_user_deleted(store_t *s, const cJSON *event, void *arg) {
     if (rc == STORE_OK) rc = consumer.erase(s, user_id, removed, consumer.ctx);
     char *counts = rc == STORE_OK ? cJSON_PrintUnformatted(removed) : NULL;
     if (rc == STORE_OK)
-        rc = erased_report(s, consumer.service, user_id, removed);
+        rc = report(s, consumer.service, user_id, removed);
     else
         cJSON_Delete(removed);
     if (rc == STORE_OK)

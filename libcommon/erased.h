@@ -17,14 +17,14 @@
  *
  * The guard closes it: one document per user in "writer_guards" ({id: user id, writes: n}),
  * that BOTH sides write inside their transaction -- every create increments it (inserting
- * {id, writes: 1} the first time) after its checked write, and erased_remember() does the
- * same. Two such transactions that overlap now write one common document, so on MongoDB one
- * of them aborts with a write conflict (STORE_RETRY, store.h) and runs again: a create run
- * again sees deleted_users and is refused (401); an erasure run again sees the new row and
- * deletes it. The guard is written on SQLite too, though it is not needed there: one code
- * path on both backends, tested once, for one small indexed write per create. Writes by
- * one user serialize on MongoDB as a result (two concurrent creates by one user conflict
- * and one runs again), which is harmless.
+ * {id, writes: 1} the first time) after its checked write, and the user.deleted consumer
+ * before it deletes anything. Two such transactions that overlap now write one common document, so
+ * on MongoDB one of them aborts with a write conflict (STORE_RETRY, store.h) and runs again: a
+ * create run again sees deleted_users and is refused (401); an erasure run again sees the new row
+ * and deletes it. The guard is written on SQLite too, though it is not needed there: one code path
+ * on both backends, tested once, for one small indexed write per create. Writes by one user
+ * serialize on MongoDB as a result (two concurrent creates by one user conflict and one runs
+ * again), which is harmless.
  *
  * Who wins. On MongoDB the first transaction to write a document keeps it and a later
  * writer is aborted at its write (WriteConflict) and runs again. So the user.deleted handler
@@ -37,10 +37,9 @@
  * Contract.
  * - erased_migrate() creates both collections (idempotent), from the service's migrate.
  * - erased_consumer() is every service's user.deleted consumer: the guard first, the
- *   service's erase function, then erased_report() (erased_remember() and user.erased),
- *   INSIDE one store transaction,
- *   together with the deletion of the user's data, so both commit or neither does. Store
- *   errors (STORE_RETRY included) make the consumer return EVENT_RETRY.
+ *   service's erase function, then erased_remember() and user.erased into the outbox, all
+ *   INSIDE the one store transaction of the event, so they commit together or not at all.
+ *   Store errors (STORE_RETRY included) make the consumer return EVENT_RETRY.
  * - Every handler that CREATES data does so through erased_create(): the check, its write
  *   and the guard in one store_transact() transaction, run again on a conflict.
  * - erased_require_writer() is the check alone, for handlers that only change or delete
@@ -58,20 +57,11 @@
  * store error. */
 int erased_migrate(store_t *s);
 
-/* Records user_id as deleted ({id, deleted_at}) and writes the user's guard (see the
- * top). Idempotent: an id already there (a redelivered event, a concurrent consumer) is
- * success. Call inside the consumer's store transaction. STORE_OK or the store error
- * (STORE_RETRY: a conflict with a concurrent create or erasure of the user; run the
- * transaction again). */
+/* Records user_id as deleted ({id, deleted_at}); it writes no guard (the consumer writes
+ * it first). Idempotent: an id already there (a redelivered event, a concurrent consumer) is
+ * success. Called by erased_consumer()'s handler, inside its transaction. STORE_OK or the
+ * store error (STORE_RETRY: a conflict; run the transaction again). */
 int erased_remember(store_t *s, const char *user_id);
-
-/* The end of a user.deleted handler, inside its transaction, once the service deleted the
- * user's data: erased_remember(), then user.erased {user_id, service, removed} into the
- * outbox (`removed` is taken: counts per kind, e.g. {"tweets": 3}), then the in-memory mark
- * (authn_mark_deleted; before the commit, which may still lose a write conflict: the mark
- * stops this process's creates by the user, so the retried erasure wins). STORE_OK or the
- * store error (the handler returns EVENT_RETRY). */
-int erased_report(store_t *s, const char *service, const char *user_id, cJSON *removed);
 
 /* What a service erases of a user, inside the consumer's transaction: deletes every row of
  * user_id and adds a count per kind to `removed` (e.g. {"tweets": 3}). STORE_OK or the store
@@ -81,8 +71,12 @@ typedef int (*erased_erase_fn)(store_t *s, const char *user_id, cJSON *removed, 
 /* The service's user.deleted consumer, to pass to service_consume() (one per process):
  * queue "<service>.user-deleted" on exchange "users", binding user.deleted.1.#. Per event,
  * in the consumer's one transaction: a missing or malformed user_id is poison; then the
- * user's guard FIRST (see "Who wins"), erase(s, user_id, removed, ctx), erased_report(); any
- * store error is EVENT_RETRY (a conflict runs the transaction again: events.h). */
+ * user's guard FIRST (see "Who wins"), erase(s, user_id, removed, ctx), erased_remember(),
+ * user.erased {user_id, service, removed} into the outbox, and the in-memory mark of
+ * authn_mark_deleted() (before the commit, which may still lose a conflict: the mark stops
+ * this process's creates by the user, so the retried erasure wins). Any store error is
+ * EVENT_RETRY; a conflict runs the whole transaction again within the delivery (events.h),
+ * so erase() must be re-runnable. */
 event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase, void *ctx);
 
 /* The check of a write: authn_require() (answers 401 itself when there is no valid token),

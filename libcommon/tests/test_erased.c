@@ -246,7 +246,8 @@ static void test_create(void **state) {
     assert_int_equal(guard_writes(s, BOB), 2);
     assert_false(store_in_txn(s));
 
-    /* the erasure writes the guard too */
+    /* the erasure writes the guard too (the consumer: the guard, then the record) */
+    assert_int_equal(erased_guard(s, BOB), STORE_OK);
     assert_int_equal(erased_remember(s, BOB), STORE_OK);
     assert_int_equal(guard_writes(s, BOB), 3);
 
@@ -266,12 +267,16 @@ static void test_create(void **state) {
 
 /* ---- the race ----------------------------------------------------------------------- */
 
-/* One race: the create (erased_create of a row for user) against the erasure (delete the
- * user's rows, erased_remember), each through its retry loop. The OUTER side starts; in its
- * first run -- after its first read, before its guard -- it starts the other side (the peer)
- * on a thread of its own. On MongoDB the peer runs its whole transaction while the outer
- * one is open (both read before either commits); on SQLite the peer cannot begin before the
- * outer side commits (BEGIN IMMEDIATE), so it waits.
+/* One race: the create (erased_create of a row for user) against the erasure (the real
+ * user.deleted handler of erased_consumer(): the guard, erase_rows(), the record and
+ * user.erased), each through its retry loop. The OUTER side starts the other side (the
+ * peer) on a thread of its own: the create at the start of its write (after its check), the
+ * erasure after its deletes (after its guard). On SQLite the peer cannot begin before the
+ * outer side commits (BEGIN IMMEDIATE), so it waits. On MongoDB:
+ * - create outer: the erasure runs its whole transaction while the create is open;
+ * - erasure outer: the create runs while the erasure is open, loses at the guard the
+ *   erasure wrote first, and its second run waits until the erasure has committed (so the
+ *   race does not depend on the retry pauses).
  * FOREIGN races are the pizza case of an admin adding a row to the user's "pizzeria": the
  * create is by another account, checks that the user's parent document still exists
  * (NO_PARENT when not), inserts a row owned by the user and writes the user's guard
@@ -286,7 +291,7 @@ struct race {
     bool foreign;
     char user[ID_LEN + 1], creator[ID_LEN + 1];
     char *bearer;
-    int create_runs;
+    atomic_int create_runs; /* runs that reached the create's write */
     /* the create */
     http_req_t req;
     authn_user_t u;
@@ -295,6 +300,9 @@ struct race {
     /* the erasure */
     int erase_runs, erase_rc;
     long erased; /* rows deleted by the erasure's last run */
+    cJSON *event;
+    event_consumer_spec_t consumer;
+    atomic_bool outer_done; /* the outer side's transaction has ended */
     /* the peer */
     pthread_t peer;
     bool peer_started;
@@ -306,7 +314,10 @@ static void start_peer(struct race *r);
 
 static int race_create_write(store_t *s, void *arg) {
     struct race *r = arg;
-    if (r->outer == CREATE && r->create_runs++ == 0) start_peer(r);
+    int run = atomic_fetch_add(&r->create_runs, 1) + 1;
+    if (r->outer == CREATE && run == 1) start_peer(r);
+    if (r->outer == ERASE && r->mongo && run == 2)
+        while (!atomic_load(&r->outer_done)) usleep(1000);
     if (!r->foreign) return write_row(s, &r->w);
     cJSON *parent = NULL;
     int rc = store_get(s, "parents", r->user, &parent);
@@ -316,17 +327,26 @@ static int race_create_write(store_t *s, void *arg) {
     return rc == STORE_OK ? erased_guard(s, r->user) : rc;
 }
 
+/* The erasure's erase function (erased_erase_fn): the user's rows, and their parent. */
+static int erase_rows(store_t *s, const char *user_id, cJSON *removed, void *ctx) {
+    struct race *r = ctx;
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "user_id", STORE_EQ, user_id);
+    int rc = store_delete(s, "rows", f, &r->erased);
+    store_filter_free(f);
+    if (rc == STORE_OK && r->foreign) rc = store_delete_id(s, "parents", user_id);
+    if (rc != STORE_OK) return rc;
+    cJSON_AddNumberToObject(removed, "rows", (double)r->erased);
+    if (r->outer == ERASE && r->erase_runs == 1) start_peer(r);
+    return STORE_OK;
+}
+
+/* One run of the consumer's transaction, as events.c runs a handler: its refusal rolls the
+ * run back, and store_transact() runs it again when an operation lost a conflict. */
 static int race_erase(store_t *s, void *arg) {
     struct race *r = arg;
     r->erase_runs++;
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "user_id", STORE_EQ, r->user);
-    int rc = store_delete(s, "rows", f, &r->erased);
-    store_filter_free(f);
-    if (rc == STORE_OK && r->foreign) rc = store_delete_id(s, "parents", r->user);
-    if (rc != STORE_OK) return rc;
-    if (r->outer == ERASE && r->erase_runs == 1) start_peer(r);
-    return erased_remember(s, r->user);
+    return r->consumer.fn(s, r->event, r->consumer.ctx) == EVENT_OK ? STORE_OK : STORE_ERR;
 }
 
 static void run_side(struct race *r, enum side side) {
@@ -347,10 +367,12 @@ static void start_peer(struct race *r) {
     assert_false(r->peer_started);
     r->peer_started = true;
     assert_int_equal(pthread_create(&r->peer, NULL, peer_main, r), 0);
-    if (r->mongo)
-        pthread_join(r->peer, NULL); /* the peer's whole transaction, inside ours */
-    else
+    if (!r->mongo)
         usleep(200 * 1000); /* SQLite: the peer is waiting in store_begin() */
+    else if (r->outer == CREATE)
+        pthread_join(r->peer, NULL); /* the erasure's whole transaction, inside ours */
+    else /* until the create lost its first run and started its second */
+        while (atomic_load(&r->create_runs) < 2 && !atomic_load(&r->peer_done)) usleep(1000);
     r->peer_done_early = atomic_load(&r->peer_done);
 }
 
@@ -373,9 +395,14 @@ static void race(store_t *s, enum side outer, bool foreign, struct race *r) {
     assert_int_equal(authn_require(&r->req, &r->u), 0); /* the handler's, first */
     r->w.user_id = r->user;
     r->create_rc = r->erase_rc = -99;
+    r->event = cJSON_CreateObject();
+    cJSON_AddStringToObject(r->event, "user_id", r->user);
+    r->consumer = erased_consumer("race", erase_rows, r);
     run_side(r, outer);
+    atomic_store(&r->outer_done, true);
     assert_true(r->peer_started);
-    if (!r->mongo) pthread_join(r->peer, NULL);
+    if (!r->mongo || outer == ERASE) pthread_join(r->peer, NULL);
+    cJSON_Delete(r->event);
     free(r->bearer);
     r->bearer = NULL;
 }
@@ -426,15 +453,18 @@ static void race_erasure_first(store_t *s, bool foreign) {
     struct race r;
     race(s, ERASE, foreign, &r);
     assert_erased(s, &r);
+    assert_int_equal(r.erase_runs, 1);
     if (r.mongo) {
-        /* the erasure lost the conflict and ran again, deleting the new row */
-        assert_true(r.peer_done_early);
-        assert_int_equal(r.erase_runs, 2);
-        assert_int_equal(r.create_rc, STORE_OK);
+        /* the erasure keeps the guard it wrote first: the create lost there, ran again after
+         * the erasure committed, and was refused (its writer erased) or found no parent (the
+         * owner erased); the row of its first runs was rolled back */
+        assert_false(r.peer_done_early);
+        assert_int_equal(r.w.runs, 2);
+        assert_int_equal(r.erased, 0);
+        assert_int_equal(r.create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
     } else {
         /* serialized: the erasure committed, then the create was refused */
         assert_false(r.peer_done_early);
-        assert_int_equal(r.erase_runs, 1);
         assert_int_equal(r.create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
         assert_int_equal(r.w.runs, 0);
     }
@@ -458,7 +488,8 @@ static store_t *open_race_store(const char *url, const char *db) {
         fprintf(stderr, "store_open(%s): %s\n", url, err);
         return NULL;
     }
-    if (erased_migrate(s) != STORE_OK || store_ensure_collection(s, "rows") != STORE_OK ||
+    if (erased_migrate(s) != STORE_OK || outbox_migrate(s) != STORE_OK ||
+        store_ensure_collection(s, "rows") != STORE_OK ||
         store_ensure_collection(s, "parents") != STORE_OK ||
         store_ensure_index(s, "rows", "user_id", false) != STORE_OK) {
         fprintf(stderr, "migrate: %s\n", store_errmsg());

@@ -148,13 +148,12 @@ static bool waiter_sleep(struct waiter *w, long ms, bool wake_on_kick) {
 
 struct backoff {
     long ms;
-    unsigned seed;
 };
 
 static void backoff_reset(struct backoff *b) { b->ms = BACKOFF_MIN_MS; }
 
 static long backoff_next(struct backoff *b) {
-    long d = b->ms / 2 + (long)(rand_r(&b->seed) % (unsigned)(b->ms / 2 + 1));
+    long d = jitter_half(b->ms);
     b->ms = b->ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->ms * 2;
     return d;
 }
@@ -762,7 +761,6 @@ outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char 
     r->store = s;
     r->producer = strdup(producer);
     r->mq.url = strdup(amqp_url);
-    r->backoff.seed = (unsigned)mono_ns();
     backoff_reset(&r->backoff);
     atomic_init(&r->backlog, 0);
     atomic_init(&r->connected, false);
@@ -1144,7 +1142,6 @@ event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url,
     c->specs = calloc((size_t)nspecs, sizeof *c->specs);
     pthread_mutex_init(&c->cb_mu, NULL);
     waiter_init(&c->w);
-    c->backoff.seed = (unsigned)mono_ns() ^ 0x5bd1e995u;
     backoff_reset(&c->backoff);
     atomic_init(&c->connected, false);
     bool ok = c->mq.url && c->specs;

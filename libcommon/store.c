@@ -46,6 +46,7 @@
  *    store_errmsg().
  */
 #include "store_internal.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
@@ -518,10 +519,7 @@ bool store_in_txn(store_t *s) {
 
 /* Before run `tries` + 1: a random 2^(tries-1)..2^tries ms. */
 static void transact_pause(int tries) {
-    static _Thread_local unsigned seed;
-    if (!seed) seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
-    long max_us = 1000L << tries;
-    long us = max_us / 2 + rand_r(&seed) % (max_us / 2 + 1);
+    long us = jitter_half(1000L << tries);
     struct timespec ts = {0, us * 1000};
     nanosleep(&ts, NULL);
 }

@@ -15,6 +15,8 @@
  * inside the buffer is U+0000 and counts as one code point. */
 #include "util.h"
 
+#include <sodium.h>
+
 #include <bson/bson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,4 +131,9 @@ long utf8_len(const char *s, size_t n) {
         count++;
     }
     return count;
+}
+
+long jitter_half(long max) {
+    if (sodium_init() < 0) return max; /* cannot happen after the first success */
+    return max / 2 + (long)randombytes_uniform((uint32_t)(max / 2 + 1));
 }

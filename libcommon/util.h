@@ -32,4 +32,8 @@ char *str_lower(const char *s);
 /* Number of UTF-8 code points, or -1 when s is not valid UTF-8. */
 long utf8_len(const char *s, size_t n);
 
+/* A random pause length in [max/2, max] (libsodium's generator, thread-safe): the jitter of
+ * the retry and reconnect backoffs. max >= 0. */
+long jitter_half(long max);
+
 #endif

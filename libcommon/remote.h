@@ -3,7 +3,8 @@
  * A remote model is an entity served by another Tizza service at
  * {base}/api/{version}/{entity}: e.g. remote_model_t pizzas = {PIZZA_URL, "v1", "pizzas"}.
  * Calls are synchronous and are made from worker threads (handlers registered with
- * HTTP_OFFLOAD), never from an event-loop thread. Each thread keeps its own curl easy handle,
+ * HTTP_OFFLOAD, or the continuation a handler passes to http_finish_on_worker()), never
+ * from an event-loop thread. Each thread keeps its own curl easy handle,
  * so connections are kept alive and reused between calls of that thread.
  *
  * Robustness:

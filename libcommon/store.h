@@ -22,8 +22,9 @@
  * of them write the same document the loser aborts with WriteConflict (error labels
  * TransientTransactionError), at the write or at the commit; every later operation of an
  * aborted transaction fails the same way. SQLite never returns it: store_begin() is BEGIN
- * IMMEDIATE, so writers queue (busy timeout) instead of conflicting, and an SQLITE_BUSY that
- * outlasts the timeout is STORE_ERR -- running again would only wait again. store_transact()
+ * IMMEDIATE, so writers queue instead of conflicting (one process's on the store's writer
+ * mutex, other processes in SQLite's busy timeout), and an SQLITE_BUSY that outlasts the
+ * timeout is STORE_ERR -- running again would only wait again. store_transact()
  * is the retry loop callers should use instead of store_begin()/store_commit(). */
 #ifndef TIZZA_STORE_H
 #define TIZZA_STORE_H

@@ -381,8 +381,8 @@ static void sq_done(sqlite3_stmt *st) {
     sqlite3_clear_bindings(st);
 }
 
-/* Runs a statement that returns no rows. */
-/* Runs a write; outside a transaction under the store's writer mutex (see "Writers"). */
+/* Runs a statement that returns no rows (a write); outside a transaction under the store's
+ * writer mutex (see "Writers"). */
 static int sq_run(struct sq_conn *c, struct sq_q *q, const char *what) {
     sqlite3_stmt *st = sq_q_stmt(c, q);
     if (!st) return STORE_ERR;

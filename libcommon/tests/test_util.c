@@ -163,6 +163,22 @@ static void test_utf8_invalid(void **state) {
     assert_int_equal(U8("ok\xc3\xa9\x80"), -1);        /* valid prefix, then junk */
 }
 
+/* Always in [max/2, max], and spread over it (both halves of the range are reached). */
+static void test_jitter_half(void **state) {
+    (void)state;
+    const long maxes[] = {0, 1, 2, 7, 1000, 16000};
+    for (size_t m = 0; m < sizeof maxes / sizeof maxes[0]; m++) {
+        long max = maxes[m], lo = max, hi = 0;
+        for (int i = 0; i < 2000; i++) {
+            long d = jitter_half(max);
+            assert_true(d >= max / 2 && d <= max);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
+        }
+        if (max >= 2) assert_true(lo * 4 < max * 3 && hi * 4 > max * 3);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_new_format_and_unique),
@@ -174,6 +190,7 @@ int main(void) {
         cmocka_unit_test(test_str_lower),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
+        cmocka_unit_test(test_jitter_half),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

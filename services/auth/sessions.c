@@ -7,11 +7,12 @@
  * created_at}. All refresh tokens descending from one login share a family_id.
  *
  * Rotation: presenting a refresh token marks it used and issues the next one of the family
- * in one transaction. The "mark used" update is conditional on used == false, so two
- * concurrent presentations of one token cannot both succeed (on MongoDB the loser's
- * transaction aborts with a write conflict, also taken as a reuse). Presenting a token that was
- * already used means it leaked (or was replayed): the whole family is revoked and the
- * answer is 401, so both the thief and the victim must log in again.
+ * in one transaction (store_transact). The "mark used" update is conditional on used ==
+ * false, so two concurrent presentations of one token cannot both succeed: the second finds
+ * it used (on MongoDB the loser's transaction aborts with a write conflict and runs again,
+ * and the rerun finds it used), which is a reuse. Presenting a token that was already used
+ * means it leaked (or was replayed): the whole family is revoked and the answer is 401, so
+ * both the thief and the victim must log in again.
  *
  * Login says the same thing ("invalid username or password") for an unknown user and a
  * wrong password, and spends the same argon2id time on both (password_verify(NULL, ...)).
@@ -268,43 +269,49 @@ static int refresh_find(auth_ctx_t *ctx, const char *tok, cJSON **out) {
     return rc;
 }
 
-/* Marks `doc` used (only if it still is unused) and inserts its successor, in one
- * transaction. STORE_OK with *next set; STORE_CONFLICT when it was used meanwhile. */
-static int rotate(auth_ctx_t *ctx, const cJSON *doc, char **next) {
-    store_t *s = ctx->store;
+struct rotation {
+    auth_ctx_t *ctx;
+    const cJSON *doc;
+    char *next;
+};
+
+/* One run of rotate()'s transaction (store_transact): marks the token used, only if it still
+ * is unused, and inserts its successor. Re-runnable: a run starts by dropping the successor
+ * of a previous, rolled-back one. */
+static int rotate_txn(store_t *s, void *arg) {
+    struct rotation *r = arg;
     long matched = 0;
-    *next = NULL;
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
+    free(r->next);
+    r->next = NULL;
     store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, json_str(doc, "id"));
+    store_where_str(f, "id", STORE_EQ, json_str(r->doc, "id"));
     store_where_bool(f, "used", false);
     cJSON *set = cJSON_CreateObject();
     cJSON_AddBoolToObject(set, "used", true);
     int rc = store_update(s, AUTH_COLL_REFRESH, f, set, NULL, &matched);
     cJSON_Delete(set);
     store_filter_free(f);
-    if (rc == STORE_OK && matched != 1) rc = STORE_CONFLICT;
-    if (rc == STORE_OK)
-        rc =
-            session_refresh_insert(ctx, json_str(doc, "user_id"), json_str(doc, "family_id"), next);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) {
-        store_rollback(s);
-        free(*next);
-        *next = NULL;
-    }
-    return rc;
+    if (rc == STORE_OK && matched != 1) return STORE_CONFLICT;
+    if (rc != STORE_OK) return rc;
+    return session_refresh_insert(r->ctx, json_str(r->doc, "user_id"),
+                                  json_str(r->doc, "family_id"), &r->next);
 }
 
-/* After a failed rotation: was the token used by a concurrent request? (MongoDB aborts the
- * loser of two transactions writing one document with a WriteConflict, which reaches us as
- * STORE_RETRY; that is a reuse, not a store failure, and is not run again.) */
-static bool used_meanwhile(auth_ctx_t *ctx, const char *tok) {
-    cJSON *doc = NULL;
-    bool used = refresh_find(ctx, tok, &doc) == STORE_OK &&
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "used"));
-    cJSON_Delete(doc);
-    return used;
+/* Marks `doc` used and inserts its successor, in one transaction. STORE_OK with *next set;
+ * STORE_CONFLICT when it was used meanwhile. On MongoDB the loser of two concurrent
+ * rotations of one token aborts with a write conflict and runs again (store_transact); once
+ * the winner has committed, the rerun finds the token used and matches nothing:
+ * STORE_CONFLICT too. (STORE_RETRY only if the winner is still uncommitted after
+ * STORE_TRANSACT_TRIES runs.) */
+static int rotate(auth_ctx_t *ctx, const cJSON *doc, char **next) {
+    struct rotation r = {ctx, doc, NULL};
+    int rc = store_transact(ctx->store, rotate_txn, &r);
+    if (rc != STORE_OK) {
+        free(r.next);
+        r.next = NULL;
+    }
+    *next = r.next;
+    return rc;
 }
 
 /* Why a stored refresh token cannot be used, or NULL when it can. Reuse of a used token
@@ -364,7 +371,6 @@ void sessions_refresh(http_req_t *req, void *arg) {
     }
 
     rc = rotate(ctx, doc, &next);
-    if ((rc == STORE_ERR || rc == STORE_RETRY) && used_meanwhile(ctx, tok)) rc = STORE_CONFLICT;
     if (rc == STORE_CONFLICT) {
         /* used concurrently: treat like any reuse */
         (void)revoke_family(ctx, json_str(doc, "family_id"));

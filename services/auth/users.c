@@ -14,9 +14,10 @@
  * Permission order follows Django REST framework: 401 (no valid token), 404 (no such user),
  * 403 (neither self nor admin), then 400 for the body.
  *
- * Multi-document changes run in one store transaction: signup (user + first refresh token),
- * password change (user + revocation of the user's refresh tokens) and delete (user row,
- * refresh tokens, erasure record). Any failure rolls the whole change back. */
+ * Multi-document changes run in one store transaction (store_transact, which runs it again
+ * on a MongoDB write conflict): signup (user + first refresh token), password change (user
+ * + revocation of the user's refresh tokens) and delete (user row, refresh tokens, erasure
+ * record, user.deleted event). Any failure rolls the whole change back. */
 #include "auth.h"
 #include "authn.h"
 #include "json.h"
@@ -207,19 +208,33 @@ static cJSON *signup_validate(const cJSON *body, signup_t *in) {
     return NULL;
 }
 
-/* Inserts the user and its first refresh token in one transaction. */
+struct signup_txn {
+    auth_ctx_t *ctx;
+    const cJSON *doc;
+    char *refresh;
+};
+
+/* One run of signup_store()'s transaction (store_transact). Re-runnable: a run starts by
+ * dropping the refresh token of a previous, rolled-back one. */
+static int signup_txn(store_t *s, void *arg) {
+    struct signup_txn *t = arg;
+    free(t->refresh);
+    t->refresh = NULL;
+    int rc = store_insert(s, AUTH_COLL_USERS, t->doc);
+    if (rc != STORE_OK) return rc;
+    return session_refresh_insert(t->ctx, json_str(t->doc, "id"), NULL, &t->refresh);
+}
+
+/* Inserts the user and its first refresh token in one transaction. STORE_OK with *refresh
+ * set, STORE_CONFLICT (username or email taken) or a store failure. */
 static int signup_store(auth_ctx_t *ctx, const cJSON *doc, char **refresh) {
-    store_t *s = ctx->store;
-    *refresh = NULL;
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
-    int rc = store_insert(s, AUTH_COLL_USERS, doc);
-    if (rc == STORE_OK) rc = session_refresh_insert(ctx, json_str(doc, "id"), NULL, refresh);
-    if (rc == STORE_OK) rc = store_commit(s);
+    struct signup_txn t = {ctx, doc, NULL};
+    int rc = store_transact(ctx->store, signup_txn, &t);
     if (rc != STORE_OK) {
-        store_rollback(s);
-        free(*refresh);
-        *refresh = NULL;
+        free(t.refresh);
+        t.refresh = NULL;
     }
+    *refresh = t.refresh;
     return rc;
 }
 
@@ -426,28 +441,39 @@ static int patch_set(const patch_t *in, cJSON **out) {
     return 0;
 }
 
-/* Applies `set` to user `id`; a password change also revokes the user's refresh tokens. */
-static int patch_store(auth_ctx_t *ctx, const char *id, const cJSON *set, bool revoke) {
-    store_t *s = ctx->store;
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
+struct patch_txn {
+    const char *id;
+    const cJSON *set;
+    bool revoke;
+};
+
+/* One run of patch_store()'s transaction (store_transact). */
+static int patch_txn(store_t *s, void *arg) {
+    const struct patch_txn *t = arg;
     store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, id);
+    store_where_str(f, "id", STORE_EQ, t->id);
     long matched = 0;
-    int rc = store_update(s, AUTH_COLL_USERS, f, set, NULL, &matched);
+    int rc = store_update(s, AUTH_COLL_USERS, f, t->set, NULL, &matched);
     store_filter_free(f);
     if (rc == STORE_OK && matched == 0) rc = STORE_NOTFOUND;
-    if (rc == STORE_OK && revoke) {
+    if (rc == STORE_OK && t->revoke) {
         f = store_filter_new();
-        store_where_str(f, "user_id", STORE_EQ, id);
+        store_where_str(f, "user_id", STORE_EQ, t->id);
         cJSON *rev = cJSON_CreateObject();
         cJSON_AddBoolToObject(rev, "revoked", true);
         rc = store_update(s, AUTH_COLL_REFRESH, f, rev, NULL, NULL);
         cJSON_Delete(rev);
         store_filter_free(f);
     }
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) store_rollback(s);
     return rc;
+}
+
+/* Applies `set` to user `id`, in one transaction; a password change also revokes the user's
+ * refresh tokens. STORE_OK, STORE_NOTFOUND, STORE_CONFLICT (email taken) or a store
+ * failure. */
+static int patch_store(auth_ctx_t *ctx, const char *id, const cJSON *set, bool revoke) {
+    struct patch_txn t = {id, set, revoke};
+    return store_transact(ctx->store, patch_txn, &t);
 }
 
 void users_patch(http_req_t *req, void *arg) {
@@ -502,21 +528,32 @@ out:
 
 /* ---------------------------------------------------------------- delete */
 
-/* Removes the user and their refresh tokens and records the erasure, in one transaction. */
-static int delete_store(auth_ctx_t *ctx, const char *id) {
-    store_t *s = ctx->store;
-    if (store_begin(s) != STORE_OK) return STORE_ERR;
-    int rc = store_delete_id(s, AUTH_COLL_USERS, id);
+struct delete_txn {
+    auth_ctx_t *ctx;
+    const char *id;
+};
+
+/* One run of delete_store()'s transaction (store_transact). The erasure record and the
+ * user.deleted outbox event are written inside it, so a run that is rolled back and run
+ * again leaves exactly one of each. */
+static int delete_txn(store_t *s, void *arg) {
+    const struct delete_txn *t = arg;
+    int rc = store_delete_id(s, AUTH_COLL_USERS, t->id);
     if (rc == STORE_OK) {
         store_filter_t *f = store_filter_new();
-        store_where_str(f, "user_id", STORE_EQ, id);
+        store_where_str(f, "user_id", STORE_EQ, t->id);
         rc = store_delete(s, AUTH_COLL_REFRESH, f, NULL);
         store_filter_free(f);
     }
-    if (rc == STORE_OK) rc = erasure_begin(ctx, id);
-    if (rc == STORE_OK) rc = store_commit(s);
-    if (rc != STORE_OK) store_rollback(s);
+    if (rc == STORE_OK) rc = erasure_begin(t->ctx, t->id);
     return rc;
+}
+
+/* Removes the user and their refresh tokens and records the erasure, in one transaction.
+ * STORE_OK, STORE_NOTFOUND or a store failure. */
+static int delete_store(auth_ctx_t *ctx, const char *id) {
+    struct delete_txn t = {ctx, id};
+    return store_transact(ctx->store, delete_txn, &t);
 }
 
 void users_delete(http_req_t *req, void *arg) {

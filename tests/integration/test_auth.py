@@ -535,6 +535,40 @@ class TestRefresh(ServiceTestCase):
         c2, r = login(SVC, u.username, u.password)
         self.assertEqual(c2.post(REFRESH).status, 200)
 
+    def test_concurrent_refreshes_rotate_once(self):
+        """Four refreshes of one token at once: one rotation wins (on MongoDB the others lose
+        a write conflict and run again), the rest are reuse -- 401, family revoked, so the
+        winner's new token is refused too."""
+        u = shared("dave")
+        for _ in range(3):
+            c, r = login(SVC, u.username, u.password)
+            self.assertEqual(r.status, 200, r)
+            token, results = c.cookie("tizza_refresh"), []
+            barrier = threading.Barrier(4)
+
+            def refresh():
+                barrier.wait()
+                results.append(Client(SVC).post(REFRESH, {"refresh_token": token},
+                                                cookies=False))
+
+            threads = [threading.Thread(target=refresh) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            self.assertEqual(len(results), 4)
+            won = [x for x in results if x.status == 200]
+            self.assertEqual(len(won), 1, [x.status for x in results])
+            lost = [x for x in results if x.status != 200]
+            for x in lost:  # reuse, or the family that reuse has revoked already
+                self.assertProblem(x, 401)
+                self.assertRegex(x.json["detail"], "already used|revoked")
+            self.assertTrue(any("already used" in x.json["detail"] for x in lost), lost)
+            remember_tokens(body=won[0].json)
+            self.assertProblem(Client(SVC).post(REFRESH, {"refresh_token":
+                                                          won[0].json["refresh_token"]},
+                                                cookies=False), 401)
+
     def test_invalid_refresh(self):
         self.assertProblem(anon().post(REFRESH), 401)
         self.assertProblem(anon().post(REFRESH, {}), 401)

@@ -8,6 +8,7 @@ Only the Python standard library is used (run with /usr/bin/python3).
 """
 import http.client
 import json
+import math
 import os
 import socket
 import sys
@@ -80,5 +81,5 @@ def wait_ready(port, proc=None, secs=30):
 def percentile(values, p):
     """Nearest-rank percentile p (0-100) of values."""
     v = sorted(values)
-    i = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
+    i = max(0, math.ceil(p * len(v) / 100) - 1)
     return v[i]

@@ -56,7 +56,7 @@ median() { sort -n | awk '{v[NR]=$1} END{ if (NR==0) {print "n/a"; exit}
 # Nearest-rank percentile P of the numbers on stdin; "max" for the maximum.
 percentile() { sort -n | awk -v p="$1" '{v[NR]=$1} END{ if (NR==0) {print "n/a"; exit}
     if (p=="max") {printf "%.2f\n", v[NR]; exit}
-    i=int(p/100*NR); if (i<p/100*NR) i++; if (i<1) i=1; printf "%.2f\n", v[i] }'; }
+    i=int(p*NR/100); if (i<p*NR/100) i++; if (i<1) i=1; printf "%.2f\n", v[i] }'; }
 
 # ---- the exec -> /ready poller --------------------------------------------------------
 cat >"$TMP/ready.py" <<'PYEOF'

@@ -1,7 +1,7 @@
 """benchlib.py -- what the Python benchmarks (events.py, pizza_likes.py) share: the repo root
 and the release binaries' directory (BENCH_BIN_DIR, default build/bin), tests/ on sys.path
 for tests/broker.py, progress lines on stderr, one JSON request per connection, readiness
-polling, and nearest-rank percentiles. Every failure here is SystemExit("[bench] FAILED:
+polling, nearest-rank percentiles and wrk's output parsed. Every failure here is SystemExit("[bench] FAILED:
 ..."): a benchmark exits non-zero only when a step cannot run.
 
 Only the Python standard library is used (run with /usr/bin/python3).
@@ -10,6 +10,7 @@ import http.client
 import json
 import math
 import os
+import re
 import socket
 import sys
 import time
@@ -83,3 +84,23 @@ def percentile(values, p):
     v = sorted(values)
     i = max(0, math.ceil(p * len(v) / 100) - 1)
     return v[i]
+
+
+def wrk_parse(out, name, tmp=None):
+    """The figures of a `wrk --latency` output: {"rps", "p99" (ms), "errors" (non-2xx answers
+    + connect/read/write/timeout socket errors)}; fails when a figure is missing. With `tmp`,
+    the output is also written to tmp/<name>.wrk.txt."""
+    if tmp is not None:
+        with open(os.path.join(tmp, name + ".wrk.txt"), "w") as f:
+            f.write(out)
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
+    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)[ \t]*$", out, re.M)
+    if not rps or not m:
+        fail("cannot read wrk's output for %s:\n%s" % (name, out))
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0,
+                               "h": 3600000.0}[m.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(int(g) for g in sock.groups()) if sock else 0)
+    return {"rps": float(rps.group(1)), "p99": p99, "errors": errors}

@@ -9,15 +9,14 @@ temporary SQLite files, ERASURE_SERVICES=tweets), then measures:
      (polled every 2 ms, so the figure includes up to ~2 ms of polling granularity);
      deletions run one after another with the broker up; reports p50, p99 and max;
   b. tweets GET /api/v2/tweets and POST /api/v2/tweets with wrk (-t2 -c64, BENCH_DURATION):
-     requests/s and p99.
+     requests/s, p99, and errors (non-2xx answers + socket errors).
 
 Prints a table and writes it to build/bench/events.txt. Numbers only: nothing here fails
 because a figure misses its target; it exits non-zero only when a step cannot run.
 Environment: BENCH_USERS (200), BENCH_DURATION (10s), BENCH_BIN_DIR (build/bin).
-Shared helpers (requests, readiness, percentiles) are in benchlib.py.
+Shared helpers (requests, readiness, percentiles, wrk's output) are in benchlib.py.
 """
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -25,25 +24,24 @@ import sys
 import tempfile
 import time
 
-from benchlib import BIN, DURATION, ROOT, free_port, percentile, request, wait_ready
+from benchlib import (BIN, DURATION, ROOT, fail, free_port, percentile, request, wait_ready,
+                      wrk_parse)
 from broker import Broker  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
 USERS = int(os.environ.get("BENCH_USERS", "200"))
 
 
-def wrk(url, script, tmp):
+def wrk(url, script, tmp, name):
     args = ["wrk", "-t2", "-c64", "-d" + DURATION, "--latency"]
     if script:
-        path = os.path.join(tmp, "wrk.lua")
+        path = os.path.join(tmp, name + ".lua")
         with open(path, "w") as f:
             f.write(script)
         args += ["-s", path]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p99, int(non2xx.group(1)) if non2xx else 0
+    p = subprocess.run(args + [url], capture_output=True, text=True)
+    if p.returncode != 0:
+        fail("wrk %s exited %d: %s" % (name, p.returncode, p.stderr.strip()))
+    return wrk_parse(p.stdout, name)
 
 
 def main():
@@ -106,22 +104,22 @@ def main():
         for i in range(50):
             request(tweets_port, "POST", "/api/v2/tweets", {"body": "seed %d" % i}, token)
         base = "http://127.0.0.1:%d/api/v2/tweets" % tweets_port
-        get_rps, get_p99, get_bad = wrk(base, None, tmp)
+        get = wrk(base, None, tmp, "get-tweets")
         post_script = ('wrk.method = "POST"\nwrk.body = \'{"body":"load test tweet"}\'\n'
                        'wrk.headers["Content-Type"] = "application/json"\n'
                        'wrk.headers["Authorization"] = "Bearer %s"\n' % token)
-        post_rps, post_p99, post_bad = wrk(base, post_script, tmp)
+        post = wrk(base, post_script, tmp, "post-tweets")
 
         rows = [
             ("erasure 202 -> complete, p50 ms", "%.1f" % percentile(lat, 50), ""),
             ("erasure 202 -> complete, p99 ms", "%.1f" % percentile(lat, 99), "< 100"),
             ("erasure 202 -> complete, max ms", "%.1f" % max(lat), ""),
-            ("GET /api/v2/tweets req/s", "%.0f" % get_rps, ""),
-            ("GET /api/v2/tweets p99 ms", "%.2f" % get_p99, ""),
-            ("GET non-2xx", str(get_bad), "0"),
-            ("POST /api/v2/tweets req/s", "%.0f" % post_rps, ""),
-            ("POST /api/v2/tweets p99 ms", "%.2f" % post_p99, ""),
-            ("POST non-2xx", str(post_bad), "0"),
+            ("GET /api/v2/tweets req/s", "%.0f" % get["rps"], ""),
+            ("GET /api/v2/tweets p99 ms", "%.2f" % get["p99"], ""),
+            ("GET errors (non-2xx + socket)", str(get["errors"]), "0"),
+            ("POST /api/v2/tweets req/s", "%.0f" % post["rps"], ""),
+            ("POST /api/v2/tweets p99 ms", "%.2f" % post["p99"], ""),
+            ("POST errors (non-2xx + socket)", str(post["errors"]), "0"),
         ]
         text = "tizza events + tweets benchmark, %s, %d CPUs, %d deletions\n" % (
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), os.cpu_count(), USERS)

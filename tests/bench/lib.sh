@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tests/bench/lib.sh -- sourced by run.sh and zero_downtime.sh: logging, the tool check, the
-# temp dir with its exit trap, and small process/port helpers.
+# temp dir with its exit trap, small process/port helpers, and wrk_figures (wrk's output parsed).
 #
 # The script sets before sourcing: LOG_TAG (the word after "[" on log lines), PY, BIN.
 # setup_tmp PREFIX KEEP makes TMP and the pids array and installs cleanup as the EXIT trap
@@ -70,4 +70,21 @@ wait_http() {
         ((SECONDS < deadline)) || return 1
         sleep 0.02
     done
+}
+
+# wrk_figures FILE: the figures of a `wrk --latency` output, one line on stdout:
+# "REQUESTS REQ/S P99_MS NON2XX SOCKET_ERRORS" (socket errors: connect + read + write +
+# timeout). Status 1, nothing printed, when the requests, Requests/sec or 99% line is missing.
+wrk_figures() {
+    awk '
+        function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
+                         if (v ~ /m$/) return v * 60000; if (v ~ /h$/) return v * 3600000
+                         if (v ~ /s$/) return v * 1000; return v }
+        / requests in /              { reqs = $1 }
+        /^Requests\/sec:/            { rps = $2 }
+        $1 == "99%"                  { p99 = ms($2) }
+        /Non-2xx or 3xx responses:/  { non2xx += $NF }
+        /Socket errors:/             { gsub(",", ""); sock += $4 + $6 + $8 + $10 }
+        END { if (reqs == "" || rps == "" || p99 == "") exit 1
+              printf "%d %.0f %.2f %d %d\n", reqs, rps, p99, non2xx, sock }' "$1"
 }

@@ -34,7 +34,7 @@ here fails because a figure misses its target; it exits non-zero only when a ste
 (a binary missing, a service never ready, a seeding request refused, wrk failing).
 Environment: BENCH_DURATION (10s), BENCH_PIZZAS (200), BENCH_BIN_DIR (build/bin),
 BENCH_OUT (build/bench/pizza_likes.txt), BENCH_KEEP=1 keeps the temp dir (logs, Lua scripts,
-wrk output). Shared helpers (requests, readiness, percentiles) are in benchlib.py.
+wrk output). Shared helpers (requests, readiness, percentiles, wrk's output) are in benchlib.py.
 """
 import http.client
 import json
@@ -48,7 +48,7 @@ import tempfile
 import time
 
 from benchlib import (BIN, DURATION, ROOT, expect, fail, free_port, percentile, say,
-                      wait_ready)
+                      wait_ready, wrk_parse)
 from broker import Broker  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
 PIZZAS = int(os.environ.get("BENCH_PIZZAS", "200"))
@@ -105,21 +105,6 @@ def wrk_args(port, script, name, tmp, conns=64, duration=None):
         f.write(script)
     return ["wrk", "-t2", "-c%d" % conns, "-d" + (duration or DURATION), "--latency",
             "-s", path, "http://127.0.0.1:%d" % port]
-
-
-def wrk_parse(out, name, tmp):
-    with open(os.path.join(tmp, name + ".wrk.txt"), "w") as f:
-        f.write(out)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    if not rps or not m:
-        fail("cannot read wrk's output for %s:\n%s" % (name, out))
-    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (
-        sum(int(g) for g in sock.groups()) if sock else 0)
-    return {"rps": float(rps.group(1)), "p99": p99, "errors": errors}
 
 
 def cpu_seconds(proc):

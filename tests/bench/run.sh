@@ -208,21 +208,16 @@ stop_nginx() {
 # ---- d. wrk ---------------------------------------------------------------------------
 # run_wrk NAME URL -> sets <NAME>_RPS, <NAME>_P99 (ms), <NAME>_ERR (non-2xx + socket errors)
 run_wrk() {
-    local name=$1 url=$2 parsed
+    local name=$1 url=$2 parsed reqs rps p99 non2xx sock
     wrk -t"$THREADS" -c"$CONNS" -d2s "$url" >/dev/null 2>&1 || die "wrk warm-up against $url failed"
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" >"$TMP/wrk-$name.txt" 2>&1 ||
         die "wrk against $url failed: $(cat "$TMP/wrk-$name.txt")"
-    parsed=$(awk '
-        function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
-                         if (v ~ /m$/) return v * 60000; if (v ~ /s$/) return v * 1000; return v }
-        /^Requests\/sec:/ { rps = $2 }
-        $1 == "99%" { p99 = ms($2) }
-        /Non-2xx or 3xx responses:/ { bad += $NF }
-        /Socket errors:/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-        END { if (rps == "" || p99 == "") exit 1; printf "%.0f %.2f %d\n", rps, p99, bad }
-    ' "$TMP/wrk-$name.txt") || die "cannot parse wrk output: $(cat "$TMP/wrk-$name.txt")"
-    read -r "${name}_RPS" "${name}_P99" "${name}_ERR" <<<"$parsed"
-    log "   $name: $parsed (rps p99_ms errors)"
+    parsed=$(wrk_figures "$TMP/wrk-$name.txt") || die "cannot parse wrk output: $(cat "$TMP/wrk-$name.txt")"
+    read -r reqs rps p99 non2xx sock <<<"$parsed"
+    printf -v "${name}_RPS" %s "$rps"
+    printf -v "${name}_P99" %s "$p99"
+    printf -v "${name}_ERR" %s "$((non2xx + sock))"
+    log "   $name: $reqs requests, $rps req/s, p99 $p99 ms, $non2xx non-2xx + $sock socket errors"
 }
 
 log "c/d. wrk -t$THREADS -c$CONNS -d$DURATION --latency"

@@ -245,11 +245,6 @@ for _ in $(seq 20); do
         -d "{\"username\":\"$USER_NAME\",\"password\":\"$PASSWORD\"}" >>"$TMP/logins" 2>/dev/null &
     login_pids+=("$!")
 done
-logins_running() {
-    local p
-    for p in "${login_pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done
-    return 1
-}
 # A keep-alive client samples /health every 2 ms while the logins run, then 100 times after:
 # the figure is the service's answer time, not the cost of starting a curl per sample.
 "$PY" - "$PORT" "$TMP/health-during" "$TMP/health-after" "${login_pids[@]}" <<'PYEOF' ||

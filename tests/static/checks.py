@@ -231,14 +231,14 @@ def check_compose_env(p):
             databases.setdefault(db, []).append(name)
             if u.hostname not in services:
                 problems.append(f"{name}: STORE_URL host {u.hostname} is not a compose service")
-        problems += url_targets_ok(p, name, env, services, compose=True)
+        problems += url_targets_ok(p, name, env, services)
     for db, owners in databases.items():
         if len(owners) > 1:
             problems.append(f"services {owners} share the database {db}")
     return problems
 
 
-def url_targets_ok(p, name, env, known_hosts, compose):
+def url_targets_ok(p, name, env, known_hosts):
     """AUTH_URL/PIZZA_URL/LIKES_URL point at that service's name and port; AMQP_URL at the
     broker's AMQP port."""
     problems = []
@@ -854,7 +854,7 @@ def check_k8s_config(p):
         host = (store.hostname or "").split(".")
         if len(host) < 2 or host[1] not in k8s_services:
             problems.append(f"{name}: STORE_URL host {store.hostname} is not a pod of a Service here")
-        problems += url_targets_ok(p, name, env, k8s_services, compose=False)
+        problems += url_targets_ok(p, name, env, k8s_services)
     for db, owners in databases.items():
         if len(owners) > 1:
             problems.append(f"services {owners} share the database {db}")

@@ -197,7 +197,6 @@ def check_gateway_runs_unprivileged(p):
     container process."""
     import pwd
     import re
-    from deploylib import SERVICES as _S
     if shutil.which("nginx") is None:
         return ["nginx not installed (make deps)"]
     st = final_stage(p, "gateway")
@@ -215,7 +214,7 @@ def check_gateway_runs_unprivileged(p):
         open(os.path.join(html, "index.html"), "w").write("<!doctype html><title>tizza</title>\n")
         port = free_port()
         upstreams = p.nginx["upstreams.compose.conf"]
-        for name in _S:  # names only resolve inside the container network
+        for name in SERVICES:  # names only resolve inside the container network
             upstreams = re.sub(r"\bserver\s+%s:\d+" % name, f"server 127.0.0.1:{free_port()}", upstreams)
         open(os.path.join(confd, "00-upstreams.conf"), "w").write(upstreams.replace("/usr/share/nginx/html", html))
         open(os.path.join(confd, "default.conf"), "w").write(

@@ -100,6 +100,9 @@ SELFTESTS = [
      lambda p: services(p)["tweets"].update(depends_on=["mongo", "rabbitmq"])),
     ("waiting for a service without a health check", checks.check_compose_health_and_order,
      lambda p: services(p)["mongo"].pop("healthcheck")),
+    ("a health check on /healthz", checks.check_compose_healthcheck_paths,
+     lambda p: services(p)["pizza"].update(
+         healthcheck={"test": ["CMD", "/usr/local/bin/tizza-healthcheck", "/healthz"]})),
     ("an unknown variable on pizza", checks.check_compose_env,
      lambda p: services(p)["pizza"]["environment"].update(PIZZA_THREADS="4")),
     ("likes' PIZZA_URL set on auth", checks.check_compose_env,

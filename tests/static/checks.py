@@ -189,13 +189,15 @@ def check_compose_health_and_order(p):
 
 
 def check_compose_healthcheck_paths(p):
-    """The four services' health checks ask GET /health of the service itself."""
+    """The four services' health checks ask GET /health of the service itself: the test's
+    last argument is exactly /health, as healthcheck_ok wants of the images' HEALTHCHECK."""
     problems = []
     services = (p.compose or {}).get("services") or {}
     for name in SERVICES:
         hc = (services.get(name) or {}).get("healthcheck") or {}
         test = hc.get("test") or []
-        if test and "/health" not in " ".join(map(str, test)):
+        args = test.split() if isinstance(test, str) else [str(a) for a in test]
+        if args and args[-1] != "/health":
             problems.append(f"{name}: health check {test} does not ask /health")
     if "/health" not in p.routes:
         problems.append("libcommon/http.c registers no GET /health")

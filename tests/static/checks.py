@@ -1054,6 +1054,25 @@ def http_get(url, timeout=2):
         return None, ""
 
 
+def stop_procs(procs, label):
+    """Stops the (name, Popen) pairs in reverse order: SIGTERM, up to 15 s to exit, then
+    SIGKILL. Returns the problems, each prefixed with label(name): not stopped within 15 s,
+    or an exit status other than 0."""
+    problems = []
+    for name, proc in reversed(procs):
+        if proc.poll() is None:
+            proc.terminate()  # SIGTERM
+        try:
+            rc = proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+            problems.append(f"{label(name)}: did not stop within 15 s of SIGTERM")
+        if rc != 0:
+            problems.append(f"{label(name)}: exited {rc} after SIGTERM (want 0)")
+    return problems
+
+
 def check_live_binaries(p):
     """The built binaries serve what the manifests probe: each started on PORT (temp SQLite,
     no broker) answers /health 200, /ready 200 or a 503 naming the broker (the route exists),
@@ -1100,17 +1119,7 @@ def check_live_binaries(p):
                 if 'route="/health"' not in metrics or 'method="GET"' not in metrics:
                     problems.append(f"tizza-{name}: /metrics lacks the route/method labels the dashboard groups by")
     finally:
-        for name, proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                rc = proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                rc = proc.wait()
-                problems.append(f"tizza-{name}: did not stop within 15 s of SIGTERM")
-            if rc != 0:
-                problems.append(f"tizza-{name}: exited {rc} after SIGTERM (want 0)")
+        problems += stop_procs(procs, lambda name: f"tizza-{name}")
         shutil.rmtree(tmp, ignore_errors=True)
     return problems
 

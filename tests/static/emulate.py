@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 import time
 
-from checks import final_stage, free_port, http_get, image_env
+from checks import final_stage, free_port, http_get, image_env, stop_procs
 from deploylib import SERVICES, copy_parts, exec_form
 
 PY = "/usr/bin/python3"
@@ -170,16 +170,7 @@ def check_images_build_and_run(p):
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         problems.append(str(e))
     finally:
-        for name, proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                rc = proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                rc = proc.wait()
-            if rc != 0:
-                problems.append(f"{p.dockerfile_paths[name]}: exit status {rc} after SIGTERM (want 0)")
+        problems += stop_procs(procs, lambda name: p.dockerfile_paths[name])
         if double:
             double.terminate()
             double.wait()

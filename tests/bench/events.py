@@ -24,8 +24,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (BIN, DURATION, ROOT, fail, free_port, percentile, request, wait_ready,
-                      wrk_parse)
+from benchlib import (BIN, DURATION, ROOT, expect, fail, free_port, percentile, request,
+                      wait_ready, wrk_parse)
 from broker import Broker  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
 USERS = int(os.environ.get("BENCH_USERS", "200"))
@@ -60,49 +60,45 @@ def main():
         log = open(os.path.join(tmp, "services.log"), "w")
         procs.append(subprocess.Popen([os.path.join(BIN, "tizza-auth")], env=auth_env,
                                       stdout=log, stderr=log))
-        wait_ready(auth_port)
+        wait_ready(auth_port, procs[-1])
         procs.append(subprocess.Popen([os.path.join(BIN, "tizza-tweets")], env=tweets_env,
                                       stdout=log, stderr=log))
-        wait_ready(tweets_port)
+        wait_ready(tweets_port, procs[-1])
 
         print("[bench] signing up %d users, one tweet each" % USERS, file=sys.stderr)
         users = []
         for i in range(USERS):
-            st, u = request(auth_port, "POST", "/api/v1/auth/signup",
-                            {"username": "bench%d" % i, "email": "b%d@x.io" % i,
-                             "password": "benchpass%d" % i})
-            assert st == 201, (st, u)
-            st, s = request(auth_port, "POST", "/api/v1/auth/login",
-                            {"username": "bench%d" % i, "password": "benchpass%d" % i})
-            assert st == 200, (st, s)
-            st, _ = request(tweets_port, "POST", "/api/v2/tweets", {"body": "hello %d" % i},
-                            s["access_token"])
-            assert st == 201
+            u = expect(201, auth_port, "POST", "/api/v1/auth/signup",
+                       {"username": "bench%d" % i, "email": "b%d@x.io" % i,
+                        "password": "benchpass%d" % i})
+            s = expect(200, auth_port, "POST", "/api/v1/auth/login",
+                       {"username": "bench%d" % i, "password": "benchpass%d" % i})
+            expect(201, tweets_port, "POST", "/api/v2/tweets", {"body": "hello %d" % i},
+                   s["access_token"])
             users.append((u["id"], s["access_token"]))
 
         print("[bench] a. %d deletions, 202 -> erasure complete" % USERS, file=sys.stderr)
         lat = []
         for uid, token in users:
-            st, _ = request(auth_port, "DELETE", "/api/v1/users/" + uid, token=token)
-            assert st == 202
+            expect(202, auth_port, "DELETE", "/api/v1/users/" + uid, token=token)
             t0 = time.perf_counter()
             while True:
                 st, e = request(auth_port, "GET", "/api/v1/users/%s/erasure" % uid, token=token)
                 if st == 200 and e["complete"]:
                     break
                 if time.perf_counter() - t0 > 30:
-                    raise SystemExit("erasure of %s never completed" % uid)
+                    fail("erasure of %s never completed" % uid)
                 time.sleep(0.002)
             lat.append((time.perf_counter() - t0) * 1000.0)
 
         print("[bench] b. wrk on tweets", file=sys.stderr)
-        st, u = request(auth_port, "POST", "/api/v1/auth/signup",
-                        {"username": "loader", "email": "l@x.io", "password": "loaderpass"})
-        st, s = request(auth_port, "POST", "/api/v1/auth/login",
-                        {"username": "loader", "password": "loaderpass"})
+        expect(201, auth_port, "POST", "/api/v1/auth/signup",
+               {"username": "loader", "email": "l@x.io", "password": "loaderpass"})
+        s = expect(200, auth_port, "POST", "/api/v1/auth/login",
+                   {"username": "loader", "password": "loaderpass"})
         token = s["access_token"]
         for i in range(50):
-            request(tweets_port, "POST", "/api/v2/tweets", {"body": "seed %d" % i}, token)
+            expect(201, tweets_port, "POST", "/api/v2/tweets", {"body": "seed %d" % i}, token)
         base = "http://127.0.0.1:%d/api/v2/tweets" % tweets_port
         get = wrk(base, None, tmp, "get-tweets")
         post_script = ('wrk.method = "POST"\nwrk.body = \'{"body":"load test tweet"}\'\n'

@@ -329,19 +329,18 @@ def main():
         c = wrk(likes_port, put_script, "c-like-put", tmp)
         say("d. GET /api/v1/likes, plain and expand=pizza")
         plain_script = lua_script(user, path="/api/v1/likes?limit=20")
+        expand_script = lua_script(user, path="/api/v1/likes?expand=pizza&limit=20")
         d_plain = wrk_cpu(likes_port, plain_script, "d-likes-plain", tmp, (likes, pizza))
-        d_exp = wrk_cpu(likes_port, lua_script(user, path="/api/v1/likes?expand=pizza&limit=20"),
-                        "d-likes-expand", tmp, (likes, pizza))
+        d_exp = wrk_cpu(likes_port, expand_script, "d-likes-expand", tmp, (likes, pizza))
         cpus = sorted(os.sched_getaffinity(0))
         own = None
         if len(cpus) >= 2:
-            say("d. the same, likes on CPU %d alone; pizza and wrk on the others" % cpus[0])
+            say("d'. the same, likes on CPU %d alone; pizza and wrk on the others" % cpus[0])
             rest = set(cpus[1:])
             pin(likes, {cpus[0]})
             pin(pizza, rest)
             own = (wrk_cpu(likes_port, plain_script, "d-own-plain", tmp, (likes, pizza), rest),
-                   wrk_cpu(likes_port, lua_script(user, path="/api/v1/likes?expand=pizza&limit=20"),
-                           "d-own-expand", tmp, (likes, pizza), rest))
+                   wrk_cpu(likes_port, expand_script, "d-own-expand", tmp, (likes, pizza), rest))
             pin(likes, set(cpus))
             pin(pizza, set(cpus))
 

@@ -1,8 +1,9 @@
 """benchlib.py -- what the Python benchmarks (events.py, pizza_likes.py) share: the repo root
 and the release binaries' directory (BENCH_BIN_DIR, default build/bin), tests/ on sys.path
-for tests/broker.py, progress lines on stderr, one JSON request per connection, readiness
-polling, nearest-rank percentiles and wrk's output parsed. Every failure here is SystemExit("[bench] FAILED:
-..."): a benchmark exits non-zero only when a step cannot run.
+for tests/broker.py (Broker, free_port), progress lines on stderr, one JSON request per
+connection, readiness polling, nearest-rank percentiles and wrk's output parsed. Every
+failure here is SystemExit("[bench] FAILED: ..."): a benchmark exits non-zero only when a
+step cannot run.
 
 Only the Python standard library is used (run with /usr/bin/python3).
 """
@@ -11,12 +12,11 @@ import json
 import math
 import os
 import re
-import socket
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests"))  # for `from broker import Broker`
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # for `from broker import Broker, free_port`
 BIN = os.path.join(ROOT, os.environ.get("BENCH_BIN_DIR", "build/bin"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 
@@ -27,14 +27,6 @@ def say(msg):
 
 def fail(msg):
     raise SystemExit("[bench] FAILED: " + msg)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def request(port, method, path, body=None, token=None):

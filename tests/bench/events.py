@@ -24,9 +24,9 @@ import sys
 import tempfile
 import time
 
-from benchlib import (BIN, DURATION, ROOT, expect, fail, free_port, percentile, request,
-                      wait_ready, wrk_parse)
-from broker import Broker  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
+from benchlib import (BIN, DURATION, ROOT, expect, fail, percentile, request, wait_ready,
+                      wrk_parse)
+from broker import Broker, free_port  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
 USERS = int(os.environ.get("BENCH_USERS", "200"))
 

@@ -47,9 +47,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (BIN, DURATION, ROOT, expect, fail, free_port, percentile, say,
-                      wait_ready, wrk_parse)
-from broker import Broker  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
+from benchlib import BIN, DURATION, ROOT, expect, fail, percentile, say, wait_ready, wrk_parse
+from broker import Broker, free_port  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
 PIZZAS = int(os.environ.get("BENCH_PIZZAS", "200"))
 OUT = os.path.join(ROOT, os.environ.get("BENCH_OUT", "build/bench/pizza_likes.txt"))

@@ -32,23 +32,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 
 import harness
 from harness import (ADMIN_PASSWORD, NO_SUCH_ID, REPO, User, free_port,  # noqa: F401
-                     port_free, read_text, wait_for)
+                     port_free, read_text, unique, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 from broker import Broker  # noqa: E402  (tests/broker.py)
 
 _lock = threading.RLock()
-
-
-def unique(prefix="u"):
-    """A unique, valid username (3-30 of [A-Za-z0-9_.-])."""
-    return "%s_%d_%s" % (prefix[:14], harness.next_seq(), os.urandom(3).hex())
 
 
 def sqlite_only():
@@ -317,33 +311,6 @@ class Cluster(harness.Group):
     def delete_user(self, user, token=None):
         return self.auth.req("DELETE", "/api/v1/users/" + user.id,
                              token=token or self.admin.token)
-
-    def erasure(self, user_id, token=None):
-        return self.auth.get("/api/v1/users/%s/erasure" % user_id,
-                             token=token or self.admin.token)
-
-    def erasure_complete(self, user_id):
-        r = self.erasure(user_id)
-        return r.json if r.status == 200 and r.json and r.json.get("complete") is True else None
-
-    def wait_erased(self, ids, timeout=20.0):
-        """{id: erasure record} once every id's erasure is complete (AssertionError if not)."""
-        done = {}
-        deadline = time.monotonic() + timeout
-        while True:
-            for i in ids:
-                if i not in done:
-                    rec = self.erasure_complete(i)
-                    if rec:
-                        done[i] = rec
-            if len(done) == len(ids):
-                return done
-            if time.monotonic() > deadline:
-                missing = [i for i in ids if i not in done]
-                raise AssertionError("%d of %d erasures not complete after %.0f s; e.g. %s: %r"
-                                     % (len(missing), len(ids), timeout, missing[0],
-                                        self.erasure(missing[0])))
-            time.sleep(0.2)
 
     # -- tweets
     def tweet(self, user, body="hello"):

@@ -895,6 +895,36 @@ class Group:
             raise AssertionError("create-superuser: rc=%d\n%s%s" % (r.returncode, r.stdout,
                                                                      r.stderr))
 
+    # -- erasure records (SPEC §5: GET /api/v1/users/{id}/erasure on auth)
+    def erasure(self, user_id, token=None):
+        """The erasure record's response, read as `token` (default: the admin)."""
+        return self.auth.get("/api/v1/users/%s/erasure" % user_id,
+                             token=token or self.admin.token)
+
+    def erasure_complete(self, user_id, token=None):
+        """The erasure record when it is complete, else None."""
+        r = self.erasure(user_id, token)
+        return r.json if r.status == 200 and r.json and r.json.get("complete") is True else None
+
+    def wait_erased(self, ids, timeout=20.0, token=None):
+        """{id: erasure record} once every id's erasure is complete (AssertionError if not)."""
+        done = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            for i in ids:
+                if i not in done:
+                    rec = self.erasure_complete(i, token)
+                    if rec:
+                        done[i] = rec
+            if len(done) == len(ids):
+                return done
+            if time.monotonic() > deadline:
+                missing = [i for i in ids if i not in done]
+                raise AssertionError("%d of %d erasures not complete after %.0f s; e.g. %s: %r"
+                                     % (len(missing), len(ids), timeout, missing[0],
+                                        self.erasure(missing[0], token)))
+            time.sleep(0.1)
+
 
 def started(group, fixtures=None):
     """A test module's setUpModule in one call: group.start(), then fixtures(group) (the

@@ -81,11 +81,7 @@ class TestUserErasure(ServiceTestCase):
         self.assertTrue(r.json["erasure"].endswith("/api/v1/users/%s/erasure" % victim.id),
                         r.json)
 
-        def complete():
-            r = K.auth.get("/api/v1/users/%s/erasure" % victim.id, token=victim.token)
-            self.assertEqual(r.status, 200, r)
-            return r.json if r.json.get("complete") is True else None
-        rec = wait_for(complete, 15.0, 0.1, "the erasure record to be complete")
+        rec = K.wait_erased([victim.id], 15.0, token=victim.token)[victim.id]
         self.assertEqual(rec["user_id"], victim.id)
         self.assertIsoMs(rec["requested_at"])
         self.assertEqual(set(rec["services"]), {"pizza", "likes", "tweets"}, rec)
@@ -97,7 +93,7 @@ class TestUserErasure(ServiceTestCase):
         self.assertEqual(rec["services"]["likes"]["removed"], {"likes": 2})
         self.assertEqual(rec["services"]["tweets"]["removed"], {"tweets": 2})
         # the admin sees the same record
-        r = K.auth.get("/api/v1/users/%s/erasure" % victim.id, token=admin.token)
+        r = K.erasure(victim.id, token=admin.token)
         self.assertEqual((r.status, r.json["complete"]), (200, True))
 
         # the victim's data is gone
@@ -152,11 +148,7 @@ class TestUserErasure(ServiceTestCase):
         self.tweet(victim, "bye")
         r = K.auth.delete("/api/v1/users/" + victim.id, token=K.admin.token)
         self.assertEqual(r.status, 202, r)
-
-        def complete():
-            r = K.auth.get("/api/v1/users/%s/erasure" % victim.id, token=K.admin.token)
-            return r.json if r.status == 200 and r.json.get("complete") is True else None
-        rec = wait_for(complete, 15.0, 0.1, "the erasure record to be complete")
+        rec = K.wait_erased([victim.id], 15.0)[victim.id]
         self.assertEqual({n: s["status"] for n, s in rec["services"].items()},
                          {"pizza": "done", "likes": "done", "tweets": "done"})
         self.assertEqual(rec["services"]["pizza"]["removed"], {"pizzerias": 1, "pizzas": 1})
@@ -178,11 +170,8 @@ class TestWriteRace(ServiceTestCase):
         users = K.signup_many(self.USERS, "wr")
         owner = K.signup("wrowner")
         pz = K.pizzeria(owner, name="Race target")
-        targets = []
-        for i in range(20):
-            p = K.new_pizza(owner, pz["id"], title="T%02d" % i)
-            K.approve(p["id"])
-            targets.append(p["id"])
+        targets = [K.new_pizza(owner, pz["id"], title="T%02d" % i, approve=True)["id"]
+                   for i in range(20)]
         stop = threading.Event()
         refused = {u.id: set() for u in users}
 
@@ -211,11 +200,7 @@ class TestWriteRace(ServiceTestCase):
             for u in users:
                 self.assertEqual(K.auth.delete("/api/v1/users/" + u.id, token=u.token).status,
                                  202)
-            for u in users:
-                def complete(u=u):
-                    r = K.auth.get("/api/v1/users/%s/erasure" % u.id, token=K.admin.token)
-                    return r.status == 200 and r.json.get("complete") is True
-                wait_for(complete, 60.0, 0.1, "the erasure of %s to be complete" % u.username)
+            K.wait_erased([u.id for u in users], 60.0)
             wait_for(lambda: all(len(s) == 3 for s in refused.values()), 15.0, 0.1,
                      "every service to refuse every erased user")
         finally:

@@ -152,10 +152,7 @@ class TestHappyPath(EventsTestCase):
                          "http://127.0.0.1:%d/api/v1/users/%s/erasure" % (c.auth.port, u.id))
         self.assertEqual(c.auth.get(USERS + u.id).status, 404)  # the row is gone at once
 
-        path = USERS + u.id + "/erasure"
-        rec = wait_for(lambda: (lambda x: x.json if x.status == 200 and x.json.get("complete")
-                                else None)(c.auth.get(path, token=token)), 10,
-                       what="erasure complete (read with the user's own last token)")
+        rec = c.wait_erased([u.id], 10, token=token)[u.id]  # the user's own last token
         self.assertErased(rec, u.id, 3)
         self.assertEqual(c.tweets_of(u.username), 0)
         self.assertEqual(c.tweets.get("/api/v2/tweets/" + kept["id"]).status, 200)
@@ -170,6 +167,7 @@ class TestHappyPath(EventsTestCase):
         self.assertEqual(c.auth.get("/api/v1/auth/me", token=token).status, 401)
         self.assertEqual(c.delete_user(u).status, 404)  # already gone (admin asking)
         # Who may read the erasure record.
+        path = USERS + u.id + "/erasure"
         self.assertEqual(c.auth.get(path).status, 401)
         self.assertEqual(c.auth.get(path, token=bystander.token).status, 403)
         self.assertEqual(c.erasure(u.id).json, rec)  # admin

@@ -61,14 +61,17 @@ HIGH_LIMIT = "100000/100000"
 ADMIN_PASSWORD = "admin-pass-" + os.urandom(6).hex()  # the admin of every Group
 NO_SUCH_ID = "0123456789abcdef01234567"
 
-# Configuration variables that must never leak in from the caller's environment.
-_SCRUB_PREFIXES = ("RATE_LIMIT_", "TIZZA_SUPERUSER")
+# Configuration variables that must never leak in from the caller's environment: every
+# setting the services read (config_*() and getenv() in libcommon/ and services/), plus
+# STORE_DB (test_store's). TIZZA_LIB_DIR is kept: it only says where the MongoDB plugin is.
+_SCRUB_PREFIXES = ("RATE_LIMIT_", "REMOTE_", "TIZZA_SUPERUSER")
 _SCRUB = {
-    "PORT", "HOST", "STORE_URL", "AMQP_URL", "AUTH_URL", "PIZZA_URL", "LIKES_URL",
-    "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS", "BODY_LIMIT",
-    "DRAIN_MS", "CORS_ORIGINS", "TRUSTED_PROXIES", "PAGE_SIZE", "AUTH_SIGNING_KEY",
-    "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE", "LOGIN_FAILURES_PER_USER",
-    "ERASURE_SERVICES", "AUTH_PUBLIC_KEY", "AUTH_WAIT_MS", "AMQP_PREFETCH",
+    "PORT", "HOST", "STORE_URL", "STORE_DB", "AMQP_URL", "AUTH_URL", "PIZZA_URL",
+    "LIKES_URL", "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS",
+    "BODY_LIMIT", "DRAIN_MS", "DRAIN_GRACE_MS", "CORS_ORIGINS", "TRUSTED_PROXIES",
+    "PAGE_SIZE", "AUTH_SIGNING_KEY", "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE",
+    "LOGIN_FAILURES_PER_USER", "HASH_CONCURRENCY", "ERASURE_SERVICES", "AUTH_PUBLIC_KEY",
+    "AUTH_WAIT_MS", "AMQP_PREFETCH",
 }
 
 

@@ -23,7 +23,10 @@ copy of the current data and swaps it in (a replay that fails -> the same WriteC
 nothing applied). Replayed updates and deletes are narrowed to the ids they matched in the
 snapshot: a transaction's delete never removes a document committed by another since its
 snapshot (it did not see it). abortTransaction, or any failed command inside the
-transaction (as on MongoDB), drops the snapshot: no trace.
+transaction (as on MongoDB), drops the snapshot: no trace. So do, as on MongoDB, endSessions
+(for the transactions of the sessions it lists) and the transaction lifetime limit
+(transactionLifetimeLimitSeconds, 60 s from the first command: a transaction left open by a
+killed client stops blocking others' writes then; its next command gets NoSuchTransaction).
 
 Commands: hello/isMaster, ping, buildInfo, endSessions, killCursors, create, createIndexes
 (unique and partialFilterExpression enforced: code 11000), insert, find (filter, sort, skip,
@@ -40,7 +43,9 @@ makes a write outside a transaction wait for an open transaction that wrote the 
 here it goes through and that transaction fails at its commit. Only documents are
 versioned: no conflicts on collections or indexes (create/createIndexes), none for
 documents an upsert creates (the store never upserts), and reads never conflict (snapshot
-isolation, write skew included, as on MongoDB).
+isolation, write skew included, as on MongoDB). An update counts as writing every document
+it matches, even one it leaves unchanged, where MongoDB does not write (and so does not
+conflict on) a no-op update: here that is a spurious WriteConflict at most.
 
 Usage (Debian's interpreter, which has the packages, not the python3 first on PATH):
     /usr/bin/python3 tests/mongo_double.py --port 0 [--verbose]
@@ -55,6 +60,7 @@ import datetime
 import signal
 import sys
 import threading
+import time
 
 import mockupdb
 import mongomock
@@ -255,10 +261,14 @@ def written(db, fn, cmd):
     return keys, replay
 
 
+TXN_LIFETIME = 60.0  # seconds: MongoDB's default transactionLifetimeLimitSeconds
+
+
 class Txn:
     def __init__(self, number, store, snapshot):
         self.number, self.log, self.wrote, self.snapshot = number, [], set(), snapshot
         self.client = mongomock.MongoClient(_store=store)
+        self.expires = time.monotonic() + TXN_LIFETIME
 
 
 class Double:
@@ -305,9 +315,16 @@ class Double:
         return True
 
     def dispatch(self, name, db_name, cmd):
+        now = time.monotonic()  # transactions past their lifetime are aborted
+        for key in [k for k, t in self.txns.items() if t.expires < now]:
+            del self.txns[key]
         if name in ('hello', 'ismaster'):
             return self.hello()
-        if name in ('ping', 'endsessions'):
+        if name == 'ping':
+            return {'ok': 1}
+        if name == 'endsessions':  # as on MongoDB: their open transactions are aborted
+            for lsid in cmd.get('endSessions') or []:
+                self.txns.pop(self.session({'lsid': lsid}), None)
             return {'ok': 1}
         if name == 'killcursors':
             return {'ok': 1, 'cursorsKilled': cmd.get('cursors', [])}

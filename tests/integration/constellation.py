@@ -123,8 +123,7 @@ class Constellation(harness.Group):
         if r.status != 200 or not isinstance(r.json, dict) or "access_token" not in r.json:
             raise AssertionError("login %s: %r" % (username, r))
         u = r.json["user"]
-        return User(u["id"], u["username"], r.json["access_token"], password,
-                    u.get("role", "user"))
+        return User(u["id"], u["username"], r.json["access_token"], password)
 
     def signup(self, prefix="u"):
         username = harness.unique(prefix)

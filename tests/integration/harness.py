@@ -820,9 +820,8 @@ class Proc:
 
 
 class User:
-    def __init__(self, id, username, token, password, role="user"):
-        self.id, self.username, self.token, self.password, self.role = (
-            id, username, token, password, role)
+    def __init__(self, id, username, token, password):
+        self.id, self.username, self.token, self.password = id, username, token, password
 
     def __repr__(self):
         return "<User %s %s>" % (self.username, self.id)

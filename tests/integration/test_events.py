@@ -456,41 +456,6 @@ class TestTweetsKilled(EventsTestCase):
         self.assertNoDeadLetters()
 
 
-class TestWriteRace(EventsTestCase):
-    N = 20
-
-    def test_tweets_posted_while_the_account_is_erased_do_not_survive(self):
-        """Each user keeps posting while their account is deleted: once the erasure is
-        complete and their writes are refused, none of their tweets may remain."""
-        c = self.c
-        users = c.signup_many(self.N, prefix="race")
-        stop = threading.Event()
-        refused = []
-
-        def keep_posting(u):
-            while not stop.is_set():
-                r = c.tweets.req("POST", "/api/v2/tweets", {"body": "race"}, token=u.token)
-                if r.status == 401:
-                    refused.append(u.id)
-                    return
-
-        ts = [threading.Thread(target=keep_posting, args=(u,)) for u in users]
-        for t in ts:
-            t.start()
-        try:
-            time.sleep(0.3)
-            self.delete_all(users, threads=2)
-            c.wait_erased([u.id for u in users], timeout=60)
-            wait_for(lambda: len(refused) == self.N, 15, what="every writer refused")
-        finally:
-            stop.set()
-            for t in ts:
-                t.join()
-        left = {u.username: c.tweets_of(u.username) for u in users}
-        self.assertEqual({k: v for k, v in left.items() if v}, {},
-                         "tweets of erased users survived their (complete) erasure")
-
-
 class TestPoison(EventsTestCase):
     DLQ = TWEETS_Q + ".dlq"
 

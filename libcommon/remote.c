@@ -549,6 +549,7 @@ static int classify(const call_t *c, CURLcode rc, long status, body_t *b, const 
     textf(res->error, sizeof res->error, "%ld from %s%s%s", status, c->target,
           detail[0] ? ": " : "", detail);
     if (status == 404) return REMOTE_NOT_FOUND;
+    if (status == 401) return REMOTE_UNAUTHORIZED;
     if (status >= 400 && status < 500) return REMOTE_REJECTED;
     *transient = status == 502 || status == 503 || status == 504;
     return REMOTE_UNAVAILABLE;
@@ -642,6 +643,7 @@ static const char *result_label(int err) {
     case REMOTE_OK: return "ok";
     case REMOTE_NOT_FOUND: return "not_found";
     case REMOTE_REJECTED: return "rejected";
+    case REMOTE_UNAUTHORIZED: return "unauthorized";
     default: return "unavailable";
     }
 }
@@ -920,6 +922,12 @@ void remote_reply_error(http_req_t *req, int err, const char *what, const char *
     case REMOTE_REJECTED:
         textf(detail, sizeof detail, "%s refused the request", service ? service : "a dependency");
         http_reply_problem(req, 502, detail);
+        break;
+    case REMOTE_UNAUTHORIZED:
+        textf(detail, sizeof detail, "%s refused the caller's credentials",
+              service ? service : "a dependency");
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        http_reply_problem(req, 401, detail);
         break;
     case REMOTE_UNAVAILABLE:
         textf(detail, sizeof detail, "%s is unavailable", service ? service : "a dependency");

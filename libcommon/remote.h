@@ -37,7 +37,10 @@ typedef struct {
 enum remote_err {
     REMOTE_OK = 0,
     REMOTE_NOT_FOUND = 1,    /* 404: the entity does not exist */
-    REMOTE_REJECTED = 2,     /* another 4xx (400/401/403/409/422/429...): see status */
+    REMOTE_REJECTED = 2,     /* another 4xx (400/403/409/422/429...): see status */
+    REMOTE_UNAUTHORIZED = 3, /* 401: the caller's forwarded credentials were refused (the
+                              * account was erased there first, the token expired between
+                              * the two checks) */
     REMOTE_UNAVAILABLE = -1, /* connection refused/timeout/5xx/breaker open/bad JSON */
 };
 
@@ -83,8 +86,9 @@ int remote_last_status(const remote_ctx_t *ctx);
 const char *remote_last_error(const remote_ctx_t *ctx);
 
 /* Maps an error to an answer: NOT_FOUND -> 422 "<what> does not exist", UNAVAILABLE -> 503
- * "<service> is unavailable" (+ Retry-After), REJECTED -> 502 (the dependency refused our
- * call: a bug or a configuration error). */
+ * "<service> is unavailable" (+ Retry-After), UNAUTHORIZED -> 401 (+ WWW-Authenticate:
+ * Bearer: the caller's own credentials are no longer good), REJECTED -> 502 (the dependency
+ * refused our call: a bug or a configuration error). */
 void remote_reply_error(http_req_t *req, int err, const char *what, const char *service);
 
 /* Reads the REMOTE_* settings (a bad value exits 2). Call once at start. */

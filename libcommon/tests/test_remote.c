@@ -383,6 +383,10 @@ static void test_429_not_retried(void **state) {
     script_fail(400, -1);
     assert_int_equal(remote_delete(ctx, &srv.model, PIZZA("0001")), REMOTE_REJECTED);
     assert_int_equal(seen().requests, 2);
+    script_fail(401, -1); /* the caller's credentials: its own code, not retried either */
+    assert_int_equal(remote_delete(ctx, &srv.model, PIZZA("0001")), REMOTE_UNAUTHORIZED);
+    assert_int_equal(remote_last_status(ctx), 401);
+    assert_int_equal(seen().requests, 3);
     remote_ctx_free(ctx);
 }
 
@@ -1017,7 +1021,8 @@ static void test_through_http_server(void **state) {
     assert_string_equal(seen().authorization, "Bearer cookie-token");
     assert_traceparent_valid(seen().traceparent);
 
-    /* 404 -> 422, unavailable -> 503 + Retry-After, refused -> 502 */
+    /* 404 -> 422, unavailable -> 503 + Retry-After, the caller's credentials refused -> 401
+     * + WWW-Authenticate, refused otherwise -> 502 */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/fwd/%s", http_server_port(front), MISSING);
     r = client_get(url, NULL, NULL, NULL);
     assert_int_equal(r.status, 422);
@@ -1028,6 +1033,11 @@ static void test_through_http_server(void **state) {
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "pizza is unavailable"));
     assert_non_null(strcasestr(r.headers, "Retry-After: 5"));
+    script_fail(401, 1);
+    r = client_get(url, NULL, NULL, NULL);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.body, "pizza refused the caller's credentials"));
+    assert_non_null(strcasestr(r.headers, "WWW-Authenticate: Bearer"));
     script_fail(403, 1);
     r = client_get(url, NULL, NULL, NULL);
     assert_int_equal(r.status, 502);

@@ -10,8 +10,13 @@
 #    a system broker on :5672 or nginx on :80 would conflict). An existing policy-rc.d is left
 #    untouched. Afterwards, services of freshly installed packages are stopped (and disabled
 #    where systemd runs) in case something started them anyway.
+# 4. The web frontend's build needs Node.js ^20.19 or >= 22.12 (tools/node-ok.sh); Debian 12's
+#    nodejs is 18. When the node on PATH is older, root installs Node.js 20 from the npm
+#    registry (the package node-linux-<arch>, the official build) into /usr/local, which comes
+#    before /usr/bin on PATH.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+HERE=$(dirname "${BASH_SOURCE[0]}")
 
 PACKAGES=(
     build-essential pkg-config
@@ -21,13 +26,13 @@ PACKAGES=(
     rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps
     chromium
 )
-# The web frontend's build (services/web: npm ci && npm run build, run by `make run`) needs
-# node and npm. A node that is already on PATH (a newer one from nodesource, nvm, ...) is
-# used as it is; only without any do we install Debian's. Note: Debian 12's nodejs is 18,
-# older than Vite needs (20.19); tools/run.sh then says so and serves a placeholder page.
+# The web frontend's build (services/web: npm ci && npm run build, by `make run` and the e2e
+# suite) needs node and npm. A node already on PATH (nodesource, nvm, ...) is used as it is;
+# without any, Debian's nodejs and npm come first and step 4 brings a newer node if needed.
 if ! command -v node >/dev/null 2>&1; then
     PACKAGES+=(nodejs npm)
 fi
+NODE_MAJOR=20
 # Packages whose maintainer scripts would start a system daemon: name -> service.
 declare -A DAEMONS=([rabbitmq-server]=rabbitmq-server [nginx-light]=nginx)
 
@@ -56,12 +61,32 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
     exit 1
 fi
 
+# Step 4: a node new enough for Vite, from the npm registry when the one on PATH is older.
+ensure_node() {
+    sh "$HERE/node-ok.sh" && return 0
+    local arch
+    case $(uname -m) in
+        x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) arch= ;;
+    esac
+    if ((EUID != 0)) || [[ -z $arch ]]; then
+        log "WARNING: node $(node --version 2>/dev/null || echo missing) cannot build the web" \
+            "frontend (it needs ^20.19 or >= 22.12): install a newer Node.js"
+        return 0
+    fi
+    log "node $(node --version) is too old for Vite: installing node-linux-$arch@$NODE_MAJOR into /usr/local"
+    npm install --global --prefix /usr/local --no-audit --no-fund --loglevel=error \
+        "node-linux-$arch@$NODE_MAJOR" >&2
+    hash -r
+    sh "$HERE/node-ok.sh" || { log "still no usable node on PATH after the install"; return 1; }
+    log "node $(node --version) at $(command -v node)"
+}
+
 mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 if ((${#missing[@]} == 0)); then
     log "all ${#PACKAGES[@]} packages present"
-    exit 0
+    ensure_node
+    exit
 fi
-
 log "missing: ${missing[*]}"
 if ((EUID != 0)); then
     log "not root; install them with:"
@@ -105,3 +130,4 @@ if ((${#still[@]} > 0)); then
     exit 1
 fi
 log "installed: ${missing[*]}"
+ensure_node

@@ -227,14 +227,6 @@ done
 WEB=services/web
 web_root=$REPO/$WEB/dist
 
-# node_version_ok: Vite needs Node ^20.19 or >= 22.12 (Debian 12's nodejs is 18).
-node_version_ok() {
-    local v major minor
-    v=$(node -p 'process.versions.node' 2>/dev/null) || return 1
-    IFS=. read -r major minor _ <<<"$v"
-    ((major > 22 || (major == 22 && minor >= 12) || (major == 20 && minor >= 19) || major == 21))
-}
-
 web_stale() {
     [[ $WEB_BUILD == always || ! -f $WEB/dist/index.html ]] && return 0
     [[ -n $(find "$WEB/src" "$WEB/public" "$WEB/scripts" "$WEB/index.html" "$WEB/vite.config.js" \
@@ -245,7 +237,7 @@ web_stale() {
 build_web() {
     [[ -f $WEB/package.json && $WEB_BUILD != never ]] || return 0
     web_stale || { say "web: build is up to date ($WEB/dist)"; return 0; }
-    if ! command -v npm >/dev/null 2>&1 || ! node_version_ok; then
+    if ! command -v npm >/dev/null 2>&1 || ! sh tools/node-ok.sh; then
         say "WARNING: cannot build the web frontend: it needs node >= 20.19 and npm" \
             "(found: $(node --version 2>/dev/null || echo no node))" >&2
         return 0

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "authn.h"
+#include "testlib.h"
 
 /* Test hook in authn.c (not part of the public header). */
 void authn_set_clock_for_test(int64_t (*fn)(void));
@@ -375,6 +376,7 @@ typedef struct {
     int served;
     char first_line[256];
     _Atomic int stop;
+    pthread_t thread;
 } responder_t;
 
 static void *respond(void *arg) {
@@ -408,17 +410,43 @@ static void *respond(void *arg) {
 static int listen_loopback(int *port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(fd, 8), 0);
     socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0) close(fd);
+        fail_msg("cannot listen on 127.0.0.1");
+    }
     *port = ntohs(a.sin_port);
     return fd;
 }
 
+static void responder_stop(void *p) {
+    responder_t *r = p;
+    r->stop = 1;
+    pthread_join(r->thread, NULL);
+    close(r->fd);
+}
+
+/* A responder on a loopback port serving the n responses (which must outlive it). The
+ * teardown stops and frees it; test_release(r) stops it earlier, leaving it readable. */
+static responder_t *responder_start(const char *const *responses, int n) {
+    responder_t *r = test_defer_free(calloc(1, sizeof *r));
+    assert_non_null(r);
+    memcpy(r->responses, responses, (size_t)n * sizeof *responses);
+    r->nresponses = n;
+    r->fd = listen_loopback(&r->port);
+    if (pthread_create(&r->thread, NULL, respond, r) != 0) {
+        close(r->fd);
+        fail_msg("pthread_create failed");
+    }
+    return test_defer(responder_stop, r);
+}
+
+/* Freed by the teardown. */
 static char *ok_response(const char *body) {
     size_t n = strlen(body) + 256;
-    char *r = malloc(n);
+    char *r = test_defer_free(malloc(n));
+    assert_non_null(r);
     snprintf(r, n,
              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
              "Connection: close\r\n\r\n%s",
@@ -436,39 +464,29 @@ static int64_t wall_ms(void) {
 }
 
 static void test_fetch_jwks_retries_then_succeeds(void **state) {
-    cJSON *jwks = token_jwks(&key_b, 1);
-    char *body = cJSON_PrintUnformatted(jwks);
-    char *ok = ok_response(body);
-    responder_t r = {.nresponses = 3, .responses = {unavailable, unavailable, ok}};
-    r.fd = listen_loopback(&r.port);
-    pthread_t th;
-    pthread_create(&th, NULL, respond, &r);
+    cJSON *jwks = test_defer_json(token_jwks(&key_b, 1));
+    char *body = test_defer(cJSON_free, cJSON_PrintUnformatted(jwks));
+    const char *script[] = {unavailable, unavailable, ok_response(body)};
+    responder_t *r = responder_start(script, 3);
 
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", r.port); /* trailing slash tolerated */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", r->port); /* trailing slash tolerated */
     assert_int_equal(authn_fetch_jwks(url, 10000), 0);
-    r.stop = 1;
-    pthread_join(th, NULL);
-    close(r.fd);
+    test_release(r); /* stops it */
 
-    assert_int_equal(r.served, 3);
-    assert_string_equal(r.first_line, "GET /api/v1/auth/jwks HTTP/1.1");
-    char *tb = make_token(&key_b, "u1", "user", 900, NULL);
-    char *ta = make_token(&key_a, "u1", "user", 900, NULL);
+    assert_int_equal(r->served, 3);
+    assert_string_equal(r->first_line, "GET /api/v1/auth/jwks HTTP/1.1");
+    char *tb = test_defer_free(make_token(&key_b, "u1", "user", 900, NULL));
+    char *ta = test_defer_free(make_token(&key_a, "u1", "user", 900, NULL));
     authn_user_t u;
     assert_int_equal(require(NULL, tb, &u), 0);
     assert_int_equal(require(NULL, ta, &u), -1);
-    free(ta);
-    free(tb);
-    free(ok);
-    cJSON_free(body);
-    cJSON_Delete(jwks);
 }
 
 static void test_fetch_jwks_gives_up(void **state) {
     char url[64];
     authn_user_t u;
-    char *ta = make_token(&key_a, "u1", "user", 900, NULL);
+    char *ta = test_defer_free(make_token(&key_a, "u1", "user", 900, NULL));
 
     /* nobody listening */
     int port = 0;
@@ -482,24 +500,17 @@ static void test_fetch_jwks_gives_up(void **state) {
     assert_true(took < 5000);
 
     /* answers, but with no usable key */
-    char *empty = ok_response("{\"keys\":[]}");
-    responder_t r = {.nresponses = 1, .responses = {empty}};
-    r.fd = listen_loopback(&r.port);
-    pthread_t th;
-    pthread_create(&th, NULL, respond, &r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
+    const char *script[] = {ok_response("{\"keys\":[]}")};
+    responder_t *r = responder_start(script, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", r->port);
     assert_int_equal(authn_fetch_jwks(url, 500), -1);
-    r.stop = 1;
-    pthread_join(th, NULL);
-    close(r.fd);
-    assert_true(r.served >= 2); /* it retried */
+    test_release(r);             /* stops it */
+    assert_true(r->served >= 2); /* it retried */
 
     assert_int_equal(authn_fetch_jwks(NULL, 100), -1);
     assert_int_equal(authn_fetch_jwks("", 100), -1);
     /* failures keep the keys in place */
     assert_int_equal(require(NULL, ta, &u), 0);
-    free(ta);
-    free(empty);
 }
 
 int main(void) {
@@ -513,8 +524,9 @@ int main(void) {
         cmocka_unit_test_setup(test_deleted_user_refused, use_key_a),
         cmocka_unit_test_setup(test_deleted_expired_entries_purged, use_key_a),
         cmocka_unit_test_setup(test_deleted_storm_bounded, use_key_a),
-        cmocka_unit_test_setup(test_fetch_jwks_retries_then_succeeds, use_key_a),
-        cmocka_unit_test_setup(test_fetch_jwks_gives_up, use_key_a),
+        cmocka_unit_test_setup_teardown(test_fetch_jwks_retries_then_succeeds, use_key_a,
+                                        test_cleanup),
+        cmocka_unit_test_setup_teardown(test_fetch_jwks_gives_up, use_key_a, test_cleanup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "testlib.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -197,8 +198,9 @@ struct capture {
 };
 
 static void capture_start(struct capture *c) {
+    char path[PATH_MAX];
     fflush(stdout);
-    c->tmp = tmpfile();
+    c->tmp = fopen(test_tmppath(path, sizeof path, "stdout"), "w+");
     assert_non_null(c->tmp);
     c->saved = dup(1);
     dup2(fileno(c->tmp), 1);

@@ -6,7 +6,8 @@
  * connection counts (connections through evhttp_set_bevcb, called once per accepted
  * connection), the last method, URI, forwarded headers and body, and the size of each ?ids=
  * batch. It serves the model {url, "v1", "pizzas"}: an id starting with "ffff" does not
- * exist. A fresh port per test also means a fresh circuit breaker per test. */
+ * exist. A fresh port per test also means a fresh circuit breaker per test. What a test
+ * opens (contexts, threads, a front server) is registered for its teardown (testlib.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -37,6 +38,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "remote.h"
+#include "testlib.h"
 #include "util.h"
 
 /* ---- the scripted backend ---------------------------------------------------------------- */
@@ -323,6 +325,7 @@ static int server_start(void **state) {
 }
 
 static int server_stop(void **state) {
+    test_cleanup(state);
     for (int i = 0; i < 500 && seen().pending > 0; i++) usleep(10000); /* delayed answers */
     event_base_loopbreak(srv.base);
     pthread_join(srv.thread, NULL);
@@ -334,11 +337,18 @@ static int server_stop(void **state) {
 
 static long elapsed_ms(uint64_t t0) { return (long)((mono_ns() - t0) / 1000000u); }
 
-static remote_ctx_t *plain_ctx(void) {
-    remote_ctx_t *ctx = remote_ctx_new_with("Bearer t0k3n", "req-1", NULL);
+static void ctx_free(void *ctx) { remote_ctx_free(ctx); }
+
+/* A context freed by the teardown, or by test_release(). Main thread only. */
+static remote_ctx_t *ctx_with(const char *authorization, const char *request_id,
+                              const char *traceparent) {
+    remote_ctx_t *ctx =
+        test_defer(ctx_free, remote_ctx_new_with(authorization, request_id, traceparent));
     assert_non_null(ctx);
     return ctx;
 }
+
+static remote_ctx_t *plain_ctx(void) { return ctx_with("Bearer t0k3n", "req-1", NULL); }
 
 /* ---- basic outcomes ------------------------------------------------------------------------ */
 
@@ -356,7 +366,7 @@ static void test_get_ok(void **state) {
     assert_string_equal(s.uri, "/api/v1/pizzas/" PIZZA("0001"));
     assert_int_equal(remote_last_status(ctx), 0);
     cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_get_not_found_is_memoised(void **state) {
@@ -369,7 +379,7 @@ static void test_get_not_found_is_memoised(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, MISSING, &p), REMOTE_NOT_FOUND);
     assert_null(p);
     assert_int_equal(seen().requests, 1);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_429_not_retried(void **state) {
@@ -387,7 +397,7 @@ static void test_429_not_retried(void **state) {
     assert_int_equal(remote_delete(ctx, &srv.model, PIZZA("0001")), REMOTE_UNAUTHORIZED);
     assert_int_equal(remote_last_status(ctx), 401);
     assert_int_equal(seen().requests, 3);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_503_twice_then_ok(void **state) {
@@ -398,7 +408,7 @@ static void test_503_twice_then_ok(void **state) {
     assert_non_null(p);
     assert_int_equal(seen().requests, 3);
     cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_retries_are_bounded(void **state) {
@@ -415,7 +425,7 @@ static void test_retries_are_bounded(void **state) {
     set_env("REMOTE_RETRIES", "2");
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0003"), &p), REMOTE_UNAVAILABLE);
     assert_int_equal(seen().requests, 5);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_mutations_retry_rules(void **state) {
@@ -438,7 +448,7 @@ static void test_mutations_retry_rules(void **state) {
     assert_string_equal(seen().method, "DELETE");
 
     cJSON_Delete(body);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_create_and_update(void **state) {
@@ -466,7 +476,7 @@ static void test_create_and_update(void **state) {
     cJSON_Delete(out);
     assert_int_equal(seen().requests, 4);
     cJSON_Delete(body);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_filter_path_and_escaping(void **state) {
@@ -484,7 +494,7 @@ static void test_filter_path_and_escaping(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, "../x?y=1", &out), REMOTE_OK);
     assert_string_equal(seen().uri, "/api/v1/pizzas/..%2Fx%3Fy%3D1");
     cJSON_Delete(out);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- transport failures ------------------------------------------------------------------- */
@@ -508,7 +518,7 @@ static void test_connection_refused(void **state) {
     assert_null(p);
     assert_int_equal(remote_last_status(ctx), 0);
     assert_true(strlen(remote_last_error(ctx)) > 0);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_timeout(void **state) {
@@ -524,7 +534,7 @@ static void test_timeout(void **state) {
     assert_null(p);
     assert_int_equal(remote_last_status(ctx), 0);
     assert_int_equal(seen().requests, 1);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_closed_connection_is_retried(void **state) {
@@ -535,7 +545,7 @@ static void test_closed_connection_is_retried(void **state) {
     assert_non_null(p);
     assert_int_equal(seen().requests, 2);
     cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_bad_json_and_huge_body(void **state) {
@@ -559,7 +569,7 @@ static void test_bad_json_and_huge_body(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0003"), &p), REMOTE_UNAVAILABLE);
     assert_null(p);
     assert_int_equal(remote_delete(ctx, &srv.model, PIZZA("0003")), REMOTE_OK); /* 204 */
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- circuit breaker ---------------------------------------------------------------------- */
@@ -613,7 +623,7 @@ static void test_breaker_opens_and_recovers(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_OK); /* closed */
     cJSON_Delete(p);
     assert_int_equal(seen().requests, 5);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_breaker_trial_failure_reopens(void **state) {
@@ -630,7 +640,7 @@ static void test_breaker_trial_failure_reopens(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_UNAVAILABLE);
     assert_int_equal(strncmp(remote_last_error(ctx), "circuit open", 12), 0);
     assert_int_equal(seen().requests, 3); /* open again */
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 typedef struct {
@@ -640,7 +650,7 @@ typedef struct {
 
 static void *trial_call(void *arg) {
     trial_arg_t *t = arg;
-    remote_ctx_t *ctx = plain_ctx();
+    remote_ctx_t *ctx = remote_ctx_new_with("Bearer t0k3n", "req-1", NULL); /* not plain_ctx() */
     cJSON *p = NULL;
     t->err = remote_get(ctx, t->m, PIZZA("0009"), &p);
     cJSON_Delete(p);
@@ -656,20 +666,21 @@ static void test_breaker_half_open_admits_one_trial(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_UNAVAILABLE);
     usleep(350 * 1000);
     script_set(400, 0, false, false); /* the trial takes 400 ms */
-    trial_arg_t t = {&srv.model, -9};
-    pthread_t th;
-    pthread_create(&th, NULL, trial_call, &t);
+    /* static: the thread may outlive a failed test body, until the teardown joins it */
+    static trial_arg_t t;
+    t = (trial_arg_t){&srv.model, -9};
+    pthread_t *th = test_thread(trial_call, &t);
     for (int i = 0; i < 2000 && seen().requests < 2; i++) usleep(1000);
     /* while the trial is in flight, everyone else is refused */
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_UNAVAILABLE);
     assert_int_equal(strncmp(remote_last_error(ctx), "circuit open", 12), 0);
-    pthread_join(th, NULL);
+    test_release(th); /* joins */
     assert_int_equal(t.err, REMOTE_OK);
     assert_int_equal(seen().requests, 2);
     script_set(0, 0, false, false);
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_OK);
     cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_breaker_ignores_4xx(void **state) {
@@ -685,7 +696,7 @@ static void test_breaker_ignores_4xx(void **state) {
     for (int i = 0; i < 3; i++)
         assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_REJECTED);
     assert_int_equal(seen().requests, 8);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- memo and batches ----------------------------------------------------------------------- */
@@ -702,13 +713,13 @@ static void test_memo_same_id_once(void **state) {
                         "pizza " PIZZA("0001"));
     cJSON_Delete(a);
     cJSON_Delete(b);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 
     ctx = plain_ctx(); /* the memo is per context */
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &a), REMOTE_OK);
     assert_int_equal(seen().requests, 2);
     cJSON_Delete(a);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_get_many_batches_and_memo(void **state) {
@@ -757,7 +768,7 @@ static void test_get_many_batches_and_memo(void **state) {
     assert_int_equal(cJSON_GetArraySize(arr), 0);
     cJSON_Delete(arr);
     assert_int_equal(seen().requests, 3);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* Without a ctx (no memo) the entities fetched are handed out as they are, in the order
@@ -789,7 +800,7 @@ static void test_get_many_failure(void **state) {
     assert_int_equal(cJSON_GetArraySize(arr), 2);
     assert_int_equal(seen().requests, 2);
     cJSON_Delete(arr);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- forwarding --------------------------------------------------------------------------- */
@@ -819,17 +830,17 @@ static void get_with(remote_ctx_t *ctx, const char *id) {
 
 static void test_headers_forwarded(void **state) {
     const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    remote_ctx_t *ctx = remote_ctx_new_with("Bearer abc.def", "req-42", tp);
+    remote_ctx_t *ctx = ctx_with("Bearer abc.def", "req-42", tp);
     get_with(ctx, PIZZA("0001"));
     script_t s = seen();
     assert_string_equal(s.authorization, "Bearer abc.def");
     assert_string_equal(s.request_id, "req-42");
     assert_string_equal(s.traceparent, tp);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 
     /* nothing inbound: no Authorization, a generated request id and a valid traceparent,
      * the same for every call of the context */
-    ctx = remote_ctx_new_with(NULL, NULL, NULL);
+    ctx = ctx_with(NULL, NULL, NULL);
     get_with(ctx, PIZZA("0001"));
     s = seen();
     assert_string_equal(s.authorization, "");
@@ -838,17 +849,17 @@ static void test_headers_forwarded(void **state) {
     get_with(ctx, PIZZA("0002"));
     assert_string_equal(seen().traceparent, s.traceparent);
     assert_string_equal(seen().request_id, s.request_id);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 
     /* malformed inbound values: a fresh traceparent; header injection dropped */
-    ctx = remote_ctx_new_with("Bearer x\r\nX-Evil: 1", "req-1",
-                              "00-00000000000000000000000000000000-00f067aa0ba902b7-01");
+    ctx = ctx_with("Bearer x\r\nX-Evil: 1", "req-1",
+                   "00-00000000000000000000000000000000-00f067aa0ba902b7-01");
     get_with(ctx, PIZZA("0001"));
     s = seen();
     assert_string_equal(s.authorization, "");
     assert_traceparent_valid(s.traceparent);
     assert_int_not_equal(strncmp(s.traceparent + 3, "00000000", 8), 0);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- connections and threads --------------------------------------------------------------- */
@@ -862,14 +873,14 @@ static void test_keep_alive(void **state) {
     }
     assert_int_equal(seen().requests, 5);
     assert_int_equal(seen().connections, 1);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 enum { THREADS = 4, PER_THREAD = 50 };
 
 static void *worker(void *arg) {
     int t = (int)(intptr_t)arg, ok = 0;
-    remote_ctx_t *ctx = plain_ctx();
+    remote_ctx_t *ctx = remote_ctx_new_with("Bearer t0k3n", "req-1", NULL); /* not plain_ctx() */
     for (int i = 0; i < PER_THREAD; i++) {
         char id[32];
         snprintf(id, sizeof id, "%012d%012d", t, i);
@@ -917,7 +928,7 @@ static void test_metrics(void **state) {
              "tizza_remote_request_duration_seconds_count{target=\"%s\",method=\"GET\"} 3",
              srv.url);
     assert_true(metrics_has(line));
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- through a real Tizza HTTP server ------------------------------------------------------
@@ -938,6 +949,14 @@ static void h_fwd(http_req_t *req, void *arg) {
 static void *front_main(void *arg) {
     http_server_run(arg);
     return NULL;
+}
+
+static pthread_t front_thread;
+
+static void front_stop(void *front) {
+    http_server_stop(front);
+    pthread_join(front_thread, NULL);
+    http_server_free(front);
 }
 
 typedef struct {
@@ -977,10 +996,11 @@ static client_resp_t client_get(const char *url, const char *h1, const char *h2,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &bsink);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     curl_slist_free_all(hs);
     curl_easy_cleanup(c);
+    assert_int_equal(rc, CURLE_OK);
     return r;
 }
 
@@ -995,8 +1015,11 @@ static void test_through_http_server(void **state) {
     cfg.drain_ms = 1000;
     http_server_t *front = http_server_new(&cfg);
     http_route(front, "GET", "/fwd/{id}", h_fwd, NULL, HTTP_OFFLOAD);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, front_main, front), 0);
+    if (pthread_create(&front_thread, NULL, front_main, front) != 0) {
+        http_server_free(front);
+        fail_msg("pthread_create failed");
+    }
+    test_defer(front_stop, front);
     for (int i = 0; i < 500 && http_server_port(front) == 0; i++) usleep(10000);
     assert_int_not_equal(http_server_port(front), 0);
     char url[128];
@@ -1041,10 +1064,6 @@ static void test_through_http_server(void **state) {
     script_fail(403, 1);
     r = client_get(url, NULL, NULL, NULL);
     assert_int_equal(r.status, 502);
-
-    http_server_stop(front);
-    pthread_join(th, NULL);
-    http_server_free(front);
 }
 
 /* ---- configuration -------------------------------------------------------------------------- */

@@ -430,8 +430,9 @@ static void responder_stop(void *p) {
 /* A responder on a loopback port serving the n responses (which must outlive it). The
  * teardown stops and frees it; test_release(r) stops it earlier, leaving it readable. */
 static responder_t *responder_start(const char *const *responses, int n) {
-    responder_t *r = test_defer_free(calloc(1, sizeof *r));
+    responder_t *r = calloc(1, sizeof *r);
     assert_non_null(r);
+    test_defer_free(r);
     memcpy(r->responses, responses, (size_t)n * sizeof *responses);
     r->nresponses = n;
     r->fd = listen_loopback(&r->port);

@@ -61,6 +61,7 @@ void http_reply_problem(http_req_t *req, int status, const char *detail) {
 
 static token_key_t key_a, key_b;
 
+/* A signed token; freed by the teardown. */
 static char *make_token(const token_key_t *k, const char *sub, const char *role, int64_t exp_in,
                         const char *drop_claim) {
     int64_t now = (int64_t)time(NULL);
@@ -75,14 +76,16 @@ static char *make_token(const token_key_t *k, const char *sub, const char *role,
     char *jwt = token_sign(k, c);
     cJSON_Delete(c);
     assert_non_null(jwt);
-    return jwt;
+    return test_defer_free(jwt);
 }
 
+/* "<scheme> <jwt>"; freed by the teardown. */
 static char *bearer(const char *scheme, const char *jwt) {
     size_t n = strlen(scheme) + strlen(jwt) + 4;
     char *h = malloc(n);
+    assert_non_null(h);
     snprintf(h, n, "%s %s", scheme, jwt);
-    return h;
+    return test_defer_free(h);
 }
 
 /* Runs authn_require; checks the 401 contract when it fails. */
@@ -135,18 +138,14 @@ static void test_bearer_valid(void **state) {
         assert_string_equal(u.jti, "8d0f6c1e-jti");
         assert_true(u.exp > (int64_t)time(NULL) + 800);
         assert_false(authn_is_admin(&u));
-        free(h);
     }
     /* extra spaces around the token */
     char *h = bearer("Bearer  ", jwt);
     size_t n = strlen(h);
-    char *padded = malloc(n + 3);
+    char *padded = test_defer_free(malloc(n + 3));
     snprintf(padded, n + 3, "%s  ", h);
     authn_user_t u;
     assert_int_equal(require(padded, NULL, &u), 0);
-    free(padded);
-    free(h);
-    free(jwt);
 }
 
 static void test_cookie_valid_and_precedence(void **state) {
@@ -162,16 +161,12 @@ static void test_cookie_valid_and_precedence(void **state) {
     /* a bearer token wins over the cookie, even an invalid one */
     char *h = bearer("Bearer", bad);
     assert_int_equal(require(h, good, &u), -1);
-    free(h);
     h = bearer("Bearer", good);
     assert_int_equal(require(h, bad, &u), 0);
-    free(h);
     /* "Bearertoken" is not the Bearer scheme */
     char glued[4096];
     snprintf(glued, sizeof glued, "Bearer%s", good);
     assert_int_equal(require(glued, NULL, &u), -1);
-    free(good);
-    free(bad);
 }
 
 static void test_require_refusals(void **state) {
@@ -195,14 +190,11 @@ static void test_require_refusals(void **state) {
         memset(&u, 0x5a, sizeof u);
         if (require(h, NULL, &u) != -1) fail_msg("case %zu accepted", i);
         assert_string_equal(u.id, ""); /* nothing half-filled on failure */
-        free(h);
-        free(jwt);
     }
 
     /* sub that does not fit an id */
     char *jwt = make_token(&key_a, "0123456789012345678901234567890123456789", "user", 900, NULL);
     assert_int_equal(require(NULL, jwt, &u), -1);
-    free(jwt);
 }
 
 static void test_optional(void **state) {
@@ -222,7 +214,6 @@ static void test_optional(void **state) {
     assert_int_equal(authn_optional(&good, &u), 0);
     assert_int_equal(good.replies, 0);
     assert_string_equal(u.id, "u9");
-    free(jwt);
 }
 
 static void test_key_rotation(void **state) {
@@ -238,13 +229,11 @@ static void test_key_rotation(void **state) {
     assert_int_equal(require(NULL, tb, &u), 0);
     authn_set_keys(NULL, 0);
     assert_int_equal(require(NULL, tb, &u), -1);
-    free(ta);
-    free(tb);
 }
 
 static void test_keys_from_env(void **state) {
-    char *xa = b64url_encode(key_a.pk, sizeof key_a.pk);
-    char *xb = b64url_encode(key_b.pk, sizeof key_b.pk);
+    char *xa = test_defer_free(b64url_encode(key_a.pk, sizeof key_a.pk));
+    char *xb = test_defer_free(b64url_encode(key_b.pk, sizeof key_b.pk));
     char *ta = make_token(&key_a, "u1", "user", 900, NULL);
     char *tb = make_token(&key_b, "u1", "user", 900, NULL);
     char buf[256];
@@ -278,10 +267,6 @@ static void test_keys_from_env(void **state) {
     assert_int_equal(require(NULL, tb, &u), 0);
 
     unsetenv("AUTH_PUBLIC_KEY");
-    free(xa);
-    free(xb);
-    free(ta);
-    free(tb);
 }
 
 /* ---- deleted users ---- */
@@ -312,8 +297,6 @@ static void test_deleted_user_refused(void **state) {
     assert_false(authn_is_deleted(NULL));
     assert_false(authn_is_deleted(""));
     assert_false(authn_is_deleted("0123456789012345678901234567890123456789"));
-    free(t1);
-    free(t2);
 }
 
 static void test_deleted_expired_entries_purged(void **state) {
@@ -478,8 +461,8 @@ static void test_fetch_jwks_retries_then_succeeds(void **state) {
 
     assert_int_equal(r->served, 3);
     assert_string_equal(r->first_line, "GET /api/v1/auth/jwks HTTP/1.1");
-    char *tb = test_defer_free(make_token(&key_b, "u1", "user", 900, NULL));
-    char *ta = test_defer_free(make_token(&key_a, "u1", "user", 900, NULL));
+    char *tb = make_token(&key_b, "u1", "user", 900, NULL);
+    char *ta = make_token(&key_a, "u1", "user", 900, NULL);
     authn_user_t u;
     assert_int_equal(require(NULL, tb, &u), 0);
     assert_int_equal(require(NULL, ta, &u), -1);
@@ -488,7 +471,7 @@ static void test_fetch_jwks_retries_then_succeeds(void **state) {
 static void test_fetch_jwks_gives_up(void **state) {
     char url[64];
     authn_user_t u;
-    char *ta = test_defer_free(make_token(&key_a, "u1", "user", 900, NULL));
+    char *ta = make_token(&key_a, "u1", "user", 900, NULL);
 
     /* nobody listening */
     int port = 0;
@@ -516,19 +499,14 @@ static void test_fetch_jwks_gives_up(void **state) {
 }
 
 int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, use_key_a, test_cleanup)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_bearer_valid, use_key_a),
-        cmocka_unit_test_setup(test_cookie_valid_and_precedence, use_key_a),
-        cmocka_unit_test_setup(test_require_refusals, use_key_a),
-        cmocka_unit_test_setup(test_optional, use_key_a),
-        cmocka_unit_test_setup(test_key_rotation, use_key_a),
-        cmocka_unit_test_setup(test_keys_from_env, use_key_a),
-        cmocka_unit_test_setup(test_deleted_user_refused, use_key_a),
-        cmocka_unit_test_setup(test_deleted_expired_entries_purged, use_key_a),
-        cmocka_unit_test_setup(test_deleted_storm_bounded, use_key_a),
-        cmocka_unit_test_setup_teardown(test_fetch_jwks_retries_then_succeeds, use_key_a,
-                                        test_cleanup),
-        cmocka_unit_test_setup_teardown(test_fetch_jwks_gives_up, use_key_a, test_cleanup),
+        T(test_bearer_valid),          T(test_cookie_valid_and_precedence),
+        T(test_require_refusals),      T(test_optional),
+        T(test_key_rotation),          T(test_keys_from_env),
+        T(test_deleted_user_refused),  T(test_deleted_expired_entries_purged),
+        T(test_deleted_storm_bounded), T(test_fetch_jwks_retries_then_succeeds),
+        T(test_fetch_jwks_gives_up),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

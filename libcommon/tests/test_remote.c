@@ -7,7 +7,8 @@
  * connection), the last method, URI, forwarded headers and body, and the size of each ?ids=
  * batch. It serves the model {url, "v1", "pizzas"}: an id starting with "ffff" does not
  * exist. A fresh port per test also means a fresh circuit breaker per test. What a test
- * opens (contexts, threads, a front server) is registered for its teardown (testlib.h). */
+ * opens (contexts, threads, a front server) and the JSON it gets back are registered for its
+ * teardown (testlib.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -356,6 +357,7 @@ static void test_get_ok(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
+    test_defer_json(p);
     assert_non_null(p);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "id")), PIZZA("0001"));
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "title")),
@@ -365,7 +367,6 @@ static void test_get_ok(void **state) {
     assert_string_equal(s.method, "GET");
     assert_string_equal(s.uri, "/api/v1/pizzas/" PIZZA("0001"));
     assert_int_equal(remote_last_status(ctx), 0);
-    cJSON_Delete(p);
     test_release(ctx);
 }
 
@@ -405,9 +406,9 @@ static void test_503_twice_then_ok(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
+    test_defer_json(p);
     assert_non_null(p);
     assert_int_equal(seen().requests, 3);
-    cJSON_Delete(p);
     test_release(ctx);
 }
 
@@ -430,7 +431,7 @@ static void test_retries_are_bounded(void **state) {
 
 static void test_mutations_retry_rules(void **state) {
     remote_ctx_t *ctx = plain_ctx();
-    cJSON *body = cJSON_CreateObject(), *out = NULL;
+    cJSON *body = test_defer_json(cJSON_CreateObject()), *out = NULL;
     cJSON_AddStringToObject(body, "title", "margherita");
 
     script_fail(503, 1); /* POST: not idempotent, not retried */
@@ -447,15 +448,15 @@ static void test_mutations_retry_rules(void **state) {
     assert_int_equal(seen().requests, 4);
     assert_string_equal(seen().method, "DELETE");
 
-    cJSON_Delete(body);
     test_release(ctx);
 }
 
 static void test_create_and_update(void **state) {
     remote_ctx_t *ctx = plain_ctx();
-    cJSON *body = cJSON_CreateObject(), *out = NULL;
+    cJSON *body = test_defer_json(cJSON_CreateObject()), *out = NULL;
     cJSON_AddStringToObject(body, "title", "margherita");
     assert_int_equal(remote_create(ctx, &srv.model, body, &out), REMOTE_OK);
+    test_defer_json(out);
     script_t s = seen();
     assert_string_equal(s.method, "POST");
     assert_string_equal(s.uri, "/api/v1/pizzas");
@@ -463,19 +464,17 @@ static void test_create_and_update(void **state) {
     assert_string_equal(s.body, "{\"title\":\"margherita\"}");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(out, "echo")),
                         "{\"title\":\"margherita\"}");
-    cJSON_Delete(out);
 
     /* an update makes the memo forget the entity */
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &out), REMOTE_OK);
-    cJSON_Delete(out);
+    test_defer_json(out);
     assert_int_equal(remote_update(ctx, &srv.model, PIZZA("0001"), body, &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().method, "PATCH");
     assert_string_equal(seen().uri, "/api/v1/pizzas/" PIZZA("0001"));
-    cJSON_Delete(out);
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &out), REMOTE_OK);
-    cJSON_Delete(out);
+    test_defer_json(out);
     assert_int_equal(seen().requests, 4);
-    cJSON_Delete(body);
     test_release(ctx);
 }
 
@@ -483,17 +482,17 @@ static void test_filter_path_and_escaping(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *out = NULL;
     assert_int_equal(remote_filter(ctx, &srv.model, "owner_id=abc&limit=100", &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().uri, "/api/v1/pizzas?owner_id=abc&limit=100");
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(out, "results")));
-    cJSON_Delete(out);
     assert_int_equal(remote_get_path(ctx, &srv.model, "seen", NULL, &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().uri, "/api/v1/pizzas/seen");
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(out, "pizza_ids")));
-    cJSON_Delete(out);
     /* an id taken from an inbound path cannot walk out of the entity */
     assert_int_equal(remote_get(ctx, &srv.model, "../x?y=1", &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().uri, "/api/v1/pizzas/..%2Fx%3Fy%3D1");
-    cJSON_Delete(out);
     test_release(ctx);
 }
 
@@ -542,9 +541,9 @@ static void test_closed_connection_is_retried(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
+    test_defer_json(p);
     assert_non_null(p);
     assert_int_equal(seen().requests, 2);
-    cJSON_Delete(p);
     test_release(ctx);
 }
 
@@ -616,12 +615,12 @@ static void test_breaker_opens_and_recovers(void **state) {
     usleep(350 * 1000); /* cooldown: the next call is the trial */
     script_fail(0, 0);
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
-    cJSON_Delete(p);
+    test_defer_json(p);
     assert_int_equal(seen().requests, 4);
     snprintf(gauge, sizeof gauge, "tizza_remote_breaker_open{target=\"%s\"} 0", srv.url);
     assert_true(metrics_has(gauge));
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_OK); /* closed */
-    cJSON_Delete(p);
+    test_defer_json(p);
     assert_int_equal(seen().requests, 5);
     test_release(ctx);
 }
@@ -679,7 +678,7 @@ static void test_breaker_half_open_admits_one_trial(void **state) {
     assert_int_equal(seen().requests, 2);
     script_set(0, 0, false, false);
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_OK);
-    cJSON_Delete(p);
+    test_defer_json(p);
     test_release(ctx);
 }
 
@@ -705,20 +704,20 @@ static void test_memo_same_id_once(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *a = NULL, *b = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &a), REMOTE_OK);
+    test_defer_json(a);
     cJSON_ReplaceItemInObject(a, "title", cJSON_CreateString("changed by the caller"));
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &b), REMOTE_OK);
+    test_defer_json(b);
     assert_int_equal(seen().requests, 1);
     assert_ptr_not_equal(a, b);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "title")),
                         "pizza " PIZZA("0001"));
-    cJSON_Delete(a);
-    cJSON_Delete(b);
     test_release(ctx);
 
     ctx = plain_ctx(); /* the memo is per context */
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &a), REMOTE_OK);
+    test_defer_json(a);
     assert_int_equal(seen().requests, 2);
-    cJSON_Delete(a);
     test_release(ctx);
 }
 
@@ -736,6 +735,7 @@ static void test_get_many_batches_and_memo(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *arr = NULL;
     assert_int_equal(remote_get_many(ctx, &srv.model, ptrs, N + 2, &arr), REMOTE_OK);
+    test_defer_json(arr);
     script_t s = seen();
     assert_int_equal(s.requests, 2);
     assert_int_equal(s.nbatches, 2);
@@ -747,26 +747,25 @@ static void test_get_many_batches_and_memo(void **state) {
                         ids[1]);
     assert_string_equal(
         cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 134), "id")), ids[N - 1]);
-    cJSON_Delete(arr);
 
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, ids[77], &p), REMOTE_OK);
+    test_defer_json(p);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "id")), ids[77]);
-    cJSON_Delete(p);
     assert_int_equal(remote_get(ctx, &srv.model, ids[30], &p), REMOTE_NOT_FOUND);
     assert_int_equal(seen().requests, 2); /* both answered by the memo */
 
     /* asking again: only the new id goes out */
     ptrs[0] = PIZZA("abcd");
     assert_int_equal(remote_get_many(ctx, &srv.model, ptrs, N, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(seen().requests, 3);
     assert_int_equal(seen().batches[2], 1);
     assert_int_equal(cJSON_GetArraySize(arr), N - N / 10 + 1);
-    cJSON_Delete(arr);
 
     assert_int_equal(remote_get_many(ctx, &srv.model, ptrs, 0, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(cJSON_GetArraySize(arr), 0);
-    cJSON_Delete(arr);
     assert_int_equal(seen().requests, 3);
     test_release(ctx);
 }
@@ -777,6 +776,7 @@ static void test_get_many_without_ctx(void **state) {
     const char *ids[] = {PIZZA("0003"), "bogus", PIZZA("0001"), PIZZA("0003"), MISSING};
     cJSON *arr = NULL;
     assert_int_equal(remote_get_many(NULL, &srv.model, ids, 5, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(seen().requests, 1);
     assert_int_equal(seen().batches[0], 3);
     assert_int_equal(cJSON_GetArraySize(arr), 2);
@@ -784,7 +784,6 @@ static void test_get_many_without_ctx(void **state) {
                         ids[0]);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "id")),
                         ids[2]);
-    cJSON_Delete(arr);
 }
 
 static void test_get_many_failure(void **state) {
@@ -797,9 +796,9 @@ static void test_get_many_failure(void **state) {
     assert_null(arr);
     /* nothing was remembered from the failure */
     assert_int_equal(remote_get_many(ctx, &srv.model, ids, 2, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(cJSON_GetArraySize(arr), 2);
     assert_int_equal(seen().requests, 2);
-    cJSON_Delete(arr);
     test_release(ctx);
 }
 
@@ -898,11 +897,9 @@ static void test_threads(void **state) {
     pthread_t th[THREADS];
     for (int t = 0; t < THREADS; t++)
         assert_int_equal(pthread_create(&th[t], NULL, worker, (void *)(intptr_t)t), 0);
-    for (int t = 0; t < THREADS; t++) {
-        void *ok = NULL;
-        pthread_join(th[t], &ok);
-        assert_int_equal((int)(intptr_t)ok, PER_THREAD);
-    }
+    void *ok[THREADS];
+    for (int t = 0; t < THREADS; t++) pthread_join(th[t], &ok[t]);
+    for (int t = 0; t < THREADS; t++) assert_int_equal((int)(intptr_t)ok[t], PER_THREAD);
     assert_int_equal(seen().requests, THREADS * PER_THREAD);
     assert_int_equal(seen().connections, THREADS); /* one kept-alive connection per thread */
 }

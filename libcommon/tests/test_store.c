@@ -141,10 +141,10 @@ static store_filter_t *w_num(const char *field, enum store_op op, double v) {
 }
 
 static store_filter_t *w_json(const char *field, enum store_op op, const char *json) {
-    store_filter_t *f = store_filter_new();
     cJSON *v = cJSON_Parse(json);
-    assert_non_null(f);
     assert_non_null(v);
+    store_filter_t *f = store_filter_new();
+    assert_non_null(f);
     store_where(f, field, op, v);
     return f;
 }
@@ -293,14 +293,13 @@ static void test_unique_update_conflict(void **state) {
     put(c, "u1", "{\"email\":\"a@x\"}");
     put(c, "u2", "{\"email\":\"b@x\"}");
     cJSON *set = parse("{\"email\":\"a@x\",\"name\":\"B\"}");
-    store_filter_t *f = w_str("id", STORE_EQ, "u2");
+    store_filter_t *f = test_defer_filter(w_str("id", STORE_EQ, "u2"));
     RC(STORE_CONFLICT, store_update(S, c, f, set, NULL, &matched));
     cJSON *got = get(c, "u2");
     assert_string_equal(str(got, "email"), "b@x"); /* nothing changed */
     assert_null(cJSON_GetObjectItemCaseSensitive(got, "name"));
     set = parse("{\"email\":\"c@x\"}");
     OK(store_update(S, c, f, set, NULL, &matched));
-    store_filter_free(f);
     assert_int_equal(matched, 1);
     got = get(c, "u2");
     assert_string_equal(str(got, "email"), "c@x");
@@ -446,9 +445,8 @@ static void test_bool_number_eq(void **state) {
     find_ids(c, w_num("v", STORE_GT, 0), NULL, 0, 0, "n1");
     /* and after an update, set booleans are still booleans */
     cJSON *set = parse("{\"v\":true}");
-    f = w_str("id", STORE_EQ, "nm");
+    f = test_defer_filter(w_str("id", STORE_EQ, "nm"));
     OK(store_update(S, c, f, set, NULL, NULL));
-    store_filter_free(f);
     cJSON *got = get(c, "nm");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(got, "v")));
     f = store_filter_new();
@@ -520,10 +518,9 @@ static void test_count_find_one(void **state) {
     test_defer_json(one);
     OK(rc);
     assert_string_equal(str(one, "id"), "c1"); /* first by id */
-    f = w_str("k", STORE_EQ, "zz");
+    f = test_defer_filter(w_str("k", STORE_EQ, "zz"));
     one = (cJSON *)&one;
     RC(STORE_NOTFOUND, store_find_one(S, c, f, &one));
-    store_filter_free(f);
     assert_null(one);
     RC(STORE_NOTFOUND, store_find_one(S, never, NULL, &one));
 }
@@ -597,14 +594,12 @@ static void test_delete(void **state) {
     OK(store_delete_id(S, c, "d1"));
     RC(STORE_NOTFOUND, store_delete_id(S, c, "d1"));
     RC(STORE_NOTFOUND, store_delete_id(S, never, "d1"));
-    store_filter_t *f = w_str("k", STORE_EQ, "a");
+    store_filter_t *f = test_defer_filter(w_str("k", STORE_EQ, "a"));
     OK(store_delete(S, c, f, &deleted));
-    store_filter_free(f);
     assert_int_equal(deleted, 2);
     find_ids(c, NULL, NULL, 0, 0, "d3,d5");
-    f = w_str("k", STORE_EQ, "zz");
+    f = test_defer_filter(w_str("k", STORE_EQ, "zz"));
     OK(store_delete(S, c, f, &deleted));
-    store_filter_free(f);
     assert_int_equal(deleted, 0);
     OK(store_delete(S, never, NULL, &deleted));
     assert_int_equal(deleted, 0);
@@ -828,8 +823,7 @@ static void test_page(void **state) {
     put(c, "p1", "{\"k\":1}");
     put(c, "p2", "{\"k\":1}");
     put(c, "p3", "{\"k\":2}");
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_NE, "p2");
+    store_filter_t *f = test_defer_filter(w_str("id", STORE_NE, "p2"));
     long n = -1;
     cJSON *docs = NULL;
     OK(store_page(S, c, f, "-id", 1, 0, &n, &docs));
@@ -841,7 +835,6 @@ static void test_page(void **state) {
     test_defer_json(docs);
     assert_int_equal(cJSON_GetArraySize(docs), 1);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 0), "id")->valuestring, "p1");
-    store_filter_free(f);
     docs = (cJSON *)1;
     RC(STORE_ERR, store_page(S, "bad name!", NULL, NULL, 10, 0, &n, &docs));
     assert_null(docs);
@@ -1213,9 +1206,8 @@ static void test_numbers(void **state) {
     cJSON *set = test_defer_json(cJSON_CreateObject());
     cJSON_AddNumberToObject(set, "sum", 0.1 + 0.2);
     cJSON_AddNumberToObject(set, "big2", 9007199254740991.0);
-    store_filter_t *f = w_str("id", STORE_EQ, "n");
+    store_filter_t *f = test_defer_filter(w_str("id", STORE_EQ, "n"));
     OK(store_update(S, c, f, set, NULL, NULL));
-    store_filter_free(f);
     got = get(c, "n");
     assert_true(num(got, "sum") == 0.1 + 0.2);
     assert_true(num(got, "big2") == 9007199254740991.0);
@@ -1240,22 +1232,17 @@ static void test_bad_args(void **state) {
     RC(STORE_ERR, store_insert(S, c, parse("[1]")));
     RC(STORE_ERR, store_insert(S, c, NULL));
     /* misused filters are refused by the operation that uses them */
-    store_filter_t *f = w_str("a.b", STORE_EQ, "x");
+    store_filter_t *f = test_defer_filter(w_str("a.b", STORE_EQ, "x"));
     RC(STORE_ERR, store_find(S, c, f, NULL, 0, 0, &out));
     RC(STORE_ERR, store_delete(S, c, f, NULL));
-    store_filter_free(f);
-    f = w_num("name", STORE_PREFIX, 1);
+    f = test_defer_filter(w_num("name", STORE_PREFIX, 1));
     RC(STORE_ERR, store_count(S, c, f, &(long){0}));
-    store_filter_free(f);
-    f = w_json("name", STORE_EQ, "{\"a\":1}");
+    f = test_defer_filter(w_json("name", STORE_EQ, "{\"a\":1}"));
     RC(STORE_ERR, store_update(S, c, f, NULL, NULL, NULL));
-    store_filter_free(f);
-    f = w_json("name", STORE_IN, "\"notarray\"");
+    f = test_defer_filter(w_json("name", STORE_IN, "\"notarray\""));
     RC(STORE_ERR, store_sample(S, c, f, 1, &out));
-    store_filter_free(f);
-    f = w_json("name", STORE_LT, "true");
+    f = test_defer_filter(w_json("name", STORE_LT, "true"));
     RC(STORE_ERR, store_find(S, c, f, NULL, 0, 0, &out));
-    store_filter_free(f);
     assert_null(out);
     assert_true(strlen(store_errmsg()) > 0);
     /* nothing was written */

@@ -6,7 +6,8 @@
  *
  * Cleanups: a failed assertion longjmps out of the test body, so what the body opened is
  * only released if a teardown releases it. The body registers it with test_defer() (or a
- * typed helper: test_defer_store(), test_defer_json(), test_defer_free(), test_thread());
+ * typed helper: test_defer_store(), test_defer_filter(), test_defer_json(), test_defer_free(),
+ * test_defer_ratelimit(), test_thread());
  * test_cleanup(), as the test's teardown or called from it, runs what was registered,
  * newest first. test_release() runs one registered cleanup early. Main thread only. */
 #ifndef TIZZA_TESTLIB_H
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ratelimit.h"
 #include "store.h"
 
 /* ---- temporary files ---------------------------------------------------------------- */
@@ -142,6 +144,16 @@ static inline cJSON *test_defer_json(cJSON *j) { return test_defer(test_json_del
 
 static inline void test_store_close(void *s) { store_close(s); }
 static inline store_t *test_defer_store(store_t *s) { return test_defer(test_store_close, s); }
+
+static inline void test_filter_free(void *f) { store_filter_free(f); }
+static inline store_filter_t *test_defer_filter(store_filter_t *f) {
+    return test_defer(test_filter_free, f);
+}
+
+static inline void test_ratelimit_free(void *rl) { ratelimit_free(rl); }
+static inline ratelimit_t *test_defer_ratelimit(ratelimit_t *rl) {
+    return test_defer(test_ratelimit_free, rl);
+}
 
 static inline void test_thread_join(void *th) {
     pthread_join(*(pthread_t *)th, NULL);

@@ -53,11 +53,11 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: FORCE all test unit store-conformance integration static e2e web bench deps run clean fmt lint asan help
+.PHONY: FORCE all test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 
 help:
-	@echo "make | make test | make run | make deps | make bench | make fmt | make lint | make clean"
+	@echo "make | make test | make run | make deps | make bench | make ci-fresh | make fmt | make lint | make clean"
 
 $(OUT)/obj/%.o: %.c $(wildcard libcommon/*.h) $(wildcard services/*/*.h)
 	@mkdir -p $(dir $@)
@@ -144,6 +144,10 @@ bench: all
 
 deps:
 	bash tools/deps.sh
+
+# .ci/run on a fresh clone of HEAD in a new Debian 12 container (README, "Contributing").
+ci-fresh:
+	bash tools/ci-fresh.sh
 
 run:
 	bash tools/deps.sh

@@ -32,7 +32,7 @@ for backend in $backends; do
     # module fixture errors, which unittest reports but does not count as tests run).
     # Bounded: a hang (a service that never answers) must not stall CI.
     TIZZA_TEST_BACKEND=$backend TIZZA_TEST_ARTIFACTS=$art \
-        timeout -k 10 600 "$PY" - "$art/counts" <<'EOF'
+        timeout -k 10 900 "$PY" - "$art/counts" <<'EOF'
 import os, sys, unittest
 sys.path.insert(0, "tests/integration")
 suite = unittest.defaultTestLoader.discover("tests/integration",

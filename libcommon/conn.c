@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "problem.h"
 #include "util.h"
+#include "wire.h"
 
 #define SWEEP_MS     100
 #define PAUSE_MS     100 /* accepting paused this long when out of descriptors */
@@ -31,9 +32,10 @@
 #define HEADROOM     64  /* refused connections awaiting close before accepting pauses */
 #define LOG_EVERY_MS 10000
 
-enum reason { R_CLIENT, R_MAX, R_TIMEOUT, R_IDLE, R_ACCEPT, R_COUNT };
-static const char *const reason_name[R_COUNT] = {
-    "client_limit", "max_connections", "request_timeout", "keepalive_timeout", "accept_error"};
+enum reason { R_CLIENT, R_MAX, R_TIMEOUT, R_IDLE, R_ACCEPT, R_PROTOCOL, R_COUNT };
+static const char *const reason_name[R_COUNT] = {"client_limit",    "max_connections",
+                                                 "request_timeout", "keepalive_timeout",
+                                                 "accept_error",    "bad_request"};
 
 struct client_count {
     char addr[INET6_ADDRSTRLEN];
@@ -55,6 +57,7 @@ struct conn {
     conn_guard_t *g;
     struct bufferevent *bev;
     struct evbuffer_cb_entry *input_cb;
+    wire_t *wire;        /* the request bytes' checks (wire.h) */
     conn_t *prev, *next; /* the guard's list, oldest first */
     conn_t *pending;     /* the next in the guard's list of connections to admit */
     int admitted;        /* checked against the limits */
@@ -247,13 +250,13 @@ static void conn_drop(conn_t *c) {
  * `status` is set and nothing else is being written. The answered client may still be
  * sending, so it gets LINGER_MS to read the answer before the connection is dropped (unless
  * HEADROOM connections already linger: then at once). */
-static void conn_close(conn_t *c, int status, const char *detail) {
+static void conn_close(conn_t *c, int status, const char *detail, int may_drop) {
     if (c->closing_since) return;
     int fd = bufferevent_getfd(c->bev);
     if (status && fd >= 0 && !c->writing && !c->busy &&
         evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         answer(fd, status, detail);
-        if (c->g->nclosing < HEADROOM) {
+        if (c->g->nclosing < HEADROOM || !may_drop) {
             shutdown(fd, SHUT_WR);
             c->closing_since = now();
             c->g->nclosing++;
@@ -262,18 +265,47 @@ static void conn_close(conn_t *c, int status, const char *detail) {
         char junk[4096]; /* what the client sent: left unread, closing would reset */
         while (recv(fd, junk, sizeof junk, MSG_DONTWAIT) > 0) continue;
     }
-    conn_drop(c);
+    if (may_drop) {
+        conn_drop(c);
+    } else { /* inside a callback of the connection's own bufferevent */
+        if (fd >= 0) shutdown(fd, SHUT_RDWR);
+        c->closing_since = now();
+        c->g->nclosing++;
+    }
 }
 
-/* What arrives on a closing connection is dropped, so evhttp never acts on it. */
+/* The bytes just read, before evhttp's read callback parses them: checked (wire.h). What
+ * arrives on a refused or closing connection is dropped, so evhttp never acts on it. */
 static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
     conn_t *c = arg;
     if (!info->n_added) return;
-    if (c->closing_since) {
-        evbuffer_drain(buf, evbuffer_get_length(buf));
-        return;
+    if (!c->closing_since) {
+        if (!c->head_since && !c->busy) c->head_since = now();
+        size_t len = evbuffer_get_length(buf);
+        struct evbuffer_ptr at;
+        evbuffer_ptr_set(buf, &at, len - info->n_added, EVBUFFER_PTR_SET);
+        struct evbuffer_iovec v[8];
+        int nv = evbuffer_peek(buf, (ev_ssize_t)info->n_added, &at, v, 8);
+        struct evbuffer_iovec *vs = v;
+        if (nv > 8) {
+            vs = malloc((size_t)nv * sizeof *vs);
+            if (!vs) abort();
+            evbuffer_peek(buf, (ev_ssize_t)info->n_added, &at, vs, nv);
+        }
+        int status = 0;
+        const char *detail = NULL;
+        size_t left = info->n_added;
+        for (int i = 0; i < nv && left && !status; i++) {
+            size_t n = vs[i].iov_len < left ? vs[i].iov_len : left;
+            status = wire_feed(c->wire, vs[i].iov_base, n, &detail);
+            left -= n;
+        }
+        if (vs != v) free(vs);
+        if (!status) return;
+        refused(c->g->sh, R_PROTOCOL, c->addr);
+        conn_close(c, status, detail, 0);
     }
-    if (!c->head_since && !c->busy) c->head_since = now();
+    evbuffer_drain(buf, evbuffer_get_length(buf));
 }
 
 /* ---- admission -------------------------------------------------------------------------- */
@@ -288,6 +320,7 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
     c->bev = bev;
     c->since = now();
     bufferevent_incref(bev); /* released by the sweep once evhttp has freed it */
+    c->wire = wire_new(g->sh->cfg.body_limit);
     c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
     tsearch(c, &g->by_bev, cmp_ptr);
     c->prev = g->tail;
@@ -349,7 +382,7 @@ static void admit(conn_guard_t *g, conn_t *c) {
         int n = client_add(g->sh, c->addr, 1);
         if (cfg->max_client_connections && n > cfg->max_client_connections) {
             refused(g->sh, R_CLIENT, c->addr);
-            conn_close(c, 503, "too many connections from this client address");
+            conn_close(c, 503, "too many connections from this client address", 1);
             return;
         }
     }
@@ -359,7 +392,7 @@ static void admit(conn_guard_t *g, conn_t *c) {
             conn_drop(idle);
         } else {
             refused(g->sh, R_MAX, c->addr);
-            conn_close(c, 503, "the server is at its connection limit; try again shortly");
+            conn_close(c, 503, "the server is at its connection limit; try again shortly", 1);
         }
     }
 }
@@ -452,6 +485,7 @@ static void release(conn_guard_t *g, conn_t *c) {
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->input_cb);
     bufferevent_decref(c->bev); /* evhttp's free completes: the socket closes */
     atomic_fetch_sub(&g->sh->open, 1);
+    wire_free(c->wire);
     free(c);
 }
 
@@ -474,7 +508,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
         if (c->head_since &&
             t - (c->head_since > c->since ? c->head_since : c->since) >= cfg->request_timeout_ms) {
             refused(g->sh, R_TIMEOUT, c->addr);
-            conn_close(c, 408, "the request was not received in time");
+            conn_close(c, 408, "the request was not received in time", 1);
         } else if (!c->head_since && t - c->since >= cfg->keepalive_timeout_ms) {
             refused(g->sh, R_IDLE, c->addr);
             conn_drop(c);

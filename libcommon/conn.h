@@ -11,6 +11,8 @@
  *  - REQUEST_TIMEOUT_MS for a whole request, head and body, from its first byte (not per
  *    byte as evhttp's timeout): past it, 408 and close;
  *  - KEEPALIVE_TIMEOUT_MS for a connection idle between requests: closed;
+ *  - the request bytes checked before evhttp reads them (wire.h): a malformed or ambiguous
+ *    request is answered 400 (or 405/411/413/431/501/505) and its connection closed;
  *  - accepting paused for a moment (not spinning) when out of descriptors or when the
  *    connections awaiting their 503 pile up;
  * every refusal is counted (tizza_http_connections_refused_total{reason}) and logged at most
@@ -36,6 +38,7 @@ typedef struct {
     int max_client_connections; /* MAX_CLIENT_CONNECTIONS, per client address; 0: none */
     int request_timeout_ms;     /* REQUEST_TIMEOUT_MS */
     int keepalive_timeout_ms;   /* KEEPALIVE_TIMEOUT_MS */
+    size_t body_limit;          /* BODY_LIMIT: a longer Content-Length is refused (wire.h) */
     /* A peer whose connections do not count per address (a trusted proxy); may be NULL. */
     int (*exempt)(const char *addr, void *ctx);
     void *exempt_ctx;

@@ -31,6 +31,7 @@
 #include "problem.h"
 #include "ratelimit.h"
 #include "util.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1284,7 +1285,7 @@ static int loop_init(http_server_t *srv, struct loop *lp, int fd) {
      * the router answers 405 + Allow as problem+json instead of libevent's HTML 501 */
     evhttp_set_allowed_methods(lp->http, 0xFFFF);
     evhttp_set_max_body_size(lp->http, (ev_ssize_t)srv->cfg.body_limit * 16);
-    evhttp_set_max_headers_size(lp->http, 32 * 1024);
+    evhttp_set_max_headers_size(lp->http, 2 * WIRE_HEAD_LIMIT); /* wire.c refuses first */
     evhttp_set_gencb(lp->http, on_request, lp);
     lp->done_ev = event_new(lp->base, -1, 0, on_done, lp);
     lp->stop_ev = event_new(lp->base, -1, 0, on_stop, lp);
@@ -1342,6 +1343,7 @@ int http_server_run(http_server_t *srv) {
                         .max_client_connections = srv->cfg.max_client_connections,
                         .request_timeout_ms = srv->cfg.request_timeout_ms,
                         .keepalive_timeout_ms = srv->cfg.keepalive_timeout_ms,
+                        .body_limit = srv->cfg.body_limit,
                         .exempt = exempt_from_client_limit,
                         .exempt_ctx = srv};
     srv->conns = conn_shared_new(&cc);

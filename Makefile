@@ -103,7 +103,7 @@ $(OUT)/bin/tizza-%: $$(call service_objs,$$*) $(OUT)/gen/%_embed.c $(OUT)/libcom
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -DTIZZA_BUILD_TIME='"'$$(date -u +%Y-%m-%dT%H:%M:%SZ)'"' -o $@ $(filter %.o %_embed.c,$^) $(OUT)/libcommon.a $(LDFLAGS) $(MALLOC_LIBS) $(LDLIBS)
 
-$(OUT)/tests/test_%: libcommon/tests/test_%.c $(OUT)/libcommon.a | $(PLUGIN)
+$(OUT)/tests/test_%: libcommon/tests/test_%.c libcommon/tests/testlib.h $(OUT)/libcommon.a | $(PLUGIN)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -o $@ $< $(OUT)/libcommon.a $(LDFLAGS) $(LDLIBS) -lcmocka

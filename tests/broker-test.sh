@@ -9,7 +9,7 @@ if [[ $# -lt 1 ]]; then
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d /tmp/tizza-broker-test.XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/tizza-broker-test.XXXXXX")
 broker_pid=
 
 cleanup() {

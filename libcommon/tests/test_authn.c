@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "authn.h"
+#include "testlib.h"
 
 /* Test hook in authn.c (not part of the public header). */
 void authn_set_clock_for_test(int64_t (*fn)(void));
@@ -60,6 +61,7 @@ void http_reply_problem(http_req_t *req, int status, const char *detail) {
 
 static token_key_t key_a, key_b;
 
+/* A signed token; freed by the teardown. */
 static char *make_token(const token_key_t *k, const char *sub, const char *role, int64_t exp_in,
                         const char *drop_claim) {
     int64_t now = (int64_t)time(NULL);
@@ -74,14 +76,16 @@ static char *make_token(const token_key_t *k, const char *sub, const char *role,
     char *jwt = token_sign(k, c);
     cJSON_Delete(c);
     assert_non_null(jwt);
-    return jwt;
+    return test_defer_free(jwt);
 }
 
+/* "<scheme> <jwt>"; freed by the teardown. */
 static char *bearer(const char *scheme, const char *jwt) {
     size_t n = strlen(scheme) + strlen(jwt) + 4;
     char *h = malloc(n);
+    assert_non_null(h);
     snprintf(h, n, "%s %s", scheme, jwt);
-    return h;
+    return test_defer_free(h);
 }
 
 /* Runs authn_require; checks the 401 contract when it fails. */
@@ -134,18 +138,14 @@ static void test_bearer_valid(void **state) {
         assert_string_equal(u.jti, "8d0f6c1e-jti");
         assert_true(u.exp > (int64_t)time(NULL) + 800);
         assert_false(authn_is_admin(&u));
-        free(h);
     }
     /* extra spaces around the token */
     char *h = bearer("Bearer  ", jwt);
     size_t n = strlen(h);
-    char *padded = malloc(n + 3);
+    char *padded = test_defer_free(malloc(n + 3));
     snprintf(padded, n + 3, "%s  ", h);
     authn_user_t u;
     assert_int_equal(require(padded, NULL, &u), 0);
-    free(padded);
-    free(h);
-    free(jwt);
 }
 
 static void test_cookie_valid_and_precedence(void **state) {
@@ -161,16 +161,12 @@ static void test_cookie_valid_and_precedence(void **state) {
     /* a bearer token wins over the cookie, even an invalid one */
     char *h = bearer("Bearer", bad);
     assert_int_equal(require(h, good, &u), -1);
-    free(h);
     h = bearer("Bearer", good);
     assert_int_equal(require(h, bad, &u), 0);
-    free(h);
     /* "Bearertoken" is not the Bearer scheme */
     char glued[4096];
     snprintf(glued, sizeof glued, "Bearer%s", good);
     assert_int_equal(require(glued, NULL, &u), -1);
-    free(good);
-    free(bad);
 }
 
 static void test_require_refusals(void **state) {
@@ -194,14 +190,11 @@ static void test_require_refusals(void **state) {
         memset(&u, 0x5a, sizeof u);
         if (require(h, NULL, &u) != -1) fail_msg("case %zu accepted", i);
         assert_string_equal(u.id, ""); /* nothing half-filled on failure */
-        free(h);
-        free(jwt);
     }
 
     /* sub that does not fit an id */
     char *jwt = make_token(&key_a, "0123456789012345678901234567890123456789", "user", 900, NULL);
     assert_int_equal(require(NULL, jwt, &u), -1);
-    free(jwt);
 }
 
 static void test_optional(void **state) {
@@ -221,7 +214,6 @@ static void test_optional(void **state) {
     assert_int_equal(authn_optional(&good, &u), 0);
     assert_int_equal(good.replies, 0);
     assert_string_equal(u.id, "u9");
-    free(jwt);
 }
 
 static void test_key_rotation(void **state) {
@@ -237,13 +229,11 @@ static void test_key_rotation(void **state) {
     assert_int_equal(require(NULL, tb, &u), 0);
     authn_set_keys(NULL, 0);
     assert_int_equal(require(NULL, tb, &u), -1);
-    free(ta);
-    free(tb);
 }
 
 static void test_keys_from_env(void **state) {
-    char *xa = b64url_encode(key_a.pk, sizeof key_a.pk);
-    char *xb = b64url_encode(key_b.pk, sizeof key_b.pk);
+    char *xa = test_defer_free(b64url_encode(key_a.pk, sizeof key_a.pk));
+    char *xb = test_defer_free(b64url_encode(key_b.pk, sizeof key_b.pk));
     char *ta = make_token(&key_a, "u1", "user", 900, NULL);
     char *tb = make_token(&key_b, "u1", "user", 900, NULL);
     char buf[256];
@@ -277,10 +267,6 @@ static void test_keys_from_env(void **state) {
     assert_int_equal(require(NULL, tb, &u), 0);
 
     unsetenv("AUTH_PUBLIC_KEY");
-    free(xa);
-    free(xb);
-    free(ta);
-    free(tb);
 }
 
 /* ---- deleted users ---- */
@@ -311,8 +297,6 @@ static void test_deleted_user_refused(void **state) {
     assert_false(authn_is_deleted(NULL));
     assert_false(authn_is_deleted(""));
     assert_false(authn_is_deleted("0123456789012345678901234567890123456789"));
-    free(t1);
-    free(t2);
 }
 
 static void test_deleted_expired_entries_purged(void **state) {
@@ -375,6 +359,7 @@ typedef struct {
     int served;
     char first_line[256];
     _Atomic int stop;
+    pthread_t thread;
 } responder_t;
 
 static void *respond(void *arg) {
@@ -408,17 +393,45 @@ static void *respond(void *arg) {
 static int listen_loopback(int *port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(fd, 8), 0);
     socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0) close(fd);
+        fail_msg("cannot listen on 127.0.0.1");
+    }
     *port = ntohs(a.sin_port);
     return fd;
 }
 
+static void responder_stop(void *p) {
+    responder_t *r = p;
+    r->stop = 1;
+    pthread_join(r->thread, NULL);
+    close(r->fd);
+}
+
+/* A responder on a loopback port serving the n responses (which must outlive it). The
+ * teardown stops and frees it; test_release(r) stops it earlier, leaving it readable. */
+static responder_t *responder_start(const char *const *responses, int n) {
+    assert_true(n > 0 && (size_t)n <= sizeof((responder_t *)0)->responses / sizeof *responses);
+    responder_t *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    test_defer_free(r);
+    memcpy(r->responses, responses, (size_t)n * sizeof *responses);
+    r->nresponses = n;
+    r->fd = listen_loopback(&r->port);
+    if (pthread_create(&r->thread, NULL, respond, r) != 0) {
+        close(r->fd);
+        fail_msg("pthread_create failed");
+    }
+    return test_defer(responder_stop, r);
+}
+
+/* Freed by the teardown. */
 static char *ok_response(const char *body) {
     size_t n = strlen(body) + 256;
-    char *r = malloc(n);
+    char *r = test_defer_free(malloc(n));
+    assert_non_null(r);
     snprintf(r, n,
              "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
              "Connection: close\r\n\r\n%s",
@@ -436,33 +449,23 @@ static int64_t wall_ms(void) {
 }
 
 static void test_fetch_jwks_retries_then_succeeds(void **state) {
-    cJSON *jwks = token_jwks(&key_b, 1);
-    char *body = cJSON_PrintUnformatted(jwks);
-    char *ok = ok_response(body);
-    responder_t r = {.nresponses = 3, .responses = {unavailable, unavailable, ok}};
-    r.fd = listen_loopback(&r.port);
-    pthread_t th;
-    pthread_create(&th, NULL, respond, &r);
+    cJSON *jwks = test_defer_json(token_jwks(&key_b, 1));
+    char *body = test_defer(cJSON_free, cJSON_PrintUnformatted(jwks));
+    const char *script[] = {unavailable, unavailable, ok_response(body)};
+    responder_t *r = responder_start(script, 3);
 
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", r.port); /* trailing slash tolerated */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", r->port); /* trailing slash tolerated */
     assert_int_equal(authn_fetch_jwks(url, 10000), 0);
-    r.stop = 1;
-    pthread_join(th, NULL);
-    close(r.fd);
+    test_release(r); /* stops it */
 
-    assert_int_equal(r.served, 3);
-    assert_string_equal(r.first_line, "GET /api/v1/auth/jwks HTTP/1.1");
+    assert_int_equal(r->served, 3);
+    assert_string_equal(r->first_line, "GET /api/v1/auth/jwks HTTP/1.1");
     char *tb = make_token(&key_b, "u1", "user", 900, NULL);
     char *ta = make_token(&key_a, "u1", "user", 900, NULL);
     authn_user_t u;
     assert_int_equal(require(NULL, tb, &u), 0);
     assert_int_equal(require(NULL, ta, &u), -1);
-    free(ta);
-    free(tb);
-    free(ok);
-    cJSON_free(body);
-    cJSON_Delete(jwks);
 }
 
 static void test_fetch_jwks_gives_up(void **state) {
@@ -482,39 +485,28 @@ static void test_fetch_jwks_gives_up(void **state) {
     assert_true(took < 5000);
 
     /* answers, but with no usable key */
-    char *empty = ok_response("{\"keys\":[]}");
-    responder_t r = {.nresponses = 1, .responses = {empty}};
-    r.fd = listen_loopback(&r.port);
-    pthread_t th;
-    pthread_create(&th, NULL, respond, &r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", r.port);
+    const char *script[] = {ok_response("{\"keys\":[]}")};
+    responder_t *r = responder_start(script, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", r->port);
     assert_int_equal(authn_fetch_jwks(url, 500), -1);
-    r.stop = 1;
-    pthread_join(th, NULL);
-    close(r.fd);
-    assert_true(r.served >= 2); /* it retried */
+    test_release(r);             /* stops it */
+    assert_true(r->served >= 2); /* it retried */
 
     assert_int_equal(authn_fetch_jwks(NULL, 100), -1);
     assert_int_equal(authn_fetch_jwks("", 100), -1);
     /* failures keep the keys in place */
     assert_int_equal(require(NULL, ta, &u), 0);
-    free(ta);
-    free(empty);
 }
 
 int main(void) {
+#define T(f) cmocka_unit_test_setup_teardown(f, use_key_a, test_cleanup)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_bearer_valid, use_key_a),
-        cmocka_unit_test_setup(test_cookie_valid_and_precedence, use_key_a),
-        cmocka_unit_test_setup(test_require_refusals, use_key_a),
-        cmocka_unit_test_setup(test_optional, use_key_a),
-        cmocka_unit_test_setup(test_key_rotation, use_key_a),
-        cmocka_unit_test_setup(test_keys_from_env, use_key_a),
-        cmocka_unit_test_setup(test_deleted_user_refused, use_key_a),
-        cmocka_unit_test_setup(test_deleted_expired_entries_purged, use_key_a),
-        cmocka_unit_test_setup(test_deleted_storm_bounded, use_key_a),
-        cmocka_unit_test_setup(test_fetch_jwks_retries_then_succeeds, use_key_a),
-        cmocka_unit_test_setup(test_fetch_jwks_gives_up, use_key_a),
+        T(test_bearer_valid),          T(test_cookie_valid_and_precedence),
+        T(test_require_refusals),      T(test_optional),
+        T(test_key_rotation),          T(test_keys_from_env),
+        T(test_deleted_user_refused),  T(test_deleted_expired_entries_purged),
+        T(test_deleted_storm_bounded), T(test_fetch_jwks_retries_then_succeeds),
+        T(test_fetch_jwks_gives_up),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

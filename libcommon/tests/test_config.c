@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "testlib.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -197,14 +198,15 @@ struct capture {
 };
 
 static void capture_start(struct capture *c) {
+    char path[PATH_MAX];
     fflush(stdout);
-    c->tmp = tmpfile();
+    c->tmp = fopen(test_tmppath(path, sizeof path, "stdout"), "w+");
     assert_non_null(c->tmp);
     c->saved = dup(1);
     dup2(fileno(c->tmp), 1);
 }
 
-/* Restores stdout and returns what was written (malloc'd). */
+/* Restores stdout and returns what was written, freed by the teardown. */
 static char *capture_end(struct capture *c) {
     fflush(stdout);
     dup2(c->saved, 1);
@@ -212,9 +214,10 @@ static char *capture_end(struct capture *c) {
     fseek(c->tmp, 0, SEEK_END);
     long n = ftell(c->tmp);
     rewind(c->tmp);
-    char *buf = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, c->tmp), (size_t)n);
+    char *buf = test_defer_free(calloc(1, (size_t)n + 1));
+    size_t got = fread(buf, 1, (size_t)n, c->tmp);
     fclose(c->tmp);
+    assert_int_equal(got, (size_t)n);
     return buf;
 }
 
@@ -287,7 +290,7 @@ static void test_log_json_line(void **state) {
     *nl = '\0';
     assert_string_equal(nl + 1, ""); /* exactly two lines */
 
-    cJSON *a = cJSON_Parse(out);
+    cJSON *a = test_defer_json(cJSON_Parse(out));
     assert_non_null(a);
     const char *keys[] = {"ts", "level", "service", "msg"};
     const cJSON *it = a->child;
@@ -302,9 +305,8 @@ static void test_log_json_line(void **state) {
     assert_string_equal(cJSON_GetObjectItem(a, "level")->valuestring, "info");
     assert_string_equal(cJSON_GetObjectItem(a, "service")->valuestring, "tizza-test");
     assert_string_equal(cJSON_GetObjectItem(a, "msg")->valuestring, "hello world 42");
-    cJSON_Delete(a);
 
-    cJSON *b = cJSON_Parse(second);
+    cJSON *b = test_defer_json(cJSON_Parse(second));
     assert_non_null(b);
     const char *bkeys[] = {"ts", "level", "service", "msg", "route", "status", "quote"};
     it = b->child;
@@ -317,8 +319,6 @@ static void test_log_json_line(void **state) {
     assert_string_equal(cJSON_GetObjectItem(b, "msg")->valuestring, "request");
     assert_int_equal(cJSON_GetObjectItem(b, "status")->valueint, 200);
     assert_string_equal(cJSON_GetObjectItem(b, "quote")->valuestring, "a\"b\nc");
-    cJSON_Delete(b);
-    free(out);
 }
 
 static void test_log_long_message(void **state) {
@@ -331,13 +331,11 @@ static void test_log_long_message(void **state) {
     capture_start(&c);
     log_msg(LOG_ERROR, "%s!", big);
     char *out = capture_end(&c);
-    cJSON *a = cJSON_Parse(out);
+    cJSON *a = test_defer_json(cJSON_Parse(out));
     assert_non_null(a);
     const char *msg = cJSON_GetObjectItem(a, "msg")->valuestring;
     assert_int_equal(strlen(msg), sizeof big);
     assert_int_equal(msg[sizeof big - 1], '!');
-    cJSON_Delete(a);
-    free(out);
 }
 
 static void test_log_text_line(void **state) {
@@ -356,7 +354,6 @@ static void test_log_text_line(void **state) {
     assert_int_equal(out[23], 'Z');
     assert_string_equal(out + 24,
                         " error svc boom second line user=alice n=3 note=\"two words\" ok=true\n");
-    free(out);
     log_env(NULL, NULL);
     assert_int_equal(log_init("svc", NULL), 0);
 }
@@ -385,17 +382,16 @@ static void test_log_threads_whole_lines(void **state) {
     int lines = 0, per[4] = {0};
     for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        cJSON *j = cJSON_Parse(line);
+        cJSON *j = test_defer_json(cJSON_Parse(line));
         assert_non_null(j); /* an interleaved line would not parse */
         int th = cJSON_GetObjectItem(j, "thread")->valueint;
         assert_true(th >= 0 && th < 4);
         assert_int_equal(cJSON_GetObjectItem(j, "i")->valueint, per[th]); /* in order */
         per[th]++;
         lines++;
-        cJSON_Delete(j);
+        test_release(j);
     }
     assert_int_equal(lines, 800);
-    free(out);
 }
 
 int main(void) {
@@ -410,10 +406,10 @@ int main(void) {
         cmocka_unit_test(test_url_bad),
         cmocka_unit_test(test_fail_line),
         cmocka_unit_test(test_log_init),
-        cmocka_unit_test(test_log_json_line),
-        cmocka_unit_test(test_log_long_message),
-        cmocka_unit_test(test_log_text_line),
-        cmocka_unit_test(test_log_threads_whole_lines),
+        cmocka_unit_test_teardown(test_log_json_line, test_cleanup),
+        cmocka_unit_test_teardown(test_log_long_message, test_cleanup),
+        cmocka_unit_test_teardown(test_log_text_line, test_cleanup),
+        cmocka_unit_test_teardown(test_log_threads_whole_lines, test_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "erased.h"
+#include "testlib.h"
 #include "token.h"
 #include "util.h"
 
@@ -74,7 +75,7 @@ static char *bearer_for(const char *sub) {
     char *h = malloc(n);
     snprintf(h, n, "Bearer %s", jwt);
     free(jwt);
-    return h;
+    return test_defer_free(h); /* freed by the teardown */
 }
 
 static int setup(void **state) {
@@ -82,14 +83,18 @@ static int setup(void **state) {
     authn_set_keys(&key, 1);
     char err[256];
     store_t *s = store_open("sqlite://:memory:", "erased", err, sizeof err);
-    assert_non_null(s);
-    assert_int_equal(erased_migrate(s), STORE_OK);
-    assert_int_equal(erased_migrate(s), STORE_OK); /* idempotent */
+    if (!s) fail_msg("store_open: %s", err);
+    /* cmocka runs no teardown after a failed setup: close s here */
+    if (erased_migrate(s) != STORE_OK || erased_migrate(s) != STORE_OK) { /* idempotent */
+        store_close(s);
+        fail_msg("erased_migrate: %s", store_errmsg());
+    }
     *state = s;
     return 0;
 }
 
 static int teardown(void **state) {
+    test_cleanup(state);
     store_close(*state);
     return 0;
 }
@@ -106,9 +111,9 @@ static void test_remember_is_idempotent(void **state) {
     assert_int_equal(n, 1);
     cJSON *doc = NULL;
     assert_int_equal(store_get(s, "deleted_users", ALICE, &doc), STORE_OK);
+    test_defer_json(doc);
     const cJSON *at = cJSON_GetObjectItemCaseSensitive(doc, "deleted_at");
     assert_true(cJSON_IsString(at) && strlen(at->valuestring) >= 20);
-    cJSON_Delete(doc);
 }
 
 static void test_rollback_forgets(void **state) {
@@ -122,7 +127,7 @@ static void test_rollback_forgets(void **state) {
 
 static void test_require_writer(void **state) {
     store_t *s = *state;
-    char *alice = bearer_for(ALICE), *bob = bearer_for(BOB);
+    const char *alice = bearer_for(ALICE), *bob = bearer_for(BOB);
     authn_user_t u = {0};
 
     http_req_t anon = {0};
@@ -150,32 +155,29 @@ static void test_require_writer(void **state) {
     assert_int_equal(erased_require_writer(&in_txn, s, &u), -1);
     assert_int_equal(in_txn.status, 401);
     assert_int_equal(store_rollback(s), STORE_OK);
-    free(alice);
-    free(bob);
 }
+
+static void close_db(void *db) { sqlite3_close(db); }
 
 /* A deleted_users that cannot be read (a table without the document columns): 503, once. */
 static void test_store_error_is_503(void **state) {
-    const char *path = "/tmp/er-unit/broken.db";
-    remove(path);
+    char path[PATH_MAX], err[256], url[PATH_MAX + 16];
+    test_tmppath(path, sizeof path, "broken.db");
     sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    int rc = sqlite3_open(path, &db);
+    test_defer(close_db, db); /* a handle even when the open failed */
+    assert_int_equal(rc, SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE deleted_users (x INTEGER)", NULL, NULL, NULL),
                      SQLITE_OK);
-    sqlite3_close(db);
-    char err[256], url[300];
+    test_release(db);
     snprintf(url, sizeof url, "sqlite://%s", path);
-    store_t *s = store_open(url, "erased", err, sizeof err);
-    assert_non_null(s);
-    char *h = bearer_for(BOB);
+    store_t *s = test_defer_store(store_open(url, "erased", err, sizeof err));
+    if (!s) fail_msg("store_open(%s): %s", url, err);
     authn_user_t u = {0};
-    http_req_t req = {.authorization = h};
+    http_req_t req = {.authorization = bearer_for(BOB)};
     assert_int_equal(erased_require_writer(&req, s, &u), -1);
     assert_int_equal(req.replies, 1);
     assert_int_equal(req.status, 503);
-    free(h);
-    store_close(s);
-    remove(path);
 }
 
 /* ---- erased_create ------------------------------------------------------------------ */
@@ -204,8 +206,9 @@ static long rows_of(store_t *s, const char *user_id) {
     store_filter_t *f = store_filter_new();
     store_where_str(f, "user_id", STORE_EQ, user_id);
     long n = -1;
-    assert_int_equal(store_count(s, "rows", f, &n), STORE_OK);
+    int rc = store_count(s, "rows", f, &n);
     store_filter_free(f);
+    assert_int_equal(rc, STORE_OK);
     return n;
 }
 
@@ -222,7 +225,7 @@ static int guard_writes(store_t *s, const char *user_id) {
 
 static void test_create(void **state) {
     store_t *s = *state;
-    char *bob = bearer_for(BOB);
+    const char *bob = bearer_for(BOB);
     authn_user_t u = {0};
 
     http_req_t ok = {.authorization = bob};
@@ -262,7 +265,6 @@ static void test_create(void **state) {
     assert_int_equal(never.runs, 0);
     assert_int_equal(guard_writes(s, BOB), 3);
     assert_false(store_in_txn(s));
-    free(bob);
 }
 
 /* ---- the race ----------------------------------------------------------------------- */
@@ -304,7 +306,7 @@ struct race {
     event_consumer_spec_t consumer;
     atomic_bool outer_done; /* the outer side's transaction has ended */
     /* the peer */
-    pthread_t peer;
+    pthread_t *peer; /* joined by test_release(), or by the teardown */
     bool peer_started;
     atomic_bool peer_done;
     bool peer_done_early; /* the peer had finished when the outer side went on */
@@ -366,15 +368,20 @@ static void *peer_main(void *arg) {
 static void start_peer(struct race *r) {
     assert_false(r->peer_started);
     r->peer_started = true;
-    assert_int_equal(pthread_create(&r->peer, NULL, peer_main, r), 0);
+    r->peer = test_thread(peer_main, r);
     if (!r->mongo)
         usleep(200 * 1000); /* SQLite: the peer is waiting in store_begin() */
     else if (r->outer == CREATE)
-        pthread_join(r->peer, NULL); /* the erasure's whole transaction, inside ours */
-    else /* until the create lost its first run and started its second */
+        test_release(r->peer); /* joins it: the erasure's whole transaction, inside ours */
+    else
+        /* until the create lost its first run and started its second */
         while (atomic_load(&r->create_runs) < 2 && !atomic_load(&r->peer_done)) usleep(1000);
     r->peer_done_early = atomic_load(&r->peer_done);
 }
+
+/* The race under way. Not on the stack: after a failed assertion the peer may still use it
+ * until race_teardown() has joined it. */
+static struct race the_race;
 
 static void race(store_t *s, enum side outer, bool foreign, struct race *r) {
     memset(r, 0, sizeof *r);
@@ -387,24 +394,22 @@ static void race(store_t *s, enum side outer, bool foreign, struct race *r) {
     if (foreign) {
         cJSON *parent = cJSON_CreateObject();
         cJSON_AddStringToObject(parent, "id", r->user);
-        assert_int_equal(store_insert(s, "parents", parent), STORE_OK);
+        int rc = store_insert(s, "parents", parent);
         cJSON_Delete(parent);
+        assert_int_equal(rc, STORE_OK);
     }
     r->bearer = bearer_for(foreign ? r->creator : r->user);
     r->req.authorization = r->bearer;
     assert_int_equal(authn_require(&r->req, &r->u), 0); /* the handler's, first */
     r->w.user_id = r->user;
     r->create_rc = r->erase_rc = -99;
-    r->event = cJSON_CreateObject();
+    r->event = test_defer_json(cJSON_CreateObject());
     cJSON_AddStringToObject(r->event, "user_id", r->user);
     r->consumer = erased_consumer("race", erase_rows, r);
     run_side(r, outer);
     atomic_store(&r->outer_done, true);
     assert_true(r->peer_started);
-    if (!r->mongo || outer == ERASE) pthread_join(r->peer, NULL);
-    cJSON_Delete(r->event);
-    free(r->bearer);
-    r->bearer = NULL;
+    if (!r->mongo || outer == ERASE) test_release(r->peer);
 }
 
 /* What must hold whoever wins: the erasure is complete -- no row of the user survives -- and
@@ -431,42 +436,42 @@ static void assert_erased(store_t *s, const struct race *r) {
 
 /* The create reads first; the erasure runs (and, on MongoDB, commits) inside it. */
 static void race_create_first(store_t *s, bool foreign) {
-    struct race r;
-    race(s, CREATE, foreign, &r);
-    assert_erased(s, &r);
-    assert_int_equal(r.erase_runs, 1);
-    if (r.mongo) {
+    struct race *r = &the_race;
+    race(s, CREATE, foreign, r);
+    assert_erased(s, r);
+    assert_int_equal(r->erase_runs, 1);
+    if (r->mongo) {
         /* the create lost the conflict, ran again, and was refused (its writer erased) or
          * found no parent (the owner erased) */
-        assert_true(r.peer_done_early);
-        assert_int_equal(r.w.runs, 1);
-        assert_int_equal(r.create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+        assert_true(r->peer_done_early);
+        assert_int_equal(r->w.runs, 1);
+        assert_int_equal(r->create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
     } else {
         /* serialized: the create committed, then the erasure deleted its row */
-        assert_false(r.peer_done_early);
-        assert_int_equal(r.create_rc, STORE_OK);
+        assert_false(r->peer_done_early);
+        assert_int_equal(r->create_rc, STORE_OK);
     }
 }
 
 /* The erasure reads first; the create runs (and, on MongoDB, commits) inside it. */
 static void race_erasure_first(store_t *s, bool foreign) {
-    struct race r;
-    race(s, ERASE, foreign, &r);
-    assert_erased(s, &r);
-    assert_int_equal(r.erase_runs, 1);
-    if (r.mongo) {
+    struct race *r = &the_race;
+    race(s, ERASE, foreign, r);
+    assert_erased(s, r);
+    assert_int_equal(r->erase_runs, 1);
+    if (r->mongo) {
         /* the erasure keeps the guard it wrote first: the create lost there, ran again after
          * the erasure committed, and was refused (its writer erased) or found no parent (the
          * owner erased); the row of its first runs was rolled back */
-        assert_false(r.peer_done_early);
-        assert_int_equal(r.w.runs, 2);
-        assert_int_equal(r.erased, 0);
-        assert_int_equal(r.create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+        assert_false(r->peer_done_early);
+        assert_int_equal(r->w.runs, 2);
+        assert_int_equal(r->erased, 0);
+        assert_int_equal(r->create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
     } else {
         /* serialized: the erasure committed, then the create was refused */
-        assert_false(r.peer_done_early);
-        assert_int_equal(r.create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
-        assert_int_equal(r.w.runs, 0);
+        assert_false(r->peer_done_early);
+        assert_int_equal(r->create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+        assert_int_equal(r->w.runs, 0);
     }
 }
 
@@ -475,9 +480,14 @@ static void test_race_erasure_first(void **state) { race_erasure_first(*state, f
 static void test_race_foreign_create_first(void **state) { race_create_first(*state, true); }
 static void test_race_foreign_erasure_first(void **state) { race_erasure_first(*state, true); }
 
-/* ---- race stores: an SQLite file, MongoDB ---------------------------------------------- */
+/* After a failure: the outer side's transaction ends, so the peer can finish and be joined. */
+static int race_teardown(void **state) {
+    atomic_store(&the_race.outer_done, true);
+    if (store_in_txn(*state)) store_rollback(*state);
+    return test_cleanup(state);
+}
 
-static char race_file[PATH_MAX];
+/* ---- race stores: an SQLite file, MongoDB ---------------------------------------------- */
 
 static store_t *open_race_store(const char *url, const char *db) {
     char err[256];
@@ -500,23 +510,14 @@ static store_t *open_race_store(const char *url, const char *db) {
 }
 
 static int sqlite_race_setup(void **state) {
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char id[ID_LEN + 1], url[PATH_MAX + 16];
-    id_new(id);
-    snprintf(race_file, sizeof race_file, "%s/tizza-erased-%s.db", tmp, id);
-    snprintf(url, sizeof url, "sqlite://%s", race_file);
+    char path[PATH_MAX], url[PATH_MAX + 16];
+    snprintf(url, sizeof url, "sqlite://%s", test_tmppath(path, sizeof path, "race.db"));
     *state = open_race_store(url, "erased");
     return *state ? 0 : -1;
 }
 
 static int sqlite_race_teardown(void **state) {
     store_close(*state);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    char f[PATH_MAX + 8];
-    for (int i = 0; i < 3; i++) {
-        snprintf(f, sizeof f, "%s%s", race_file, suffix[i]);
-        unlink(f);
-    }
     return 0;
 }
 
@@ -607,10 +608,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_create, setup, teardown),
     };
     const struct CMUnitTest races[] = {
-        cmocka_unit_test(test_race_create_first),
-        cmocka_unit_test(test_race_erasure_first),
-        cmocka_unit_test(test_race_foreign_create_first),
-        cmocka_unit_test(test_race_foreign_erasure_first),
+        cmocka_unit_test_teardown(test_race_create_first, race_teardown),
+        cmocka_unit_test_teardown(test_race_erasure_first, race_teardown),
+        cmocka_unit_test_teardown(test_race_foreign_create_first, race_teardown),
+        cmocka_unit_test_teardown(test_race_foreign_erasure_first, race_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     failed += cmocka_run_group_tests_name("race on sqlite", races, sqlite_race_setup,

@@ -8,7 +8,8 @@
  * The test talks to the broker through its own plain librabbitmq connection ("probe"):
  * it binds server-named queues to watch what the relay publishes, publishes events for
  * the consumer, and reads queue depths and dead-letter queues. Every test uses event types
- * and queue names unique to this run, and deletes its queues at the end. */
+ * and queue names unique to this run, and deletes its queues at the end. What a test opens
+ * (store, probe, relay, consumer) is registered for its teardown (testlib.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "store_internal.h" /* store_fail(), to simulate a backend's report */
+#include "testlib.h"
 #include "util.h"
 
 #include <amqp.h>
@@ -48,9 +50,10 @@ static void name(char *out, size_t n, const char *fmt, const char *what) {
     snprintf(out, n, fmt, run_tag, what);
 }
 
+/* A store on STORE_URL with empty tables; closed by the teardown. */
 static store_t *open_store(void) {
     char err[256] = "";
-    store_t *s = store_open(store_url, "test_events", err, sizeof err);
+    store_t *s = test_defer_store(store_open(store_url, "test_events", err, sizeof err));
     if (!s) fail_msg("store_open(%s): %s", store_url, err);
     assert_int_equal(outbox_migrate(s), STORE_OK);
     assert_int_equal(event_consumer_migrate(s), STORE_OK);
@@ -63,8 +66,9 @@ static store_t *open_store(void) {
 
 static long count(store_t *s, const char *coll, store_filter_t *f) {
     long n = -1;
-    assert_int_equal(store_count(s, coll, f, &n), STORE_OK);
+    int rc = store_count(s, coll, f, &n);
     store_filter_free(f);
+    assert_int_equal(rc, STORE_OK);
     return n;
 }
 
@@ -86,11 +90,13 @@ static void add_event(store_t *s, const char *type, int n, char id_out[ID_LEN + 
         cJSON *rows = NULL;
         store_filter_t *f = store_filter_new();
         store_where_str(f, "type", STORE_EQ, type);
-        assert_int_equal(store_find(s, "outbox", f, "-created_at,-id", 1, 0, &rows), STORE_OK);
+        int rc = store_find(s, "outbox", f, "-created_at,-id", 1, 0, &rows);
         store_filter_free(f);
+        test_defer_json(rows);
+        assert_int_equal(rc, STORE_OK);
         assert_int_equal(cJSON_GetArraySize(rows), 1);
         strcpy(id_out, cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "id")->valuestring);
-        cJSON_Delete(rows);
+        test_release(rows);
     }
 }
 
@@ -131,11 +137,20 @@ static void probe_ok(probe_t *p, const char *what) {
                  amqp_error_string2(r.library_error));
 }
 
+static void probe_close(void *conn) {
+    if (amqp_get_sockfd(conn) >= 0) { /* not when probe_open() failed to connect */
+        amqp_channel_close(conn, 1, AMQP_REPLY_SUCCESS);
+        amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
+    }
+    amqp_destroy_connection(conn);
+}
+
+/* Closed by the teardown. */
 static probe_t probe_open(void) {
-    char *copy = strdup(amqp_url);
+    char *copy = test_defer_free(strdup(amqp_url));
     struct amqp_connection_info info;
     assert_int_equal(amqp_parse_url(copy, &info), AMQP_STATUS_OK);
-    probe_t p = {amqp_new_connection()};
+    probe_t p = {test_defer(probe_close, amqp_new_connection())};
     amqp_socket_t *sock = amqp_tcp_socket_new(p.conn);
     assert_non_null(sock);
     assert_int_equal(amqp_socket_open(sock, info.host, info.port), AMQP_STATUS_OK);
@@ -144,14 +159,8 @@ static probe_t probe_open(void) {
     assert_int_equal(r.reply_type, AMQP_RESPONSE_NORMAL);
     amqp_channel_open(p.conn, 1);
     probe_ok(&p, "channel.open");
-    free(copy);
+    test_release(copy);
     return p;
-}
-
-static void probe_close(probe_t *p) {
-    amqp_channel_close(p->conn, 1, AMQP_REPLY_SUCCESS);
-    amqp_connection_close(p->conn, AMQP_REPLY_SUCCESS);
-    amqp_destroy_connection(p->conn);
 }
 
 /* A server-named exclusive queue bound to exchange by key; name into out. */
@@ -193,9 +202,14 @@ typedef struct {
     cJSON *body; /* parsed body, NULL when not JSON */
     char raw[512];
     amqp_basic_properties_t props; /* strings valid until got_free */
-    amqp_message_t msg;
+    amqp_message_t *msg;
     long attempts; /* x-attempts header, -1 when absent */
 } got_t;
+
+static void message_free(void *msg) {
+    amqp_destroy_message(msg);
+    free(msg);
+}
 
 static long header_int(const amqp_basic_properties_t *props, const char *key) {
     if (!(props->_flags & AMQP_BASIC_HEADERS_FLAG)) return -1;
@@ -217,18 +231,21 @@ static bool probe_get(probe_t *p, const char *queue, long ms, got_t *g) {
         if (t >= ms) return false;
         sleep_ms(50);
     }
-    amqp_rpc_reply_t r = amqp_read_message(p->conn, 1, &g->msg, 0);
+    g->msg = test_defer(message_free, calloc(1, sizeof *g->msg)); /* freed by got_free() */
+    assert_non_null(g->msg);
+    amqp_rpc_reply_t r = amqp_read_message(p->conn, 1, g->msg, 0);
     assert_int_equal(r.reply_type, AMQP_RESPONSE_NORMAL);
-    g->props = g->msg.properties;
-    snprintf(g->raw, sizeof g->raw, "%.*s", (int)g->msg.body.len, (const char *)g->msg.body.bytes);
-    g->body = cJSON_Parse(g->raw);
+    g->props = g->msg->properties;
+    snprintf(g->raw, sizeof g->raw, "%.*s", (int)g->msg->body.len,
+             (const char *)g->msg->body.bytes);
+    g->body = test_defer_json(cJSON_Parse(g->raw));
     g->attempts = header_int(&g->props, "x-attempts");
     return true;
 }
 
 static void got_free(got_t *g) {
-    cJSON_Delete(g->body);
-    amqp_destroy_message(&g->msg);
+    test_release(g->body);
+    test_release(g->msg);
 }
 
 static bool bytes_eq(amqp_bytes_t b, const char *s) {
@@ -251,7 +268,7 @@ static void probe_publish(probe_t *p, const char *exchange, const char *key, con
                      AMQP_STATUS_OK);
 }
 
-/* A well-formed event body of `type` with a fresh or given event id. */
+/* A well-formed event body of `type` with a fresh or given event id; freed by the teardown. */
 static char *event_body(const char *type, const char *version, const char *event_id,
                         const char *mode, char id_out[ID_LEN + 1]) {
     char id[ID_LEN + 1];
@@ -269,7 +286,7 @@ static char *event_body(const char *type, const char *version, const char *event
     cJSON_AddStringToObject(ev, "mode", mode);
     char *s = cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);
-    return s;
+    return test_defer_free(s);
 }
 
 /* ---- the consumer's test handler ------------------------------------------------------ */
@@ -360,7 +377,18 @@ typedef struct {
     event_consumer_t *c;
 } consumer_fixture_t;
 
-static void consumer_fixture_start(consumer_fixture_t *f, store_t *s, const char *what) {
+static void consumer_fixture_free(void *p) {
+    consumer_fixture_t *f = p;
+    pthread_mutex_destroy(&f->h.mu);
+    free(f);
+}
+
+static void consumer_stop(void *c) { event_consumer_stop(c); }
+
+/* Stopped and freed by the teardown, unless consumer_fixture_stop() stopped it before. */
+static consumer_fixture_t *consumer_fixture_start(store_t *s, const char *what) {
+    consumer_fixture_t *f = test_defer(consumer_fixture_free, calloc(1, sizeof *f));
+    assert_non_null(f);
     handler_init(&f->h);
     name(f->type, sizeof f->type, "t%s.%s", what);
     snprintf(f->key, sizeof f->key, "%s.1.0.0", f->type);
@@ -373,22 +401,29 @@ static void consumer_fixture_start(consumer_fixture_t *f, store_t *s, const char
                                   .major = 1,
                                   .fn = test_handler,
                                   .ctx = &f->h};
-    f->c = event_consumer_start(s, amqp_url, &spec, 1, 10);
+    f->c = test_defer(consumer_stop, event_consumer_start(s, amqp_url, &spec, 1, 10));
     assert_non_null(f->c);
     event_consumer_on_commit(f->c, on_commit, &f->h);
     for (int i = 0; i < 200 && !event_consumer_connected(f->c); i++) sleep_ms(50);
     assert_true(event_consumer_connected(f->c));
+    return f;
 }
 
 /* Stops the consumer (must be prompt) and deletes its queues. */
 static void consumer_fixture_stop(consumer_fixture_t *f, probe_t *p) {
     uint64_t t0 = mono_ns();
-    event_consumer_stop(f->c);
+    test_release(f->c); /* event_consumer_stop() */
     uint64_t ms = (mono_ns() - t0) / 1000000u;
     if (ms >= 1000) fail_msg("event_consumer_stop took %llu ms", (unsigned long long)ms);
     probe_delete(p, f->queue);
     probe_delete(p, f->dlq);
-    pthread_mutex_destroy(&f->h.mu);
+}
+
+static void relay_stop(void *r) { outbox_relay_stop(r); }
+
+/* outbox_relay_start(), stopped by the teardown or test_release(). */
+static outbox_relay_t *relay_start(store_t *s, const char *url, const char *producer) {
+    return test_defer(relay_stop, outbox_relay_start(s, url, producer));
 }
 
 /* ---- tests: outbox and relay ---------------------------------------------------------- */
@@ -408,7 +443,6 @@ static void test_outbox_add_requires_txn(void **state) {
     assert_int_equal(outbox_add(s, "p", "users", "x.y", "1.0.0", cJSON_CreateArray()), STORE_ERR);
     assert_int_equal(store_rollback(s), STORE_OK);
     assert_int_equal(count(s, "outbox", NULL), 0);
-    store_close(s);
 }
 
 static void test_outbox_row_shape(void **state) {
@@ -418,6 +452,7 @@ static void test_outbox_row_shape(void **state) {
     add_event(s, "shape.made", 7, id);
     cJSON *row = NULL;
     assert_int_equal(store_get(s, "outbox", id, &row), STORE_OK);
+    test_defer_json(row);
     assert_true(id_valid(id));
     assert_string_equal(jstr(row, "exchange"), "users");
     assert_string_equal(jstr(row, "routing_key"), "shape.made.1.0.0");
@@ -425,7 +460,7 @@ static void test_outbox_row_shape(void **state) {
     assert_string_equal(jstr(row, "version"), "1.0.0");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(row, "sent")));
     assert_non_null(jstr(row, "created_at"));
-    cJSON *body = cJSON_Parse(jstr(row, "body"));
+    cJSON *body = test_defer_json(cJSON_Parse(jstr(row, "body")));
     assert_non_null(body);
     assert_string_equal(jstr(body, "event_id"), id);
     assert_string_equal(jstr(body, "producer"), "test-producer");
@@ -434,9 +469,6 @@ static void test_outbox_row_shape(void **state) {
     /* header fields come first, in contract order */
     assert_string_equal(body->child->string, "event_id");
     assert_string_equal(body->child->next->string, "type");
-    cJSON_Delete(body);
-    cJSON_Delete(row);
-    store_close(s);
 }
 
 static void test_relay_publishes_committed_events(void **state) {
@@ -458,12 +490,12 @@ static void test_relay_publishes_committed_events(void **state) {
     assert_int_equal(store_commit(s), STORE_OK);
     cJSON *rows = NULL;
     assert_int_equal(store_find(s, "outbox", NULL, "created_at,id", 0, 0, &rows), STORE_OK);
+    test_defer_json(rows);
     assert_int_equal(cJSON_GetArraySize(rows), 3);
     for (int i = 0; i < 3; i++) strcpy(ids[i], jstr(cJSON_GetArrayItem(rows, i), "id"));
-    cJSON_Delete(rows);
 
     int64_t before = now_ms() / 1000;
-    outbox_relay_t *r = outbox_relay_start(s, amqp_url, "test-producer");
+    outbox_relay_t *r = relay_start(s, amqp_url, "test-producer");
     assert_non_null(r);
     outbox_relay_notify(r);
     for (int i = 0; i < 3; i++) { /* in (created_at, id) order */
@@ -485,7 +517,7 @@ static void test_relay_publishes_committed_events(void **state) {
         assert_true(g.props._flags & AMQP_BASIC_TIMESTAMP_FLAG);
         assert_true((int64_t)g.props.timestamp >= before - 5 &&
                     (int64_t)g.props.timestamp <= now_ms() / 1000 + 5);
-        assert_true(g.msg.body.len > 0);
+        assert_true(g.msg->body.len > 0);
         got_free(&g);
     }
     /* marked sent after the confirm; the backlog drains to 0 */
@@ -495,9 +527,9 @@ static void test_relay_publishes_committed_events(void **state) {
     assert_int_equal(outbox_relay_backlog(r), 0);
     cJSON *row = NULL;
     assert_int_equal(store_get(s, "outbox", ids[2], &row), STORE_OK);
+    test_defer_json(row);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(row, "sent")));
     assert_non_null(jstr(row, "sent_at"));
-    cJSON_Delete(row);
     assert_true(outbox_relay_connected(r));
     assert_true(metric_line("tizza_outbox_backlog 0"));
     assert_true(metric_has("tizza_amqp_published_total"));
@@ -505,9 +537,7 @@ static void test_relay_publishes_committed_events(void **state) {
     /* nothing is published twice */
     got_t extra;
     assert_false(probe_get(&p, watch, 700, &extra));
-    outbox_relay_stop(r);
-    probe_close(&p);
-    store_close(s);
+    test_release(r);
 }
 
 /* More than two batches: everything arrives once, in order, and is marked sent. */
@@ -527,7 +557,7 @@ static void test_relay_many_events_in_order(void **state) {
         assert_int_equal(outbox_add(s, "test-producer", "users", type, "1.0.0", payload), STORE_OK);
     }
     assert_int_equal(store_commit(s), STORE_OK);
-    outbox_relay_t *r = outbox_relay_start(s, amqp_url, "test-producer");
+    outbox_relay_t *r = relay_start(s, amqp_url, "test-producer");
     assert_non_null(r);
     for (int i = 0; i < N; i++) {
         got_t g;
@@ -539,9 +569,7 @@ static void test_relay_many_events_in_order(void **state) {
     assert_int_equal(count_unsent(s), 0);
     got_t extra;
     assert_false(probe_get(&p, watch, 500, &extra));
-    outbox_relay_stop(r);
-    probe_close(&p);
-    store_close(s);
+    test_release(r);
 }
 
 static void test_relay_rolled_back_publishes_nothing(void **state) {
@@ -552,7 +580,7 @@ static void test_relay_rolled_back_publishes_nothing(void **state) {
     name(type, sizeof type, "t%s.%s", "rolledback");
     snprintf(key, sizeof key, "%s.1.0.0", type);
     probe_watch(&p, "users", key, watch, sizeof watch);
-    outbox_relay_t *r = outbox_relay_start(s, amqp_url, "test-producer");
+    outbox_relay_t *r = relay_start(s, amqp_url, "test-producer");
     assert_non_null(r);
 
     assert_int_equal(store_begin(s), STORE_OK);
@@ -571,9 +599,7 @@ static void test_relay_rolled_back_publishes_nothing(void **state) {
     got_free(&g);
     assert_false(probe_get(&p, watch, 1000, &g));
     assert_int_equal(count(s, "outbox", NULL), 1);
-    outbox_relay_stop(r);
-    probe_close(&p);
-    store_close(s);
+    test_release(r);
 }
 
 static void test_relay_keeps_backlog_while_broker_unreachable(void **state) {
@@ -586,7 +612,7 @@ static void test_relay_keeps_backlog_while_broker_unreachable(void **state) {
     probe_watch(&p, "users", key, watch, sizeof watch);
     snprintf(dead_url, sizeof dead_url, "amqp://guest:guest@127.0.0.1:%d/%%2f", free_port());
 
-    outbox_relay_t *r = outbox_relay_start(s, dead_url, "test-producer");
+    outbox_relay_t *r = relay_start(s, dead_url, "test-producer");
     assert_non_null(r);
     char a[ID_LEN + 1], b[ID_LEN + 1];
     add_event(s, type, 1, a);
@@ -599,11 +625,11 @@ static void test_relay_keeps_backlog_while_broker_unreachable(void **state) {
     got_t g;
     assert_false(probe_get(&p, watch, 300, &g));
     uint64_t t0 = mono_ns();
-    outbox_relay_stop(r); /* must interrupt its reconnect backoff promptly */
+    test_release(r); /* outbox_relay_stop() must interrupt its reconnect backoff promptly */
     assert_true((mono_ns() - t0) / 1000000u < 1000);
     assert_true(metric_has("tizza_amqp_reconnects_total{role=\"relay\"}"));
 
-    r = outbox_relay_start(s, amqp_url, "test-producer");
+    r = relay_start(s, amqp_url, "test-producer");
     assert_non_null(r);
     assert_true(probe_get(&p, watch, 10000, &g));
     assert_string_equal(jstr(g.body, "event_id"), a);
@@ -613,9 +639,7 @@ static void test_relay_keeps_backlog_while_broker_unreachable(void **state) {
     got_free(&g);
     for (int i = 0; i < 100 && count_unsent(s) != 0; i++) sleep_ms(50);
     assert_int_equal(count_unsent(s), 0);
-    outbox_relay_stop(r);
-    probe_close(&p);
-    store_close(s);
+    test_release(r);
 }
 
 static void test_relay_unroutable_event_marked_sent_and_counted(void **state) {
@@ -623,7 +647,7 @@ static void test_relay_unroutable_event_marked_sent_and_counted(void **state) {
     store_t *s = open_store();
     char type[96];
     name(type, sizeof type, "t%s.%s", "nobody-listens");
-    outbox_relay_t *r = outbox_relay_start(s, amqp_url, "test-producer");
+    outbox_relay_t *r = relay_start(s, amqp_url, "test-producer");
     assert_non_null(r);
     char id[ID_LEN + 1];
     add_event(s, type, 1, id);
@@ -631,18 +655,16 @@ static void test_relay_unroutable_event_marked_sent_and_counted(void **state) {
     for (int i = 0; i < 200 && count_unsent(s) != 0; i++) sleep_ms(50);
     assert_int_equal(count_unsent(s), 0); /* confirmed by the broker, so not retried forever */
     assert_true(metric_has("tizza_amqp_unroutable_total"));
-    outbox_relay_stop(r);
-    store_close(s);
+    test_release(r);
 }
 
 static void test_relay_rejects_bad_url(void **state) {
     skip_without_broker();
     store_t *s = open_store();
-    assert_null(outbox_relay_start(s, "http://nope", "p"));
+    assert_null(relay_start(s, "http://nope", "p"));
     outbox_relay_stop(NULL);
     assert_int_equal(outbox_relay_backlog(NULL), 0);
     assert_false(outbox_relay_connected(NULL));
-    store_close(s);
 }
 
 /* ---- tests: consumer ------------------------------------------------------------------ */
@@ -651,89 +673,76 @@ static void test_consumer_duplicate_handled_once(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "dup");
+    consumer_fixture_t *f = consumer_fixture_start(s, "dup");
     char id[ID_LEN + 1];
-    char *body = event_body(f.type, "1.0.0", NULL, "ok", id);
-    probe_publish(&p, "users", f.key, body);
-    probe_publish(&p, "users", f.key, body);
-    free(body);
+    char *body = event_body(f->type, "1.0.0", NULL, "ok", id);
+    probe_publish(&p, "users", f->key, body);
+    probe_publish(&p, "users", f->key, body);
 
     char dup_line[300];
     snprintf(dup_line, sizeof dup_line,
-             "tizza_events_consumed_total{queue=\"%s\",result=\"duplicate\"} 1", f.queue);
+             "tizza_events_consumed_total{queue=\"%s\",result=\"duplicate\"} 1", f->queue);
     for (int i = 0; i < 200 && !metric_line(dup_line); i++) sleep_ms(50);
     assert_true(metric_line(dup_line));
-    assert_int_equal(calls_for(&f.h, id), 1);
+    assert_int_equal(calls_for(&f->h, id), 1);
     assert_int_equal(effects_for(s, id), 1);
     cJSON *mark = NULL;
     assert_int_equal(store_get(s, "processed_events", id, &mark), STORE_OK);
-    assert_string_equal(jstr(mark, "queue"), f.queue);
-    cJSON_Delete(mark);
-    pthread_mutex_lock(&f.h.mu);
-    assert_int_equal(f.h.commits, 1);
-    pthread_mutex_unlock(&f.h.mu);
-    consumer_fixture_stop(&f, &p); /* stop first: unacked messages would be requeued */
+    test_defer_json(mark);
+    assert_string_equal(jstr(mark, "queue"), f->queue);
+    pthread_mutex_lock(&f->h.mu);
+    assert_int_equal(f->h.commits, 1);
+    pthread_mutex_unlock(&f->h.mu);
+    consumer_fixture_stop(f, &p); /* stop first: unacked messages would be requeued */
     assert_int_equal(count(s, "processed_events", NULL), 1);
-    probe_close(&p);
-    store_close(s);
 }
 
 static void test_consumer_queue_depth_zero_after_ack(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "acked");
+    consumer_fixture_t *f = consumer_fixture_start(s, "acked");
     char id1[ID_LEN + 1], id2[ID_LEN + 1];
-    char *b1 = event_body(f.type, "1.2.0", NULL, "ok", id1);
-    char *b2 = event_body(f.type, "1.0.0", NULL, "ok", id2);
-    probe_publish(&p, "users", f.key, b1);
-    probe_publish(&p, "users", f.key, b2);
-    free(b1);
-    free(b2);
+    char *b1 = event_body(f->type, "1.2.0", NULL, "ok", id1);
+    char *b2 = event_body(f->type, "1.0.0", NULL, "ok", id2);
+    probe_publish(&p, "users", f->key, b1);
+    probe_publish(&p, "users", f->key, b2);
     char ok_line[300];
     snprintf(ok_line, sizeof ok_line, "tizza_events_consumed_total{queue=\"%s\",result=\"ok\"} 2",
-             f.queue);
+             f->queue);
     for (int i = 0; i < 200 && !metric_line(ok_line); i++) sleep_ms(50);
     assert_true(metric_line(ok_line));
-    assert_int_equal(calls_for(&f.h, id1), 1);
-    assert_int_equal(calls_for(&f.h, id2), 1);
-    event_consumer_stop(f.c); /* stopping returns unacked messages to the queue */
-    assert_int_equal(probe_depth(&p, f.queue), 0);
-    assert_int_equal(probe_depth(&p, f.dlq), 0);
-    probe_delete(&p, f.queue);
-    probe_delete(&p, f.dlq);
-    pthread_mutex_destroy(&f.h.mu);
-    probe_close(&p);
-    store_close(s);
+    assert_int_equal(calls_for(&f->h, id1), 1);
+    assert_int_equal(calls_for(&f->h, id2), 1);
+    test_release(f->c); /* event_consumer_stop(): returns unacked messages to the queue */
+    assert_int_equal(probe_depth(&p, f->queue), 0);
+    assert_int_equal(probe_depth(&p, f->dlq), 0);
+    probe_delete(&p, f->queue);
+    probe_delete(&p, f->dlq);
 }
 
 static void test_consumer_retries_then_dead_letters(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "retry");
+    consumer_fixture_t *f = consumer_fixture_start(s, "retry");
     char bad[ID_LEN + 1], good[ID_LEN + 1];
-    char *b1 = event_body(f.type, "1.0.0", NULL, "retry", bad);
-    char *b2 = event_body(f.type, "1.0.0", NULL, "ok", good);
-    probe_publish(&p, "users", f.key, b1);
-    probe_publish(&p, "users", f.key, b2);
-    free(b1);
-    free(b2);
+    char *b1 = event_body(f->type, "1.0.0", NULL, "retry", bad);
+    char *b2 = event_body(f->type, "1.0.0", NULL, "ok", good);
+    probe_publish(&p, "users", f->key, b1);
+    probe_publish(&p, "users", f->key, b2);
 
-    assert_true(wait_depth(&p, f.dlq, 1, 15000));
-    assert_int_equal(calls_for(&f.h, bad), EVENT_MAX_ATTEMPTS);
-    assert_int_equal(calls_for(&f.h, good), 1);
+    assert_true(wait_depth(&p, f->dlq, 1, 15000));
+    assert_int_equal(calls_for(&f->h, bad), EVENT_MAX_ATTEMPTS);
+    assert_int_equal(calls_for(&f->h, good), 1);
     /* the good message did not wait behind the failing one's retries */
-    pthread_mutex_lock(&f.h.mu);
+    pthread_mutex_lock(&f->h.mu);
     int good_at = -1, last_bad_at = -1;
-    for (int i = 0; i < f.h.calls && i < MAX_CALLS; i++) {
-        if (strcmp(f.h.ids[i], good) == 0) good_at = i;
-        if (strcmp(f.h.ids[i], bad) == 0) last_bad_at = i;
+    for (int i = 0; i < f->h.calls && i < MAX_CALLS; i++) {
+        if (strcmp(f->h.ids[i], good) == 0) good_at = i;
+        if (strcmp(f->h.ids[i], bad) == 0) last_bad_at = i;
     }
-    pthread_mutex_unlock(&f.h.mu);
+    pthread_mutex_unlock(&f->h.mu);
     assert_true(good_at >= 0 && good_at < last_bad_at);
     /* failed attempts were rolled back; the good one committed */
     assert_int_equal(effects_for(s, bad), 0);
@@ -742,22 +751,20 @@ static void test_consumer_retries_then_dead_letters(void **state) {
     assert_int_equal(store_get(s, "processed_events", bad, &mark), STORE_NOTFOUND);
 
     got_t g;
-    assert_true(probe_get(&p, f.dlq, 1000, &g));
+    assert_true(probe_get(&p, f->dlq, 1000, &g));
     assert_string_equal(jstr(g.body, "event_id"), bad);
     assert_int_equal(g.attempts, EVENT_MAX_ATTEMPTS - 1);
     assert_true(bytes_eq(g.props.content_type, "application/json"));
     got_free(&g);
-    assert_int_equal(probe_depth(&p, f.queue), 0);
+    assert_int_equal(probe_depth(&p, f->queue), 0);
     char line[300];
     snprintf(line, sizeof line, "tizza_events_consumed_total{queue=\"%s\",result=\"retry\"} %d",
-             f.queue, EVENT_MAX_ATTEMPTS - 1);
+             f->queue, EVENT_MAX_ATTEMPTS - 1);
     assert_true(metric_line(line));
     snprintf(line, sizeof line,
-             "tizza_events_consumed_total{queue=\"%s\",result=\"dead_letter\"} 1", f.queue);
+             "tizza_events_consumed_total{queue=\"%s\",result=\"dead_letter\"} 1", f->queue);
     assert_true(metric_line(line));
-    consumer_fixture_stop(&f, &p);
-    probe_close(&p);
-    store_close(s);
+    consumer_fixture_stop(f, &p);
 }
 
 /* A handler run that lost a write conflict runs again at once, in the same delivery: no
@@ -766,35 +773,30 @@ static void test_consumer_conflict_runs_again_at_once(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "conflict");
+    consumer_fixture_t *f = consumer_fixture_start(s, "conflict");
     char id[ID_LEN + 1];
-    char *body = event_body(f.type, "1.0.0", NULL, "conflict", id);
-    probe_publish(&p, "users", f.key, body);
-    free(body);
+    char *body = event_body(f->type, "1.0.0", NULL, "conflict", id);
+    probe_publish(&p, "users", f->key, body);
     char line[300];
     snprintf(line, sizeof line, "tizza_events_consumed_total{queue=\"%s\",result=\"ok\"} 1",
-             f.queue);
+             f->queue);
     for (int i = 0; i < 200 && !metric_line(line); i++) sleep_ms(50);
     assert_true(metric_line(line));
-    assert_int_equal(calls_for(&f.h, id), 2);
+    assert_int_equal(calls_for(&f->h, id), 2);
     assert_int_equal(effects_for(s, id), 1); /* the lost run left nothing */
     snprintf(line, sizeof line, "tizza_events_consumed_total{queue=\"%s\",result=\"retry\"}",
-             f.queue);
+             f->queue);
     assert_false(metric_has(line)); /* never re-published */
-    assert_int_equal(probe_depth(&p, f.dlq), 0);
-    consumer_fixture_stop(&f, &p);
-    probe_close(&p);
-    store_close(s);
+    assert_int_equal(probe_depth(&p, f->dlq), 0);
+    consumer_fixture_stop(f, &p);
 }
 
 static void test_consumer_malformed_dead_lettered_at_once(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "malformed");
-    char *v2 = event_body(f.type, "2.0.0", NULL, "ok", NULL);
+    consumer_fixture_t *f = consumer_fixture_start(s, "malformed");
+    char *v2 = event_body(f->type, "2.0.0", NULL, "ok", NULL);
     const char *bad[] = {
         "this is not json",
         "[1,2,3]",
@@ -804,88 +806,73 @@ static void test_consumer_malformed_dead_lettered_at_once(void **state) {
         v2,                                                           /* unknown major */
     };
     int nbad = (int)(sizeof bad / sizeof *bad);
-    for (int i = 0; i < nbad; i++) probe_publish(&p, "users", f.key, bad[i]);
+    for (int i = 0; i < nbad; i++) probe_publish(&p, "users", f->key, bad[i]);
     char sentinel[ID_LEN + 1];
-    char *ok = event_body(f.type, "1.9.3", NULL, "ok", sentinel);
-    probe_publish(&p, "users", f.key, ok);
-    free(ok);
+    char *ok = event_body(f->type, "1.9.3", NULL, "ok", sentinel);
+    probe_publish(&p, "users", f->key, ok);
 
-    assert_true(wait_calls(&f.h, sentinel, 1, 10000));
-    assert_true(wait_depth(&p, f.dlq, nbad, 5000));
-    assert_int_equal(total_calls(&f.h), 1); /* the handler never saw a malformed one */
+    assert_true(wait_calls(&f->h, sentinel, 1, 10000));
+    assert_true(wait_depth(&p, f->dlq, nbad, 5000));
+    assert_int_equal(total_calls(&f->h), 1); /* the handler never saw a malformed one */
     for (int i = 0; i < nbad; i++) {
         got_t g;
-        assert_true(probe_get(&p, f.dlq, 1000, &g));
+        assert_true(probe_get(&p, f->dlq, 1000, &g));
         assert_string_equal(g.raw, bad[i]); /* in order, untouched */
         assert_int_equal(g.attempts, -1);   /* no retries */
         got_free(&g);
     }
-    free(v2);
-    consumer_fixture_stop(&f, &p);
-    probe_close(&p);
-    store_close(s);
+    consumer_fixture_stop(f, &p);
 }
 
 static void test_consumer_unknown_major_dead_lettered(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "major");
+    consumer_fixture_t *f = consumer_fixture_start(s, "major");
     char v2id[ID_LEN + 1];
-    char *v2 = event_body(f.type, "2.0.0", NULL, "ok", v2id);
+    char *v2 = event_body(f->type, "2.0.0", NULL, "ok", v2id);
     /* bound to "<type>.1.#", so route a 2.x event straight to the queue */
-    probe_publish(&p, "", f.queue, v2);
-    free(v2);
-    assert_true(wait_depth(&p, f.dlq, 1, 10000));
-    assert_int_equal(calls_for(&f.h, v2id), 0);
+    probe_publish(&p, "", f->queue, v2);
+    assert_true(wait_depth(&p, f->dlq, 1, 10000));
+    assert_int_equal(calls_for(&f->h, v2id), 0);
     got_t g;
-    assert_true(probe_get(&p, f.dlq, 1000, &g));
+    assert_true(probe_get(&p, f->dlq, 1000, &g));
     assert_string_equal(jstr(g.body, "event_id"), v2id);
     assert_string_equal(jstr(g.body, "version"), "2.0.0");
     got_free(&g);
-    consumer_fixture_stop(&f, &p);
-    probe_close(&p);
-    store_close(s);
+    consumer_fixture_stop(f, &p);
 }
 
 static void test_consumer_poison_dead_lettered_once(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "poison");
+    consumer_fixture_t *f = consumer_fixture_start(s, "poison");
     char id[ID_LEN + 1];
-    char *b = event_body(f.type, "1.0.0", NULL, "poison", id);
-    probe_publish(&p, "users", f.key, b);
-    free(b);
-    assert_true(wait_depth(&p, f.dlq, 1, 10000));
-    assert_int_equal(calls_for(&f.h, id), 1);
+    char *b = event_body(f->type, "1.0.0", NULL, "poison", id);
+    probe_publish(&p, "users", f->key, b);
+    assert_true(wait_depth(&p, f->dlq, 1, 10000));
+    assert_int_equal(calls_for(&f->h, id), 1);
     assert_int_equal(effects_for(s, id), 0);
-    consumer_fixture_stop(&f, &p);
-    probe_close(&p);
-    store_close(s);
+    consumer_fixture_stop(f, &p);
 }
 
 static void test_relay_to_consumer_end_to_end(void **state) {
     skip_without_broker();
     store_t *s = open_store();
     probe_t p = probe_open();
-    consumer_fixture_t f;
-    consumer_fixture_start(&f, s, "e2e");
-    outbox_relay_t *r = outbox_relay_start(s, amqp_url, "test-producer");
+    consumer_fixture_t *f = consumer_fixture_start(s, "e2e");
+    outbox_relay_t *r = relay_start(s, amqp_url, "test-producer");
     assert_non_null(r);
     char id[ID_LEN + 1];
-    add_event(s, f.type, 1, id);
+    add_event(s, f->type, 1, id);
     outbox_relay_notify(r);
-    assert_true(wait_calls(&f.h, id, 1, 10000));
+    assert_true(wait_calls(&f->h, id, 1, 10000));
     sleep_ms(300);
-    assert_int_equal(calls_for(&f.h, id), 1);
+    assert_int_equal(calls_for(&f->h, id), 1);
     assert_int_equal(effects_for(s, id), 1);
-    outbox_relay_stop(r);
-    consumer_fixture_stop(&f, &p);
-    probe_close(&p);
-    store_close(s);
+    test_release(r);
+    consumer_fixture_stop(f, &p);
 }
 
 static void test_consumer_unreachable_then_stop(void **state) {
@@ -899,16 +886,15 @@ static void test_consumer_unreachable_then_stop(void **state) {
                                   .major = 1,
                                   .fn = test_handler,
                                   .ctx = NULL};
-    event_consumer_t *c = event_consumer_start(s, dead_url, &spec, 1, 5);
+    event_consumer_t *c = test_defer(consumer_stop, event_consumer_start(s, dead_url, &spec, 1, 5));
     assert_non_null(c);
     sleep_ms(700);
     assert_false(event_consumer_connected(c));
     uint64_t t0 = mono_ns();
-    event_consumer_stop(c);
+    test_release(c); /* event_consumer_stop() */
     assert_true((mono_ns() - t0) / 1000000u < 1000);
     assert_true(metric_has("tizza_amqp_reconnects_total{role=\"consumer\"}"));
     event_consumer_stop(NULL);
-    store_close(s);
 }
 
 /* Without AMQP_URL, run again under tests/broker-test.sh (a private broker) when we are at
@@ -933,24 +919,25 @@ int main(void) {
     char id[ID_LEN + 1];
     id_new(id);
     snprintf(run_tag, sizeof run_tag, "%s", id + 8); /* random + counter: unique per run */
+#define T(f) cmocka_unit_test_teardown(f, test_cleanup)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_outbox_add_requires_txn),
-        cmocka_unit_test(test_outbox_row_shape),
-        cmocka_unit_test(test_relay_publishes_committed_events),
-        cmocka_unit_test(test_relay_many_events_in_order),
-        cmocka_unit_test(test_relay_rolled_back_publishes_nothing),
-        cmocka_unit_test(test_relay_keeps_backlog_while_broker_unreachable),
-        cmocka_unit_test(test_relay_unroutable_event_marked_sent_and_counted),
-        cmocka_unit_test(test_relay_rejects_bad_url),
-        cmocka_unit_test(test_consumer_duplicate_handled_once),
-        cmocka_unit_test(test_consumer_queue_depth_zero_after_ack),
-        cmocka_unit_test(test_consumer_retries_then_dead_letters),
-        cmocka_unit_test(test_consumer_conflict_runs_again_at_once),
-        cmocka_unit_test(test_consumer_malformed_dead_lettered_at_once),
-        cmocka_unit_test(test_consumer_unknown_major_dead_lettered),
-        cmocka_unit_test(test_consumer_poison_dead_lettered_once),
-        cmocka_unit_test(test_relay_to_consumer_end_to_end),
-        cmocka_unit_test(test_consumer_unreachable_then_stop),
+        T(test_outbox_add_requires_txn),
+        T(test_outbox_row_shape),
+        T(test_relay_publishes_committed_events),
+        T(test_relay_many_events_in_order),
+        T(test_relay_rolled_back_publishes_nothing),
+        T(test_relay_keeps_backlog_while_broker_unreachable),
+        T(test_relay_unroutable_event_marked_sent_and_counted),
+        T(test_relay_rejects_bad_url),
+        T(test_consumer_duplicate_handled_once),
+        T(test_consumer_queue_depth_zero_after_ack),
+        T(test_consumer_retries_then_dead_letters),
+        T(test_consumer_conflict_runs_again_at_once),
+        T(test_consumer_malformed_dead_lettered_at_once),
+        T(test_consumer_unknown_major_dead_lettered),
+        T(test_consumer_poison_dead_lettered_once),
+        T(test_relay_to_consumer_end_to_end),
+        T(test_consumer_unreachable_then_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "testlib.h"
 
 #define BIG_LEN (256 * 1024)
 
@@ -100,6 +101,7 @@ static size_t collect(char *p, size_t size, size_t n, void *arg) {
     return size * n;
 }
 
+/* r.data is freed by the teardown. */
 static resp_t fetch(const char *path, bool head) {
     resp_t r = {0};
     char url[128];
@@ -112,12 +114,14 @@ static resp_t fetch(const char *path, bool head) {
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (head) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     curl_off_t cl = -1;
     curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     r.content_length = (double)cl;
     curl_easy_cleanup(c);
+    test_defer_free(r.data);
+    assert_int_equal(rc, CURLE_OK);
     return r;
 }
 
@@ -127,12 +131,10 @@ static resp_t fetch(const char *path, bool head) {
 static void expect_job(const char *path, bool same, int value) {
     resp_t r = fetch(path, false);
     assert_int_equal(r.status, 200);
-    cJSON *j = cJSON_Parse(r.data);
+    cJSON *j = test_defer_json(cJSON_Parse(r.data));
     assert_non_null(j);
     assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(j, "same_thread")), same);
     assert_int_equal(cJSON_GetObjectItem(j, "value")->valueint, value);
-    cJSON_Delete(j);
-    free(r.data);
 }
 
 static void test_finish_on_worker_from_the_loop(void **state) {
@@ -151,12 +153,10 @@ static void test_big_reply_and_head(void **state) {
     for (size_t i = 8; i < 8 + BIG_LEN; i++)
         if (r.data[i] != 'x') fail_msg("byte %zu is %d", i, r.data[i]);
     assert_string_equal(r.data + 8 + BIG_LEN, "\"}");
-    free(r.data);
 
     resp_t h = fetch("/big", true);
     assert_int_equal(h.status, 200);
     assert_int_equal(h.len, 0);
-    free(h.data);
 }
 
 /* ---- set-up ---- */
@@ -194,9 +194,9 @@ static int stop(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_finish_on_worker_from_the_loop),
-        cmocka_unit_test(test_finish_on_worker_from_a_worker),
-        cmocka_unit_test(test_big_reply_and_head),
+        cmocka_unit_test_teardown(test_finish_on_worker_from_the_loop, test_cleanup),
+        cmocka_unit_test_teardown(test_finish_on_worker_from_a_worker, test_cleanup),
+        cmocka_unit_test_teardown(test_big_reply_and_head, test_cleanup),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

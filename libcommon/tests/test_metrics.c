@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "testlib.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -19,9 +20,10 @@ static int reset(void **state) {
     return 0;
 }
 
+/* The rendered text; freed by the teardown. */
 static char *render(void) {
     size_t len = 12345;
-    char *s = metrics_render(&len);
+    char *s = test_defer_free(metrics_render(&len));
     assert_non_null(s);
     assert_int_equal(len, strlen(s));
     return s;
@@ -30,7 +32,6 @@ static char *render(void) {
 static void test_empty(void **state) {
     char *s = render();
     assert_string_equal(s, "");
-    free(s);
 }
 
 static void test_counter_and_gauge(void **state) {
@@ -58,7 +59,6 @@ static void test_counter_and_gauge(void **state) {
            "# TYPE tizza_temperature gauge\n"
            "tizza_temperature{room=\"a\"} -2.5\n"
            "tizza_temperature{room=\"b\"} 1e+21\n");
-    free(s);
 }
 
 static void test_histogram(void **state) {
@@ -125,7 +125,6 @@ static void test_histogram(void **state) {
                            "plain_seconds_bucket{le=\"+Inf\"} 1\n"
                            "plain_seconds_sum 0.1\n"
                            "plain_seconds_count 1\n");
-    free(s);
 }
 
 static void test_help_escaping_and_order(void **state) {
@@ -139,7 +138,6 @@ static void test_help_escaping_and_order(void **state) {
                            "x_total{a=\"1\"} 1\n"
                            "# HELP idle Declared, no samples yet.\n"
                            "# TYPE idle gauge\n");
-    free(s);
 }
 
 static double read_ctx(void *ctx) { return *(double *)ctx; }
@@ -161,12 +159,10 @@ static void test_gauge_fn(void **state) {
                            "tizza_reentrant{k=\"v\"} 7\n"
                            "# TYPE tizza_callback_calls_total counter\n"
                            "tizza_callback_calls_total 1\n");
-    free(s);
     backlog = 42.5; /* evaluated again at every render */
     s = render();
     assert_non_null(strstr(s, "\ntizza_outbox_backlog 42.5\n"));
     assert_non_null(strstr(s, "\ntizza_callback_calls_total 2\n"));
-    free(s);
 }
 
 static void test_special_values(void **state) {
@@ -180,7 +176,6 @@ static void test_special_values(void **state) {
                            "v{k=\"ninf\"} -Inf\n"
                            "v{k=\"nan\"} NaN\n"
                            "v{k=\"third\"} 0.33333333333333331\n");
-    free(s);
 }
 
 static void test_reset(void **state) {
@@ -188,11 +183,9 @@ static void test_reset(void **state) {
     metrics_reset();
     char *s = render();
     assert_string_equal(s, "");
-    free(s);
     metrics_inc("a_total", NULL, 2); /* usable after a reset, starts from zero */
     s = render();
     assert_string_equal(s, "# TYPE a_total counter\na_total 2\n");
-    free(s);
 }
 
 enum { THREADS = 4, PER_THREAD = 100000 };
@@ -216,11 +209,10 @@ static void *scraper(void *arg) {
 }
 
 static void test_concurrent(void **state) {
-    pthread_t t[THREADS + 1];
-    for (intptr_t i = 0; i < THREADS; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, worker, (void *)i), 0);
-    assert_int_equal(pthread_create(&t[THREADS], NULL, scraper, NULL), 0);
-    for (int i = 0; i <= THREADS; i++) pthread_join(t[i], NULL);
+    pthread_t *t[THREADS + 1];
+    for (intptr_t i = 0; i < THREADS; i++) t[i] = test_thread(worker, (void *)i);
+    t[THREADS] = test_thread(scraper, NULL);
+    for (int i = 0; i <= THREADS; i++) test_release(t[i]); /* joins */
     char *s = render();
     assert_non_null(strstr(s, "\nhits_total{k=\"shared\"} 400000\n"));
     assert_non_null(strstr(s, "\nhits_total{k=\"even\"} 200\n"));
@@ -230,20 +222,19 @@ static void test_concurrent(void **state) {
     assert_non_null(strstr(s, "\nlat_seconds_bucket{le=\"+Inf\"} 40000\n"));
     assert_non_null(strstr(s, "\nlat_seconds_sum 20000\n"));
     assert_non_null(strstr(s, "\nlat_seconds_count 40000\n"));
-    free(s);
 }
 
 int main(void) {
     alarm(120); /* a deadlock fails the suite instead of hanging it */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_empty, reset),
-        cmocka_unit_test_setup(test_counter_and_gauge, reset),
-        cmocka_unit_test_setup(test_histogram, reset),
-        cmocka_unit_test_setup(test_help_escaping_and_order, reset),
-        cmocka_unit_test_setup(test_gauge_fn, reset),
-        cmocka_unit_test_setup(test_special_values, reset),
-        cmocka_unit_test_setup(test_reset, reset),
-        cmocka_unit_test_setup(test_concurrent, reset),
+        cmocka_unit_test_setup_teardown(test_empty, reset, test_cleanup),
+        cmocka_unit_test_setup_teardown(test_counter_and_gauge, reset, test_cleanup),
+        cmocka_unit_test_setup_teardown(test_histogram, reset, test_cleanup),
+        cmocka_unit_test_setup_teardown(test_help_escaping_and_order, reset, test_cleanup),
+        cmocka_unit_test_setup_teardown(test_gauge_fn, reset, test_cleanup),
+        cmocka_unit_test_setup_teardown(test_special_values, reset, test_cleanup),
+        cmocka_unit_test_setup_teardown(test_reset, reset, test_cleanup),
+        cmocka_unit_test_setup_teardown(test_concurrent, reset, test_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

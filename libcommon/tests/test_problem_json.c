@@ -9,6 +9,7 @@
 
 #include "json.h"
 #include "problem.h"
+#include "testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,33 +60,28 @@ static void test_titles(void **state) {
 }
 
 static void test_problem_shape(void **state) {
-    cJSON *p = problem_new(404, "no pizza with that id");
+    cJSON *p = test_defer_json(problem_new(404, "no pizza with that id"));
     assert_non_null(p);
-    char *s = json_print(p);
+    char *s = test_defer_free(json_print(p));
     assert_string_equal(s, "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,"
                            "\"detail\":\"no pizza with that id\"}");
-    free(s);
     assert_false(problem_has_errors(p));
-    cJSON_Delete(p);
 
-    p = problem_new(503, NULL);
+    p = test_defer_json(problem_new(503, NULL));
     assert_string_equal(json_str(p, "detail"), "Service Unavailable");
     assert_int_equal(cJSON_GetObjectItem(p, "status")->valueint, 503);
-    cJSON_Delete(p);
 }
 
 static void test_problem_errors(void **state) {
-    cJSON *p = problem_new(400, "invalid fields");
+    cJSON *p = test_defer_json(problem_new(400, "invalid fields"));
     problem_add_error(p, "username", "is required");
     assert_true(problem_has_errors(p));
     problem_add_error(p, "password", "must be 8 to 256 bytes");
-    char *s = json_print(p);
+    char *s = test_defer_free(json_print(p));
     assert_string_equal(s, "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
                            "\"detail\":\"invalid fields\",\"errors\":["
                            "{\"field\":\"username\",\"message\":\"is required\"},"
                            "{\"field\":\"password\",\"message\":\"must be 8 to 256 bytes\"}]}");
-    free(s);
-    cJSON_Delete(p);
     problem_add_error(NULL, "x", "y"); /* no-op, no crash */
     assert_false(problem_has_errors(NULL));
 }
@@ -93,8 +89,9 @@ static void test_problem_errors(void **state) {
 /* --- json fields ------------------------------------------------------------------------------ */
 
 static void test_string_ok(void **state) {
-    cJSON *obj = cJSON_Parse("{\"username\":\"alice\",\"name\":\"Zoë 🍕\",\"pw\":\"héllo!!\"}");
-    cJSON *p = problem_new(400, NULL);
+    cJSON *obj = test_defer_json(
+        cJSON_Parse("{\"username\":\"alice\",\"name\":\"Zoë 🍕\",\"pw\":\"héllo!!\"}"));
+    cJSON *p = test_defer_json(problem_new(400, NULL));
     const char *out = NULL;
 
     assert_int_equal(json_field_string(obj, "username", true, 3, 30, false, &out, p), JSON_OK);
@@ -110,14 +107,13 @@ static void test_string_ok(void **state) {
     /* max < 0: no upper bound */
     assert_int_equal(json_field_string(obj, "pw", true, 1, -1, true, &out, p), JSON_OK);
     assert_false(problem_has_errors(p));
-    cJSON_Delete(p);
-    cJSON_Delete(obj);
 }
 
 static void test_string_errors(void **state) {
-    cJSON *obj = cJSON_Parse("{\"a\":\"ab\",\"b\":5,\"c\":null,\"d\":\"abcdefghijk\","
-                             "\"e\":\"éé\",\"f\":[\"x\"],\"g\":\"\",\"h\":\"abcd\"}");
-    cJSON *p = problem_new(400, NULL);
+    cJSON *obj =
+        test_defer_json(cJSON_Parse("{\"a\":\"ab\",\"b\":5,\"c\":null,\"d\":\"abcdefghijk\","
+                                    "\"e\":\"éé\",\"f\":[\"x\"],\"g\":\"\",\"h\":\"abcd\"}"));
+    cJSON *p = test_defer_json(problem_new(400, NULL));
     const char *out = "keep";
 
     assert_int_equal(json_field_string(obj, "a", true, 3, 30, false, &out, p), JSON_BAD);
@@ -143,38 +139,33 @@ static void test_string_errors(void **state) {
                                       "h:must be exactly 2 characters;"
                                       "x:is required;"
                                       "a:must be at most 1 character;");
-    cJSON_Delete(p);
-    cJSON_Delete(obj);
 }
 
 static void test_string_invalid_utf8(void **state) {
     /* cJSON passes raw bytes through unchecked. */
-    cJSON *obj = cJSON_Parse("{\"n\":\"ab\xc0\xafz\",\"s\":\"\xed\xa0\x80\"}");
+    cJSON *obj = test_defer_json(cJSON_Parse("{\"n\":\"ab\xc0\xafz\",\"s\":\"\xed\xa0\x80\"}"));
     assert_non_null(obj);
-    cJSON *p = problem_new(400, NULL);
+    cJSON *p = test_defer_json(problem_new(400, NULL));
     const char *out = NULL;
     assert_int_equal(json_field_string(obj, "n", true, 0, 100, true, &out, p), JSON_BAD);
     assert_int_equal(json_field_string(obj, "s", true, 0, 100, false, &out, p), JSON_BAD);
     assert_null(out);
     assert_string_equal(errors_of(p), "n:must be valid UTF-8;s:must be valid UTF-8;");
-    cJSON_Delete(p);
-    cJSON_Delete(obj);
 }
 
 static void test_not_an_object(void **state) {
-    cJSON *arr = cJSON_Parse("[\"a\"]");
-    cJSON *p = problem_new(400, NULL);
+    cJSON *arr = test_defer_json(cJSON_Parse("[\"a\"]"));
+    cJSON *p = test_defer_json(problem_new(400, NULL));
     const char *out = NULL;
     assert_int_equal(json_field_string(arr, "a", true, 0, 5, false, &out, p), JSON_BAD);
     assert_int_equal(json_field_string(NULL, "a", false, 0, 5, false, &out, p), JSON_ABSENT);
     assert_string_equal(errors_of(p), "a:is required;");
-    cJSON_Delete(p);
-    cJSON_Delete(arr);
 }
 
 static void test_bool_field(void **state) {
-    cJSON *obj = cJSON_Parse("{\"t\":true,\"f\":false,\"s\":\"true\",\"n\":1,\"z\":null}");
-    cJSON *p = problem_new(400, NULL);
+    cJSON *obj =
+        test_defer_json(cJSON_Parse("{\"t\":true,\"f\":false,\"s\":\"true\",\"n\":1,\"z\":null}"));
+    cJSON *p = test_defer_json(problem_new(400, NULL));
     bool v = false;
     assert_int_equal(json_field_bool(obj, "t", true, &v, p), JSON_OK);
     assert_true(v);
@@ -190,48 +181,47 @@ static void test_bool_field(void **state) {
     assert_int_equal(json_field_bool(obj, "absent", true, &v, p), JSON_BAD);
     assert_string_equal(errors_of(p), "s:must be true or false;n:must be true or false;"
                                       "z:must be true or false;absent:is required;");
-    cJSON_Delete(p);
-    cJSON_Delete(obj);
 }
 
 static void test_reject_unknown(void **state) {
     static const char *const allowed[] = {"username", "password", "email", NULL};
-    cJSON *p = problem_new(400, NULL);
+    cJSON *p = test_defer_json(problem_new(400, NULL));
 
-    cJSON *ok = cJSON_Parse("{\"username\":\"a\",\"email\":\"b\"}");
+    cJSON *ok = test_defer_json(cJSON_Parse("{\"username\":\"a\",\"email\":\"b\"}"));
     json_reject_unknown(ok, allowed, p);
     assert_false(problem_has_errors(p));
-    cJSON_Delete(ok);
 
-    cJSON *bad = cJSON_Parse("{\"username\":\"a\",\"role\":\"admin\",\"Password\":\"x\","
-                             "\"is_admin\":true,\"username\":\"b\"}");
+    cJSON *bad =
+        test_defer_json(cJSON_Parse("{\"username\":\"a\",\"role\":\"admin\",\"Password\":\"x\","
+                                    "\"is_admin\":true,\"username\":\"b\"}"));
     json_reject_unknown(bad, allowed, p);
     assert_string_equal(errors_of(p), "role:is not allowed;Password:is not allowed;"
                                       "is_admin:is not allowed;username:must appear only once;");
-    cJSON_Delete(bad);
-    cJSON_Delete(p);
 }
 
 static void test_json_str_and_print(void **state) {
-    cJSON *obj = cJSON_Parse("{\"s\":\"v\",\"n\":1}");
+    cJSON *obj = test_defer_json(cJSON_Parse("{\"s\":\"v\",\"n\":1}"));
     assert_string_equal(json_str(obj, "s"), "v");
     assert_null(json_str(obj, "n"));
     assert_null(json_str(obj, "missing"));
     assert_null(json_str(NULL, "s"));
-    char *s = json_print(obj);
+    char *s = test_defer_free(json_print(obj));
     assert_string_equal(s, "{\"s\":\"v\",\"n\":1}");
-    free(s);
     assert_null(json_print(NULL));
-    cJSON_Delete(obj);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_titles),         cmocka_unit_test(test_problem_shape),
-        cmocka_unit_test(test_problem_errors), cmocka_unit_test(test_string_ok),
-        cmocka_unit_test(test_string_errors),  cmocka_unit_test(test_string_invalid_utf8),
-        cmocka_unit_test(test_not_an_object),  cmocka_unit_test(test_bool_field),
-        cmocka_unit_test(test_reject_unknown), cmocka_unit_test(test_json_str_and_print),
+        cmocka_unit_test(test_titles),
+        cmocka_unit_test_teardown(test_problem_shape, test_cleanup),
+        cmocka_unit_test_teardown(test_problem_errors, test_cleanup),
+        cmocka_unit_test_teardown(test_string_ok, test_cleanup),
+        cmocka_unit_test_teardown(test_string_errors, test_cleanup),
+        cmocka_unit_test_teardown(test_string_invalid_utf8, test_cleanup),
+        cmocka_unit_test_teardown(test_not_an_object, test_cleanup),
+        cmocka_unit_test_teardown(test_bool_field, test_cleanup),
+        cmocka_unit_test_teardown(test_reject_unknown, test_cleanup),
+        cmocka_unit_test_teardown(test_json_str_and_print, test_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

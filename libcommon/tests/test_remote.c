@@ -6,7 +6,9 @@
  * connection counts (connections through evhttp_set_bevcb, called once per accepted
  * connection), the last method, URI, forwarded headers and body, and the size of each ?ids=
  * batch. It serves the model {url, "v1", "pizzas"}: an id starting with "ffff" does not
- * exist. A fresh port per test also means a fresh circuit breaker per test. */
+ * exist. A fresh port per test also means a fresh circuit breaker per test. What a test
+ * opens (contexts, threads, a front server) and the JSON it gets back are registered for its
+ * teardown (testlib.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -37,6 +39,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "remote.h"
+#include "testlib.h"
 #include "util.h"
 
 /* ---- the scripted backend ---------------------------------------------------------------- */
@@ -323,6 +326,7 @@ static int server_start(void **state) {
 }
 
 static int server_stop(void **state) {
+    test_cleanup(state);
     for (int i = 0; i < 500 && seen().pending > 0; i++) usleep(10000); /* delayed answers */
     event_base_loopbreak(srv.base);
     pthread_join(srv.thread, NULL);
@@ -334,11 +338,18 @@ static int server_stop(void **state) {
 
 static long elapsed_ms(uint64_t t0) { return (long)((mono_ns() - t0) / 1000000u); }
 
-static remote_ctx_t *plain_ctx(void) {
-    remote_ctx_t *ctx = remote_ctx_new_with("Bearer t0k3n", "req-1", NULL);
+static void ctx_free(void *ctx) { remote_ctx_free(ctx); }
+
+/* A context freed by the teardown, or by test_release(). Main thread only. */
+static remote_ctx_t *ctx_with(const char *authorization, const char *request_id,
+                              const char *traceparent) {
+    remote_ctx_t *ctx =
+        test_defer(ctx_free, remote_ctx_new_with(authorization, request_id, traceparent));
     assert_non_null(ctx);
     return ctx;
 }
+
+static remote_ctx_t *plain_ctx(void) { return ctx_with("Bearer t0k3n", "req-1", NULL); }
 
 /* ---- basic outcomes ------------------------------------------------------------------------ */
 
@@ -346,6 +357,7 @@ static void test_get_ok(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
+    test_defer_json(p);
     assert_non_null(p);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "id")), PIZZA("0001"));
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "title")),
@@ -355,8 +367,7 @@ static void test_get_ok(void **state) {
     assert_string_equal(s.method, "GET");
     assert_string_equal(s.uri, "/api/v1/pizzas/" PIZZA("0001"));
     assert_int_equal(remote_last_status(ctx), 0);
-    cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_get_not_found_is_memoised(void **state) {
@@ -369,7 +380,7 @@ static void test_get_not_found_is_memoised(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, MISSING, &p), REMOTE_NOT_FOUND);
     assert_null(p);
     assert_int_equal(seen().requests, 1);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_429_not_retried(void **state) {
@@ -387,7 +398,7 @@ static void test_429_not_retried(void **state) {
     assert_int_equal(remote_delete(ctx, &srv.model, PIZZA("0001")), REMOTE_UNAUTHORIZED);
     assert_int_equal(remote_last_status(ctx), 401);
     assert_int_equal(seen().requests, 3);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_503_twice_then_ok(void **state) {
@@ -395,10 +406,10 @@ static void test_503_twice_then_ok(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
+    test_defer_json(p);
     assert_non_null(p);
     assert_int_equal(seen().requests, 3);
-    cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_retries_are_bounded(void **state) {
@@ -415,12 +426,12 @@ static void test_retries_are_bounded(void **state) {
     set_env("REMOTE_RETRIES", "2");
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0003"), &p), REMOTE_UNAVAILABLE);
     assert_int_equal(seen().requests, 5);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_mutations_retry_rules(void **state) {
     remote_ctx_t *ctx = plain_ctx();
-    cJSON *body = cJSON_CreateObject(), *out = NULL;
+    cJSON *body = test_defer_json(cJSON_CreateObject()), *out = NULL;
     cJSON_AddStringToObject(body, "title", "margherita");
 
     script_fail(503, 1); /* POST: not idempotent, not retried */
@@ -437,15 +448,15 @@ static void test_mutations_retry_rules(void **state) {
     assert_int_equal(seen().requests, 4);
     assert_string_equal(seen().method, "DELETE");
 
-    cJSON_Delete(body);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_create_and_update(void **state) {
     remote_ctx_t *ctx = plain_ctx();
-    cJSON *body = cJSON_CreateObject(), *out = NULL;
+    cJSON *body = test_defer_json(cJSON_CreateObject()), *out = NULL;
     cJSON_AddStringToObject(body, "title", "margherita");
     assert_int_equal(remote_create(ctx, &srv.model, body, &out), REMOTE_OK);
+    test_defer_json(out);
     script_t s = seen();
     assert_string_equal(s.method, "POST");
     assert_string_equal(s.uri, "/api/v1/pizzas");
@@ -453,38 +464,36 @@ static void test_create_and_update(void **state) {
     assert_string_equal(s.body, "{\"title\":\"margherita\"}");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(out, "echo")),
                         "{\"title\":\"margherita\"}");
-    cJSON_Delete(out);
 
     /* an update makes the memo forget the entity */
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &out), REMOTE_OK);
-    cJSON_Delete(out);
+    test_defer_json(out);
     assert_int_equal(remote_update(ctx, &srv.model, PIZZA("0001"), body, &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().method, "PATCH");
     assert_string_equal(seen().uri, "/api/v1/pizzas/" PIZZA("0001"));
-    cJSON_Delete(out);
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &out), REMOTE_OK);
-    cJSON_Delete(out);
+    test_defer_json(out);
     assert_int_equal(seen().requests, 4);
-    cJSON_Delete(body);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_filter_path_and_escaping(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *out = NULL;
     assert_int_equal(remote_filter(ctx, &srv.model, "owner_id=abc&limit=100", &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().uri, "/api/v1/pizzas?owner_id=abc&limit=100");
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(out, "results")));
-    cJSON_Delete(out);
     assert_int_equal(remote_get_path(ctx, &srv.model, "seen", NULL, &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().uri, "/api/v1/pizzas/seen");
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(out, "pizza_ids")));
-    cJSON_Delete(out);
     /* an id taken from an inbound path cannot walk out of the entity */
     assert_int_equal(remote_get(ctx, &srv.model, "../x?y=1", &out), REMOTE_OK);
+    test_defer_json(out);
     assert_string_equal(seen().uri, "/api/v1/pizzas/..%2Fx%3Fy%3D1");
-    cJSON_Delete(out);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- transport failures ------------------------------------------------------------------- */
@@ -508,7 +517,7 @@ static void test_connection_refused(void **state) {
     assert_null(p);
     assert_int_equal(remote_last_status(ctx), 0);
     assert_true(strlen(remote_last_error(ctx)) > 0);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_timeout(void **state) {
@@ -524,7 +533,7 @@ static void test_timeout(void **state) {
     assert_null(p);
     assert_int_equal(remote_last_status(ctx), 0);
     assert_int_equal(seen().requests, 1);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_closed_connection_is_retried(void **state) {
@@ -532,10 +541,10 @@ static void test_closed_connection_is_retried(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
+    test_defer_json(p);
     assert_non_null(p);
     assert_int_equal(seen().requests, 2);
-    cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_bad_json_and_huge_body(void **state) {
@@ -559,7 +568,7 @@ static void test_bad_json_and_huge_body(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0003"), &p), REMOTE_UNAVAILABLE);
     assert_null(p);
     assert_int_equal(remote_delete(ctx, &srv.model, PIZZA("0003")), REMOTE_OK); /* 204 */
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- circuit breaker ---------------------------------------------------------------------- */
@@ -606,14 +615,14 @@ static void test_breaker_opens_and_recovers(void **state) {
     usleep(350 * 1000); /* cooldown: the next call is the trial */
     script_fail(0, 0);
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_OK);
-    cJSON_Delete(p);
+    test_defer_json(p);
     assert_int_equal(seen().requests, 4);
     snprintf(gauge, sizeof gauge, "tizza_remote_breaker_open{target=\"%s\"} 0", srv.url);
     assert_true(metrics_has(gauge));
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_OK); /* closed */
-    cJSON_Delete(p);
+    test_defer_json(p);
     assert_int_equal(seen().requests, 5);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_breaker_trial_failure_reopens(void **state) {
@@ -630,7 +639,7 @@ static void test_breaker_trial_failure_reopens(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_UNAVAILABLE);
     assert_int_equal(strncmp(remote_last_error(ctx), "circuit open", 12), 0);
     assert_int_equal(seen().requests, 3); /* open again */
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 typedef struct {
@@ -640,7 +649,7 @@ typedef struct {
 
 static void *trial_call(void *arg) {
     trial_arg_t *t = arg;
-    remote_ctx_t *ctx = plain_ctx();
+    remote_ctx_t *ctx = remote_ctx_new_with("Bearer t0k3n", "req-1", NULL); /* not plain_ctx() */
     cJSON *p = NULL;
     t->err = remote_get(ctx, t->m, PIZZA("0009"), &p);
     cJSON_Delete(p);
@@ -656,20 +665,21 @@ static void test_breaker_half_open_admits_one_trial(void **state) {
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_UNAVAILABLE);
     usleep(350 * 1000);
     script_set(400, 0, false, false); /* the trial takes 400 ms */
-    trial_arg_t t = {&srv.model, -9};
-    pthread_t th;
-    pthread_create(&th, NULL, trial_call, &t);
+    /* static: the thread may outlive a failed test body, until the teardown joins it */
+    static trial_arg_t t;
+    t = (trial_arg_t){&srv.model, -9};
+    pthread_t *th = test_thread(trial_call, &t);
     for (int i = 0; i < 2000 && seen().requests < 2; i++) usleep(1000);
     /* while the trial is in flight, everyone else is refused */
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_UNAVAILABLE);
     assert_int_equal(strncmp(remote_last_error(ctx), "circuit open", 12), 0);
-    pthread_join(th, NULL);
+    test_release(th); /* joins */
     assert_int_equal(t.err, REMOTE_OK);
     assert_int_equal(seen().requests, 2);
     script_set(0, 0, false, false);
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0002"), &p), REMOTE_OK);
-    cJSON_Delete(p);
-    remote_ctx_free(ctx);
+    test_defer_json(p);
+    test_release(ctx);
 }
 
 static void test_breaker_ignores_4xx(void **state) {
@@ -685,7 +695,7 @@ static void test_breaker_ignores_4xx(void **state) {
     for (int i = 0; i < 3; i++)
         assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &p), REMOTE_REJECTED);
     assert_int_equal(seen().requests, 8);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- memo and batches ----------------------------------------------------------------------- */
@@ -694,21 +704,21 @@ static void test_memo_same_id_once(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *a = NULL, *b = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &a), REMOTE_OK);
+    test_defer_json(a);
     cJSON_ReplaceItemInObject(a, "title", cJSON_CreateString("changed by the caller"));
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &b), REMOTE_OK);
+    test_defer_json(b);
     assert_int_equal(seen().requests, 1);
     assert_ptr_not_equal(a, b);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(b, "title")),
                         "pizza " PIZZA("0001"));
-    cJSON_Delete(a);
-    cJSON_Delete(b);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 
     ctx = plain_ctx(); /* the memo is per context */
     assert_int_equal(remote_get(ctx, &srv.model, PIZZA("0001"), &a), REMOTE_OK);
+    test_defer_json(a);
     assert_int_equal(seen().requests, 2);
-    cJSON_Delete(a);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 static void test_get_many_batches_and_memo(void **state) {
@@ -725,6 +735,7 @@ static void test_get_many_batches_and_memo(void **state) {
     remote_ctx_t *ctx = plain_ctx();
     cJSON *arr = NULL;
     assert_int_equal(remote_get_many(ctx, &srv.model, ptrs, N + 2, &arr), REMOTE_OK);
+    test_defer_json(arr);
     script_t s = seen();
     assert_int_equal(s.requests, 2);
     assert_int_equal(s.nbatches, 2);
@@ -736,28 +747,27 @@ static void test_get_many_batches_and_memo(void **state) {
                         ids[1]);
     assert_string_equal(
         cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 134), "id")), ids[N - 1]);
-    cJSON_Delete(arr);
 
     cJSON *p = NULL;
     assert_int_equal(remote_get(ctx, &srv.model, ids[77], &p), REMOTE_OK);
+    test_defer_json(p);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(p, "id")), ids[77]);
-    cJSON_Delete(p);
     assert_int_equal(remote_get(ctx, &srv.model, ids[30], &p), REMOTE_NOT_FOUND);
     assert_int_equal(seen().requests, 2); /* both answered by the memo */
 
     /* asking again: only the new id goes out */
     ptrs[0] = PIZZA("abcd");
     assert_int_equal(remote_get_many(ctx, &srv.model, ptrs, N, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(seen().requests, 3);
     assert_int_equal(seen().batches[2], 1);
     assert_int_equal(cJSON_GetArraySize(arr), N - N / 10 + 1);
-    cJSON_Delete(arr);
 
     assert_int_equal(remote_get_many(ctx, &srv.model, ptrs, 0, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(cJSON_GetArraySize(arr), 0);
-    cJSON_Delete(arr);
     assert_int_equal(seen().requests, 3);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* Without a ctx (no memo) the entities fetched are handed out as they are, in the order
@@ -766,6 +776,7 @@ static void test_get_many_without_ctx(void **state) {
     const char *ids[] = {PIZZA("0003"), "bogus", PIZZA("0001"), PIZZA("0003"), MISSING};
     cJSON *arr = NULL;
     assert_int_equal(remote_get_many(NULL, &srv.model, ids, 5, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(seen().requests, 1);
     assert_int_equal(seen().batches[0], 3);
     assert_int_equal(cJSON_GetArraySize(arr), 2);
@@ -773,7 +784,6 @@ static void test_get_many_without_ctx(void **state) {
                         ids[0]);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 1), "id")),
                         ids[2]);
-    cJSON_Delete(arr);
 }
 
 static void test_get_many_failure(void **state) {
@@ -786,10 +796,10 @@ static void test_get_many_failure(void **state) {
     assert_null(arr);
     /* nothing was remembered from the failure */
     assert_int_equal(remote_get_many(ctx, &srv.model, ids, 2, &arr), REMOTE_OK);
+    test_defer_json(arr);
     assert_int_equal(cJSON_GetArraySize(arr), 2);
     assert_int_equal(seen().requests, 2);
-    cJSON_Delete(arr);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- forwarding --------------------------------------------------------------------------- */
@@ -819,17 +829,17 @@ static void get_with(remote_ctx_t *ctx, const char *id) {
 
 static void test_headers_forwarded(void **state) {
     const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    remote_ctx_t *ctx = remote_ctx_new_with("Bearer abc.def", "req-42", tp);
+    remote_ctx_t *ctx = ctx_with("Bearer abc.def", "req-42", tp);
     get_with(ctx, PIZZA("0001"));
     script_t s = seen();
     assert_string_equal(s.authorization, "Bearer abc.def");
     assert_string_equal(s.request_id, "req-42");
     assert_string_equal(s.traceparent, tp);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 
     /* nothing inbound: no Authorization, a generated request id and a valid traceparent,
      * the same for every call of the context */
-    ctx = remote_ctx_new_with(NULL, NULL, NULL);
+    ctx = ctx_with(NULL, NULL, NULL);
     get_with(ctx, PIZZA("0001"));
     s = seen();
     assert_string_equal(s.authorization, "");
@@ -838,17 +848,17 @@ static void test_headers_forwarded(void **state) {
     get_with(ctx, PIZZA("0002"));
     assert_string_equal(seen().traceparent, s.traceparent);
     assert_string_equal(seen().request_id, s.request_id);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 
     /* malformed inbound values: a fresh traceparent; header injection dropped */
-    ctx = remote_ctx_new_with("Bearer x\r\nX-Evil: 1", "req-1",
-                              "00-00000000000000000000000000000000-00f067aa0ba902b7-01");
+    ctx = ctx_with("Bearer x\r\nX-Evil: 1", "req-1",
+                   "00-00000000000000000000000000000000-00f067aa0ba902b7-01");
     get_with(ctx, PIZZA("0001"));
     s = seen();
     assert_string_equal(s.authorization, "");
     assert_traceparent_valid(s.traceparent);
     assert_int_not_equal(strncmp(s.traceparent + 3, "00000000", 8), 0);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- connections and threads --------------------------------------------------------------- */
@@ -862,14 +872,14 @@ static void test_keep_alive(void **state) {
     }
     assert_int_equal(seen().requests, 5);
     assert_int_equal(seen().connections, 1);
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 enum { THREADS = 4, PER_THREAD = 50 };
 
 static void *worker(void *arg) {
     int t = (int)(intptr_t)arg, ok = 0;
-    remote_ctx_t *ctx = plain_ctx();
+    remote_ctx_t *ctx = remote_ctx_new_with("Bearer t0k3n", "req-1", NULL); /* not plain_ctx() */
     for (int i = 0; i < PER_THREAD; i++) {
         char id[32];
         snprintf(id, sizeof id, "%012d%012d", t, i);
@@ -887,11 +897,9 @@ static void test_threads(void **state) {
     pthread_t th[THREADS];
     for (int t = 0; t < THREADS; t++)
         assert_int_equal(pthread_create(&th[t], NULL, worker, (void *)(intptr_t)t), 0);
-    for (int t = 0; t < THREADS; t++) {
-        void *ok = NULL;
-        pthread_join(th[t], &ok);
-        assert_int_equal((int)(intptr_t)ok, PER_THREAD);
-    }
+    void *ok[THREADS];
+    for (int t = 0; t < THREADS; t++) pthread_join(th[t], &ok[t]);
+    for (int t = 0; t < THREADS; t++) assert_int_equal((int)(intptr_t)ok[t], PER_THREAD);
     assert_int_equal(seen().requests, THREADS * PER_THREAD);
     assert_int_equal(seen().connections, THREADS); /* one kept-alive connection per thread */
 }
@@ -917,7 +925,7 @@ static void test_metrics(void **state) {
              "tizza_remote_request_duration_seconds_count{target=\"%s\",method=\"GET\"} 3",
              srv.url);
     assert_true(metrics_has(line));
-    remote_ctx_free(ctx);
+    test_release(ctx);
 }
 
 /* ---- through a real Tizza HTTP server ------------------------------------------------------
@@ -938,6 +946,14 @@ static void h_fwd(http_req_t *req, void *arg) {
 static void *front_main(void *arg) {
     http_server_run(arg);
     return NULL;
+}
+
+static pthread_t front_thread;
+
+static void front_stop(void *front) {
+    http_server_stop(front);
+    pthread_join(front_thread, NULL);
+    http_server_free(front);
 }
 
 typedef struct {
@@ -977,10 +993,11 @@ static client_resp_t client_get(const char *url, const char *h1, const char *h2,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &bsink);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     curl_slist_free_all(hs);
     curl_easy_cleanup(c);
+    assert_int_equal(rc, CURLE_OK);
     return r;
 }
 
@@ -995,8 +1012,11 @@ static void test_through_http_server(void **state) {
     cfg.drain_ms = 1000;
     http_server_t *front = http_server_new(&cfg);
     http_route(front, "GET", "/fwd/{id}", h_fwd, NULL, HTTP_OFFLOAD);
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, front_main, front), 0);
+    if (pthread_create(&front_thread, NULL, front_main, front) != 0) {
+        http_server_free(front);
+        fail_msg("pthread_create failed");
+    }
+    test_defer(front_stop, front);
     for (int i = 0; i < 500 && http_server_port(front) == 0; i++) usleep(10000);
     assert_int_not_equal(http_server_port(front), 0);
     char url[128];
@@ -1041,10 +1061,6 @@ static void test_through_http_server(void **state) {
     script_fail(403, 1);
     r = client_get(url, NULL, NULL, NULL);
     assert_int_equal(r.status, 502);
-
-    http_server_stop(front);
-    pthread_join(th, NULL);
-    http_server_free(front);
 }
 
 /* ---- configuration -------------------------------------------------------------------------- */

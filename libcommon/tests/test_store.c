@@ -1,6 +1,6 @@
 /* test_store -- the one conformance suite for both document-store backends (store.h).
  *
- * Runs against STORE_URL (default: a fresh SQLite file in $TMPDIR, removed at the end),
+ * Runs against STORE_URL (default: a fresh SQLite file in test_tmpdir(), see testlib.h),
  * database STORE_DB (default "tizza_test"). tests/store-conformance.sh runs it on SQLite,
  * on the MongoDB test double (tests/mongo_double.py) and, when MONGODB_TEST_URL is set, on
  * a real MongoDB. Every test works in collections of its own (a name plus a fresh
@@ -8,7 +8,8 @@
  * about SQLite URLs (":memory:", directory creation) and are skipped on MongoDB.
  *
  * cmocka assertions must stay on the main thread: worker threads record what went wrong
- * in their struct and the main thread asserts on it. */
+ * in their struct and the main thread asserts on it. What a test opens is registered for
+ * its teardown (testlib.h), so that a failed assertion leaks nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,12 +27,12 @@
 
 #include "store.h"
 #include "store_internal.h" /* store_fail(), as a backend reports */
+#include "testlib.h"
 #include "util.h"
 
 static store_t *S;
 static char url[1024];
 static const char *dbname; /* STORE_DB or "tizza_test" */
-static char tmpdb[512];    /* the default SQLite file, removed at the end */
 
 #define OK(expr) RC(STORE_OK, expr)
 #define RC(want, expr)                                                                             \
@@ -49,22 +50,41 @@ static void fresh(char out[64], const char *base) {
     snprintf(out, 64, "%s_%s", base, id);
 }
 
-static cJSON *doc(const char *id, const char *json) {
+/* The object of json (NULL: {}) with "id": id; the caller's to free. Any thread. */
+static cJSON *new_doc(const char *id, const char *json) {
     cJSON *d = cJSON_Parse(json ? json : "{}");
+    if (d) cJSON_AddStringToObject(d, "id", id);
+    return d;
+}
+
+/* text parsed; freed by the teardown. */
+static cJSON *parse(const char *text) {
+    cJSON *j = test_defer_json(cJSON_Parse(text));
+    assert_non_null(j);
+    return j;
+}
+
+/* new_doc(), freed by the teardown. */
+static cJSON *doc(const char *id, const char *json) {
+    cJSON *d = test_defer_json(new_doc(id, json));
     assert_non_null(d);
-    cJSON_AddStringToObject(d, "id", id);
     return d;
 }
 
 static void put(const char *coll, const char *id, const char *json) {
-    cJSON *d = doc(id, json);
-    OK(store_insert(S, coll, d));
+    cJSON *d = new_doc(id, json);
+    assert_non_null(d);
+    int rc = store_insert(S, coll, d);
     cJSON_Delete(d);
+    OK(rc);
 }
 
+/* The document; freed by the teardown. */
 static cJSON *get(const char *coll, const char *id) {
     cJSON *d = NULL;
-    OK(store_get(S, coll, id, &d));
+    int rc = store_get(S, coll, id, &d);
+    test_defer_json(d);
+    OK(rc);
     assert_non_null(d);
     return d;
 }
@@ -83,6 +103,7 @@ static const char *str(const cJSON *d, const char *field) {
 
 /* Asserts the ids of the documents of arr, in order, joined by ','. Frees arr. */
 static void expect_ids(cJSON *arr, const char *want) {
+    test_defer_json(arr);
     char got[2048] = "";
     size_t len = 0;
     const cJSON *d;
@@ -91,7 +112,7 @@ static void expect_ids(cJSON *arr, const char *want) {
         len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", len ? "," : "", str(d, "id"));
         assert_true(len < sizeof got);
     }
-    cJSON_Delete(arr);
+    test_release(arr);
     assert_string_equal(got, want);
 }
 
@@ -120,18 +141,19 @@ static store_filter_t *w_num(const char *field, enum store_op op, double v) {
 }
 
 static store_filter_t *w_json(const char *field, enum store_op op, const char *json) {
-    store_filter_t *f = store_filter_new();
     cJSON *v = cJSON_Parse(json);
-    assert_non_null(f);
     assert_non_null(v);
+    store_filter_t *f = store_filter_new();
+    assert_non_null(f);
     store_where(f, field, op, v);
     return f;
 }
 
 static long count(const char *coll, store_filter_t *f) {
     long n = -1;
-    OK(store_count(S, coll, f, &n));
+    int rc = store_count(S, coll, f, &n);
     store_filter_free(f);
+    OK(rc);
     return n;
 }
 
@@ -141,12 +163,12 @@ static void test_open_ping(void **state) {
     char err[256] = "";
     OK(store_ping(S));
     assert_string_equal(store_backend(S), strncmp(url, "sqlite://", 9) ? "mongodb" : "sqlite");
-    assert_null(store_open("redis://localhost/", "x", err, sizeof err));
+    assert_null(test_defer_store(store_open("redis://localhost/", "x", err, sizeof err)));
     assert_true(err[0] != '\0');
     err[0] = '\0';
-    assert_null(store_open(url, "bad/name", err, sizeof err));
+    assert_null(test_defer_store(store_open(url, "bad/name", err, sizeof err)));
     assert_true(err[0] != '\0');
-    assert_null(store_open("sqlite://", "x", err, sizeof err));
+    assert_null(test_defer_store(store_open("sqlite://", "x", err, sizeof err)));
 }
 
 static void test_insert_get(void **state) {
@@ -168,8 +190,6 @@ static void test_insert_get(void **state) {
     /* A nested "id" is an ordinary field, never the key. */
     assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(got, "owner"), "id"), "u1");
     assert_null(cJSON_GetObjectItemCaseSensitive(got, "_id"));
-    cJSON_Delete(got);
-    cJSON_Delete(d);
 }
 
 static void test_get_missing(void **state) {
@@ -192,10 +212,8 @@ static void test_duplicate_id(void **state) {
     cJSON *d = doc("a1", "{\"v\":2}");
     RC(STORE_CONFLICT, store_insert(S, c, d));
     assert_true(store_errmsg()[0] != '\0');
-    cJSON_Delete(d);
     cJSON *got = get(c, "a1");
     assert_int_equal((int)num(got, "v"), 1);
-    cJSON_Delete(got);
     assert_int_equal(count(c, NULL), 1);
 }
 
@@ -209,18 +227,15 @@ static void test_mongo_database(void **state) {
     fresh(db, "tizza_alt");
     snprintf(named, sizeof named, "%.*s/%s%s", (int)(q - url), url, db, q + 1);
     fresh(coll, "dbname");
-    store_t *a = store_open(named, "ignored", err, sizeof err);
+    store_t *a = test_defer_store(store_open(named, "ignored", err, sizeof err));
     if (!a) fail_msg("open %s: %s", named, err);
-    d = doc("k", NULL);
-    OK(store_insert(a, coll, d));
-    cJSON_Delete(d);
-    RC(STORE_NOTFOUND, store_get(S, coll, "k", &d));   /* not in the default database */
-    store_t *b = store_open(url, db, err, sizeof err); /* no name in the URL: dbname */
+    OK(store_insert(a, coll, doc("k", NULL)));
+    RC(STORE_NOTFOUND, store_get(S, coll, "k", &d)); /* not in the default database */
+    /* no name in the URL: dbname */
+    store_t *b = test_defer_store(store_open(url, db, err, sizeof err));
     assert_non_null(b);
     OK(store_get(b, coll, "k", &d));
     cJSON_Delete(d);
-    store_close(b);
-    store_close(a);
 }
 
 /* ---- unique indexes ---------------------------------------------------------------- */
@@ -238,7 +253,6 @@ static void test_unique_single(void **state) {
     put(c, "u1", "{\"email\":\"a@x\",\"name\":\"Ann\"}");
     cJSON *d = doc("u2", "{\"email\":\"a@x\",\"name\":\"Bob\"}");
     RC(STORE_CONFLICT, store_insert(S, c, d));
-    cJSON_Delete(d);
     put(c, "u3", "{\"email\":\"b@x\",\"name\":\"Ann\"}"); /* non-unique index: fine */
     put(c, "u4", "{\"email\":\"A@x\"}");                  /* case-sensitive */
     put(c, "u5", "{\"name\":\"no email\"}");              /* missing fields never collide */
@@ -262,7 +276,6 @@ static void test_unique_compound(void **state) {
     put(c, "l3", "{\"user\":\"u2\",\"pizza\":\"p1\"}");
     cJSON *d = doc("l4", "{\"user\":\"u1\",\"pizza\":\"p1\",\"other\":1}");
     RC(STORE_CONFLICT, store_insert(S, c, d));
-    cJSON_Delete(d);
     put(c, "l5", "{\"user\":\"u1\"}"); /* part of the key missing: no collision */
     put(c, "l6", "{\"user\":\"u1\"}");
     assert_int_equal(count(c, NULL), 5);
@@ -279,22 +292,17 @@ static void test_unique_update_conflict(void **state) {
     OK(store_ensure_index(S, c, "email", true));
     put(c, "u1", "{\"email\":\"a@x\"}");
     put(c, "u2", "{\"email\":\"b@x\"}");
-    cJSON *set = cJSON_Parse("{\"email\":\"a@x\",\"name\":\"B\"}");
-    store_filter_t *f = w_str("id", STORE_EQ, "u2");
+    cJSON *set = parse("{\"email\":\"a@x\",\"name\":\"B\"}");
+    store_filter_t *f = test_defer_filter(w_str("id", STORE_EQ, "u2"));
     RC(STORE_CONFLICT, store_update(S, c, f, set, NULL, &matched));
     cJSON *got = get(c, "u2");
     assert_string_equal(str(got, "email"), "b@x"); /* nothing changed */
     assert_null(cJSON_GetObjectItemCaseSensitive(got, "name"));
-    cJSON_Delete(got);
-    cJSON_Delete(set);
-    set = cJSON_Parse("{\"email\":\"c@x\"}");
+    set = parse("{\"email\":\"c@x\"}");
     OK(store_update(S, c, f, set, NULL, &matched));
-    store_filter_free(f);
     assert_int_equal(matched, 1);
-    cJSON_Delete(set);
     got = get(c, "u2");
     assert_string_equal(str(got, "email"), "c@x");
-    cJSON_Delete(got);
 }
 
 /* ---- filters ----------------------------------------------------------------------- */
@@ -331,8 +339,9 @@ static void test_find_prefix(void **state) {
         snprintf(id, sizeof id, "p%02d", i);
         cJSON_AddStringToObject(d, "id", id);
         cJSON_AddStringToObject(d, "name", names[i]);
-        OK(store_insert(S, c, d));
+        int rc = store_insert(S, c, d);
         cJSON_Delete(d);
+        OK(rc);
     }
     put(c, "p99", "{\"name\":5}");
     find_ids(c, w_str("name", STORE_PREFIX, "ab"), NULL, 0, 0, "p00,p01,p06");
@@ -435,14 +444,11 @@ static void test_bool_number_eq(void **state) {
     find_ids(c, w_json("v", STORE_NE, "true"), NULL, 0, 0, "n1,nf,nm,nn,ns,nz");
     find_ids(c, w_num("v", STORE_GT, 0), NULL, 0, 0, "n1");
     /* and after an update, set booleans are still booleans */
-    cJSON *set = cJSON_Parse("{\"v\":true}");
-    f = w_str("id", STORE_EQ, "nm");
+    cJSON *set = parse("{\"v\":true}");
+    f = test_defer_filter(w_str("id", STORE_EQ, "nm"));
     OK(store_update(S, c, f, set, NULL, NULL));
-    store_filter_free(f);
-    cJSON_Delete(set);
     cJSON *got = get(c, "nm");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(got, "v")));
-    cJSON_Delete(got);
     f = store_filter_new();
     store_where_bool(f, "v", true);
     find_ids(c, f, NULL, 0, 0, "nm,nt");
@@ -507,14 +513,14 @@ static void test_count_find_one(void **state) {
     find_ids(never, NULL, NULL, 0, 0, "");
     cJSON *one = NULL;
     store_filter_t *f = w_str("k", STORE_EQ, "a");
-    OK(store_find_one(S, c, f, &one));
+    int rc = store_find_one(S, c, f, &one);
     store_filter_free(f);
+    test_defer_json(one);
+    OK(rc);
     assert_string_equal(str(one, "id"), "c1"); /* first by id */
-    cJSON_Delete(one);
-    f = w_str("k", STORE_EQ, "zz");
+    f = test_defer_filter(w_str("k", STORE_EQ, "zz"));
     one = (cJSON *)&one;
     RC(STORE_NOTFOUND, store_find_one(S, c, f, &one));
-    store_filter_free(f);
     assert_null(one);
     RC(STORE_NOTFOUND, store_find_one(S, never, NULL, &one));
 }
@@ -525,10 +531,11 @@ static void update(const char *coll, store_filter_t *f, const char *set, const c
                    long want_matched) {
     cJSON *s = set ? cJSON_Parse(set) : NULL, *i = inc ? cJSON_Parse(inc) : NULL;
     long matched = -1;
-    OK(store_update(S, coll, f, s, i, &matched));
+    int rc = store_update(S, coll, f, s, i, &matched);
     store_filter_free(f);
     cJSON_Delete(s);
     cJSON_Delete(i);
+    OK(rc);
     assert_int_equal(matched, want_matched);
 }
 
@@ -543,18 +550,14 @@ static void test_update(void **state) {
            "{\"name\":\"A\",\"flag\":true,\"obj\":{\"x\":1,\"s\":\"t\"},\"arr\":[1,\"2\"]}",
            "{\"n\":2}", 1);
     cJSON *got = get(c, "u1");
-    cJSON *want = cJSON_Parse("{\"id\":\"u1\",\"name\":\"A\",\"n\":3,\"flag\":true,"
-                              "\"obj\":{\"x\":1,\"s\":\"t\"},\"arr\":[1,\"2\"]}");
+    cJSON *want = parse("{\"id\":\"u1\",\"name\":\"A\",\"n\":3,\"flag\":true,"
+                        "\"obj\":{\"x\":1,\"s\":\"t\"},\"arr\":[1,\"2\"]}");
     assert_true(cJSON_Compare(want, got, true));
-    cJSON_Delete(want);
-    cJSON_Delete(got);
     update(c, NULL, NULL, "{\"n\":10}", 3); /* a missing field counts as 0 */
     got = get(c, "u3");
     assert_int_equal((int)num(got, "n"), 10);
-    cJSON_Delete(got);
     got = get(c, "u2");
     assert_int_equal((int)num(got, "n"), 15);
-    cJSON_Delete(got);
     update(c, w_num("n", STORE_GT, 12), "{\"big\":true}", NULL, 2);
     store_filter_t *f = store_filter_new();
     store_where_bool(f, "big", true);
@@ -565,21 +568,16 @@ static void test_update(void **state) {
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(got, "name")));
     assert_true(num(got, "n") == 10.5);
     assert_true(num(got, "m") == -2);
-    cJSON_Delete(got);
     update(c, w_str("name", STORE_PREFIX, ""), "{}", NULL, 2); /* nothing to change: counts */
     update(never, NULL, "{\"x\":1}", NULL, 0);
     /* "id" cannot change; inc needs numbers; a field is set or incremented, not both */
-    cJSON *bad = cJSON_Parse("{\"id\":\"zz\"}"), *inc = cJSON_Parse("{\"n\":\"1\"}");
-    cJSON *set = cJSON_Parse("{\"n\":1}"), *inc2 = cJSON_Parse("{\"n\":1}");
+    cJSON *bad = parse("{\"id\":\"zz\"}"), *inc = parse("{\"n\":\"1\"}");
+    cJSON *set = parse("{\"n\":1}"), *inc2 = parse("{\"n\":1}");
     RC(STORE_ERR, store_update(S, c, NULL, bad, NULL, NULL));
     RC(STORE_ERR, store_update(S, c, NULL, NULL, bad, NULL));
     RC(STORE_ERR, store_update(S, c, NULL, NULL, inc, NULL));
     RC(STORE_ERR, store_update(S, c, NULL, set, inc2, NULL));
     assert_true(store_errmsg()[0] != '\0');
-    cJSON_Delete(bad);
-    cJSON_Delete(inc);
-    cJSON_Delete(set);
-    cJSON_Delete(inc2);
     RC(STORE_NOTFOUND, store_get(S, c, "zz", &got));
 }
 
@@ -596,14 +594,12 @@ static void test_delete(void **state) {
     OK(store_delete_id(S, c, "d1"));
     RC(STORE_NOTFOUND, store_delete_id(S, c, "d1"));
     RC(STORE_NOTFOUND, store_delete_id(S, never, "d1"));
-    store_filter_t *f = w_str("k", STORE_EQ, "a");
+    store_filter_t *f = test_defer_filter(w_str("k", STORE_EQ, "a"));
     OK(store_delete(S, c, f, &deleted));
-    store_filter_free(f);
     assert_int_equal(deleted, 2);
     find_ids(c, NULL, NULL, 0, 0, "d3,d5");
-    f = w_str("k", STORE_EQ, "zz");
+    f = test_defer_filter(w_str("k", STORE_EQ, "zz"));
     OK(store_delete(S, c, f, &deleted));
-    store_filter_free(f);
     assert_int_equal(deleted, 0);
     OK(store_delete(S, never, NULL, &deleted));
     assert_int_equal(deleted, 0);
@@ -623,11 +619,9 @@ static void txn_work(const char *c) {
     update(c, w_str("id", STORE_EQ, "x1"), NULL, "{\"n\":1}", 1);
     update(c, NULL, "{\"seen\":true}", NULL, 3);
     OK(store_delete_id(S, c, "x2"));
-    cJSON *got = get(c, "x3"); /* reads see the transaction's writes */
-    cJSON_Delete(got);
-    got = get(c, "x1");
+    get(c, "x3"); /* reads see the transaction's writes */
+    cJSON *got = get(c, "x1");
     assert_int_equal((int)num(got, "n"), 2);
-    cJSON_Delete(got);
     RC(STORE_NOTFOUND, store_get(S, c, "x2", &got));
     assert_int_equal(count(c, NULL), 2);
 }
@@ -649,7 +643,6 @@ static void test_txn_commit(void **state) {
     cJSON *got = get(c, "x1");
     assert_int_equal((int)num(got, "n"), 2);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(got, "seen")));
-    cJSON_Delete(got);
 }
 
 static void test_txn_rollback(void **state) {
@@ -659,10 +652,8 @@ static void test_txn_rollback(void **state) {
     OK(store_rollback(S));
     assert_false(store_in_txn(S));
     find_ids(c, NULL, NULL, 0, 0, "x1,x2"); /* no trace */
-    cJSON *got = get(c, "x1"), *want = cJSON_Parse("{\"id\":\"x1\",\"n\":1}");
+    cJSON *got = get(c, "x1"), *want = parse("{\"id\":\"x1\",\"n\":1}");
     assert_true(cJSON_Compare(want, got, true));
-    cJSON_Delete(want);
-    cJSON_Delete(got);
     /* the connection works normally afterwards */
     put(c, "x4", NULL);
     assert_int_equal(count(c, NULL), 3);
@@ -687,7 +678,6 @@ static void test_txn_misuse(void **state) {
     put(c, "m3", NULL);
     cJSON *d = doc("m2", NULL);
     RC(STORE_CONFLICT, store_insert(S, c, d));
-    cJSON_Delete(d);
     OK(store_rollback(S));
     find_ids(c, NULL, NULL, 0, 0, "m2");
     put(c, "m4", NULL);
@@ -736,13 +726,13 @@ static void test_txn_isolation(void **state) {
 }
 
 struct bystander {
-    const char *coll;
+    char coll[64];
     int rc;
 };
 
 static void *bystander_thread(void *p) {
     struct bystander *b = p;
-    cJSON *d = doc("outside", NULL);
+    cJSON *d = new_doc("outside", NULL);
     b->rc = store_insert(S, b->coll, d);
     cJSON_Delete(d);
     return NULL;
@@ -758,13 +748,15 @@ static void test_txn_concurrent_writer(void **state) {
     put(c, "first", NULL);
     OK(store_begin(S));
     assert_int_equal(count(c, NULL), 1);
-    struct bystander b = {c, -99};
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, bystander_thread, &b), 0);
+    /* static: the thread may outlive a failed test body, until the teardown joins it */
+    static struct bystander b;
+    b = (struct bystander){.rc = -99};
+    memcpy(b.coll, c, sizeof b.coll);
+    pthread_t *th = test_thread(bystander_thread, &b);
     usleep(200 * 1000); /* the other writer runs now (or waits for our commit) */
     put(c, "inside", NULL);
     OK(store_commit(S));
-    assert_int_equal(pthread_join(th, NULL), 0);
+    test_release(th); /* joins */
     assert_int_equal(b.rc, STORE_OK);
     find_ids(c, NULL, NULL, 0, 0, "first,inside,outside");
 }
@@ -782,12 +774,7 @@ static int bump(store_t *s, const char *coll, const char *id) {
     return rc == STORE_OK && matched != 1 ? STORE_NOTFOUND : rc;
 }
 
-static double n_of(const char *coll, const char *id) {
-    cJSON *d = get(coll, id);
-    double n = num(d, "n");
-    cJSON_Delete(d);
-    return n;
-}
+static double n_of(const char *coll, const char *id) { return num(get(coll, id), "n"); }
 
 /* What a transact_fn run does: insert "<id>-<run>", then return results[run - 1]. */
 struct scripted {
@@ -800,7 +787,7 @@ static int scripted_fn(store_t *s, void *arg) {
     struct scripted *k = arg;
     char id[32];
     snprintf(id, sizeof id, "r-%d", ++k->runs);
-    cJSON *d = doc(id, NULL);
+    cJSON *d = new_doc(id, NULL);
     int rc = store_insert(s, k->coll, d);
     cJSON_Delete(d);
     if (!store_in_txn(s)) return -99; /* fn always runs inside the transaction */
@@ -821,7 +808,7 @@ static int masking_fn(store_t *s, void *arg) {
 }
 
 static int failing_fn(store_t *s, void *arg) {
-    cJSON *d = doc("x", NULL);
+    cJSON *d = new_doc("x", NULL);
     int rc = store_insert(s, "bad name!", d); /* sets the message */
     cJSON_Delete(d);
     return rc;
@@ -836,20 +823,18 @@ static void test_page(void **state) {
     put(c, "p1", "{\"k\":1}");
     put(c, "p2", "{\"k\":1}");
     put(c, "p3", "{\"k\":2}");
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_NE, "p2");
+    store_filter_t *f = test_defer_filter(w_str("id", STORE_NE, "p2"));
     long n = -1;
     cJSON *docs = NULL;
     OK(store_page(S, c, f, "-id", 1, 0, &n, &docs));
+    test_defer_json(docs);
     assert_int_equal(n, 2);
     assert_int_equal(cJSON_GetArraySize(docs), 1);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 0), "id")->valuestring, "p3");
-    cJSON_Delete(docs);
     OK(store_page(S, c, f, "-id", 1, 1, NULL, &docs));
+    test_defer_json(docs);
     assert_int_equal(cJSON_GetArraySize(docs), 1);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 0), "id")->valuestring, "p1");
-    cJSON_Delete(docs);
-    store_filter_free(f);
     docs = (cJSON *)1;
     RC(STORE_ERR, store_page(S, "bad name!", NULL, NULL, 10, 0, &n, &docs));
     assert_null(docs);
@@ -908,15 +893,15 @@ static void test_transact(void **state) {
 }
 
 struct waiter {
-    const char *coll;
-    atomic_int *committing; /* set by the main thread just before its commit */
+    char coll[64];
+    atomic_int committing; /* set by the main thread just before its commit */
     int begin_rc, saw_commit, bump_rc, commit_rc;
 };
 
 static void *waiter_thread(void *p) {
     struct waiter *w = p;
     w->begin_rc = store_begin(S);
-    w->saw_commit = *w->committing;
+    w->saw_commit = w->committing;
     w->bump_rc = bump(S, w->coll, "d");
     w->commit_rc = store_commit(S);
     return NULL;
@@ -932,16 +917,17 @@ static void test_txn_write_conflict(void **state) {
     OK(store_ensure_collection(S, c));
     put(c, "d", "{\"n\":0}");
     if (on_sqlite()) {
-        atomic_int committing = 0;
-        struct waiter w = {c, &committing, -99, -99, -99, -99};
-        pthread_t th;
+        /* static: the thread may outlive a failed test body, until the teardown joins it */
+        static struct waiter w;
+        w = (struct waiter){.begin_rc = -99, .saw_commit = -99, .bump_rc = -99, .commit_rc = -99};
+        memcpy(w.coll, c, sizeof w.coll);
         OK(store_begin(S));
         OK(bump(S, c, "d"));
-        assert_int_equal(pthread_create(&th, NULL, waiter_thread, &w), 0);
+        pthread_t *th = test_thread(waiter_thread, &w);
         usleep(200 * 1000); /* the other transaction is waiting in store_begin() now */
-        committing = 1;
+        w.committing = 1;
         OK(store_commit(S));
-        assert_int_equal(pthread_join(th, NULL), 0);
+        test_release(th); /* joins */
         assert_int_equal(w.begin_rc, STORE_OK);
         assert_int_equal(w.saw_commit, 1); /* it began only once this one was committing */
         assert_int_equal(w.bump_rc, STORE_OK);
@@ -951,7 +937,7 @@ static void test_txn_write_conflict(void **state) {
     }
     /* A second store: its own connection on this thread, so its own transaction. */
     char err[256];
-    store_t *other = store_open(url, dbname, err, sizeof err);
+    store_t *other = test_defer_store(store_open(url, dbname, err, sizeof err));
     if (!other) fail_msg("store_open: %s", err);
     OK(store_begin(S));
     OK(bump(S, c, "d"));
@@ -968,14 +954,13 @@ static void test_txn_write_conflict(void **state) {
     assert_false(store_in_txn(S));
     assert_false(store_in_txn(other));
     assert_int_equal((int)n_of(c, "d"), 1); /* one increment, not two, not zero */
-    store_close(other);
+    test_release(other);
 
     /* A failed statement aborts a MongoDB transaction; what follows fails with
      * NoSuchTransaction, labelled TransientTransactionError: STORE_RETRY as well. */
     OK(store_begin(S));
     cJSON *dup = doc("d", NULL), *got = NULL;
     RC(STORE_CONFLICT, store_insert(S, c, dup));
-    cJSON_Delete(dup);
     RC(STORE_RETRY, store_get(S, c, "d", &got));
     OK(store_rollback(S));
 }
@@ -1008,14 +993,13 @@ static void test_transact_retries_a_conflict(void **state) {
     fresh(c, "xconf");
     OK(store_ensure_collection(S, c));
     put(c, "d", "{\"n\":0}");
-    store_t *other = store_open(url, dbname, err, sizeof err);
+    store_t *other = test_defer_store(store_open(url, dbname, err, sizeof err));
     if (!other) fail_msg("store_open: %s", err);
     struct raced r = {c, other, 0, -99};
     OK(store_transact(S, raced_fn, &r));
     assert_int_equal(r.other_rc, STORE_OK);
     assert_int_equal(r.runs, 2);            /* the first run conflicted */
     assert_int_equal((int)n_of(c, "d"), 2); /* the other's +1 and the second run's +1 */
-    store_close(other);
 }
 
 /* ---- sample ------------------------------------------------------------------------ */
@@ -1023,15 +1007,17 @@ static void test_transact_retries_a_conflict(void **state) {
 static void expect_sample(const char *coll, const char *color, long n, int want) {
     store_filter_t *f = color ? w_str("color", STORE_EQ, color) : NULL;
     cJSON *out = NULL, *d;
-    OK(store_sample(S, coll, f, n, &out));
+    int rc = store_sample(S, coll, f, n, &out);
     store_filter_free(f);
+    test_defer_json(out);
+    OK(rc);
     assert_int_equal(cJSON_GetArraySize(out), want);
     cJSON_ArrayForEach(d, out) {
         if (color) assert_string_equal(str(d, "color"), color);
         for (cJSON *e = d->next; e; e = e->next)
             assert_string_not_equal(str(d, "id"), str(e, "id")); /* distinct */
     }
-    cJSON_Delete(out);
+    test_release(out);
 }
 
 static void test_sample(void **state) {
@@ -1055,9 +1041,10 @@ static void test_sample(void **state) {
     for (int round = 0; round < 20 && !differs; round++) {
         cJSON *out = NULL, *d;
         OK(store_sample(S, c, NULL, 3, &out));
+        test_defer_json(out);
         now[0] = '\0';
         cJSON_ArrayForEach(d, out) { strcat(now, str(d, "id")); }
-        cJSON_Delete(out);
+        test_release(out);
         if (!round)
             strcpy(first, now);
         else
@@ -1147,8 +1134,7 @@ static void test_threads(void **state) {
     assert_int_equal(count(c, w_str("id", STORE_PREFIX, "w1_")), 40);
     assert_int_equal(count(c, w_str("id", STORE_PREFIX, "t2_")), 10);
     cJSON *got = get(c, "counter");
-    assert_int_equal((int)num(got, "n"), 2 * 40); /* increments are atomic */
-    cJSON_Delete(got);
+    assert_int_equal((int)num(got, "n"), 2 * 40);      /* increments are atomic */
     assert_int_equal((int)n_of(c, "tcounter"), 2 * 5); /* once per committed transaction */
 }
 
@@ -1183,7 +1169,7 @@ static void test_unicode(void **state) {
     char c[64];
     fresh(c, "unicode");
     const char *text = "Grüße, 世界! 🍕 \"quoted\" \\ back\nslash\ttab é";
-    cJSON *d = cJSON_CreateObject();
+    cJSON *d = test_defer_json(cJSON_CreateObject());
     cJSON_AddStringToObject(d, "id", "üñî-1");
     cJSON_AddStringToObject(d, "text", text);
     cJSON_AddStringToObject(d, "ключ", "значение");
@@ -1192,8 +1178,6 @@ static void test_unicode(void **state) {
     cJSON *got = get(c, "üñî-1");
     assert_true(cJSON_Compare(d, got, true));
     assert_string_equal(str(got, "text"), text);
-    cJSON_Delete(got);
-    cJSON_Delete(d);
     find_ids(c, w_str("text", STORE_EQ, text), NULL, 0, 0, "üñî-1");
     find_ids(c, w_str("text", STORE_PREFIX, "Grü"), NULL, 0, 0, "üñî-1");
     find_ids(c, w_str("text", STORE_PREFIX, "Gru"), NULL, 0, 0, "");
@@ -1201,7 +1185,6 @@ static void test_unicode(void **state) {
     update(c, w_str("id", STORE_EQ, "plain"), "{\"text\":\"🍕 ok\"}", NULL, 1);
     got = get(c, "plain");
     assert_string_equal(str(got, "text"), "🍕 ok");
-    cJSON_Delete(got);
 }
 
 static void test_numbers(void **state) {
@@ -1217,26 +1200,21 @@ static void test_numbers(void **state) {
     assert_true(num(got, "tiny") == 1e-300);
     assert_true(num(got, "huge") == 1.5e300);
     assert_true(num(got, "zero") == 0);
-    cJSON_Delete(got);
     find_ids(c, w_num("big", STORE_EQ, 9007199254740992.0), NULL, 0, 0, "n");
     find_ids(c, w_num("frac", STORE_EQ, 0.1), NULL, 0, 0, "n");
     find_ids(c, w_num("neg", STORE_LT, -41.5), NULL, 0, 0, "n");
-    cJSON *set = cJSON_CreateObject();
+    cJSON *set = test_defer_json(cJSON_CreateObject());
     cJSON_AddNumberToObject(set, "sum", 0.1 + 0.2);
     cJSON_AddNumberToObject(set, "big2", 9007199254740991.0);
-    store_filter_t *f = w_str("id", STORE_EQ, "n");
+    store_filter_t *f = test_defer_filter(w_str("id", STORE_EQ, "n"));
     OK(store_update(S, c, f, set, NULL, NULL));
-    store_filter_free(f);
-    cJSON_Delete(set);
     got = get(c, "n");
     assert_true(num(got, "sum") == 0.1 + 0.2);
     assert_true(num(got, "big2") == 9007199254740991.0);
-    cJSON_Delete(got);
     update(c, NULL, NULL, "{\"frac\":0.2,\"neg\":-0.5}", 1);
     got = get(c, "n");
     assert_true(num(got, "frac") == 0.1 + 0.2); /* exactly the double sum */
     assert_true(num(got, "neg") == -42.5);
-    cJSON_Delete(got);
 }
 
 static void test_bad_args(void **state) {
@@ -1249,34 +1227,22 @@ static void test_bad_args(void **state) {
         RC(STORE_ERR, store_find(S, bad_names[i], NULL, NULL, 0, 0, &out));
     }
     RC(STORE_ERR, store_insert(S, NULL, d));
-    cJSON_Delete(d);
-    d = cJSON_Parse("{\"id\":5}");
-    RC(STORE_ERR, store_insert(S, c, d));
-    cJSON_Delete(d);
-    d = cJSON_Parse("{\"id\":\"\"}");
-    RC(STORE_ERR, store_insert(S, c, d));
-    cJSON_Delete(d);
-    d = cJSON_Parse("[1]");
-    RC(STORE_ERR, store_insert(S, c, d));
-    cJSON_Delete(d);
+    RC(STORE_ERR, store_insert(S, c, parse("{\"id\":5}")));
+    RC(STORE_ERR, store_insert(S, c, parse("{\"id\":\"\"}")));
+    RC(STORE_ERR, store_insert(S, c, parse("[1]")));
     RC(STORE_ERR, store_insert(S, c, NULL));
     /* misused filters are refused by the operation that uses them */
-    store_filter_t *f = w_str("a.b", STORE_EQ, "x");
+    store_filter_t *f = test_defer_filter(w_str("a.b", STORE_EQ, "x"));
     RC(STORE_ERR, store_find(S, c, f, NULL, 0, 0, &out));
     RC(STORE_ERR, store_delete(S, c, f, NULL));
-    store_filter_free(f);
-    f = w_num("name", STORE_PREFIX, 1);
+    f = test_defer_filter(w_num("name", STORE_PREFIX, 1));
     RC(STORE_ERR, store_count(S, c, f, &(long){0}));
-    store_filter_free(f);
-    f = w_json("name", STORE_EQ, "{\"a\":1}");
+    f = test_defer_filter(w_json("name", STORE_EQ, "{\"a\":1}"));
     RC(STORE_ERR, store_update(S, c, f, NULL, NULL, NULL));
-    store_filter_free(f);
-    f = w_json("name", STORE_IN, "\"notarray\"");
+    f = test_defer_filter(w_json("name", STORE_IN, "\"notarray\""));
     RC(STORE_ERR, store_sample(S, c, f, 1, &out));
-    store_filter_free(f);
-    f = w_json("name", STORE_LT, "true");
+    f = test_defer_filter(w_json("name", STORE_LT, "true"));
     RC(STORE_ERR, store_find(S, c, f, NULL, 0, 0, &out));
-    store_filter_free(f);
     assert_null(out);
     assert_true(strlen(store_errmsg()) > 0);
     /* nothing was written */
@@ -1303,7 +1269,7 @@ static void *mem_thread(void *p) {
 static void test_sqlite_memory(void **state) {
     if (!on_sqlite()) skip();
     char err[256];
-    store_t *m = store_open("sqlite://:memory:", "mem", err, sizeof err);
+    store_t *m = test_defer_store(store_open("sqlite://:memory:", "mem", err, sizeof err));
     if (!m) fail_msg("open :memory: %s", err);
     OK(store_ensure_collection(m, "mem"));
     struct mem_worker w[2] = {{m, "a", -99}, {m, "b", -99}};
@@ -1316,36 +1282,32 @@ static void test_sqlite_memory(void **state) {
     long n = 0;
     OK(store_count(m, "mem", NULL, &n)); /* one database for every thread */
     assert_int_equal(n, 2);
-    store_close(m);
+    test_release(m);
     /* and a second :memory: store is a different database */
-    m = store_open("sqlite://:memory:", "mem", err, sizeof err);
+    m = test_defer_store(store_open("sqlite://:memory:", "mem", err, sizeof err));
     assert_non_null(m);
     OK(store_count(m, "mem", NULL, &n));
     assert_int_equal(n, 0);
-    store_close(m);
 }
 
 static void test_sqlite_mkdir(void **state) {
     if (!on_sqlite()) skip();
-    char base[512], path[600], u[700], err[256], id[ID_LEN + 1], f[700];
-    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char base[512], path[600], u[700], err[256], f[700];
     struct stat st;
-    id_new(id);
-    snprintf(base, sizeof base, "%s/tizza-test-%s", tmp, id);
+    test_tmppath(base, sizeof base, "mkdir"); /* what is left here goes at exit */
     snprintf(path, sizeof path, "%s/a/b/x.db", base);
     snprintf(u, sizeof u, "sqlite://%s", path);
-    store_t *m = store_open(u, "x", err, sizeof err);
+    store_t *m = test_defer_store(store_open(u, "x", err, sizeof err));
     if (!m) fail_msg("open %s: %s", u, err);
-    cJSON *d = doc("k", NULL);
-    OK(store_insert(m, "t", d));
-    cJSON_Delete(d);
-    store_close(m);
+    OK(store_insert(m, "t", doc("k", NULL)));
+    test_release(m);
     assert_int_equal(stat(path, &st), 0);
-    m = store_open(u, "x", err, sizeof err); /* data persists */
+    m = test_defer_store(store_open(u, "x", err, sizeof err)); /* data persists */
     assert_non_null(m);
+    cJSON *d = NULL;
     OK(store_get(m, "t", "k", &d));
     cJSON_Delete(d);
-    store_close(m);
+    test_release(m);
     const char *suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
         snprintf(f, sizeof f, "%s%s", path, suffix[i]);
@@ -1362,15 +1324,11 @@ static void test_sqlite_mkdir(void **state) {
 
 static int suite_setup(void **state) {
     const char *env = getenv("STORE_URL"), *db = getenv("STORE_DB");
-    char err[256] = "", id[ID_LEN + 1];
-    if (env && *env) {
+    char err[256] = "", path[512];
+    if (env && *env)
         snprintf(url, sizeof url, "%s", env);
-    } else {
-        const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-        id_new(id);
-        snprintf(tmpdb, sizeof tmpdb, "%s/tizza-test-store-%s.db", tmp, id);
-        snprintf(url, sizeof url, "sqlite://%s", tmpdb);
-    }
+    else
+        snprintf(url, sizeof url, "sqlite://%s", test_tmppath(path, sizeof path, "store.db"));
     dbname = db && *db ? db : "tizza_test";
     S = store_open(url, dbname, err, sizeof err);
     if (!S) {
@@ -1383,24 +1341,17 @@ static int suite_setup(void **state) {
 
 static int suite_teardown(void **state) {
     store_close(S);
-    if (tmpdb[0]) {
-        char f[600];
-        const char *suffix[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(f, sizeof f, "%s%s", tmpdb, suffix[i]);
-            unlink(f);
-        }
-    }
     return 0;
 }
 
-/* A failed assertion must not leave the next test inside a transaction. */
-static int end_txn(void **state) {
+/* A failed assertion must not leave the next test inside a transaction, nor leak what the
+ * test opened (a thread waiting for the transaction is joined after the rollback). */
+static int end_test(void **state) {
     if (store_in_txn(S)) store_rollback(S);
-    return 0;
+    return test_cleanup(state);
 }
 
-#define T(f) cmocka_unit_test_teardown(f, end_txn)
+#define T(f) cmocka_unit_test_teardown(f, end_test)
 
 int main(void) {
     const struct CMUnitTest tests[] = {

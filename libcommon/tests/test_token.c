@@ -11,14 +11,17 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
 #include "token.h"
 
 #define NOW 1700000000
 
-/* ---- helpers ---- */
+/* ---- helpers ----
+ * What they return is registered for the teardown (testlib.h), like what the tests allocate
+ * themselves: a failed assertion reports its own cause and no leak. */
 
 static char *b64s(const char *text) {
-    return b64url_encode((const unsigned char *)text, strlen(text));
+    return test_defer_free(b64url_encode((const unsigned char *)text, strlen(text)));
 }
 
 /* "hseg.cseg.sig" where sig = Ed25519(k, "hseg.cseg"); k NULL -> `sig` used verbatim. */
@@ -28,6 +31,7 @@ static char *craft_segments(const char *hseg, const char *cseg, const token_key_
     char *out = malloc(n);
     assert_non_null(out);
     snprintf(out, n, "%s.%s", hseg, cseg);
+    test_defer_free(out);
     char *sig64 = NULL;
     if (k) {
         unsigned char s[crypto_sign_BYTES];
@@ -46,13 +50,13 @@ static char *craft_segments(const char *hseg, const char *cseg, const token_key_
 static char *craft(const char *header, const char *claims, const token_key_t *k, const char *sig) {
     char *h = b64s(header), *c = b64s(claims);
     char *out = craft_segments(h, c, k, sig);
-    free(h);
-    free(c);
+    test_release(h);
+    test_release(c);
     return out;
 }
 
 static cJSON *std_claims(int64_t iat, int64_t exp) {
-    cJSON *c = cJSON_CreateObject();
+    cJSON *c = test_defer_json(cJSON_CreateObject());
     cJSON_AddStringToObject(c, "sub", "65a1b2c3d4e5f60718293a4b");
     cJSON_AddStringToObject(c, "username", "alice");
     cJSON_AddStringToObject(c, "role", "user");
@@ -65,8 +69,8 @@ static cJSON *std_claims(int64_t iat, int64_t exp) {
 static char *std_claims_text(int64_t iat, int64_t exp) {
     cJSON *c = std_claims(iat, exp);
     char *t = cJSON_PrintUnformatted(c);
-    cJSON_Delete(c);
-    return t;
+    test_release(c);
+    return test_defer(cJSON_free, t);
 }
 
 static char *header_text(const char *alg, const char *kid) {
@@ -82,7 +86,9 @@ static char *header_text(const char *alg, const char *kid) {
 static void expect_reject(const token_key_t *keys, int n, const char *jwt, const char *why_want) {
     cJSON *claims = (cJSON *)1;
     const char *why = NULL;
-    assert_int_equal(token_verify(keys, n, jwt, NOW, &claims, &why), -1);
+    int rc = token_verify(keys, n, jwt, NOW, &claims, &why);
+    if (rc == 0) test_defer_json(claims); /* accepted after all */
+    assert_int_equal(rc, -1);
     assert_null(claims);
     assert_non_null(why);
     if (why_want) assert_string_equal(why, why_want);
@@ -92,6 +98,7 @@ static cJSON *expect_accept(const token_key_t *keys, int n, const char *jwt) {
     cJSON *claims = NULL;
     const char *why = "unset";
     int rc = token_verify(keys, n, jwt, NOW, &claims, &why);
+    test_defer_json(claims);
     if (rc != 0) fail_msg("rejected: %s", why);
     assert_non_null(claims);
     return claims;
@@ -109,12 +116,12 @@ static int setup_key(void **state) {
 static void test_sign_verify_round_trip(void **state) {
     token_key_t *k = *state;
     cJSON *in = std_claims(NOW, NOW + 900);
-    char *before = cJSON_PrintUnformatted(in);
-    char *jwt = token_sign(k, in);
+    char *before = test_defer(cJSON_free, cJSON_PrintUnformatted(in));
+    char *jwt = test_defer_free(token_sign(k, in));
     assert_non_null(jwt);
 
     /* claims not modified */
-    char *after = cJSON_PrintUnformatted(in);
+    char *after = test_defer(cJSON_free, cJSON_PrintUnformatted(in));
     assert_string_equal(before, after);
 
     /* three segments, header names EdDSA and the key */
@@ -129,40 +136,30 @@ static void test_sign_verify_round_trip(void **state) {
     size_t hlen = 0;
     assert_int_equal(b64url_decode(hseg, hbuf, sizeof hbuf - 1, &hlen), 0);
     hbuf[hlen] = '\0';
-    cJSON *h = cJSON_Parse((const char *)hbuf);
+    cJSON *h = test_defer_json(cJSON_Parse((const char *)hbuf));
     assert_non_null(h);
     assert_string_equal(cJSON_GetObjectItem(h, "alg")->valuestring, "EdDSA");
     assert_string_equal(cJSON_GetObjectItem(h, "typ")->valuestring, "JWT");
     assert_string_equal(cJSON_GetObjectItem(h, "kid")->valuestring, k->kid);
-    cJSON_Delete(h);
 
     cJSON *out = expect_accept(k, 1, jwt);
     assert_true(cJSON_Compare(in, out, 1));
 
     /* why may be NULL, claims may be NULL */
     assert_int_equal(token_verify(k, 1, jwt, NOW, NULL, NULL), 0);
-
-    cJSON_Delete(out);
-    cJSON_Delete(in);
-    cJSON_free(before);
-    cJSON_free(after);
-    free(jwt);
 }
 
 static void test_sign_rejects_bad_input(void **state) {
     token_key_t *k = *state;
-    cJSON *arr = cJSON_CreateArray();
-    assert_null(token_sign(k, arr));
-    assert_null(token_sign(k, NULL));
-    cJSON_Delete(arr);
+    cJSON *arr = test_defer_json(cJSON_CreateArray());
+    assert_null(test_defer_free(token_sign(k, arr)));
+    assert_null(test_defer_free(token_sign(k, NULL)));
 
     token_key_t verify_only;
-    char *x = b64url_encode(k->pk, sizeof k->pk);
+    char *x = test_defer_free(b64url_encode(k->pk, sizeof k->pk));
     assert_int_equal(token_key_from_public(&verify_only, x), 0);
     cJSON *c = std_claims(NOW, NOW + 900);
-    assert_null(token_sign(&verify_only, c));
-    cJSON_Delete(c);
-    free(x);
+    assert_null(test_defer_free(token_sign(&verify_only, c)));
 }
 
 static void test_kid_format(void **state) {
@@ -171,9 +168,8 @@ static void test_kid_format(void **state) {
     assert_int_equal(strlen(k->kid), 16);
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, k->pk, sizeof k->pk);
-    char *want = b64url_encode(h, 12);
+    char *want = test_defer_free(b64url_encode(h, 12));
     assert_string_equal(k->kid, want);
-    free(want);
 }
 
 /* ---- algorithm attacks ---- */
@@ -183,12 +179,9 @@ static void test_reject_alg_none(void **state) {
     char *claims = std_claims_text(NOW, NOW + 900);
     char *jwt = craft("{\"alg\":\"none\",\"typ\":\"JWT\"}", claims, NULL, "");
     expect_reject(k, 1, jwt, "unsupported alg");
-    free(jwt);
     /* "None"/"NONE" and none-with-kid too */
     jwt = craft(header_text("NONE", k->kid), claims, NULL, "");
     expect_reject(k, 1, jwt, "unsupported alg");
-    free(jwt);
-    cJSON_free(claims);
 }
 
 static void test_reject_hs256_key_confusion(void **state) {
@@ -202,14 +195,9 @@ static void test_reject_hs256_key_confusion(void **state) {
     unsigned char hkey[crypto_auth_hmacsha256_KEYBYTES];
     memcpy(hkey, k->pk, sizeof hkey);
     crypto_auth_hmacsha256(mac, (const unsigned char *)input, strlen(input), hkey);
-    char *sig = b64url_encode(mac, sizeof mac);
+    char *sig = test_defer_free(b64url_encode(mac, sizeof mac));
     char *jwt = craft_segments(h, c, NULL, sig);
     expect_reject(k, 1, jwt, "unsupported alg");
-    free(jwt);
-    free(sig);
-    free(h);
-    free(c);
-    cJSON_free(claims);
 }
 
 static void test_reject_other_algs(void **state) {
@@ -219,18 +207,13 @@ static void test_reject_other_algs(void **state) {
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
         char *jwt = craft(header_text(algs[i], k->kid), claims, k, NULL); /* validly signed */
         expect_reject(k, 1, jwt, "unsupported alg");
-        free(jwt);
     }
     char *jwt = craft("{\"typ\":\"JWT\"}", claims, k, NULL);
     expect_reject(k, 1, jwt, "missing alg");
-    free(jwt);
     jwt = craft("{\"alg\":null}", claims, k, NULL);
     expect_reject(k, 1, jwt, "unsupported alg");
-    free(jwt);
     jwt = craft("{\"alg\":[\"EdDSA\"]}", claims, k, NULL);
     expect_reject(k, 1, jwt, "unsupported alg");
-    free(jwt);
-    cJSON_free(claims);
 }
 
 static void test_accept_any_typ(void **state) {
@@ -239,12 +222,9 @@ static void test_accept_any_typ(void **state) {
     char hdr[256];
     snprintf(hdr, sizeof hdr, "{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\",\"kid\":\"%s\"}", k->kid);
     char *jwt = craft(hdr, claims, k, NULL);
-    cJSON_Delete(expect_accept(k, 1, jwt));
-    free(jwt);
+    expect_accept(k, 1, jwt);
     jwt = craft("{\"alg\":\"EdDSA\"}", claims, k, NULL); /* no typ, no kid, one key */
-    cJSON_Delete(expect_accept(k, 1, jwt));
-    free(jwt);
-    cJSON_free(claims);
+    expect_accept(k, 1, jwt);
 }
 
 /* ---- tampering ---- */
@@ -252,7 +232,7 @@ static void test_accept_any_typ(void **state) {
 static void test_reject_flipped_signature_bit(void **state) {
     token_key_t *k = *state;
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *jwt = token_sign(k, c);
+    char *jwt = test_defer_free(token_sign(k, c));
     char *dot = strrchr(jwt, '.');
     unsigned char sig[crypto_sign_BYTES];
     size_t n = 0;
@@ -262,8 +242,8 @@ static void test_reject_flipped_signature_bit(void **state) {
         sig[byte] ^= 0x01;
         char *s64 = b64url_encode(sig, sizeof sig);
         strcpy(dot + 1, s64); /* same length */
-        expect_reject(k, 1, jwt, "bad signature");
         free(s64);
+        expect_reject(k, 1, jwt, "bad signature");
         sig[byte] ^= 0x01;
     }
     /* truncated and empty signatures */
@@ -271,8 +251,6 @@ static void test_reject_flipped_signature_bit(void **state) {
     expect_reject(k, 1, jwt, "bad signature");
     dot[1] = '\0';
     expect_reject(k, 1, jwt, "bad signature");
-    free(jwt);
-    cJSON_Delete(c);
 }
 
 static void test_reject_swapped_payload(void **state) {
@@ -280,7 +258,7 @@ static void test_reject_swapped_payload(void **state) {
     cJSON *c1 = std_claims(NOW, NOW + 900);
     cJSON *c2 = std_claims(NOW, NOW + 900);
     cJSON_ReplaceItemInObject(c2, "role", cJSON_CreateString("admin"));
-    char *t1 = token_sign(k, c1), *t2 = token_sign(k, c2);
+    char *t1 = test_defer_free(token_sign(k, c1)), *t2 = test_defer_free(token_sign(k, c2));
     /* t1's header and signature around t2's payload */
     char *d1a = strchr(t1, '.'), *d1b = strrchr(t1, '.');
     char *d2a = strchr(t2, '.'), *d2b = strrchr(t2, '.');
@@ -288,18 +266,14 @@ static void test_reject_swapped_payload(void **state) {
     snprintf(forged, sizeof forged, "%.*s%.*s%s", (int)(d1a - t1), t1, (int)(d2b - d2a), d2a, d1b);
     expect_reject(k, 1, forged, "bad signature");
     /* sanity: both originals verify */
-    cJSON_Delete(expect_accept(k, 1, t1));
-    cJSON_Delete(expect_accept(k, 1, t2));
-    free(t1);
-    free(t2);
-    cJSON_Delete(c1);
-    cJSON_Delete(c2);
+    expect_accept(k, 1, t1);
+    expect_accept(k, 1, t2);
 }
 
 static void test_reject_tampered_header(void **state) {
     token_key_t *k = *state;
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *jwt = token_sign(k, c);
+    char *jwt = test_defer_free(token_sign(k, c));
     char *dot = strchr(jwt, '.');
     char hdr[256];
     snprintf(hdr, sizeof hdr, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"%s\",\"x\":1}", k->kid);
@@ -307,9 +281,6 @@ static void test_reject_tampered_header(void **state) {
     char forged[2048];
     snprintf(forged, sizeof forged, "%s%s", h, dot);
     expect_reject(k, 1, forged, "bad signature");
-    free(h);
-    free(jwt);
-    cJSON_Delete(c);
 }
 
 static void test_reject_wrong_key_same_kid(void **state) {
@@ -318,10 +289,8 @@ static void test_reject_wrong_key_same_kid(void **state) {
     token_key_generate(&other);
     memcpy(other.kid, k->kid, sizeof other.kid); /* names k, holds another key */
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *jwt = token_sign(k, c);
+    char *jwt = test_defer_free(token_sign(k, c));
     expect_reject(&other, 1, jwt, "bad signature");
-    free(jwt);
-    cJSON_Delete(c);
 }
 
 /* ---- times ---- */
@@ -334,13 +303,11 @@ static void test_expiry(void **state) {
     } cases[] = {{NOW - 1, 0}, {NOW, 0}, {NOW + 1, 1}, {NOW - 100000, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cJSON *c = std_claims(NOW - 10, cases[i].exp);
-        char *jwt = token_sign(k, c);
+        char *jwt = test_defer_free(token_sign(k, c));
         if (cases[i].ok)
-            cJSON_Delete(expect_accept(k, 1, jwt));
+            expect_accept(k, 1, jwt);
         else
             expect_reject(k, 1, jwt, "expired");
-        free(jwt);
-        cJSON_Delete(c);
     }
 }
 
@@ -356,32 +323,25 @@ static void test_reject_missing_or_bad_exp(void **state) {
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         char *jwt = craft(header_text("EdDSA", k->kid), bodies[i], k, NULL);
         expect_reject(k, 1, jwt, "missing or invalid exp");
-        free(jwt);
     }
 }
 
 static void test_iat_leeway(void **state) {
     token_key_t *k = *state;
     cJSON *c = std_claims(NOW + 60, NOW + 900);
-    char *jwt = token_sign(k, c);
-    cJSON_Delete(expect_accept(k, 1, jwt));
-    free(jwt);
-    cJSON_Delete(c);
+    char *jwt = test_defer_free(token_sign(k, c));
+    expect_accept(k, 1, jwt);
 
     c = std_claims(NOW + 61, NOW + 900);
-    jwt = token_sign(k, c);
+    jwt = test_defer_free(token_sign(k, c));
     expect_reject(k, 1, jwt, "invalid iat");
-    free(jwt);
-    cJSON_Delete(c);
 
     jwt = craft(header_text("EdDSA", k->kid), "{\"exp\":1700000900,\"iat\":\"now\"}", k, NULL);
     expect_reject(k, 1, jwt, "invalid iat");
-    free(jwt);
 
     /* iat is optional */
     jwt = craft(header_text("EdDSA", k->kid), "{\"exp\":1700000900}", k, NULL);
-    cJSON_Delete(expect_accept(k, 1, jwt));
-    free(jwt);
+    expect_accept(k, 1, jwt);
 }
 
 /* ---- malformed ---- */
@@ -394,35 +354,25 @@ static void test_reject_bad_base64(void **state) {
     const char bad[] = {'*', '+', '/', '=', ' ', '!'};
     for (size_t i = 0; i < sizeof bad; i++) {
         /* bad char in the payload, validly signed over the raw text */
-        char *cb = strdup(c);
+        char *cb = test_defer_free(strdup(c));
         cb[clen / 2] = bad[i];
         char *jwt = craft_segments(h, cb, k, NULL);
         expect_reject(k, 1, jwt, "malformed claims encoding");
-        free(jwt);
-        free(cb);
         /* bad char in the header */
-        char *hb = strdup(h);
+        char *hb = test_defer_free(strdup(h));
         hb[3] = bad[i];
         jwt = craft_segments(hb, c, k, NULL);
         expect_reject(k, 1, jwt, "malformed header encoding");
-        free(jwt);
-        free(hb);
     }
     /* standard padding is not base64url */
-    char *cp = malloc(clen + 3);
+    char *cp = test_defer_free(malloc(clen + 3));
     snprintf(cp, clen + 3, "%s==", c);
     char *jwt = craft_segments(h, cp, k, NULL);
     expect_reject(k, 1, jwt, "malformed claims encoding");
-    free(jwt);
-    free(cp);
     /* bad char in the signature */
     jwt = craft_segments(h, c, k, NULL);
     jwt[strlen(jwt) - 5] = '*';
     expect_reject(k, 1, jwt, "bad signature");
-    free(jwt);
-    free(h);
-    free(c);
-    cJSON_free(claims);
 }
 
 static void test_reject_non_json_and_non_object(void **state) {
@@ -433,22 +383,19 @@ static void test_reject_non_json_and_non_object(void **state) {
     for (size_t i = 0; i < sizeof bad_headers / sizeof bad_headers[0]; i++) {
         char *jwt = craft(bad_headers[i], claims, k, NULL);
         expect_reject(k, 1, jwt, "malformed header");
-        free(jwt);
     }
     const char *bad_claims[] = {"[1700000900]", "not json", "42",
                                 "null",         "",         "{\"exp\":1700000900}{}"};
     for (size_t i = 0; i < sizeof bad_claims / sizeof bad_claims[0]; i++) {
         char *jwt = craft(header_text("EdDSA", k->kid), bad_claims[i], k, NULL);
         expect_reject(k, 1, jwt, "malformed claims");
-        free(jwt);
     }
-    cJSON_free(claims);
 }
 
 static void test_reject_wrong_segment_count(void **state) {
     token_key_t *k = *state;
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *jwt = token_sign(k, c);
+    char *jwt = test_defer_free(token_sign(k, c));
     char buf[2048];
 
     /* two segments: header.payload */
@@ -466,8 +413,6 @@ static void test_reject_wrong_segment_count(void **state) {
     expect_reject(k, 1, "", "missing token");
     expect_reject(k, 1, NULL, "missing token");
     expect_reject(k, 1, "..", NULL);
-    free(jwt);
-    cJSON_Delete(c);
 }
 
 static void test_token_size_limit(void **state) {
@@ -484,10 +429,10 @@ static void test_token_size_limit(void **state) {
         p[padlen] = '\0';
         cJSON_SetValuestring(pad, p);
         free(p);
-        char *jwt = token_sign(k, c);
+        char *jwt = test_defer_free(token_sign(k, c));
         assert_non_null(jwt);
         if (strlen(jwt) <= 8192) {
-            free(last_ok);
+            test_release(last_ok);
             last_ok = jwt;
         } else {
             first_over = jwt;
@@ -496,21 +441,16 @@ static void test_token_size_limit(void **state) {
     }
     assert_non_null(last_ok);
     assert_true(strlen(last_ok) > 8180);
-    cJSON_Delete(expect_accept(k, 1, last_ok));
+    expect_accept(k, 1, last_ok);
     expect_reject(k, 1, first_over, "token too long");
-    free(last_ok);
-    free(first_over);
-    cJSON_Delete(c);
 }
 
 static void test_no_keys(void **state) {
     token_key_t *k = *state;
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *jwt = token_sign(k, c);
+    char *jwt = test_defer_free(token_sign(k, c));
     expect_reject(k, 0, jwt, "no verification keys");
     expect_reject(NULL, 1, jwt, "no verification keys");
-    free(jwt);
-    cJSON_Delete(c);
 }
 
 /* ---- keys ---- */
@@ -521,36 +461,29 @@ static void test_kid_selection_two_keys(void **state) {
     token_key_generate(&keys[1]);
     assert_string_not_equal(keys[0].kid, keys[1].kid);
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *t0 = token_sign(&keys[0], c), *t1 = token_sign(&keys[1], c);
+    char *t0 = test_defer_free(token_sign(&keys[0], c)),
+         *t1 = test_defer_free(token_sign(&keys[1], c));
 
-    cJSON_Delete(expect_accept(keys, 2, t0));
-    cJSON_Delete(expect_accept(keys, 2, t1));
-    cJSON_Delete(expect_accept(&keys[1], 1, t1));
+    expect_accept(keys, 2, t0);
+    expect_accept(keys, 2, t1);
+    expect_accept(&keys[1], 1, t1);
     expect_reject(&keys[0], 1, t1, "unknown key"); /* only the other key known */
 
     char *claims = std_claims_text(NOW, NOW + 900);
     char *jwt = craft(header_text("EdDSA", "no-such-kid"), claims, &keys[0], NULL);
     expect_reject(keys, 2, jwt, "unknown key");
-    free(jwt);
     /* no kid: fine with one key, ambiguous with two */
     jwt = craft("{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}", claims, &keys[1], NULL);
     expect_reject(keys, 2, jwt, "missing kid");
-    cJSON_Delete(expect_accept(&keys[1], 1, jwt));
+    expect_accept(&keys[1], 1, jwt);
     expect_reject(&keys[0], 1, jwt, "bad signature");
-    free(jwt);
     jwt = craft("{\"alg\":\"EdDSA\",\"kid\":7}", claims, &keys[0], NULL);
     expect_reject(keys, 2, jwt, "invalid kid");
-    free(jwt);
-
-    cJSON_free(claims);
-    free(t0);
-    free(t1);
-    cJSON_Delete(c);
 }
 
 static void test_seed_round_trip(void **state) {
     token_key_t *k = *state;
-    char *seed = token_key_seed(k);
+    char *seed = test_defer_free(token_key_seed(k));
     assert_non_null(seed);
     assert_int_equal(strlen(seed), 43); /* 32 bytes, unpadded */
     token_key_t a, b;
@@ -563,10 +496,8 @@ static void test_seed_round_trip(void **state) {
 
     /* a token signed by the restored key verifies with the original */
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *jwt = token_sign(&a, c);
-    cJSON_Delete(expect_accept(k, 1, jwt));
-    free(jwt);
-    cJSON_Delete(c);
+    char *jwt = test_defer_free(token_sign(&a, c));
+    expect_accept(k, 1, jwt);
 
     /* standard base64 (padded or not) of the same seed gives the same key */
     unsigned char raw[32];
@@ -580,50 +511,42 @@ static void test_seed_round_trip(void **state) {
 
     /* a fixed seed gives a fixed key (all-zero seed, RFC 8032-style determinism) */
     memset(raw, 0, sizeof raw);
-    char *zero = b64url_encode(raw, sizeof raw);
+    char *zero = test_defer_free(b64url_encode(raw, sizeof raw));
     assert_int_equal(token_key_from_seed(&a, zero), 0);
     assert_int_equal(token_key_from_seed(&b, zero), 0);
     assert_memory_equal(a.pk, b.pk, sizeof a.pk);
     assert_memory_not_equal(a.pk, k->pk, sizeof a.pk);
-    free(zero);
 
     /* bad seeds */
     assert_int_equal(token_key_from_seed(&a, NULL), -1);
     assert_int_equal(token_key_from_seed(&a, ""), -1);
     assert_int_equal(token_key_from_seed(&a, "not base64 at all!"), -1);
-    char *short_seed = b64url_encode(raw, 31),
-         *long_seed = b64url_encode((unsigned char[33]){0}, 33);
+    char *short_seed = test_defer_free(b64url_encode(raw, 31));
+    char *long_seed = test_defer_free(b64url_encode((unsigned char[33]){0}, 33));
     assert_int_equal(token_key_from_seed(&a, short_seed), -1);
     assert_int_equal(token_key_from_seed(&a, long_seed), -1);
-    free(short_seed);
-    free(long_seed);
-    free(seed);
 }
 
 static void test_public_key(void **state) {
     token_key_t *k = *state;
-    char *x = b64url_encode(k->pk, sizeof k->pk);
+    char *x = test_defer_free(b64url_encode(k->pk, sizeof k->pk));
     token_key_t v;
     assert_int_equal(token_key_from_public(&v, x), 0);
     assert_memory_equal(v.pk, k->pk, sizeof v.pk);
     assert_string_equal(v.kid, k->kid);
     assert_true(sodium_is_zero(v.sk, sizeof v.sk));
-    assert_null(token_key_seed(&v));
+    assert_null(test_defer_free(token_key_seed(&v)));
 
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *jwt = token_sign(k, c);
-    cJSON_Delete(expect_accept(&v, 1, jwt));
-    free(jwt);
-    cJSON_Delete(c);
+    char *jwt = test_defer_free(token_sign(k, c));
+    expect_accept(&v, 1, jwt);
 
     assert_int_equal(token_key_from_public(&v, NULL), -1);
     assert_int_equal(token_key_from_public(&v, ""), -1);
     x[10] = '*';
     assert_int_equal(token_key_from_public(&v, x), -1);
-    char *short_pk = b64url_encode(k->pk, 31);
+    char *short_pk = test_defer_free(b64url_encode(k->pk, 31));
     assert_int_equal(token_key_from_public(&v, short_pk), -1);
-    free(short_pk);
-    free(x);
 }
 
 /* ---- JWKS ---- */
@@ -632,7 +555,7 @@ static void test_jwks_round_trip(void **state) {
     token_key_t keys[2];
     token_key_generate(&keys[0]);
     token_key_generate(&keys[1]);
-    cJSON *doc = token_jwks(keys, 2);
+    cJSON *doc = test_defer_json(token_jwks(keys, 2));
     assert_non_null(doc);
     cJSON *arr = cJSON_GetObjectItem(doc, "keys");
     assert_int_equal(cJSON_GetArraySize(arr), 2);
@@ -645,9 +568,9 @@ static void test_jwks_round_trip(void **state) {
     assert_null(cJSON_GetObjectItem(jwk, "d")); /* never the private part */
 
     /* through text, as over HTTP */
-    char *text = cJSON_PrintUnformatted(doc);
+    char *text = test_defer(cJSON_free, cJSON_PrintUnformatted(doc));
     assert_null(strstr(text, "\"d\""));
-    cJSON *parsed = cJSON_Parse(text);
+    cJSON *parsed = test_defer_json(cJSON_Parse(text));
     token_key_t got[4];
     memset(got, 0xAB, sizeof got);
     assert_int_equal(token_keys_from_jwks(parsed, got, 4), 2);
@@ -658,41 +581,32 @@ static void test_jwks_round_trip(void **state) {
     }
     /* verifies tokens of both keys */
     cJSON *c = std_claims(NOW, NOW + 900);
-    char *t1 = token_sign(&keys[1], c);
-    cJSON_Delete(expect_accept(got, 2, t1));
-    free(t1);
-    cJSON_Delete(c);
+    char *t1 = test_defer_free(token_sign(&keys[1], c));
+    expect_accept(got, 2, t1);
 
     /* max honoured */
     assert_int_equal(token_keys_from_jwks(parsed, got, 1), 1);
     assert_memory_equal(got[0].pk, keys[0].pk, sizeof got[0].pk);
 
-    cJSON_Delete(parsed);
-    cJSON_free(text);
-    cJSON_Delete(doc);
-
-    doc = token_jwks(keys, 0);
+    doc = test_defer_json(token_jwks(keys, 0));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "keys")), 0);
     assert_int_equal(token_keys_from_jwks(doc, got, 4), 0);
-    cJSON_Delete(doc);
 }
 
 static void test_jwks_bad_documents(void **state) {
     token_key_t *k = *state;
     token_key_t got[4];
-    char *x = b64url_encode(k->pk, sizeof k->pk);
+    char *x = test_defer_free(b64url_encode(k->pk, sizeof k->pk));
     char buf[1024];
 
-    cJSON *j = cJSON_Parse("[]");
+    cJSON *j = test_defer_json(cJSON_Parse("[]"));
     assert_int_equal(token_keys_from_jwks(j, got, 4), -1);
-    cJSON_Delete(j);
-    j = cJSON_Parse("{\"keys\":{}}");
+    j = test_defer_json(cJSON_Parse("{\"keys\":{}}"));
     assert_int_equal(token_keys_from_jwks(j, got, 4), -1);
-    cJSON_Delete(j);
     assert_int_equal(token_keys_from_jwks(NULL, got, 4), -1);
-    j = cJSON_Parse("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"}]}");
+    j = test_defer_json(
+        cJSON_Parse("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"}]}"));
     assert_int_equal(token_keys_from_jwks(j, got, 4), -1);
-    cJSON_Delete(j);
 
     /* other key types are skipped, the Ed25519 one kept; a missing kid is derived */
     snprintf(buf, sizeof buf,
@@ -702,12 +616,10 @@ static void test_jwks_bad_documents(void **state) {
              "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"alg\":\"ES256\"},"
              "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"}]}",
              x, x, x, x);
-    j = cJSON_Parse(buf);
+    j = test_defer_json(cJSON_Parse(buf));
     assert_int_equal(token_keys_from_jwks(j, got, 4), 1);
     assert_memory_equal(got[0].pk, k->pk, sizeof k->pk);
     assert_string_equal(got[0].kid, k->kid);
-    cJSON_Delete(j);
-    free(x);
 }
 
 /* ---- base64url ---- */
@@ -727,14 +639,13 @@ static void test_b64url_encode(void **state) {
              {"\xfb\xff", 2, "-_8"},
              {"\x00", 1, "AA"}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        char *e = b64url_encode((const unsigned char *)v[i].in, v[i].len);
+        char *e = test_defer_free(b64url_encode((const unsigned char *)v[i].in, v[i].len));
         assert_string_equal(e, v[i].out);
         unsigned char d[16];
         size_t n = 99;
         assert_int_equal(b64url_decode(e, d, sizeof d, &n), 0);
         assert_int_equal(n, v[i].len);
         assert_memory_equal(d, v[i].in, v[i].len);
-        free(e);
     }
 }
 
@@ -757,42 +668,44 @@ static void test_b64url_decode_rejects(void **state) {
     /* every byte value survives */
     unsigned char all[256], back[256];
     for (int i = 0; i < 256; i++) all[i] = (unsigned char)i;
-    char *e = b64url_encode(all, sizeof all);
+    char *e = test_defer_free(b64url_encode(all, sizeof all));
     assert_null(strpbrk(e, "+/="));
     assert_int_equal(b64url_decode(e, back, sizeof back, &n), 0);
     assert_int_equal(n, 256);
     assert_memory_equal(all, back, 256);
-    free(e);
 }
 
 int main(void) {
+/* K: with a fresh key in *state. Both release what the test registered (testlib.h). */
+#define K(f) cmocka_unit_test_setup_teardown(f, setup_key, test_cleanup)
+#define T(f) cmocka_unit_test_teardown(f, test_cleanup)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_sign_verify_round_trip, setup_key),
-        cmocka_unit_test_setup(test_sign_rejects_bad_input, setup_key),
-        cmocka_unit_test_setup(test_kid_format, setup_key),
-        cmocka_unit_test_setup(test_reject_alg_none, setup_key),
-        cmocka_unit_test_setup(test_reject_hs256_key_confusion, setup_key),
-        cmocka_unit_test_setup(test_reject_other_algs, setup_key),
-        cmocka_unit_test_setup(test_accept_any_typ, setup_key),
-        cmocka_unit_test_setup(test_reject_flipped_signature_bit, setup_key),
-        cmocka_unit_test_setup(test_reject_swapped_payload, setup_key),
-        cmocka_unit_test_setup(test_reject_tampered_header, setup_key),
-        cmocka_unit_test_setup(test_reject_wrong_key_same_kid, setup_key),
-        cmocka_unit_test_setup(test_expiry, setup_key),
-        cmocka_unit_test_setup(test_reject_missing_or_bad_exp, setup_key),
-        cmocka_unit_test_setup(test_iat_leeway, setup_key),
-        cmocka_unit_test_setup(test_reject_bad_base64, setup_key),
-        cmocka_unit_test_setup(test_reject_non_json_and_non_object, setup_key),
-        cmocka_unit_test_setup(test_reject_wrong_segment_count, setup_key),
-        cmocka_unit_test_setup(test_token_size_limit, setup_key),
-        cmocka_unit_test_setup(test_no_keys, setup_key),
-        cmocka_unit_test(test_kid_selection_two_keys),
-        cmocka_unit_test_setup(test_seed_round_trip, setup_key),
-        cmocka_unit_test_setup(test_public_key, setup_key),
-        cmocka_unit_test(test_jwks_round_trip),
-        cmocka_unit_test_setup(test_jwks_bad_documents, setup_key),
-        cmocka_unit_test(test_b64url_encode),
-        cmocka_unit_test(test_b64url_decode_rejects),
+        K(test_sign_verify_round_trip),
+        K(test_sign_rejects_bad_input),
+        K(test_kid_format),
+        K(test_reject_alg_none),
+        K(test_reject_hs256_key_confusion),
+        K(test_reject_other_algs),
+        K(test_accept_any_typ),
+        K(test_reject_flipped_signature_bit),
+        K(test_reject_swapped_payload),
+        K(test_reject_tampered_header),
+        K(test_reject_wrong_key_same_kid),
+        K(test_expiry),
+        K(test_reject_missing_or_bad_exp),
+        K(test_iat_leeway),
+        K(test_reject_bad_base64),
+        K(test_reject_non_json_and_non_object),
+        K(test_reject_wrong_segment_count),
+        K(test_token_size_limit),
+        K(test_no_keys),
+        T(test_kid_selection_two_keys),
+        K(test_seed_round_trip),
+        K(test_public_key),
+        T(test_jwks_round_trip),
+        K(test_jwks_bad_documents),
+        T(test_b64url_encode),
+        T(test_b64url_decode_rejects),
     };
     if (sodium_init() < 0) return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);

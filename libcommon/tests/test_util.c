@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "testlib.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -109,14 +110,12 @@ static void test_str_copy(void **state) {
 }
 
 static void test_str_lower(void **state) {
-    char *s = str_lower("Hello_World-42.Ä");
+    char *s = test_defer_free(str_lower("Hello_World-42.Ä"));
     assert_non_null(s);
     assert_string_equal(s, "hello_world-42.Ä"); /* ASCII only; UTF-8 bytes untouched */
-    free(s);
-    s = str_lower("");
+    s = test_defer_free(str_lower(""));
     assert_string_equal(s, "");
-    free(s);
-    assert_null(str_lower(NULL));
+    assert_null(test_defer_free(str_lower(NULL)));
 }
 
 #define U8(s) utf8_len(s, sizeof(s) - 1)
@@ -187,7 +186,7 @@ int main(void) {
         cmocka_unit_test(test_iso_time),
         cmocka_unit_test(test_iso_now),
         cmocka_unit_test(test_str_copy),
-        cmocka_unit_test(test_str_lower),
+        cmocka_unit_test_teardown(test_str_lower, test_cleanup),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
         cmocka_unit_test(test_jitter_half),

@@ -24,7 +24,7 @@ require_tools() {
 }
 
 setup_tmp() {
-    TMP=$(mktemp -d "/tmp/$1.XXXXXX")
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
     chmod 755 "$TMP" # nginx workers may run as nobody and must read $TMP/www*
     KEEP_TMP=$2
     pids=() # every process we started and have not reaped yet

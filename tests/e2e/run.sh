@@ -34,7 +34,7 @@ for v in $(compgen -e); do [[ $v == RATE_LIMIT_* || $v == TIZZA_SUPERUSER* ]] &&
 passed=0
 failed=0
 pids=()     # every background process started here
-TMP=$(mktemp -d /tmp/tizza-e2e.XXXXXX)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tizza-e2e.XXXXXX")
 
 say() { printf 'e2e: %s\n' "$*"; }
 

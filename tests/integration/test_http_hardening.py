@@ -1,6 +1,6 @@
-"""What the HTTP layer (libcommon/http.c) answers to requests crafted against it: CORS with a
-wildcard, a forged Host header. One tizza-auth per class on SQLite; the store is not the
-point here.
+"""What the HTTP layer (libcommon/http.c, conn.c, wire.c) answers to requests crafted
+against it: request-smuggling building blocks and malformed requests, CORS with a wildcard,
+a forged Host header. One tizza-auth per class on SQLite; the store is not the point here.
 """
 import json
 import os
@@ -9,6 +9,7 @@ import urllib.parse
 
 from cluster import sqlite_only
 from harness import Client, Service, unique
+from hostile import PROBES, TAIL, assert_problem, exchange
 
 sqlite_only()
 
@@ -26,6 +27,38 @@ def start(env):
                             "password": "pw-" + os.urandom(9).hex()})
         assert r.status == 201, r
     return svc
+
+
+class Framing(unittest.TestCase):
+    """RFC 9112: each probe gets one problem+json answer with its status, the connection
+    closes, and the request sent after it on the same connection is never answered."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.svc = Service("auth").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.svc.stop_and_check()
+
+    def test_probes_refused_with_a_problem_and_closed(self):
+        for name, (data, status) in PROBES.items():
+            with self.subTest(probe=name):
+                answers, closed = exchange(self.svc.port, data)
+                self.assertEqual(len(answers), 1, "%s: %r" % (name, answers))
+                assert_problem(self, answers[0], status)
+                self.assertTrue(answers[0][1].get("x-request-id"))
+                self.assertEqual(answers[0][1].get("connection"), "close")
+                self.assertTrue(closed, name)
+
+    def test_good_requests_still_pipeline(self):
+        answers, _ = exchange(self.svc.port, TAIL + TAIL)
+        self.assertEqual([a[0] for a in answers], [200, 200])
+
+    def test_refusals_are_counted(self):
+        exchange(self.svc.port, PROBES["obs-fold"][0])
+        r = Client(self.svc).get("/metrics")
+        self.assertRegex(r.text, r'tizza_http_connections_refused_total\{reason="bad_request"\} [1-9]')
 
 
 class Cors(unittest.TestCase):

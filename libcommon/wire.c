@@ -17,6 +17,9 @@ struct wire {
     const char *detail;
     /* the request head being read */
     int hosts, transfer_encoding;
+    int in_expect;   /* the value being read is Expect's */
+    char expect[16]; /* Expect's value, cut */
+    size_t expect_len;
     char field[24]; /* the header name being read, lowercased, cut */
     size_t field_len;
     int in_value;        /* a value came after the name (the next name starts anew) */
@@ -36,6 +39,8 @@ static int refuse(wire_t *w, int status, const char *detail) {
 static int on_message_begin(http_parser *p) {
     wire_t *w = (wire_t *)p;
     w->hosts = w->transfer_encoding = 0;
+    w->in_expect = 0;
+    w->expect_len = 0;
     w->field_len = 0;
     w->in_value = w->value_cut_short = 0;
     w->target_len = 0;
@@ -81,11 +86,15 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
         w->in_value = 1;
         w->hosts += is_field(w, "host");
         w->transfer_encoding |= is_field(w, "transfer-encoding");
+        w->in_expect = is_field(w, "expect");
+        if (w->in_expect && w->expect_len) return refuse(w, 417, "one Expect header at most");
     } else if (w->value_cut_short) {
         /* a second piece the fed bytes did not split: a continuation line (obs-fold) */
         return refuse(w, 400, "obsolete line folding in a header");
     }
     w->value_cut_short = at + n != w->chunk_end;
+    for (size_t i = 0; w->in_expect && i < n; i++)
+        if (w->expect_len < sizeof w->expect) w->expect[w->expect_len++] = at[i];
     return 0;
 }
 
@@ -95,6 +104,8 @@ static int on_headers_complete(http_parser *p) {
     if (p->method == HTTP_CONNECT) return refuse(w, 405, "CONNECT is not supported");
     if (w->hosts > 1 || (w->hosts == 0 && p->http_minor >= 1))
         return refuse(w, 400, "an HTTP/1.1 request needs exactly one Host header");
+    if (w->expect_len && (w->expect_len != 12 || strncasecmp(w->expect, "100-continue", 12)))
+        return refuse(w, 417, "the only expectation served is 100-continue");
     if (w->transfer_encoding)
         return refuse(w, 411, "a request body needs Content-Length (no Transfer-Encoding)");
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > w->body_limit)

@@ -15,6 +15,7 @@
  *        §15.5.12 allows requiring it; libevent cannot read chunk extensions, and the
  *        gateway sends buffered bodies with their length)
  *   413  Content-Length over the body limit
+ *   417  an Expect other than 100-continue
  *   431  a request head over WIRE_HEAD_LIMIT bytes
  *   505  an HTTP version other than 1.x
  * A wire_t follows one connection: request after request, pipelined or not. */

@@ -81,6 +81,10 @@ static void test_refuses_malformed_requests(void **state) {
     assert_int_equal(V("CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n"), 405);
     assert_int_equal(V("GET /a HTTP/1.1\r\nHost: x\r\nX\x01: y\r\n\r\n"), 400);
     assert_int_equal(V("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n"), 413);
+    assert_int_equal(V("POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\n"
+                       "Content-Length: 2\r\n\r\n{}"),
+                     0);
+    assert_int_equal(V("GET /a HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n"), 417);
 }
 
 static void test_head_limit(void **state) {

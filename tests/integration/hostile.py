@@ -31,6 +31,7 @@ PROBES = {
     "malformed request line": (b"\x16\x03\x01 hello\r\n\r\n" + TAIL, 501),
     "header over 32 KiB": (
         b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n", 431),
+    "unknown expectation": (b"GET /health HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n" + TAIL, 417),
     "body over the limit": (
         b"POST " + LOGIN + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Content-Length: 2000000\r\n\r\n{", 413),

@@ -345,6 +345,11 @@ class TestLimitsAndFailures(ServiceTestCase):
         self.assertNotEqual(r.json["detail"], "no such route or file")
 
 
+# nginx serves these well-framed requests (it reads chunked bodies and ignores unknown
+# expectations, RFC 9110 lets it): what follows them is a request in its own right.
+NGINX_SERVES = {"chunk extension", "unknown expectation"}
+
+
 class TestSmuggling(ServiceTestCase):
     """The same probes through the gateway: whoever refuses (nginx or the service), the
     answer is one problem+json, and the request hidden after the probe is never answered
@@ -359,10 +364,10 @@ class TestSmuggling(ServiceTestCase):
                                     b"X-Request-Id: " + rid.encode() + b"\r\n")
                 answers, _ = exchange(GW.port, data)
                 self.assertGreaterEqual(len(answers), 1, name)
+                if name in NGINX_SERVES:
+                    continue
                 self.assertGreaterEqual(answers[0][0], 400, "%s: %r" % (name, answers[0]))
                 assert_problem(self, answers[0])
-                if name == "chunk extension":
-                    continue  # nginx reads chunked bodies: the next request is framed right
                 self.assertEqual(len(answers), 1, "%s: a second answer %r" % (name, answers[1:]))
                 self.assertEqual(services_that_logged(rid, expect_some=False), set(), name)
 

@@ -41,7 +41,7 @@ CFLAGS  := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-par
 # (and nothing else: see the top of libcommon/store.c).
 PLUGIN_EXPORTS := store_fail
 LDFLAGS := $(SANFLAGS) -Wl,--as-needed $(PLUGIN_EXPORTS:%=-Wl,--export-dynamic-symbol=%)
-LDLIBS  := $(PKG_LIBS) -lpthread -lm
+LDLIBS  := $(PKG_LIBS) -lhttp_parser -lpthread -lm
 
 SERVICES    := $(notdir $(wildcard services/*))
 SERVICES    := $(filter-out web,$(SERVICES))

@@ -25,11 +25,13 @@
 #include "http.h"
 
 #include "config.h"
+#include "conn.h"
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
 #include "ratelimit.h"
 #include "util.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -93,6 +95,7 @@ struct loop {
     int grace_over;
     pthread_mutex_t done_mu;
     http_req_t *done_head, *done_tail;
+    conn_guard_t *guard; /* connection limits and deadlines (conn.h) */
     int inflight;
     int draining;
     int fd;
@@ -117,11 +120,13 @@ struct http_server {
     char **trusted;
     int ntrusted;
     long page_size;
+    char *public_url; /* PUBLIC_URL without its trailing slash, or NULL */
     struct {
         char *name;
         ratelimit_t *rl; /* NULL when disabled */
     } limits[16];        /* named rate limits, shared by the routes that use the name */
     int nlimits;
+    conn_shared_t *conns;
     atomic_int port;
     atomic_int stop_requested;
 };
@@ -130,6 +135,7 @@ struct http_req {
     http_server_t *srv;
     struct loop *loop;
     struct evhttp_request *ev;
+    conn_t *conn;
     const struct route *route;
     const struct method_entry *entry;
     char method[8];
@@ -140,6 +146,7 @@ struct http_req {
     size_t body_len;
     cJSON *json;
     char peer[64];
+    char local[72]; /* host:port the client connected to (conn.h) */
     char client[64];
     char request_id[72];
     /* response */
@@ -270,6 +277,12 @@ void http_config_from_env(http_config_t *cfg, const char *service, int default_p
     cfg->grace_ms = (int)config_long("DRAIN_GRACE_MS", 200, 0, 60000);
     /* read here so a bad value stops the binary at start */
     (void)config_long("PAGE_SIZE", 5, 1, 100);
+    conn_config_t cc;
+    conn_config_from_env(&cc);
+    cfg->max_connections = cc.max_connections;
+    cfg->max_client_connections = cc.max_client_connections;
+    cfg->request_timeout_ms = cc.request_timeout_ms;
+    cfg->keepalive_timeout_ms = cc.keepalive_timeout_ms;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -457,23 +470,35 @@ static int is_trusted(const http_server_t *srv, const char *addr) {
     return 0;
 }
 
+/* A host[:port] fit for a URL: no user part, path, space or quote. */
+static int sane_host(const char *h) {
+    return h && *h && strlen(h) < 256 && !strpbrk(h, " /\\@\"<>?#\t\r\n,");
+}
+
+/* The base is, in order: PUBLIC_URL; the X-Forwarded-Proto/-Host of a trusted proxy; the
+ * address the client connected to. Never the Host header: a client chooses it freely. */
 char *http_absolute_url(const http_req_t *req, const char *path_and_query) {
-    const char *proto = NULL, *host = NULL;
-    if (is_trusted(req->srv, req->peer)) {
-        proto = http_header(req, "X-Forwarded-Proto");
+    const char *proto = "http", *host = NULL;
+    char own[80];
+    if (req->srv->public_url) {
+        proto = NULL;
+        host = req->srv->public_url;
+    } else if (is_trusted(req->srv, req->peer)) {
+        const char *p = http_header(req, "X-Forwarded-Proto");
+        if (p && (strcmp(p, "http") == 0 || strcmp(p, "https") == 0)) proto = p;
         host = http_header(req, "X-Forwarded-Host");
     }
-    if (!proto || (strcmp(proto, "http") != 0 && strcmp(proto, "https") != 0)) proto = "http";
-    if (!host) host = http_header(req, "Host");
-    char fallback[80];
-    if (!host || !*host || strpbrk(host, " /\\@\"<>")) {
-        snprintf(fallback, sizeof fallback, "127.0.0.1:%d", atomic_load(&req->srv->port));
-        host = fallback;
+    if (!sane_host(host) && !(host && !proto)) {
+        snprintf(own, sizeof own, "%s", req->local[0] ? req->local : "127.0.0.1");
+        host = own;
     }
-    size_t n = strlen(proto) + strlen(host) + strlen(path_and_query) + 8;
+    size_t n = (proto ? strlen(proto) : 0) + strlen(host) + strlen(path_and_query) + 8;
     char *out = malloc(n);
     if (!out) abort();
-    snprintf(out, n, "%s://%s%s", proto, host, path_and_query);
+    if (proto)
+        snprintf(out, n, "%s://%s%s", proto, host, path_and_query);
+    else
+        snprintf(out, n, "%s%s", host, path_and_query);
     return out;
 }
 
@@ -755,12 +780,31 @@ static void h_info(http_req_t *req, void *ctx) {
 /* ------------------------------------------------------------------------------------------
  * Server lifecycle */
 
+/* PUBLIC_URL: http(s)://host[:port][/prefix], no user, query or fragment (libevent's URI
+ * parser); malloc'd without its trailing '/', or NULL when unset. */
+static char *public_url_from_env(void) {
+    const char *v = config_str("PUBLIC_URL", "");
+    if (!v || !*v) return NULL;
+    struct evhttp_uri *u = evhttp_uri_parse_with_flags(v, 0);
+    const char *scheme = u ? evhttp_uri_get_scheme(u) : NULL,
+               *host = u ? evhttp_uri_get_host(u) : NULL;
+    int ok = scheme && (!strcmp(scheme, "http") || !strcmp(scheme, "https")) && host && *host &&
+             !evhttp_uri_get_userinfo(u) && !evhttp_uri_get_query(u) && !evhttp_uri_get_fragment(u);
+    if (u) evhttp_uri_free(u);
+    if (!ok) config_fail("PUBLIC_URL", "must be http(s)://host[:port][/path], no query");
+    char *out = xstrdup(v);
+    size_t n = strlen(out);
+    while (n && out[n - 1] == '/') out[--n] = '\0';
+    return out;
+}
+
 http_server_t *http_server_new(const http_config_t *cfg) {
     http_server_t *srv = xcalloc(1, sizeof *srv);
     srv->cfg = *cfg;
     srv->cors = split_list(config_str("CORS_ORIGINS", ""), &srv->ncors);
     srv->trusted = split_list(config_str("TRUSTED_PROXIES", ""), &srv->ntrusted);
     srv->page_size = config_long("PAGE_SIZE", 5, 1, 100);
+    srv->public_url = public_url_from_env();
     pthread_mutex_init(&srv->q_mu, NULL);
     pthread_cond_init(&srv->q_cv, NULL);
     http_route(srv, "GET", "/health", h_health, srv, HTTP_INLINE);
@@ -789,6 +833,7 @@ void http_server_free(http_server_t *srv) {
     }
     free_list(srv->cors, srv->ncors);
     free_list(srv->trusted, srv->ntrusted);
+    free(srv->public_url);
     pthread_mutex_destroy(&srv->q_mu);
     pthread_cond_destroy(&srv->q_cv);
     free(srv);
@@ -841,13 +886,23 @@ static void resolve_client(http_req_t *req) {
     free_list(hops, n);
 }
 
-static const char *cors_origin(const http_req_t *req) {
+/* The Access-Control-Allow-Origin for this request, or NULL: the Origin itself when
+ * CORS_ORIGINS names it (then with credentials, *credentials = 1), else "*" when CORS_ORIGINS
+ * has "*" (never with credentials: a browser would send any site's cookies). "null" (sandboxed
+ * documents, file: pages) is never allowed. */
+static const char *cors_origin(const http_req_t *req, int *credentials) {
     const char *origin = http_header(req, "Origin");
-    if (!origin) return NULL;
-    for (int i = 0; i < req->srv->ncors; i++)
-        if (strcmp(req->srv->cors[i], origin) == 0 || strcmp(req->srv->cors[i], "*") == 0)
+    int any = 0;
+    *credentials = 0;
+    if (!origin || strcmp(origin, "null") == 0) return NULL;
+    for (int i = 0; i < req->srv->ncors; i++) {
+        if (strcmp(req->srv->cors[i], origin) == 0) {
+            *credentials = 1;
             return origin;
-    return NULL;
+        }
+        any |= strcmp(req->srv->cors[i], "*") == 0;
+    }
+    return any ? "*" : NULL;
 }
 
 static void log_access(const http_req_t *req, double secs) {
@@ -888,11 +943,20 @@ static const char *status_reason(int status) {
     }
 }
 
-static void on_reply_written(struct evhttp_request *ev, void *arg) {
-    struct loop *lp = arg;
-    lp->inflight--;
+static void answers_done(struct loop *lp, int n) {
+    lp->inflight -= n;
     if (lp->draining && lp->grace_over && lp->inflight == 0) event_base_loopexit(lp->base, NULL);
 }
+
+static void on_reply_written(struct evhttp_request *ev, void *arg) {
+    struct loop *lp = arg;
+    if (ev) conn_written(conn_find(lp->guard, ev));
+    answers_done(lp, 1);
+}
+
+/* Answers whose connection died before they were written (a client that reset): not in
+ * flight any more. */
+static void on_answers_lost(int n, void *arg) { answers_done(arg, n); }
 
 static void free_body(const void *data, size_t len, void *arg) { free((void *)data); }
 
@@ -910,14 +974,15 @@ static void finish(http_req_t *req) {
     evhttp_add_header(out, "X-Frame-Options", "DENY");
     evhttp_add_header(out, "Referrer-Policy", "no-referrer");
     evhttp_add_header(out, "Cache-Control", "no-store");
-    const char *origin = cors_origin(req);
+    int credentials;
+    const char *origin = cors_origin(req, &credentials);
     if (origin) {
         evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
-        evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
+        if (credentials) evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
         evhttp_add_header(out, "Access-Control-Expose-Headers",
                           "X-Request-Id, Location, Retry-After");
-        evhttp_add_header(out, "Vary", "Origin");
     }
+    if (req->srv->ncors) evhttp_add_header(out, "Vary", "Origin");
     for (int i = 0; i < req->out_headers.n; i++)
         evhttp_add_header(out, req->out_headers.items[i].k, req->out_headers.items[i].v);
     if (lp->draining) evhttp_add_header(out, "Connection", "close");
@@ -927,9 +992,11 @@ static void finish(http_req_t *req) {
         req->resp_body = NULL; /* the buffer frees it once written (no copy) */
     /* in-flight ends when the reply is written (on_reply_written), so a drain never cuts
      * off an answer that is still in the socket buffer */
-    if (evhttp_request_get_connection(req->ev)) /* else libevent just frees it */
+    int writing = evhttp_request_get_connection(req->ev) != NULL;
+    conn_request_end(req->conn, writing);
+    if (writing)
         evhttp_request_set_on_complete_cb(req->ev, on_reply_written, lp);
-    else
+    else /* libevent just frees it */
         on_reply_written(NULL, lp);
     evhttp_send_reply(req->ev, req->status, status_reason(req->status), buf);
     evbuffer_free(buf);
@@ -1015,7 +1082,8 @@ static int precheck(http_req_t *req, const struct route *r) {
     route_allow(r, allow, sizeof allow);
     if (strcmp(req->method, "OPTIONS") == 0) {
         http_add_header(req, "Allow", allow);
-        if (cors_origin(req) && http_header(req, "Access-Control-Request-Method")) {
+        int credentials;
+        if (cors_origin(req, &credentials) && http_header(req, "Access-Control-Request-Method")) {
             http_add_header(req, "Access-Control-Allow-Methods", allow);
             http_add_header(req, "Access-Control-Allow-Headers",
                             "Content-Type, Authorization, X-Request-Id, traceparent");
@@ -1114,6 +1182,8 @@ static void on_request(struct evhttp_request *ev, void *arg) {
     struct loop *lp = arg;
     lp->inflight++;
     http_req_t *req = req_build(lp, ev);
+    req->conn = conn_request_begin(lp->guard, ev);
+    conn_local_addr(req->conn, req->local, sizeof req->local);
     req->route = route_match(lp->srv, req->path, req);
     if (precheck(req, req->route)) {
         finish(req);
@@ -1190,6 +1260,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg) {
     if (lp->draining) return;
     lp->draining = 1;
     if (lp->bound) {
+        conn_guard_unbind(lp->guard);
         evhttp_del_accept_socket(lp->http, lp->bound);
         lp->bound = NULL;
     }
@@ -1214,13 +1285,14 @@ static int loop_init(http_server_t *srv, struct loop *lp, int fd) {
      * the router answers 405 + Allow as problem+json instead of libevent's HTML 501 */
     evhttp_set_allowed_methods(lp->http, 0xFFFF);
     evhttp_set_max_body_size(lp->http, (ev_ssize_t)srv->cfg.body_limit * 16);
-    evhttp_set_max_headers_size(lp->http, 32 * 1024);
-    evhttp_set_timeout(lp->http, 60);
+    evhttp_set_max_headers_size(lp->http, 2 * WIRE_HEAD_LIMIT); /* wire.c refuses first */
     evhttp_set_gencb(lp->http, on_request, lp);
     lp->done_ev = event_new(lp->base, -1, 0, on_done, lp);
     lp->stop_ev = event_new(lp->base, -1, 0, on_stop, lp);
     lp->bound = evhttp_accept_socket_with_handle(lp->http, fd);
-    return lp->bound ? 0 : -1;
+    if (!lp->bound) return -1;
+    lp->guard = conn_guard_new(srv->conns, lp->base, lp->http, lp->bound, on_answers_lost, lp);
+    return 0;
 }
 
 static void loop_free(struct loop *lp) {
@@ -1232,9 +1304,13 @@ static void loop_free(struct loop *lp) {
     if (lp->done_ev) event_free(lp->done_ev);
     if (lp->stop_ev) event_free(lp->stop_ev);
     if (lp->http) evhttp_free(lp->http);
+    conn_guard_free(lp->guard);
     if (lp->base) event_base_free(lp->base);
     pthread_mutex_destroy(&lp->done_mu);
 }
+
+/* A trusted proxy carries many clients: its connections do not count per address. */
+static int exempt_from_client_limit(const char *addr, void *ctx) { return is_trusted(ctx, addr); }
 
 static void wait_for_stop(http_server_t *srv) {
     sigset_t set;
@@ -1263,6 +1339,14 @@ int http_server_run(http_server_t *srv) {
     pthread_sigmask(SIG_BLOCK, &set, &old);
     signal(SIGPIPE, SIG_IGN);
 
+    conn_config_t cc = {.max_connections = srv->cfg.max_connections,
+                        .max_client_connections = srv->cfg.max_client_connections,
+                        .request_timeout_ms = srv->cfg.request_timeout_ms,
+                        .keepalive_timeout_ms = srv->cfg.keepalive_timeout_ms,
+                        .body_limit = srv->cfg.body_limit,
+                        .exempt = exempt_from_client_limit,
+                        .exempt_ctx = srv};
+    srv->conns = conn_shared_new(&cc);
     srv->nloops = srv->cfg.threads;
     srv->loops = xcalloc((size_t)srv->nloops, sizeof *srv->loops);
     int rc = 0, port = srv->cfg.port;
@@ -1312,6 +1396,8 @@ int http_server_run(http_server_t *srv) {
     for (int i = 0; i < srv->nloops; i++) loop_free(&srv->loops[i]);
     free(srv->loops);
     srv->loops = NULL;
+    conn_shared_free(srv->conns);
+    srv->conns = NULL;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0) log_msg(LOG_INFO, "stopped");
     return rc;

@@ -56,6 +56,11 @@ typedef struct {
     size_t body_limit; /* BODY_LIMIT, default 65536 */
     int drain_ms;      /* DRAIN_MS, default 10000 */
     int grace_ms;      /* DRAIN_GRACE_MS, default 200: "Connection: close" period */
+    /* connection limits and deadlines, see conn.h */
+    int max_connections;        /* MAX_CONNECTIONS */
+    int max_client_connections; /* MAX_CLIENT_CONNECTIONS */
+    int request_timeout_ms;     /* REQUEST_TIMEOUT_MS */
+    int keepalive_timeout_ms;   /* KEEPALIVE_TIMEOUT_MS */
     http_ready_fn ready;
     void *ready_ctx;
 } http_config_t;

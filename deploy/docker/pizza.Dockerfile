@@ -10,7 +10,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config \
       libevent-dev libcjson-dev libsodium-dev libsqlite3-dev libmongoc-dev libbson-dev \
-      librabbitmq-dev libcurl4-openssl-dev libmimalloc-dev \
+      librabbitmq-dev libcurl4-openssl-dev libmimalloc-dev libhttp-parser-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -25,7 +25,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libevent-2.1-7 libevent-pthreads-2.1-7 libcjson1 libsodium23 libsqlite3-0 \
-      libbson-1.0-0 librabbitmq4 libcurl4 libmongoc-1.0-0 libmimalloc2.0 \
+      libbson-1.0-0 librabbitmq4 libcurl4 libmongoc-1.0-0 libmimalloc2.0 libhttp-parser2.9 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 tizza \
  && useradd --system --uid 10001 --gid tizza --home-dir /var/lib/tizza --shell /usr/sbin/nologin tizza \

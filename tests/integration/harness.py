@@ -36,6 +36,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -346,8 +347,9 @@ def kill_leftovers():
 class Service:
     """One running tizza-<name> process."""
 
-    def __init__(self, name="auth", store_url=None, env=None, args=(), tag=None):
+    def __init__(self, name="auth", store_url=None, env=None, args=(), tag=None, nofile=None):
         self.name = name
+        self.nofile = nofile  # RLIMIT_NOFILE of the process, when set
         self.store_url = store_url or new_store_url(name)
         self.extra_env = dict(env or {})
         self.args = list(args)
@@ -376,9 +378,12 @@ class Service:
             self.out_path = os.path.join(self.dir, "stdout-%d.log" % self.starts)
             self.err_path = os.path.join(self.dir, "stderr-%d.log" % self.starts)
             with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-                self.proc = subprocess.Popen([binary(self.name)] + self.args, cwd=REPO,
-                                             env=self.env(), stdout=out, stderr=err,
-                                             stdin=subprocess.DEVNULL)
+                limit = self.nofile
+                self.proc = subprocess.Popen(
+                    [binary(self.name)] + self.args, cwd=REPO, env=self.env(), stdout=out,
+                    stderr=err, stdin=subprocess.DEVNULL,
+                    preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+                    if limit else None)
             self.returncode = None
             _running.add(self)
             try:

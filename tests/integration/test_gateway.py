@@ -30,6 +30,7 @@ import unittest
 import harness
 from constellation import NO_SUCH_ID, SERVICES, Constellation, wait_for
 from harness import Client, ServiceTestCase, read_text, started, tail
+from hostile import PROBES, assert_problem, exchange
 
 K = None
 GW = None
@@ -342,6 +343,33 @@ class TestLimitsAndFailures(ServiceTestCase):
         self.assertProblem(r, 404)
         self.assertEqual(r.json, direct.json)
         self.assertNotEqual(r.json["detail"], "no such route or file")
+
+
+# nginx serves these well-framed requests (it reads chunked bodies and ignores unknown
+# expectations, RFC 9110 lets it): what follows them is a request in its own right.
+NGINX_SERVES = {"chunk extension", "unknown expectation"}
+
+
+class TestSmuggling(ServiceTestCase):
+    """The same probes through the gateway: whoever refuses (nginx or the service), the
+    answer is one problem+json, and the request hidden after the probe is never answered
+    nor reaches a service."""
+
+    def test_probes_get_one_problem_and_nothing_is_smuggled(self):
+        for name, (data, _status) in PROBES.items():
+            with self.subTest(probe=name):
+                rid = new_id("smuggle")
+                data = data.replace(b"GET /health HTTP/1.1\r\nHost: x\r\n",
+                                    b"GET /api/v1/auth/jwks HTTP/1.1\r\nHost: x\r\n"
+                                    b"X-Request-Id: " + rid.encode() + b"\r\n")
+                answers, _ = exchange(GW.port, data)
+                self.assertGreaterEqual(len(answers), 1, name)
+                if name in NGINX_SERVES:
+                    continue
+                self.assertGreaterEqual(answers[0][0], 400, "%s: %r" % (name, answers[0]))
+                assert_problem(self, answers[0])
+                self.assertEqual(len(answers), 1, "%s: a second answer %r" % (name, answers[1:]))
+                self.assertEqual(services_that_logged(rid, expect_some=False), set(), name)
 
 
 class TestForwarding(ServiceTestCase):

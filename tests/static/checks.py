@@ -25,7 +25,8 @@ from deploylib import SERVICES, apt_installs, copy_parts, env_pairs, exec_form, 
 REQUIRED_COMPOSE = SERVICES + ("mongo", "rabbitmq", "gateway", "prometheus", "grafana")
 ADMIN_UIS = {"rabbitmq": 15672, "prometheus": 9090, "grafana": 3000}
 BUILD_DEV_PACKAGES = {"libevent-dev", "libcjson-dev", "libsodium-dev", "libsqlite3-dev",
-                      "libmongoc-dev", "libbson-dev", "librabbitmq-dev", "libcurl4-openssl-dev", "libmimalloc-dev"}
+                      "libmongoc-dev", "libbson-dev", "librabbitmq-dev", "libcurl4-openssl-dev", "libmimalloc-dev",
+                      "libhttp-parser-dev"}
 BASE_PACKAGES = {"libc6", "libgcc-s1"}  # in debian:bookworm-slim already
 PLUGIN = "tizza-store-mongo.so"
 SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL)", re.I)

@@ -202,7 +202,7 @@ static cJSON *signup_validate(const cJSON *body, signup_t *in) {
         !email_valid(in->email))
         problem_add_error(p, "email", "is not a valid email address");
     json_field_string(body, "password", true, PASSWORD_MIN, PASSWORD_MAX, true, &in->password, p);
-    json_field_string(body, "name", false, 0, NAME_MAX_CP, false, &in->name, p);
+    json_field_text(body, "name", false, 0, NAME_MAX_CP, JSON_NONBLANK, &in->name, p);
     if (problem_has_errors(p)) return p;
     cJSON_Delete(p);
     return NULL;
@@ -240,7 +240,7 @@ static int signup_store(auth_ctx_t *ctx, const cJSON *doc, char **refresh) {
 
 void users_signup(http_req_t *req, void *arg) {
     auth_ctx_t *ctx = arg;
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (body == NULL) return;
     signup_t in = {0};
     cJSON *p = signup_validate(body, &in);
@@ -379,7 +379,7 @@ typedef struct {
 static cJSON *patch_validate(const cJSON *body, patch_t *in) {
     cJSON *p = problem_new(400, "invalid user update");
     json_reject_unknown(body, patch_fields, p);
-    json_field_string(body, "name", false, 0, NAME_MAX_CP, false, &in->name, p);
+    json_field_text(body, "name", false, 0, NAME_MAX_CP, JSON_NONBLANK, &in->name, p);
     if (json_field_string(body, "email", false, EMAIL_MIN, EMAIL_MAX, true, &in->email, p) ==
             JSON_OK &&
         !email_valid(in->email))
@@ -488,7 +488,7 @@ void users_patch(http_req_t *req, void *arg) {
         http_reply_problem(req, 403, "only the user themself or an admin may change a user");
         goto out;
     }
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (body == NULL) goto out;
     patch_t in = {0};
     cJSON *p = patch_validate(body, &in);

@@ -329,6 +329,12 @@ void users_list(http_req_t *req, void *arg) {
     const char *username = http_query(req, "username");
     cJSON *docs = NULL;
     long count = 0;
+    if (username != NULL && utf8_len(username, strlen(username)) < 0) {
+        cJSON *p = problem_new(400, "invalid query parameter");
+        problem_add_error(p, "username", "must be valid UTF-8");
+        http_reply_problem_obj(req, p);
+        goto out;
+    }
     if (username != NULL) {
         char *key = str_lower(username);
         store_where_str(f, "username_key", STORE_EQ, key ? key : "");

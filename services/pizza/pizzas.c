@@ -190,7 +190,10 @@ static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has
         problem_add_error(p, "approved", "must be true or false");
     else if (approved)
         store_where_bool(f, "approved", strcmp(approved, "true") == 0);
-    if (prefix) store_where_str(f, "title", STORE_PREFIX, prefix);
+    if (prefix && utf8_len(prefix, strlen(prefix)) < 0)
+        problem_add_error(p, "title__startswith", "must be valid UTF-8");
+    else if (prefix)
+        store_where_str(f, "title", STORE_PREFIX, prefix);
     *has_ids = ids != NULL;
     if (ids) pizza_filter_ids(ids, "id", "ids", f, p);
 }

@@ -48,8 +48,14 @@ static void list_tweets(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     http_page_t page;
     if (http_page_params(req, &page) != 0) return;
-    store_filter_t *f = store_filter_new();
     const char *by = http_query(req, "tweetedby");
+    if (by && utf8_len(by, strlen(by)) < 0) { /* never a username; and not for the store */
+        cJSON *p = problem_new(400, "invalid query parameter");
+        problem_add_error(p, "tweetedby", "must be valid UTF-8");
+        http_reply_problem_obj(req, p);
+        return;
+    }
+    store_filter_t *f = store_filter_new();
     if (by) {
         char *key = str_lower(by);
         store_where_str(f, "tweetedby_key", STORE_EQ, key);

@@ -7,13 +7,22 @@
  *   "is required"                     required member absent
  *   "must be a string"                wrong type (JSON null included: null is not absent)
  *   "must be valid UTF-8"             cJSON passes raw bytes through, so we check
+ *   "must not contain control characters"
+ *                                     a one-line field holds a control character (Unicode
+ *                                     Cc) or U+2028/U+2029 (the rules: json.h)
+ *   "must not contain control characters other than tab and newline"
+ *                                     the same for a JSON_MULTILINE field
  *   "must be 3 to 30 characters"      bounds; "characters" are code points, or "bytes"
+ *   "must not be blank"               JSON_NONBLANK, only white space
  *   "must be true or false"           json_field_bool type error
  *   "is not allowed"                  json_reject_unknown, member not in the allowed list
  *   "must appear only once"           json_reject_unknown, an allowed member given twice
+ *   "must not contain U+0000 (NUL)"   json_body, in the member's name or anywhere in its value
  *
  * *out is written only on JSON_OK and points into `obj` (valid while obj lives). A max below
- * zero means "no upper bound". */
+ * zero means "no upper bound".
+ *
+ * json_body(), the body check that comes first, is in json_body.c. */
 #include "json.h"
 
 #include "problem.h"
@@ -41,8 +50,24 @@ static void length_message(char *buf, size_t size, long min, long max, bool byte
         snprintf(buf, size, "must be %ld to %ld %s", min, max, unit);
 }
 
-int json_field_string(const cJSON *obj, const char *name, bool required, long min, long max,
-                      bool bytes, const char **out, cJSON *problem) {
+/* Unicode general category Cc. */
+static bool control_char(long c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
+
+/* Allowed by `rules` (json.h): control characters and line breaks. */
+static bool allowed_char(long c, unsigned rules) {
+    if (rules & JSON_MULTILINE) return !control_char(c) || c == '\t' || c == '\n';
+    return !control_char(c) && c != 0x2028 && c != 0x2029;
+}
+
+/* Unicode White_Space, plus the invisible U+200B, U+2060 and U+FEFF. */
+static bool blank_char(long c) {
+    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200B) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x2060 || c == 0x3000 || c == 0xFEFF;
+}
+
+int json_field_text(const cJSON *obj, const char *name, bool required, long min, long max,
+                    unsigned rules, const char **out, cJSON *problem) {
     const cJSON *v = member(obj, name);
     if (!v) {
         if (!required) return JSON_ABSENT;
@@ -53,21 +78,45 @@ int json_field_string(const cJSON *obj, const char *name, bool required, long mi
         problem_add_error(problem, name, "must be a string");
         return JSON_BAD;
     }
-    size_t nbytes = strlen(v->valuestring);
-    long chars = utf8_len(v->valuestring, nbytes);
+    const char *s = v->valuestring;
+    size_t nbytes = strlen(s);
+    long chars = utf8_len(s, nbytes);
     if (chars < 0) {
         problem_add_error(problem, name, "must be valid UTF-8");
         return JSON_BAD;
     }
-    long n = bytes ? (long)nbytes : chars;
+    bool blank = true;
+    for (size_t i = 0, k = 0; i < nbytes; i += k) {
+        long c = utf8_decode(s + i, nbytes - i, &k);
+        if (!allowed_char(c, rules)) {
+            problem_add_error(problem, name,
+                              rules & JSON_MULTILINE
+                                  ? "must not contain control characters other than tab and "
+                                    "newline"
+                                  : "must not contain control characters");
+            return JSON_BAD;
+        }
+        if (!blank_char(c)) blank = false;
+    }
+    long n = rules & JSON_BYTES ? (long)nbytes : chars;
     if (n < min || (max >= 0 && n > max)) {
         char msg[96];
-        length_message(msg, sizeof msg, min, max, bytes);
+        length_message(msg, sizeof msg, min, max, rules & JSON_BYTES);
         problem_add_error(problem, name, msg);
         return JSON_BAD;
     }
-    if (out) *out = v->valuestring;
+    if ((rules & JSON_NONBLANK) && nbytes > 0 && blank) {
+        problem_add_error(problem, name, "must not be blank");
+        return JSON_BAD;
+    }
+    if (out) *out = s;
     return JSON_OK;
+}
+
+int json_field_string(const cJSON *obj, const char *name, bool required, long min, long max,
+                      bool bytes, const char **out, cJSON *problem) {
+    return json_field_text(obj, name, required, min, max, bytes ? JSON_BYTES : JSON_LINE, out,
+                           problem);
 }
 
 int json_field_bool(const cJSON *obj, const char *name, bool required, bool *out, cJSON *problem) {

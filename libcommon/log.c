@@ -5,6 +5,12 @@
  * string values are printed bare when they contain no space, quote, '=' or control
  * character, and JSON-quoted otherwise; other values print as JSON.
  *
+ * Every line is valid UTF-8, whatever the bytes it carries: cJSON escapes control characters
+ * but copies other bytes as they are, so a request path or a member name that is not UTF-8
+ * would make the line invalid JSON. A rendered line that is not valid UTF-8 has each byte that
+ * does not start a well-formed sequence replaced by U+FFFD (utf8_scrub) before it is written;
+ * such a byte can only sit inside a string, so the line stays the same JSON document.
+ *
  * Each line is rendered into one heap buffer (newline included) and written with a single
  * fwrite under flockfile(stdout), then flushed, so lines from different threads never
  * interleave and a pipe reader sees each event as soon as it happens.
@@ -181,6 +187,11 @@ void log_fields(enum log_level level, const char *msg, cJSON *fields) {
     size_t len = 0;
     char *line = log_text ? render_text(ts, level, msg, fields, &len)
                           : render_json(ts, level, msg, fields, &len);
+    if (line && utf8_len(line, len) < 0) {
+        char *clean = utf8_scrub(line, len, &len);
+        free(line);
+        line = clean;
+    }
     if (line) write_line(line, len);
     free(line);
 }

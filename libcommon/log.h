@@ -3,6 +3,7 @@
  * Every line carries "ts" (UTC ISO-8601 with ms), "level", "service" and "msg", plus any
  * extra fields the caller passes. LOG_LEVEL (debug|info|warn|error, default info) filters;
  * LOG_FORMAT=text prints "ts level service msg k=v" for humans instead of JSON.
+ * Lines are always valid UTF-8: bytes that are not (a raw request path, say) become U+FFFD.
  * Thread-safe: a line is written with one fwrite under the stdio lock. */
 #ifndef TIZZA_LOG_H
 #define TIZZA_LOG_H

@@ -4,11 +4,17 @@
  * "detail":...}. "detail" is always present so clients can rely on the shape: when the
  * caller has nothing to add it repeats the title. Tizza-specific problem types are set by
  * the caller replacing "type". Field errors go to an "errors" array of {"field","message"},
- * created on first use. Allocation failures leave a smaller object rather than crashing;
- * problem_new() returns NULL only when the object itself cannot be allocated. */
+ * created on first use. A field name, message or detail that is not valid UTF-8 (a member
+ * name echoed from a request body, say) is stored with U+FFFD for each bad byte (utf8_scrub),
+ * so a problem document is always valid JSON text. Allocation failures leave a smaller
+ * object rather than crashing; problem_new() returns NULL only when the object itself cannot
+ * be allocated. */
 #include "problem.h"
 
-#include <stddef.h>
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static const struct {
     int status;
@@ -38,6 +44,18 @@ static const struct {
     {505, "HTTP Version Not Supported"},
 };
 
+/* cJSON_AddStringToObject with `value` made valid UTF-8 first. */
+static void add_text(cJSON *obj, const char *name, const char *value) {
+    size_t n = strlen(value);
+    if (utf8_len(value, n) >= 0) {
+        cJSON_AddStringToObject(obj, name, value);
+        return;
+    }
+    char *clean = utf8_scrub(value, n, NULL);
+    if (clean) cJSON_AddStringToObject(obj, name, clean);
+    free(clean);
+}
+
 const char *problem_title(int status) {
     for (size_t i = 0; i < sizeof titles / sizeof titles[0]; i++)
         if (titles[i].status == status) return titles[i].title;
@@ -51,7 +69,7 @@ cJSON *problem_new(int status, const char *detail) {
     cJSON_AddStringToObject(p, "type", "about:blank");
     cJSON_AddStringToObject(p, "title", title);
     cJSON_AddNumberToObject(p, "status", status);
-    cJSON_AddStringToObject(p, "detail", detail ? detail : title);
+    add_text(p, "detail", detail ? detail : title);
     return p;
 }
 
@@ -68,8 +86,8 @@ void problem_add_error(cJSON *problem, const char *field, const char *message) {
         cJSON_Delete(e);
         return;
     }
-    cJSON_AddStringToObject(e, "field", field ? field : "");
-    cJSON_AddStringToObject(e, "message", message ? message : "is invalid");
+    add_text(e, "field", field ? field : "");
+    add_text(e, "message", message ? message : "is invalid");
     if (!cJSON_AddItemToArray(errors, e)) cJSON_Delete(e);
 }
 

@@ -2,7 +2,8 @@
  *
  * A problem is {"type","title","status","detail"} and, for validation failures,
  * "errors":[{"field","message"}]. "type" is "about:blank" for plain HTTP errors and
- * "https://tizza.example/problems/<slug>" for the few Tizza-specific ones. */
+ * "https://tizza.example/problems/<slug>" for the few Tizza-specific ones. Strings given
+ * here may come from a request: bytes that are not UTF-8 are stored as U+FFFD. */
 #ifndef TIZZA_PROBLEM_H
 #define TIZZA_PROBLEM_H
 

@@ -12,7 +12,10 @@
  * utf8_len() is a strict validator following Unicode Table 3-7 (well-formed byte sequences):
  * it rejects stray continuation bytes, overlong forms, UTF-16 surrogates (U+D800..U+DFFF),
  * code points above U+10FFFF and sequences cut short by the end of the buffer. A NUL byte
- * inside the buffer is U+0000 and counts as one code point. */
+ * inside the buffer is U+0000 and counts as one code point. utf8_decode() reads one sequence
+ * by the same rules; utf8_scrub() replaces every byte that does not start a well-formed
+ * sequence with U+FFFD (one per byte: "\xE2\x82", cut short, becomes two), which is how
+ * writers that must emit UTF-8 (log lines, problem documents) pass on bytes they were given. */
 #include "util.h"
 
 #include <sodium.h>
@@ -131,6 +134,46 @@ long utf8_len(const char *s, size_t n) {
         count++;
     }
     return count;
+}
+
+long utf8_decode(const char *s, size_t n, size_t *len) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t k = n ? utf8_seq(p, n) : 0;
+    *len = k ? k : 1;
+    if (k == 0) return -1;
+    static const unsigned char lead_mask[] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    long c = p[0] & lead_mask[k];
+    for (size_t i = 1; i < k; i++) c = (c << 6) | (p[i] & 0x3F);
+    return c;
+}
+
+char *utf8_scrub(const char *s, size_t n, size_t *out_len) {
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+    const unsigned char *p = (const unsigned char *)s;
+    size_t bad = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+        bad += k == 0;
+        i += k ? k : 1;
+    }
+    char *out = malloc(n + 2 * bad + 1); /* each bad byte grows by two */
+    if (!out) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+        if (k == 0) {
+            memcpy(out + o, replacement, 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = '\0';
+    if (out_len) *out_len = o;
+    return out;
 }
 
 long jitter_half(long max) {

@@ -31,6 +31,13 @@ size_t str_copy(char *dst, const char *src, size_t n);
 char *str_lower(const char *s);
 /* Number of UTF-8 code points, or -1 when s is not valid UTF-8. */
 long utf8_len(const char *s, size_t n);
+/* The code point of the well-formed sequence at the start of s[0..n) (n > 0), its length in
+ * *len; -1 with *len = 1 when the bytes there are not well-formed. */
+long utf8_decode(const char *s, size_t n, size_t *len);
+/* Copy of s[0..n) with each byte that does not start a well-formed sequence replaced by
+ * U+FFFD, so the result is always valid UTF-8; NUL-terminated, malloc'd, its length in
+ * *out_len (when not NULL). NULL when out of memory. */
+char *utf8_scrub(const char *s, size_t n, size_t *out_len);
 
 /* A random pause length in [max/2, max] (libsodium's generator, thread-safe): the jitter of
  * the retry and reconnect backoffs. max >= 0. */

@@ -202,7 +202,7 @@ static cJSON *signup_validate(const cJSON *body, signup_t *in) {
         !email_valid(in->email))
         problem_add_error(p, "email", "is not a valid email address");
     json_field_string(body, "password", true, PASSWORD_MIN, PASSWORD_MAX, true, &in->password, p);
-    json_field_string(body, "name", false, 0, NAME_MAX_CP, false, &in->name, p);
+    json_field_text(body, "name", false, 0, NAME_MAX_CP, JSON_NONBLANK, &in->name, p);
     if (problem_has_errors(p)) return p;
     cJSON_Delete(p);
     return NULL;
@@ -240,7 +240,7 @@ static int signup_store(auth_ctx_t *ctx, const cJSON *doc, char **refresh) {
 
 void users_signup(http_req_t *req, void *arg) {
     auth_ctx_t *ctx = arg;
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (body == NULL) return;
     signup_t in = {0};
     cJSON *p = signup_validate(body, &in);
@@ -329,6 +329,12 @@ void users_list(http_req_t *req, void *arg) {
     const char *username = http_query(req, "username");
     cJSON *docs = NULL;
     long count = 0;
+    if (username != NULL && utf8_len(username, strlen(username)) < 0) {
+        cJSON *p = problem_new(400, "invalid query parameter");
+        problem_add_error(p, "username", "must be valid UTF-8");
+        http_reply_problem_obj(req, p);
+        goto out;
+    }
     if (username != NULL) {
         char *key = str_lower(username);
         store_where_str(f, "username_key", STORE_EQ, key ? key : "");
@@ -379,7 +385,7 @@ typedef struct {
 static cJSON *patch_validate(const cJSON *body, patch_t *in) {
     cJSON *p = problem_new(400, "invalid user update");
     json_reject_unknown(body, patch_fields, p);
-    json_field_string(body, "name", false, 0, NAME_MAX_CP, false, &in->name, p);
+    json_field_text(body, "name", false, 0, NAME_MAX_CP, JSON_NONBLANK, &in->name, p);
     if (json_field_string(body, "email", false, EMAIL_MIN, EMAIL_MAX, true, &in->email, p) ==
             JSON_OK &&
         !email_valid(in->email))
@@ -488,7 +494,7 @@ void users_patch(http_req_t *req, void *arg) {
         http_reply_problem(req, 403, "only the user themself or an admin may change a user");
         goto out;
     }
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (body == NULL) goto out;
     patch_t in = {0};
     cJSON *p = patch_validate(body, &in);

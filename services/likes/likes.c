@@ -65,7 +65,7 @@ static store_filter_t *verdict_filter(const char *user_id, const char *pizza_id)
 
 /* {"liked": bool}, nothing else: 0 and *liked, or answered 400 and -1. */
 static int parse_verdict(http_req_t *req, bool *liked) {
-    cJSON *in = http_json_body(req);
+    cJSON *in = json_body(req);
     if (!in) return -1;
     static const char *const allowed[] = {"liked", NULL};
     cJSON *p = problem_new(400, "invalid like");

@@ -113,8 +113,8 @@ static cJSON *validate(const cJSON *body, enum mode mode, pizza_in_t *in) {
             JSON_OK &&
         !id_valid(in->pizzeria_id))
         problem_add_error(p, "pizzeria_id", "must be a 24-hex id");
-    json_field_string(body, "title", mode != PATCH, 1, 120, false, &title, p);
-    json_field_string(body, "description", all, 0, 240, false, &desc, p);
+    json_field_text(body, "title", mode != PATCH, 1, 120, JSON_NONBLANK, &title, p);
+    json_field_text(body, "description", all, 0, 240, JSON_MULTILINE, &desc, p);
     if (json_field_string(body, "thumbnail_url", all, 0, 2048, true, &thumb, p) == JSON_OK &&
         thumb[0] && !http_url(thumb))
         problem_add_error(p, "thumbnail_url", "must be empty or an http(s) URL");
@@ -190,7 +190,10 @@ static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has
         problem_add_error(p, "approved", "must be true or false");
     else if (approved)
         store_where_bool(f, "approved", strcmp(approved, "true") == 0);
-    if (prefix) store_where_str(f, "title", STORE_PREFIX, prefix);
+    if (prefix && utf8_len(prefix, strlen(prefix)) < 0)
+        problem_add_error(p, "title__startswith", "must be valid UTF-8");
+    else if (prefix)
+        store_where_str(f, "title", STORE_PREFIX, prefix);
     *has_ids = ids != NULL;
     if (ids) pizza_filter_ids(ids, "id", "ids", f, p);
 }
@@ -278,7 +281,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     /* signed in before the body is looked at (401 before 400); the deleted-account check
      * that counts is the one inside erased_create()'s transaction */
     if (authn_require(req, &u) != 0) return;
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (!body) return;
     pizza_in_t in = {0};
     if (pizza_reply_if_invalid(req, validate(body, CREATE, &in)) != 0 ||
@@ -331,7 +334,7 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
     cJSON *doc = load_for_write(req, s, &u);
     if (!doc) return;
     pizza_in_t in = {0};
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (!body) goto out;
     cJSON *p = validate(body, mode, &in);
     if (in.pizzeria_id && id_valid(in.pizzeria_id) &&

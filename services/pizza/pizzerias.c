@@ -35,8 +35,8 @@ static cJSON *validate(const cJSON *body, enum mode mode, cJSON **set) {
     const char *name = NULL, *address = NULL, *phone = NULL;
     bool all = mode == REPLACE;
     json_reject_unknown(body, fields, p);
-    json_field_string(body, "name", mode != PATCH, 1, 120, false, &name, p);
-    json_field_string(body, "address", mode != PATCH, 1, 512, false, &address, p);
+    json_field_text(body, "name", mode != PATCH, 1, 120, JSON_NONBLANK, &name, p);
+    json_field_text(body, "address", mode != PATCH, 1, 512, JSON_NONBLANK, &address, p);
     if (json_field_string(body, "phone", all, 0, 40, true, &phone, p) == JSON_OK &&
         strspn(phone, PHONE_CHARS) != strlen(phone))
         problem_add_error(p, "phone", "may contain only digits, spaces and + ( ) -");
@@ -112,7 +112,7 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
     /* signed in before the body is looked at (401 before 400); the deleted-account check
      * that counts is the one inside erased_create()'s transaction */
     if (authn_require(req, &u) != 0) return;
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (!body) return;
     cJSON *set = NULL;
     if (pizza_reply_if_invalid(req, validate(body, CREATE, &set)) != 0) {
@@ -148,7 +148,7 @@ static void update_pizzeria(http_req_t *req, service_t *svc, enum mode mode) {
     if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u), *set = NULL;
     if (!doc) return;
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (!body) goto out;
     if (pizza_reply_if_invalid(req, validate(body, mode, &set)) != 0) goto out;
     if (cJSON_GetArraySize(set) > 0 && pizza_update(req, s, PIZZERIAS, "pizzeria", doc, set) != 0)

@@ -48,8 +48,14 @@ static void list_tweets(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     http_page_t page;
     if (http_page_params(req, &page) != 0) return;
-    store_filter_t *f = store_filter_new();
     const char *by = http_query(req, "tweetedby");
+    if (by && utf8_len(by, strlen(by)) < 0) { /* never a username; and not for the store */
+        cJSON *p = problem_new(400, "invalid query parameter");
+        problem_add_error(p, "tweetedby", "must be valid UTF-8");
+        http_reply_problem_obj(req, p);
+        return;
+    }
+    store_filter_t *f = store_filter_new();
     if (by) {
         char *key = str_lower(by);
         store_where_str(f, "tweetedby_key", STORE_EQ, key);
@@ -83,24 +89,15 @@ static void get_tweet(http_req_t *req, void *ctx) {
         http_reply_json(req, 200, tweet_view(doc));
 }
 
-/* Blank means only whitespace. */
-static int is_blank(const char *s) {
-    for (; *s; s++)
-        if (!strchr(" \t\r\n", *s)) return 0;
-    return 1;
-}
-
 /* The tweet's body from the request: the string, or NULL when answered (400). */
 static const char *parse_body(http_req_t *req) {
-    cJSON *in = http_json_body(req);
+    cJSON *in = json_body(req);
     if (!in) return NULL;
     static const char *const allowed[] = {"body", NULL};
     cJSON *p = problem_new(400, "invalid tweet");
     const char *body = NULL;
     json_reject_unknown(in, allowed, p);
-    if (json_field_string(in, "body", true, 1, TWEET_MAX_CHARS, false, &body, p) == JSON_OK &&
-        is_blank(body))
-        problem_add_error(p, "body", "must not be blank");
+    json_field_text(in, "body", true, 1, TWEET_MAX_CHARS, JSON_MULTILINE | JSON_NONBLANK, &body, p);
     if (problem_has_errors(p)) {
         http_reply_problem_obj(req, p);
         return NULL;

@@ -4,7 +4,8 @@
  * The header is {"alg":"EdDSA","typ":"JWT","kid":<key id>}. Verification accepts only
  * EdDSA, checks the signature against the key named by "kid" (or the only key when the
  * token has none), requires numeric "exp" in the future (and "iat" not in the future beyond
- * 60 s leeway) and returns the claims. It rejects "alg":"none", any other algorithm, bad
+ * 60 s leeway; with token_verify_lifetime also "iat" present and exp - iat bounded) and
+ * returns the claims. It rejects "alg":"none", any other algorithm, bad
  * signatures, malformed base64url or JSON with a reason string (never the token). */
 #ifndef TIZZA_TOKEN_H
 #define TIZZA_TOKEN_H
@@ -35,6 +36,14 @@ char *token_sign(const token_key_t *k, const cJSON *claims);
  * object (caller frees) and returns 0; else -1 and *why = static reason. */
 int token_verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s, cJSON **claims,
                  const char **why);
+/* token_verify, and the lifetime the issuer gave the token is bounded: numeric "iat" is
+ * required and exp - iat may exceed max_lifetime_s by TOKEN_LEEWAY_S at most ("missing or
+ * invalid iat", "lifetime too long"). So a token signed with exp far in the future is
+ * refused even though its signature holds. max_lifetime_s <= 0: no bound (token_verify). */
+int token_verify_lifetime(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s,
+                          int64_t max_lifetime_s, cJSON **claims, const char **why);
+
+#define TOKEN_LEEWAY_S 60 /* allowed clock skew for "iat"/"nbf", slack on the lifetime */
 
 /* {"keys":[{"kty":"OKP","crv":"Ed25519","x":...,"kid":...,"alg":"EdDSA","use":"sig"}]} */
 cJSON *token_jwks(const token_key_t *keys, int nkeys);

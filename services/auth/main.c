@@ -45,7 +45,8 @@ static const char commands_help[] =
 static const char env_help[] =
     "  AUTH_SIGNING_KEY    base64url 32-byte Ed25519 seed (generated on first start and\n"
     "                      kept in the store)\n"
-    "  ACCESS_TTL          access token lifetime in seconds (900)\n"
+    "  ACCESS_TTL          access token lifetime in seconds, also the longest accepted\n"
+    "                      (900; give every service the same value)\n"
     "  REFRESH_TTL         refresh token lifetime in seconds (1209600)\n"
     "  COOKIE_SECURE       add Secure to the cookies (false)\n"
     "  RATE_LIMIT_LOGIN    logins per minute[/burst] per client address, 0 = off (10/10)\n"
@@ -64,7 +65,7 @@ static const char env_help[] =
 /* Reads auth's own variables (a bad value exits 2). Returns the AUTH_SIGNING_KEY seed, or
  * NULL when the key is to come from the store. */
 static const char *settings_load(auth_ctx_t *ctx) {
-    ctx->access_ttl = config_long("ACCESS_TTL", 900, 10, 86400);
+    ctx->access_ttl = authn_config_access_ttl();
     ctx->refresh_ttl = config_long("REFRESH_TTL", 1209600, 60, 31536000);
     ctx->cookie_secure = config_bool("COOKIE_SECURE", false);
     long failures = config_long("LOGIN_FAILURES_PER_USER", 5, 0, 1000000);

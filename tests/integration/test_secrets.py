@@ -1,21 +1,44 @@
-"""Integration tests of secrets at rest, on the real binaries.
+"""Integration tests of secrets at rest and of token lifetimes, on the real binaries.
 
 TestStoreFiles (SQLite): the store's files -- the database and the -wal and -shm files
 SQLite adds next to it -- are 0600 whatever the umask the binary was started with, and a
 database left group/world-readable by an older version is made 0600 at start.
+
+TestTokenLifetime (either backend): a token whose lifetime (exp - iat) exceeds ACCESS_TTL, or
+that has no iat, is refused by auth, pizza, likes and tweets alike, even though correctly
+signed (the test signs with the AUTH_SIGNING_KEY it gave auth); the verifiers learn the
+maximum from their own ACCESS_TTL.
 """
 import os
 import stat
+import time
 import unittest
 
 import harness
-from harness import Client, Service, ServiceTestCase, new_store_url, run_cli
+from constellation import Constellation
+from harness import (Client, Service, ServiceTestCase, b64url_encode, ed25519_public, jwt_sign,
+                     kid_of, new_store_url, run_cli, started)
 
+ME = "/api/v1/auth/me"
 SIGNUP = "/api/v1/auth/signup"
+YEAR_9999 = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def sqlite_path(store_url):
     return store_url[len("sqlite://"):]
+
+
+def claims_for(user_id, username, issued, expires, **over):
+    c = {"sub": user_id, "username": username, "role": "user", "iat": issued, "exp": expires,
+         "jti": b64url_encode(os.urandom(12))}
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+def mint(seed, user_id, username, issued, expires, **over):
+    """A token signed with `seed`; `over` replaces claims (None removes one)."""
+    header = {"alg": "EdDSA", "typ": "JWT", "kid": kid_of(ed25519_public(seed))}
+    return jwt_sign(seed, header, claims_for(user_id, username, issued, expires, **over))
 
 
 class UmaskedTestCase(ServiceTestCase):
@@ -78,6 +101,81 @@ class TestStoreFiles(UmaskedTestCase):
                 self.assertMode0600(path + suffix, "existing database")
         finally:
             svc.stop_and_check(self)
+
+
+# ================================================================ token lifetime
+
+class TestTokenLifetime(ServiceTestCase):
+    """All four services; auth signs with a seed the test knows."""
+
+    SEED = os.urandom(32)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.k = started(Constellation(
+            env={"auth": {"AUTH_SIGNING_KEY": b64url_encode(cls.SEED)}}))
+        cls.user = cls.k.signup("ttl")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.k.teardown()
+
+    def calls(self):
+        """(service, an authenticated request answering 2xx for a good token)."""
+        k = self.k
+        return [
+            ("auth", lambda tok: k.auth.get(ME, token=tok)),
+            ("pizza", lambda tok: k.pizza.get("/api/v1/pizzas", token=tok)),
+            ("likes", lambda tok: k.likes.get("/api/v1/likes", token=tok)),
+            ("tweets", lambda tok: k.tweets.post("/api/v2/tweets", {"body": "ttl"}, token=tok)),
+        ]
+
+    def token(self, iat_in=0, lifetime=900, **over):
+        now = int(time.time())
+        return mint(self.SEED, self.user.id, self.user.username, now + iat_in,
+                    now + iat_in + lifetime, **over)
+
+    def test_issued_and_normal_tokens_accepted(self):
+        for name, call in self.calls():
+            for what, tok in (("issued by auth", self.user.token),
+                              ("lifetime ACCESS_TTL", self.token()),
+                              ("issued a while ago", self.token(iat_in=-600))):
+                with self.subTest(service=name, token=what):
+                    r = call(tok)
+                    self.assertIn(r.status, (200, 201), r)
+
+    def test_overlong_lifetimes_refused_everywhere(self):
+        now = int(time.time())
+        cases = {
+            "exp in year 9999": mint(self.SEED, self.user.id, self.user.username, now,
+                                     YEAR_9999),
+            "lifetime a day": self.token(lifetime=86400),
+            "lifetime ACCESS_TTL + 5 min": self.token(lifetime=900 + 300),
+            "no iat": self.token(iat=None),
+            "iat not a number": self.token(iat=str(now)),
+            "no iat, exp in year 9999": mint(self.SEED, self.user.id, self.user.username,
+                                             None, YEAR_9999),
+        }
+        for name, call in self.calls():
+            for what, tok in cases.items():
+                with self.subTest(service=name, token=what):
+                    r = call(tok)
+                    self.assertProblem(r, 401)
+                    self.assertIn("Bearer", r.headers.get("WWW-Authenticate") or "", r)
+
+    def test_verifiers_read_access_ttl(self):
+        pizza = self.k.pizza
+        pizza.stop()
+        pizza.extra["ACCESS_TTL"] = "120"
+        try:
+            pizza.start()
+            r = pizza.get("/api/v1/pizzas", token=self.token(lifetime=120))
+            self.assertEqual(r.status, 200, r)
+            self.assertProblem(pizza.get("/api/v1/pizzas", token=self.token(lifetime=900)), 401)
+        finally:
+            pizza.stop()
+            del pizza.extra["ACCESS_TTL"]
+            pizza.start()
 
 
 if __name__ == "__main__":

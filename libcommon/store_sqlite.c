@@ -31,12 +31,16 @@
  * database (unix VFS: it reads the database's mode and fchmod()s a new -wal/-shm to it, so
  * the umask does not matter there either). A database and -wal/-shm files that already
  * exist with group or other permissions (an older version made them 0644) are set to 0600
- * when this process owns them.
+ * when this process owns them. Deleted content is overwritten with zeros (secure_delete=ON,
+ * Debian's build default, set explicitly so no build leaves it off): a document deleted or
+ * rewritten (auth's signing key when it is encrypted in place) leaves no copy in the file
+ * once its page is checkpointed.
  *
  * Connections. Every thread gets its own connection (store.c's per-thread state), opened
- * with busy_timeout 5000 ms, synchronous=NORMAL; the file is switched to WAL once at
- * store_open() (WAL is persistent). Transactions are BEGIN IMMEDIATE on the calling
- * thread's connection, so writers queue on the busy timeout instead of failing at commit.
+ * with busy_timeout 5000 ms, synchronous=NORMAL, secure_delete=ON; the file is switched to
+ * WAL once at store_open() (WAL is persistent). Transactions are BEGIN IMMEDIATE on the
+ * calling thread's connection, so writers queue on the busy timeout instead of failing at
+ * commit.
  * Each connection keeps a small LRU cache of prepared statements (keyed by SQL text) and
  * the set of tables it knows to exist: reads of a collection that does not exist yet
  * return nothing instead of creating it; writes create it. ":memory:" is a memdb database
@@ -141,7 +145,9 @@ static sqlite3 *sq_connect(const struct sq_store *q) {
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, SQ_BUSY_MS);
-    if (sq_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF") != STORE_OK) {
+    if (sq_exec(db,
+                "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA secure_delete=ON") !=
+        STORE_OK) {
         sqlite3_close(db);
         return NULL;
     }

@@ -64,8 +64,7 @@ int b64url_decode(const char *s, unsigned char *out, size_t outmax, size_t *outl
     return 0;
 }
 
-/* Decodes exactly `want` bytes from base64url or standard base64, padded or not. */
-static int b64_decode_any_exact(const char *s, unsigned char *out, size_t want) {
+int b64_decode_exact(const char *s, unsigned char *out, size_t want) {
     static const int variants[] = {
         sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_URLSAFE,
         sodium_base64_VARIANT_ORIGINAL_NO_PADDING, sodium_base64_VARIANT_ORIGINAL};
@@ -96,14 +95,19 @@ void token_key_generate(token_key_t *k) {
     key_set_kid(k);
 }
 
+void token_key_from_seed_bytes(token_key_t *k, const unsigned char seed[crypto_sign_SEEDBYTES]) {
+    ensure_sodium();
+    memset(k, 0, sizeof *k);
+    crypto_sign_seed_keypair(k->pk, k->sk, seed);
+    key_set_kid(k);
+}
+
 int token_key_from_seed(token_key_t *k, const char *seed_b64) {
     unsigned char seed[crypto_sign_SEEDBYTES];
     ensure_sodium();
-    if (b64_decode_any_exact(seed_b64, seed, sizeof seed) != 0) return -1;
-    memset(k, 0, sizeof *k);
-    crypto_sign_seed_keypair(k->pk, k->sk, seed);
+    if (b64_decode_exact(seed_b64, seed, sizeof seed) != 0) return -1;
+    token_key_from_seed_bytes(k, seed);
     sodium_memzero(seed, sizeof seed);
-    key_set_kid(k);
     return 0;
 }
 

@@ -24,6 +24,8 @@ typedef struct {
 void token_key_generate(token_key_t *k);
 /* From a base64url (or standard base64) 32-byte seed, as in AUTH_SIGNING_KEY. -1 if bad. */
 int token_key_from_seed(token_key_t *k, const char *seed_b64);
+/* From the raw 32-byte seed. */
+void token_key_from_seed_bytes(token_key_t *k, const unsigned char seed[crypto_sign_SEEDBYTES]);
 /* Seed as base64url (malloc'd), for keeping the key in a store. */
 char *token_key_seed(const token_key_t *k);
 /* Verify-only key from a base64url 32-byte public key ("x" of a JWK, AUTH_PUBLIC_KEY). */
@@ -53,5 +55,8 @@ int token_keys_from_jwks(const cJSON *jwks, token_key_t *keys, int max);
 /* base64url without padding (malloc'd) and back (-1 on bad input; *outlen set). */
 char *b64url_encode(const unsigned char *data, size_t len);
 int b64url_decode(const char *s, unsigned char *out, size_t outmax, size_t *outlen);
+/* Exactly `want` bytes from base64url or standard base64, padded or not (as the seeds and
+ * keys taken from configuration are written). 0, or -1. */
+int b64_decode_exact(const char *s, unsigned char *out, size_t want);
 
 #endif

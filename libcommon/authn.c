@@ -7,22 +7,26 @@
  *
  * The token is read from "Authorization: Bearer <jwt>" (scheme case-insensitive), else from
  * the cookie `tizza_access`. A valid token must carry the claims sub, username, role
- * ("user" | "admin"), jti and exp (token_verify checks exp/iat). Every failure is answered
- * 401 with "WWW-Authenticate: Bearer"; the reason goes to the debug log, never the token.
+ * ("user" | "admin"), jti, iat and exp, with exp - iat within the longest lifetime accepted
+ * (token_verify_lifetime checks the times; the maximum is ACCESS_TTL, kept in an atomic).
+ * Every failure is answered 401 with "WWW-Authenticate: Bearer"; the reason goes to the
+ * debug log, never the token.
  *
  * Deleted users. authn_mark_deleted() remembers a user id with the time it was marked in a
  * fixed-size open-addressing table (linear probing, no single removals, so no tombstones)
  * behind a mutex. Entries must outlive every token issued before the deletion, i.e. the
- * access-token lifetime (15 min) plus clock leeway: DELETED_KEEP_S. When the table reaches
- * its load limit it is rebuilt without entries older than that; if it is still too full
- * (more than DELETED_TRIM_TO deletions within DELETED_KEEP_S, a deletion storm), the oldest
- * entries are dropped so memory stays bounded and a rebuild stays rare.
+ * longest access-token lifetime accepted plus clock leeway: deleted_keep_s(), 15 + 5 min by
+ * default. When the table reaches its load limit it is rebuilt without entries older than
+ * that; if it is still too full (more than DELETED_TRIM_TO deletions within that time, a
+ * deletion storm), the oldest entries are dropped so memory stays bounded and a rebuild
+ * stays rare.
  *
  * Keys from elsewhere: AUTH_PUBLIC_KEY (comma-separated base64url public keys, for rotation)
  * here, or auth's JWKS fetched with libcurl in authn_fetch.c (apart so that tizza-auth, which
  * signs with its own key, does not link libcurl). */
 #include "authn.h"
 
+#include "config.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -38,7 +42,26 @@
 #define DELETED_SLOTS    4096                       /* power of two */
 #define DELETED_MAX_LIVE (DELETED_SLOTS * 3 / 4)    /* load limit: rebuild when reached */
 #define DELETED_TRIM_TO  (DELETED_MAX_LIVE * 3 / 4) /* most entries kept by a rebuild */
-#define DELETED_KEEP_S   (20 * 60)                  /* >= access-token lifetime (15 min) + leeway */
+#define DELETED_SLACK_S  (5 * 60) /* kept beyond the longest token lifetime (clock leeway) */
+
+/* ---- lifetime ---- */
+
+static long max_lifetime = AUTHN_ACCESS_TTL_DEFAULT;
+
+void authn_set_max_lifetime(long seconds) {
+    if (seconds > 0) __atomic_store_n(&max_lifetime, seconds, __ATOMIC_RELAXED);
+}
+
+long authn_max_lifetime(void) { return __atomic_load_n(&max_lifetime, __ATOMIC_RELAXED); }
+
+long authn_config_access_ttl(void) {
+    long ttl = config_long("ACCESS_TTL", AUTHN_ACCESS_TTL_DEFAULT, AUTHN_ACCESS_TTL_MIN,
+                           AUTHN_ACCESS_TTL_MAX);
+    authn_set_max_lifetime(ttl);
+    return ttl;
+}
+
+static int64_t deleted_keep_s(void) { return (int64_t)authn_max_lifetime() + DELETED_SLACK_S; }
 
 /* ---- keys ---- */
 
@@ -139,8 +162,9 @@ static int newest_first(const void *a, const void *b) {
 /* Rebuilds the table without expired entries, and without the oldest when still too full. */
 static void deleted_compact(int64_t now) {
     size_t n = 0;
+    int64_t keep = deleted_keep_s();
     for (size_t i = 0; i < DELETED_SLOTS; i++)
-        if (deleted[i].id[0] && now - deleted[i].at < DELETED_KEEP_S) scratch[n++] = deleted[i];
+        if (deleted[i].id[0] && now - deleted[i].at < keep) scratch[n++] = deleted[i];
     if (n > DELETED_TRIM_TO) {
         qsort(scratch, n, sizeof scratch[0], newest_first);
         n = DELETED_TRIM_TO;
@@ -235,7 +259,8 @@ static int authenticate(http_req_t *req, authn_user_t *u, bool allow_deleted) {
     int n = copy_keys(k);
     cJSON *claims = NULL;
     const char *why = NULL;
-    int rc = token_verify(k, n, jwt, (int64_t)time(NULL), &claims, &why);
+    int rc =
+        token_verify_lifetime(k, n, jwt, (int64_t)time(NULL), authn_max_lifetime(), &claims, &why);
     free(jwt);
     if (rc == 0) rc = fill_user(claims, u, &why);
     cJSON_Delete(claims);

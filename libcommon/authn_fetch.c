@@ -139,9 +139,11 @@ int authn_fetch_jwks(const char *auth_url, int wait_ms) {
     return rc;
 }
 
-/* Keys for verifying access tokens in services other than auth: AUTH_PUBLIC_KEY when set
- * (invalid: exit 2), else the JWKS of AUTH_URL, retried for up to AUTH_WAIT_MS. */
+/* Verification settings of services other than auth: ACCESS_TTL, the longest token lifetime
+ * accepted; then the keys: AUTH_PUBLIC_KEY when set (invalid: exit 2), else the JWKS of
+ * AUTH_URL, retried for up to AUTH_WAIT_MS. */
 int authn_load_remote_keys(void) {
+    authn_config_access_ttl();
     int rc = authn_keys_from_env();
     if (rc == 1) return 0;
     if (rc < 0) config_fail("AUTH_PUBLIC_KEY", "must be base64url Ed25519 public keys");

@@ -95,7 +95,9 @@ static void usage(const service_def_t *def, FILE *out) {
     if (def->remote_keys)
         fprintf(out, "  AUTH_URL            auth service (http://127.0.0.1:8001)\n"
                      "  AUTH_PUBLIC_KEY     base64url Ed25519 key(s) instead of fetching JWKS\n"
-                     "  AUTH_WAIT_MS        how long to retry fetching JWKS at start (30000)\n");
+                     "  AUTH_WAIT_MS        how long to retry fetching JWKS at start (30000)\n"
+                     "  ACCESS_TTL          longest access-token lifetime accepted (exp - iat),\n"
+                     "                      seconds; auth's ACCESS_TTL (900)\n");
 }
 
 static int ready_check(char *why, size_t len, void *ctx) {

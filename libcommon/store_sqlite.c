@@ -24,10 +24,23 @@
  * are printed through sq_print(), which writes such numbers with their exact 16-17 digit
  * text; values bound to statements are int64 when integral (|v| <= 2^53), else double.
  *
+ * Files. The database and the -wal and -shm files SQLite keeps next to it hold everything
+ * the service stores (password hashes, auth's keys), so they are readable by their owner
+ * only: store_open() creates the database itself with mode 0600 (exactly, whatever the
+ * umask) before SQLite opens it, and SQLite creates -wal and -shm with the mode of the
+ * database (unix VFS: it reads the database's mode and fchmod()s a new -wal/-shm to it, so
+ * the umask does not matter there either). A database and -wal/-shm files that already
+ * exist with group or other permissions (an older version made them 0644) are set to 0600
+ * when this process owns them. Deleted content is overwritten with zeros (secure_delete=ON,
+ * Debian's build default, set explicitly so no build leaves it off): a document deleted or
+ * rewritten (auth's signing key when it is encrypted in place) leaves no copy in the file
+ * once its page is checkpointed.
+ *
  * Connections. Every thread gets its own connection (store.c's per-thread state), opened
- * with busy_timeout 5000 ms, synchronous=NORMAL; the file is switched to WAL once at
- * store_open() (WAL is persistent). Transactions are BEGIN IMMEDIATE on the calling
- * thread's connection, so writers queue on the busy timeout instead of failing at commit.
+ * with busy_timeout 5000 ms, synchronous=NORMAL, secure_delete=ON; the file is switched to
+ * WAL once at store_open() (WAL is persistent). Transactions are BEGIN IMMEDIATE on the
+ * calling thread's connection, so writers queue on the busy timeout instead of failing at
+ * commit.
  * Each connection keeps a small LRU cache of prepared statements (keyed by SQL text) and
  * the set of tables it knows to exist: reads of a collection that does not exist yet
  * return nothing instead of creating it; writes create it. ":memory:" is a memdb database
@@ -52,6 +65,7 @@
 #include "store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -131,7 +145,9 @@ static sqlite3 *sq_connect(const struct sq_store *q) {
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, SQ_BUSY_MS);
-    if (sq_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF") != STORE_OK) {
+    if (sq_exec(db,
+                "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA secure_delete=ON") !=
+        STORE_OK) {
         sqlite3_close(db);
         return NULL;
     }
@@ -190,6 +206,28 @@ static int sq_mkdirs(const char *path, char *err, size_t errlen) {
     return STORE_OK;
 }
 
+/* See "Files" above: the database exists with mode 0600 before SQLite opens it, and an
+ * existing database or -wal/-shm file loses its group and other permissions. */
+static int sq_private_files(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "sqlite: cannot open %s: %s", path, strerror(errno));
+        return STORE_ERR;
+    }
+    struct stat st;
+    /* Not ours (EPERM): the owner chose; SQLite opens it all the same. */
+    if (fstat(fd, &st) == 0 && (st.st_mode & 0777) != 0600) (void)fchmod(fd, 0600);
+    close(fd);
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    char side[4096];
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        int n = snprintf(side, sizeof side, "%s%s", path, suffixes[i]);
+        if (n > 0 && (size_t)n < sizeof side && stat(side, &st) == 0 && (st.st_mode & 077))
+            (void)chmod(side, st.st_mode & 0600);
+    }
+    return STORE_OK;
+}
+
 static int sq_open_fail(struct sq_store *q, char *err, size_t errlen, const char *msg) {
     if (err && errlen) snprintf(err, errlen, "%s", msg);
     if (q) {
@@ -214,7 +252,8 @@ static int sq_open(store_t *s, const char *url, const char *dbname, char *err, s
         snprintf(tmp, sizeof tmp, "file:/tizza-mem-%ld-%lu?vfs=memdb", (long)getpid(),
                  __atomic_add_fetch(&memdbs, 1, __ATOMIC_RELAXED));
         path = tmp;
-    } else if (sq_mkdirs(path, tmp, sizeof tmp) != STORE_OK) {
+    } else if (sq_mkdirs(path, tmp, sizeof tmp) != STORE_OK ||
+               sq_private_files(path, tmp, sizeof tmp) != STORE_OK) {
         return sq_open_fail(q, err, errlen, tmp);
     }
     q->path = strdup(path);

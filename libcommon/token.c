@@ -11,7 +11,8 @@
  * Verification is strict and runs in a fixed order, each failure giving a static reason:
  *   size (<= 8 KiB) -> three segments -> base64url of each -> header is an object with
  *   "alg":"EdDSA" -> key chosen by "kid" (or the only key) -> signature -> claims are an
- *   object -> numeric "exp" in the future -> "iat"/"nbf" not in the future beyond 60 s.
+ *   object -> numeric "exp" in the future -> "iat"/"nbf" not in the future beyond 60 s
+ *   -> (token_verify_lifetime) numeric "iat" and exp - iat <= the maximum + 60 s.
  * The claims are parsed only after the signature holds. Nothing here ever logs a token.
  *
  * Ownership: every char* returned is malloc'd and owned by the caller; cJSON results too. */
@@ -23,7 +24,6 @@
 #include <string.h>
 
 #define TOKEN_MAX_LEN  8192 /* longest token accepted, in characters */
-#define TOKEN_LEEWAY_S 60   /* allowed clock skew for "iat" and "nbf" */
 #define KID_HASH_BYTES 12
 
 static void ensure_sodium(void) {
@@ -64,8 +64,7 @@ int b64url_decode(const char *s, unsigned char *out, size_t outmax, size_t *outl
     return 0;
 }
 
-/* Decodes exactly `want` bytes from base64url or standard base64, padded or not. */
-static int b64_decode_any_exact(const char *s, unsigned char *out, size_t want) {
+int b64_decode_exact(const char *s, unsigned char *out, size_t want) {
     static const int variants[] = {
         sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_URLSAFE,
         sodium_base64_VARIANT_ORIGINAL_NO_PADDING, sodium_base64_VARIANT_ORIGINAL};
@@ -96,14 +95,19 @@ void token_key_generate(token_key_t *k) {
     key_set_kid(k);
 }
 
+void token_key_from_seed_bytes(token_key_t *k, const unsigned char seed[crypto_sign_SEEDBYTES]) {
+    ensure_sodium();
+    memset(k, 0, sizeof *k);
+    crypto_sign_seed_keypair(k->pk, k->sk, seed);
+    key_set_kid(k);
+}
+
 int token_key_from_seed(token_key_t *k, const char *seed_b64) {
     unsigned char seed[crypto_sign_SEEDBYTES];
     ensure_sodium();
-    if (b64_decode_any_exact(seed_b64, seed, sizeof seed) != 0) return -1;
-    memset(k, 0, sizeof *k);
-    crypto_sign_seed_keypair(k->pk, k->sk, seed);
+    if (b64_decode_exact(seed_b64, seed, sizeof seed) != 0) return -1;
+    token_key_from_seed_bytes(k, seed);
     sodium_memzero(seed, sizeof seed);
-    key_set_kid(k);
     return 0;
 }
 
@@ -298,7 +302,8 @@ static int number_claim(const cJSON *claims, const char *name, double *v) {
     return 1;
 }
 
-static int check_times(const cJSON *claims, int64_t now_s, const char **why) {
+/* max_life > 0: "iat" is required and exp - iat may not exceed max_life + leeway. */
+static int check_times(const cJSON *claims, int64_t now_s, int64_t max_life, const char **why) {
     double exp = 0, iat = 0, nbf = 0, now = (double)now_s;
     if (number_claim(claims, "exp", &exp) != 1) {
         *why = "missing or invalid exp";
@@ -311,6 +316,14 @@ static int check_times(const cJSON *claims, int64_t now_s, const char **why) {
     int r = number_claim(claims, "iat", &iat);
     if (r < 0 || (r == 1 && iat > now + TOKEN_LEEWAY_S)) {
         *why = "invalid iat";
+        return -1;
+    }
+    if (max_life > 0 && r != 1) {
+        *why = "missing or invalid iat";
+        return -1;
+    }
+    if (max_life > 0 && exp - iat > (double)max_life + TOKEN_LEEWAY_S) {
+        *why = "lifetime too long";
         return -1;
     }
     r = number_claim(claims, "nbf", &nbf);
@@ -326,8 +339,8 @@ static int fail(const char **why, const char *reason) {
     return -1;
 }
 
-static int verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s, cJSON **out,
-                  const char **why) {
+static int verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s,
+                  int64_t max_life, cJSON **out, const char **why) {
     if (!jwt || !*jwt) return fail(why, "missing token");
     if (!keys || nkeys <= 0) return fail(why, "no verification keys");
     size_t n = strnlen(jwt, TOKEN_MAX_LEN + 1);
@@ -348,7 +361,7 @@ static int verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t n
     cJSON *claims = parse_object(cbuf, clen);
     free(cbuf);
     if (!claims) return fail(why, "malformed claims");
-    if (check_times(claims, now_s, why) != 0) {
+    if (check_times(claims, now_s, max_life, why) != 0) {
         cJSON_Delete(claims);
         return -1;
     }
@@ -356,13 +369,13 @@ static int verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t n
     return 0;
 }
 
-int token_verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s, cJSON **claims,
-                 const char **why) {
+int token_verify_lifetime(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s,
+                          int64_t max_lifetime_s, cJSON **claims, const char **why) {
     const char *reason = "invalid token";
     cJSON *c = NULL;
     ensure_sodium();
     if (claims) *claims = NULL;
-    int rc = verify(keys, nkeys, jwt, now_s, &c, &reason);
+    int rc = verify(keys, nkeys, jwt, now_s, max_lifetime_s, &c, &reason);
     if (why) *why = rc == 0 ? NULL : reason;
     if (rc == 0) {
         if (claims)
@@ -371,6 +384,11 @@ int token_verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t no
             cJSON_Delete(c);
     }
     return rc;
+}
+
+int token_verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t now_s, cJSON **claims,
+                 const char **why) {
+    return token_verify_lifetime(keys, nkeys, jwt, now_s, 0, claims, why);
 }
 
 /* ---- JWKS ---- */

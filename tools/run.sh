@@ -26,6 +26,9 @@
 #
 # Data lives in ./var (SQLite files, the broker's data, the rendered gateway config, the demo
 # logins and the "seeded" marker), so it persists between runs; remove ./var to start over.
+# auth keeps its signing key in its store encrypted with AUTH_KEY_ENCRYPTION_KEY: unless
+# that or AUTH_SIGNING_KEY is set, a random key made on the first run is kept in
+# ./var/auth.kek (mode 0600) and used.
 #
 # Environment (all optional): BIN (default build/bin), VAR_DIR (default ./var),
 # STOP_TIMEOUT (default 10), LOG_FORMAT (default text here, for humans; json for machines),
@@ -65,6 +68,12 @@ export AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f}
 export AUTH_URL=http://127.0.0.1:$AUTH_PORT PIZZA_URL=http://127.0.0.1:$PIZZA_PORT \
        LIKES_URL=http://127.0.0.1:$LIKES_PORT TWEETS_URL=http://127.0.0.1:$TWEETS_PORT
 mkdir -p "$VAR"
+if [[ -z ${AUTH_KEY_ENCRYPTION_KEY:-} && -z ${AUTH_SIGNING_KEY:-} ]]; then
+    [[ -s $VAR/auth.kek ]] ||
+        (umask 077 && head -c 32 /dev/urandom | basenc --base64url | tr -d '=' > "$VAR/auth.kek")
+    AUTH_KEY_ENCRYPTION_KEY=$(< "$VAR/auth.kek")
+    export AUTH_KEY_ENCRYPTION_KEY
+fi
 
 set -m # background jobs get their own process groups (see the design note above)
 

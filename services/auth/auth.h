@@ -6,7 +6,8 @@
  *   main.c      argv, configuration, store, migrations, routes
  *   users.c     signup, list, get, patch, delete, create-superuser
  *   sessions.c  login, refresh, logout, me, jwks; access/refresh tokens and cookies
- *   keys.c      the Ed25519 signing key (AUTH_SIGNING_KEY or kept in the store)
+ *   keys.c      the Ed25519 signing key (AUTH_SIGNING_KEY, or kept in the store encrypted
+ *               with AUTH_KEY_ENCRYPTION_KEY)
  *   passwords.c argon2id hashing and verification (libsodium)
  * The API these implement is notes/AUTH-API.md. */
 #ifndef TIZZA_AUTH_H
@@ -62,9 +63,13 @@ int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES]);
 bool password_verify(const char *hash, const char *pw);
 
 /* ---- keys.c ---- */
-/* Loads the signing key from the store (collection "keys", id "signing"), generating and
- * keeping one on first start. 0, or -1 (logged). */
-int keys_load(store_t *s, token_key_t *out);
+#define AUTH_KEK_BYTES 32
+/* AUTH_KEY_ENCRYPTION_KEY into kek: 1, or 0 when unset. A malformed value exits 2. */
+int keys_kek_from_config(unsigned char kek[AUTH_KEK_BYTES]);
+/* Loads the signing key kept in the store (collection "keys", id "signing") encrypted with
+ * kek, generating and keeping one on first start and encrypting one an older version kept in
+ * clear. 0, or -1 (logged); a key that does not open with kek exits 2 (config error). */
+int keys_load(store_t *s, const unsigned char kek[AUTH_KEK_BYTES], token_key_t *out);
 
 /* ---- users.c ---- */
 bool username_valid(const char *s);

@@ -8,8 +8,9 @@
  * store (STORE_URL, default sqlite://./var/auth.db, database tizza_auth), the idempotent
  * migration below, the HTTP server with /health /ready /metrics /info /openapi.yaml, and the
  * orderly stop. This file adds auth's own parts: its settings, the signing key
- * (AUTH_SIGNING_KEY or kept in the store), the deleted-user memory re-armed from recent
- * erasure records, the routes and rate limits, and the create-superuser command.
+ * (AUTH_SIGNING_KEY, or kept in the store encrypted with AUTH_KEY_ENCRYPTION_KEY: one of the
+ * two is required), the deleted-user memory re-armed from recent erasure records, the
+ * routes and rate limits, and the create-superuser command.
  *
  * Handlers that hash or verify passwords always run on the worker pool (HTTP_OFFLOAD).
  * Those that only touch the store run inline on SQLite (fast) and offloaded on MongoDB
@@ -43,9 +44,13 @@ static const char commands_help[] =
     "             prints the user id\n";
 
 static const char env_help[] =
-    "  AUTH_SIGNING_KEY    base64url 32-byte Ed25519 seed (generated on first start and\n"
-    "                      kept in the store)\n"
-    "  ACCESS_TTL          access token lifetime in seconds (900)\n"
+    "  AUTH_SIGNING_KEY    base64url 32-byte Ed25519 seed; never stored (unset: generated\n"
+    "                      on first start and kept in the store, encrypted)\n"
+    "  AUTH_KEY_ENCRYPTION_KEY\n"
+    "                      base64url 32-byte key that encrypts the signing key kept in\n"
+    "                      the store; required unless AUTH_SIGNING_KEY is set\n"
+    "  ACCESS_TTL          access token lifetime in seconds, also the longest accepted\n"
+    "                      (900; give every service the same value)\n"
     "  REFRESH_TTL         refresh token lifetime in seconds (1209600)\n"
     "  COOKIE_SECURE       add Secure to the cookies (false)\n"
     "  RATE_LIMIT_LOGIN    logins per minute[/burst] per client address, 0 = off (10/10)\n"
@@ -62,18 +67,24 @@ static const char env_help[] =
 /* ---------------------------------------------------------------- settings */
 
 /* Reads auth's own variables (a bad value exits 2). Returns the AUTH_SIGNING_KEY seed, or
- * NULL when the key is to come from the store. */
-static const char *settings_load(auth_ctx_t *ctx) {
-    ctx->access_ttl = config_long("ACCESS_TTL", 900, 10, 86400);
+ * NULL when the key is to come from the store, encrypted with kek (AUTH_KEY_ENCRYPTION_KEY,
+ * then required). */
+static const char *settings_load(auth_ctx_t *ctx, unsigned char kek[AUTH_KEK_BYTES]) {
+    ctx->access_ttl = authn_config_access_ttl();
     ctx->refresh_ttl = config_long("REFRESH_TTL", 1209600, 60, 31536000);
     ctx->cookie_secure = config_bool("COOKIE_SECURE", false);
     long failures = config_long("LOGIN_FAILURES_PER_USER", 5, 0, 1000000);
     if (failures > 0) ctx->login_fail = ratelimit_new((double)failures / 15.0, (double)failures);
     const char *seed = config_str("AUTH_SIGNING_KEY", NULL);
-    if (seed == NULL || *seed == '\0') return NULL;
-    if (token_key_from_seed(&ctx->key, seed) != 0)
+    if (seed != NULL && *seed != '\0' && token_key_from_seed(&ctx->key, seed) != 0)
         config_fail("AUTH_SIGNING_KEY", "must be a base64url 32-byte Ed25519 seed");
-    return seed;
+    int have_kek = keys_kek_from_config(kek);
+    if (seed != NULL && *seed != '\0') return seed;
+    if (!have_kek)
+        config_fail("AUTH_KEY_ENCRYPTION_KEY",
+                    "required to keep the signing key in the store, encrypted (or give the key "
+                    "itself in AUTH_SIGNING_KEY)");
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- migrate */
@@ -176,7 +187,10 @@ static int auth_setup(service_t *svc) {
     ctx->svc = svc;
     ctx->store = service_store(svc);
     ctx->store_flags = service_store_flags(svc);
-    if (settings_load(ctx) == NULL && keys_load(ctx->store, &ctx->key) != 0) return -1;
+    unsigned char kek[AUTH_KEK_BYTES];
+    int rc = settings_load(ctx, kek) == NULL ? keys_load(ctx->store, kek, &ctx->key) : 0;
+    sodium_memzero(kek, sizeof kek);
+    if (rc != 0) return -1;
     authn_set_keys(&ctx->key, 1);
     rearm_deleted(ctx);
     if (passwords_init() != 0) {

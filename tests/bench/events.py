@@ -16,6 +16,7 @@ because a figure misses its target; it exits non-zero only when a step cannot ru
 Environment: BENCH_USERS (200), BENCH_DURATION (10s), BENCH_BIN_DIR (build/bin).
 Shared helpers (requests, readiness, percentiles, wrk's output) are in benchlib.py.
 """
+import base64
 import os
 import shutil
 import signal
@@ -29,6 +30,11 @@ from benchlib import (BIN, DURATION, ROOT, expect, fail, percentile, request, wa
 from broker import Broker, free_port  # noqa: E402  (tests/broker.py, on sys.path through benchlib)
 
 USERS = int(os.environ.get("BENCH_USERS", "200"))
+
+
+def new_kek():
+    """An AUTH_KEY_ENCRYPTION_KEY: auth keeps its signing key in its store encrypted with it."""
+    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
 
 
 def wrk(url, script, tmp, name):
@@ -54,7 +60,8 @@ def main():
         common = dict(os.environ, AMQP_URL=broker.url, LOG_LEVEL="warn",
                       RATE_LIMIT_SIGNUP="0", RATE_LIMIT_LOGIN="0")
         auth_env = dict(common, PORT=str(auth_port), ERASURE_SERVICES="tweets",
-                        STORE_URL="sqlite://%s/auth.db" % tmp, HASH_CONCURRENCY="2")
+                        STORE_URL="sqlite://%s/auth.db" % tmp, HASH_CONCURRENCY="2",
+                        AUTH_KEY_ENCRYPTION_KEY=new_kek())
         tweets_env = dict(common, PORT=str(tweets_port), STORE_URL="sqlite://%s/tweets.db" % tmp,
                           AUTH_URL="http://127.0.0.1:%d" % auth_port)
         log = open(os.path.join(tmp, "services.log"), "w")

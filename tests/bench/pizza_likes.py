@@ -36,6 +36,7 @@ Environment: BENCH_DURATION (10s), BENCH_PIZZAS (200), BENCH_BIN_DIR (build/bin)
 BENCH_OUT (build/bench/pizza_likes.txt), BENCH_KEEP=1 keeps the temp dir (logs, Lua scripts,
 wrk output). Shared helpers (requests, readiness, percentiles, wrk's output) are in benchlib.py.
 """
+import base64
 import http.client
 import json
 import os
@@ -56,6 +57,11 @@ USER_LIKES = 40
 DELAY_MS = 200
 HEALTH_SAMPLES = 200
 ADMIN_PASSWORD = "bench-admin-" + os.urandom(4).hex()
+
+
+def new_kek():
+    """An AUTH_KEY_ENCRYPTION_KEY: auth keeps its signing key in its store encrypted with it."""
+    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
 
 
 def seconds(duration):
@@ -299,7 +305,8 @@ def main():
                       LOGIN_FAILURES_PER_USER="0", HASH_CONCURRENCY="2", AUTH_URL=auth_url,
                       PIZZA_URL="http://127.0.0.1:%d" % pizza_port,
                       LIKES_URL="http://127.0.0.1:%d" % likes_port)
-        auth_env = dict(common, PORT=str(auth_port), STORE_URL="sqlite://%s/auth.db" % tmp)
+        auth_env = dict(common, PORT=str(auth_port), STORE_URL="sqlite://%s/auth.db" % tmp,
+                        AUTH_KEY_ENCRYPTION_KEY=new_kek())
         pizza_env = dict(common, PORT=str(pizza_port), STORE_URL="sqlite://%s/pizza.db" % tmp)
         likes_env = dict(common, PORT=str(likes_port), STORE_URL="sqlite://%s/likes.db" % tmp)
 

@@ -49,6 +49,9 @@ for _ in $(seq 300); do grep -q '^URL ' "$TMP/broker.out" 2>/dev/null && break; 
 AMQP_URL=$(awk '/^URL /{print $2}' "$TMP/broker.out")
 [[ -n $AMQP_URL ]] || die "the private RabbitMQ did not start"
 export AMQP_URL
+# auth keeps its signing key in its store encrypted with this key (a fresh one per run).
+AUTH_KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | basenc --base64url | tr -d '=')
+export AUTH_KEY_ENCRYPTION_KEY
 
 median() { sort -n | awk '{v[NR]=$1} END{ if (NR==0) {print "n/a"; exit}
     if (NR%2) printf "%.1f\n", v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2 }'; }

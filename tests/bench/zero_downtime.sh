@@ -59,6 +59,9 @@ AMQP_URL="amqp://guest:guest@127.0.0.1:$(free_port)/%2f"
 export AMQP_URL
 export LOG_LEVEL=warn RATE_LIMIT_SIGNUP=0 RATE_LIMIT_LOGIN=0 LOGIN_FAILURES_PER_USER=0
 export HASH_CONCURRENCY=1
+# auth keeps its signing key in the store encrypted with this key: the same for both.
+AUTH_KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | basenc --base64url | tr -d '=')
+export AUTH_KEY_ENCRYPTION_KEY
 "$BIN" migrate >"$TMP/migrate.log" 2>&1 || die "migrate failed"
 
 declare -A PORT PID

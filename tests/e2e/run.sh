@@ -28,7 +28,8 @@ T0=$SECONDS
 # Configuration the services read must come from here only.
 unset PORT HOST STORE_URL AMQP_URL AUTH_URL PIZZA_URL LIKES_URL TWEETS_URL LOG_FORMAT \
       HTTP_THREADS WORKERS BODY_LIMIT CORS_ORIGINS TRUSTED_PROXIES PAGE_SIZE AUTH_SIGNING_KEY \
-      ACCESS_TTL REFRESH_TTL COOKIE_SECURE LOGIN_FAILURES_PER_USER ERASURE_SERVICES AUTH_PUBLIC_KEY
+      AUTH_KEY_ENCRYPTION_KEY ACCESS_TTL REFRESH_TTL COOKIE_SECURE LOGIN_FAILURES_PER_USER \
+      ERASURE_SERVICES AUTH_PUBLIC_KEY
 for v in $(compgen -e); do [[ $v == RATE_LIMIT_* || $v == TIZZA_SUPERUSER* ]] && unset "$v"; done
 
 passed=0
@@ -155,6 +156,9 @@ export AMQP_URL=$AMQP AUTH_URL=http://127.0.0.1:$P_AUTH PIZZA_URL=http://127.0.0
        RATE_LIMIT_SIGNUP=0 RATE_LIMIT_LOGIN=0 LOGIN_FAILURES_PER_USER=0 HASH_CONCURRENCY=2 \
        HOST=127.0.0.1 LOG_LEVEL=info DRAIN_MS=3000 TRUSTED_PROXIES=127.0.0.1
 export E2E_ADMIN_PASSWORD="admin-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+# auth keeps its signing key in its store encrypted with this key (a fresh one per run).
+AUTH_KEY_ENCRYPTION_KEY=$(head -c 32 /dev/urandom | basenc --base64url | tr -d '=')
+export AUTH_KEY_ENCRYPTION_KEY
 
 say "creating the admin"
 STORE_URL="sqlite://$TMP/auth.db" TIZZA_SUPERUSER_PASSWORD=$E2E_ADMIN_PASSWORD \

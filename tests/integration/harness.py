@@ -70,10 +70,16 @@ _SCRUB = {
     "PORT", "HOST", "STORE_URL", "STORE_DB", "AMQP_URL", "AUTH_URL", "PIZZA_URL",
     "LIKES_URL", "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS",
     "BODY_LIMIT", "DRAIN_MS", "DRAIN_GRACE_MS", "CORS_ORIGINS", "TRUSTED_PROXIES",
-    "PAGE_SIZE", "AUTH_SIGNING_KEY", "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE",
-    "LOGIN_FAILURES_PER_USER", "HASH_CONCURRENCY", "ERASURE_SERVICES", "AUTH_PUBLIC_KEY",
-    "AUTH_WAIT_MS", "AMQP_PREFETCH",
+    "PAGE_SIZE", "AUTH_SIGNING_KEY", "AUTH_KEY_ENCRYPTION_KEY", "ACCESS_TTL", "REFRESH_TTL",
+    "COOKIE_SECURE", "LOGIN_FAILURES_PER_USER", "HASH_CONCURRENCY", "ERASURE_SERVICES",
+    "AUTH_PUBLIC_KEY", "AUTH_WAIT_MS", "AMQP_PREFETCH",
 }
+
+
+# tizza-auth serves only with AUTH_SIGNING_KEY or AUTH_KEY_ENCRYPTION_KEY (the key that
+# encrypts the signing key it keeps in its store): every process started here gets this
+# key-encryption key, one per test process, unless a test gives its own (None: unset).
+TEST_KEY_ENCRYPTION_KEY = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
 
 
 def binary(name="auth"):
@@ -314,6 +320,7 @@ def base_env(store_url=None, extra=None):
         "LOG_LEVEL": "info",
         "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        "AUTH_KEY_ENCRYPTION_KEY": TEST_KEY_ENCRYPTION_KEY,
     })
     if store_url:
         env["STORE_URL"] = store_url

@@ -720,7 +720,7 @@ class TestSignatures(ServiceTestCase):
     def claims(self, u, **over):
         now = int(time.time())
         c = {"sub": u.id, "username": u.username, "role": "user", "iat": now,
-             "exp": now + 300, "jti": b64url_encode(os.urandom(16))}
+             "exp": now + 10, "jti": b64url_encode(os.urandom(16))}  # ACCESS_TTL
         c.update(over)
         return {k: v for k, v in c.items() if v is not None}
 
@@ -779,6 +779,8 @@ class TestSignatures(ServiceTestCase):
             "expired": (self.header(), self.claims(u, iat=now - 1000, exp=now - 5)),
             "iat in the future": (self.header(), self.claims(u, iat=now + 3600, exp=now + 4000)),
             "no exp": (self.header(), self.claims(u, exp=None)),
+            "no iat": (self.header(), self.claims(u, iat=None)),
+            "lifetime beyond ACCESS_TTL": (self.header(), self.claims(u, exp=now + 10 + 120)),
             "exp as a string": (self.header(), self.claims(u, exp=str(now + 300))),
             "unknown kid": (self.header(kid="AAAAAAAAAAAAAAAA"), self.claims(u)),
             "alg HS256 label": (self.header(alg="HS256"), self.claims(u)),

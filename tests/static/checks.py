@@ -9,6 +9,7 @@ The facts come from the code (see deploylib): the README configuration table, ea
 --help and default port, the routes libcommon/http.c registers, the metric names in the C
 sources, and the packages behind the binaries' shared libraries. """
 
+import base64
 import os
 import re
 import shutil
@@ -1084,6 +1085,9 @@ def check_live_binaries(p):
         return ["build/bin not built (run make)"]
     procs = []
     tmp = tempfile.mkdtemp(prefix="tizza-static-live.")
+    # auth keeps its signing key in its store encrypted with this key (required without
+    # AUTH_SIGNING_KEY)
+    kek = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
     try:
         ports = {}
         for name in SERVICES:
@@ -1091,7 +1095,8 @@ def check_live_binaries(p):
             env = dict(os.environ, PORT=str(ports[name]), HOST="127.0.0.1", LOG_LEVEL="warn",
                        STORE_URL=f"sqlite://{tmp}/{name}.db",
                        AMQP_URL=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2f",
-                       AUTH_URL=f"http://127.0.0.1:{ports['auth']}", AUTH_WAIT_MS="10000")
+                       AUTH_URL=f"http://127.0.0.1:{ports['auth']}", AUTH_WAIT_MS="10000",
+                       AUTH_KEY_ENCRYPTION_KEY=kek)
             log = open(os.path.join(tmp, f"{name}.log"), "wb")
             proc = subprocess.Popen([os.path.join(p.root, f"build/bin/tizza-{name}"), "serve"],
                                     env=env, stdout=log, stderr=subprocess.STDOUT,

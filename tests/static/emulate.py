@@ -10,7 +10,8 @@ each service's Dockerfile, as far as the host allows:
   layout   the runtime stage's COPY --from=build and COPY lines place the results under a
            fake root (so /usr/local/bin/tizza-x becomes <root>/usr/local/bin/tizza-x);
   run      the entrypoint starts with the image's ENV (PORT moved to a free port,
-           TIZZA_LIB_DIR moved under the fake root), in its WORKDIR, as `serve`, against a
+           TIZZA_LIB_DIR moved under the fake root; auth also gets the
+           AUTH_KEY_ENCRYPTION_KEY compose passes it), in its WORKDIR, as `serve`, against a
            MongoDB URL (tests/mongo_double.py, replica set rs0) -- so the stripped binary
            must dlopen the stripped plugin from TIZZA_LIB_DIR and reach the store;
   probe    the image's HEALTHCHECK command (the shipped tizza-healthcheck) must exit 0, and
@@ -20,6 +21,7 @@ each service's Dockerfile, as far as the host allows:
 What it cannot check: the apt-get lines (check_dockerfile_runtime_libraries compares them
 with readelf), USER (check_images_non_root), and the images' base layers. """
 
+import base64
 import os
 import shutil
 import signal
@@ -113,6 +115,9 @@ def emulate(p, name, tmp, mongo_port, auth_port):
                PATH="/usr/bin:/bin")
     if name != "auth":
         env.update(AUTH_URL=f"http://127.0.0.1:{auth_port}", AUTH_WAIT_MS="10000")
+    else:  # what docker-compose.yml and the k8s Secret give it (deploy/README.md)
+        env.update(AUTH_KEY_ENCRYPTION_KEY=base64.urlsafe_b64encode(os.urandom(32)).rstrip(
+            b"=").decode())
     entry = exec_form(run.last("ENTRYPOINT") or "") or []
     args = exec_form(run.last("CMD") or "") or []
     wd = os.path.join(root, (run.last("WORKDIR") or "/").lstrip("/"))

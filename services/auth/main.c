@@ -51,8 +51,11 @@ static const char env_help[] =
     "  RATE_LIMIT_LOGIN    logins per minute[/burst] per client address, 0 = off (10/10)\n"
     "  RATE_LIMIT_SIGNUP   signups per minute[/burst] per client address, 0 = off (10/10)\n"
     "  LOGIN_FAILURES_PER_USER\n"
-    "                      failed logins per username per 15 minutes before 429,\n"
-    "                      0 = off (5)\n"
+    "                      failed logins per username and client (address, or device\n"
+    "                      cookie) per 15 minutes before that client gets 429, 0 = off (5)\n"
+    "  LOGIN_FAILURES_PER_USER_TOTAL\n"
+    "                      failed logins per username from all clients without a device\n"
+    "                      cookie per 15 minutes before those get 429, 0 = off (100)\n"
     "  HASH_CONCURRENCY    password hashes running at once (CPUs - 1, at least 1)\n"
     "  ERASURE_SERVICES    services whose user.erased completes an erasure\n"
     "                      (pizza,likes,tweets)\n"
@@ -69,6 +72,8 @@ static const char *settings_load(auth_ctx_t *ctx) {
     ctx->cookie_secure = config_bool("COOKIE_SECURE", false);
     long failures = config_long("LOGIN_FAILURES_PER_USER", 5, 0, 1000000);
     if (failures > 0) ctx->login_fail = ratelimit_new((double)failures / 15.0, (double)failures);
+    long all = config_long("LOGIN_FAILURES_PER_USER_TOTAL", 100, 0, 1000000);
+    if (all > 0) ctx->login_all = ratelimit_new((double)all / 15.0, (double)all);
     const char *seed = config_str("AUTH_SIGNING_KEY", NULL);
     if (seed == NULL || *seed == '\0') return NULL;
     if (token_key_from_seed(&ctx->key, seed) != 0)
@@ -156,6 +161,7 @@ static int auth_setup(service_t *svc) {
     ctx->store_flags = service_store_flags(svc);
     if (settings_load(ctx) == NULL && keys_load(ctx->store, &ctx->key) != 0) return -1;
     authn_set_keys(&ctx->key, 1);
+    session_device_key_init(ctx);
     rearm_deleted(ctx);
     if (passwords_init() != 0) {
         log_msg(LOG_ERROR, "cannot initialise password hashing (out of memory?)");
@@ -175,7 +181,9 @@ static int auth_setup(service_t *svc) {
 static void auth_teardown(service_t *svc) {
     auth_ctx_t *ctx = &auth;
     if (ctx->login_fail != NULL) ratelimit_free(ctx->login_fail);
-    ctx->login_fail = NULL;
+    if (ctx->login_all != NULL) ratelimit_free(ctx->login_all);
+    ctx->login_fail = ctx->login_all = NULL;
+    sodium_memzero(ctx->device_key, sizeof ctx->device_key);
     sodium_memzero(&ctx->key, sizeof ctx->key);
 }
 

@@ -16,8 +16,22 @@
  *
  * Login says the same thing ("invalid username or password") for an unknown user and a
  * wrong password, and spends the same argon2id time on both (password_verify(NULL, ...)).
- * Attempts per username are limited with a token bucket (login_fail) that a success resets;
- * attempts per client address are limited by the HTTP layer (http_rate_limit in main.c).
+ * Attempts per client address are limited by the HTTP layer (http_rate_limit in main.c).
+ *
+ * Failed logins are throttled per username AND client, never per username alone: a
+ * per-username lock lets anyone lock anyone out. login_attempt_begin() takes a token from
+ * the bucket of (username, client) -- login_fail, LOGIN_FAILURES_PER_USER per 15 minutes --
+ * before the password is verified (so it also bounds the attempts in flight, and a
+ * throttled client gets 429 for the right password too); a success resets that bucket. The
+ * client is the device when the request has a valid device cookie for this username, else
+ * the client address (an IPv6 address by its /64). The device cookie (tizza_device,
+ * Path=/api/v1/auth/login, SameSite=Strict, 365 days), set by every successful login, is
+ * base64url(id[16] || MAC[32]) with MAC = keyed BLAKE2b(id || username_key) under a key
+ * derived from the signing key: stateless, bound to one username, naming no user. Attempts
+ * from clients without one also take a token from the username's own bucket (login_all,
+ * LOGIN_FAILURES_PER_USER_TOTAL per 15 minutes), given back on success: a backstop against
+ * many addresses that never throttles a known device. (OWASP's authentication and
+ * "slow down online guessing with device cookies" guidance.)
  *
  * Tokens travel in HttpOnly cookies: tizza_access (Path=/, SameSite=Lax) and tizza_refresh
  * (Path=/api/v1/auth, SameSite=Strict); the access token is also in the JSON body for
@@ -30,6 +44,8 @@
 #include "problem.h"
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,22 +167,149 @@ static cJSON *session_body(const auth_ctx_t *ctx, const cJSON *user, const char 
     return o;
 }
 
-/* ---------------------------------------------------------------- limits */
+/* ---------------------------------------------------------------- login throttling */
 
-bool login_limit_take(auth_ctx_t *ctx, http_req_t *req, const char *username_key) {
-    int retry = 1;
-    if (ctx->login_fail == NULL || ratelimit_take(ctx->login_fail, username_key, &retry))
-        return true;
+#define DEVICE_ID_BYTES  16
+#define DEVICE_MAC_BYTES 32
+#define DEVICE_TTL       (365L * 86400)
+#define DEVICE_PATH      "/api/v1/auth/login"
+
+void session_device_key_init(auth_ctx_t *ctx) {
+    /* the seed is the first half of libsodium's Ed25519 secret key */
+    crypto_kdf_derive_from_key(ctx->device_key, sizeof ctx->device_key, 1, "tzdevice", ctx->key.sk);
+}
+
+/* MAC binding a device id to a username_key. */
+static void device_mac(const auth_ctx_t *ctx, const unsigned char id[DEVICE_ID_BYTES],
+                       const char *username_key, unsigned char mac[DEVICE_MAC_BYTES]) {
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, ctx->device_key, sizeof ctx->device_key, DEVICE_MAC_BYTES);
+    crypto_generichash_update(&st, id, DEVICE_ID_BYTES);
+    crypto_generichash_update(&st, (const unsigned char *)username_key, strlen(username_key));
+    crypto_generichash_final(&st, mac, DEVICE_MAC_BYTES);
+}
+
+/* True when the request's device cookie was issued for `username_key`; *id = its device. */
+static bool device_known(const auth_ctx_t *ctx, http_req_t *req, const char *username_key,
+                         unsigned char id[DEVICE_ID_BYTES]) {
+    unsigned char raw[DEVICE_ID_BYTES + DEVICE_MAC_BYTES], mac[DEVICE_MAC_BYTES];
+    size_t len = 0;
+    const char *c = http_cookie(req, AUTH_COOKIE_DEVICE);
+    if (c == NULL || strlen(c) > 2 * sizeof raw || b64url_decode(c, raw, sizeof raw, &len) != 0 ||
+        len != sizeof raw)
+        return false;
+    device_mac(ctx, raw, username_key, mac);
+    if (sodium_memcmp(mac, raw + DEVICE_ID_BYTES, sizeof mac) != 0) return false;
+    memcpy(id, raw, DEVICE_ID_BYTES);
+    return true;
+}
+
+/* Sets the device cookie of `username_key`: the known device's id again, else a new one. */
+static void device_cookie_set(const auth_ctx_t *ctx, http_req_t *req, const char *username_key,
+                              const login_attempt_t *a) {
+    unsigned char raw[DEVICE_ID_BYTES + DEVICE_MAC_BYTES];
+    if (a->known_device)
+        memcpy(raw, a->device_id, DEVICE_ID_BYTES);
+    else
+        randombytes_buf(raw, DEVICE_ID_BYTES);
+    device_mac(ctx, raw, username_key, raw + DEVICE_ID_BYTES);
+    char *value = b64url_encode(raw, sizeof raw);
+    if (value == NULL) return;
+    add_cookie(ctx, req, AUTH_COOKIE_DEVICE, value, DEVICE_PATH, DEVICE_TTL, "Strict");
+    free(value);
+}
+
+/* The client part of a throttle key: the address, an IPv6 address by its /64 (one
+ * subscriber gets a whole /64, so its addresses are one client). */
+static void client_of(const char *addr, char *out, size_t n) {
+    struct in6_addr a6;
+    char buf[INET6_ADDRSTRLEN];
+    if (addr != NULL && strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, &a6) == 1 &&
+        !IN6_IS_ADDR_V4MAPPED(&a6)) {
+        memset(a6.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a6, buf, sizeof buf) != NULL) {
+            snprintf(out, n, "%s/64", buf);
+            return;
+        }
+    }
+    str_copy(out, addr ? addr : "", n);
+}
+
+/* A username as a limiter key: itself, or a digest of it when longer than any username can
+ * be (the limiters keep their keys; an attempt may name up to 1024 bytes). */
+static void username_part(const char *username_key, char *out, size_t n) {
+    size_t len = strlen(username_key);
+    if (len <= USERNAME_MAX) {
+        str_copy(out, username_key, n);
+        return;
+    }
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)username_key, len, NULL, 0);
+    out[0] = '#';
+    sodium_bin2hex(out + 1, n - 1, h, sizeof h);
+}
+
+static void reply_throttled(http_req_t *req, int retry) {
     char buf[24];
     snprintf(buf, sizeof buf, "%d", retry > 0 ? retry : 1);
     http_add_header(req, "Retry-After", buf);
     http_reply_problem(req, 429, "too many failed attempts for this username; try again later");
     metrics_inc("tizza_auth_logins_total", "result=\"limited\"", 1);
-    return false;
 }
 
-void login_limit_reset(auth_ctx_t *ctx, const char *username_key) {
-    if (ctx->login_fail != NULL) ratelimit_reset(ctx->login_fail, username_key);
+static void attempt_free(login_attempt_t *a) {
+    free(a->client_key);
+    free(a->user_key);
+    a->client_key = a->user_key = NULL;
+}
+
+bool login_attempt_begin(auth_ctx_t *ctx, http_req_t *req, const char *username_key,
+                         login_attempt_t *a) {
+    char user[USERNAME_MAX + 40], client[INET6_ADDRSTRLEN + 8], dev[2 * DEVICE_ID_BYTES + 1];
+    int retry = 1;
+    memset(a, 0, sizeof *a);
+    username_part(username_key, user, sizeof user);
+    a->known_device = device_known(ctx, req, username_key, a->device_id);
+    if (a->known_device) {
+        sodium_bin2hex(dev, sizeof dev, a->device_id, DEVICE_ID_BYTES);
+        if (asprintf(&a->client_key, "%s\nd:%s", user, dev) < 0) a->client_key = NULL;
+    } else {
+        client_of(http_client_addr(req), client, sizeof client);
+        if (asprintf(&a->client_key, "%s\na:%s", user, client) < 0) a->client_key = NULL;
+        if (ctx->login_all != NULL) a->user_key = strdup(user);
+    }
+    if (ctx->login_fail != NULL && a->client_key != NULL &&
+        !ratelimit_take(ctx->login_fail, a->client_key, &retry)) {
+        attempt_free(a);
+        reply_throttled(req, retry);
+        return false;
+    }
+    if (a->user_key != NULL && !ratelimit_take(ctx->login_all, a->user_key, &retry)) {
+        if (ctx->login_fail != NULL) ratelimit_give(ctx->login_fail, a->client_key);
+        attempt_free(a);
+        reply_throttled(req, retry);
+        return false;
+    }
+    return true;
+}
+
+void login_attempt_failed(auth_ctx_t *ctx, login_attempt_t *a) {
+    (void)ctx;
+    attempt_free(a);
+}
+
+void login_attempt_succeeded(auth_ctx_t *ctx, login_attempt_t *a) {
+    if (ctx->login_fail != NULL && a->client_key != NULL)
+        ratelimit_reset(ctx->login_fail, a->client_key);
+    if (a->user_key != NULL) ratelimit_give(ctx->login_all, a->user_key);
+    attempt_free(a);
+}
+
+void login_attempt_void(auth_ctx_t *ctx, login_attempt_t *a) {
+    if (ctx->login_fail != NULL && a->client_key != NULL)
+        ratelimit_give(ctx->login_fail, a->client_key);
+    if (a->user_key != NULL) ratelimit_give(ctx->login_all, a->user_key);
+    attempt_free(a);
 }
 
 /* ---------------------------------------------------------------- handlers */
@@ -187,38 +330,47 @@ void sessions_login(http_req_t *req, void *arg) {
     cJSON_Delete(p);
 
     char *key = str_lower(username);
-    if (!login_limit_take(ctx, req, key)) {
+    login_attempt_t attempt;
+    if (key == NULL) {
+        http_reply_problem(req, 500, "out of memory");
+        return;
+    }
+    if (!login_attempt_begin(ctx, req, key, &attempt)) {
         free(key);
         return;
     }
     cJSON *user = NULL;
     int rc = users_find_by_username(ctx, username, &user);
     if (rc == STORE_ERR) {
+        login_attempt_void(ctx, &attempt);
         free(key);
         reply_store_error(ctx, req, "login: find user");
         return;
     }
     /* an unknown user costs the same argon2id verification as a wrong password */
     if (!password_verify(user ? json_str(user, "password_hash") : NULL, password)) {
+        login_attempt_failed(ctx, &attempt);
         free(key);
         cJSON_Delete(user);
         http_reply_problem(req, 401, "invalid username or password");
         metrics_inc("tizza_auth_logins_total", "result=\"failed\"", 1);
         return;
     }
-    login_limit_reset(ctx, key);
-    free(key);
-
     char *refresh = NULL;
     char *access = session_access_token(ctx, user);
     rc = access ? session_refresh_insert(ctx, json_str(user, "id"), NULL, &refresh) : STORE_ERR;
+    if (rc == STORE_OK) {
+        session_set_cookies(ctx, req, access, refresh);
+        device_cookie_set(ctx, req, key, &attempt);
+    }
+    login_attempt_succeeded(ctx, &attempt);
+    free(key);
     if (rc != STORE_OK) {
         free(access);
         cJSON_Delete(user);
         reply_store_error(ctx, req, "login: issue tokens");
         return;
     }
-    session_set_cookies(ctx, req, access, refresh);
     http_reply_json(req, 200, session_body(ctx, user, access));
     cJSON *fields = cJSON_CreateObject(); /* never the typed username: it may be a password */
     cJSON_AddStringToObject(fields, "user_id", json_str(user, "id"));

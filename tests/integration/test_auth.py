@@ -400,7 +400,8 @@ class TestLogin(ServiceTestCase):
         self.assertProblem(anon().post(LOGIN, ["a", "b"]), 400)
 
     def test_failures_per_username_are_limited(self):
-        # Default LOGIN_FAILURES_PER_USER is 5.
+        # Default LOGIN_FAILURES_PER_USER is 5 (per username and client: this test's client
+        # address; test_login_abuse.py covers the other clients).
         u = signup(prefix="locked")
         other = shared("carol")
         for i in range(5):
@@ -607,7 +608,8 @@ class TestLogout(ServiceTestCase):
                 self.assertEqual(attrs.get("max-age"), "0", attrs)
                 self.assertEqual(attrs.get("path"), path, attrs)
                 self.assertIs(attrs.get("httponly"), True, attrs)
-        self.assertEqual(c.jar, {})
+        # Only the device cookie stays: it names the device, not a session.
+        self.assertEqual(set(c.jar), {"tizza_device"})
         self.assertProblem(c.get(ME), 401)
         self.assertProblem(Client(SVC).post(REFRESH, {"refresh_token": refresh}), 401)
 
@@ -1178,7 +1180,8 @@ class TestCommandLine(ServiceTestCase):
         for word in ("serve", "migrate", "create-superuser", "--username", "--email",
                      "TIZZA_SUPERUSER_PASSWORD", "PORT", "HOST", "STORE_URL", "LOG_LEVEL",
                      "AUTH_SIGNING_KEY", "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE",
-                     "RATE_LIMIT_LOGIN", "RATE_LIMIT_SIGNUP", "LOGIN_FAILURES_PER_USER"):
+                     "RATE_LIMIT_LOGIN", "RATE_LIMIT_SIGNUP", "LOGIN_FAILURES_PER_USER",
+                     "LOGIN_FAILURES_PER_USER_TOTAL"):
             self.assertIn(word, p.stdout)
         self.assertFalse(sanitizer_findings(p.stderr), p.stderr)
 

@@ -48,6 +48,7 @@ typedef struct {
     token_key_t key;         /* the signing key (secret half included) */
     long access_ttl;         /* ACCESS_TTL seconds */
     long refresh_ttl;        /* REFRESH_TTL seconds */
+    long refresh_grace_ms;   /* REFRESH_GRACE_MS: a rotated token's second use window */
     bool cookie_secure;      /* COOKIE_SECURE */
     ratelimit_t *login_fail; /* failures per (username, client); NULL when disabled */
     ratelimit_t *login_all;  /* failures per username from unknown devices; NULL = off */

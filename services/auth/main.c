@@ -47,6 +47,9 @@ static const char env_help[] =
     "                      kept in the store)\n"
     "  ACCESS_TTL          access token lifetime in seconds (900)\n"
     "  REFRESH_TTL         refresh token lifetime in seconds (1209600)\n"
+    "  REFRESH_GRACE_MS    after a refresh, a second use of the old token within this\n"
+    "                      many ms gets the same new one instead of revoking the\n"
+    "                      session, 0 = off (5000)\n"
     "  COOKIE_SECURE       add Secure to the cookies (false)\n"
     "  RATE_LIMIT_LOGIN    logins per minute[/burst] per client address, 0 = off (10/10)\n"
     "  RATE_LIMIT_SIGNUP   signups per minute[/burst] per client address, 0 = off (10/10)\n"
@@ -69,6 +72,7 @@ static const char env_help[] =
 static const char *settings_load(auth_ctx_t *ctx) {
     ctx->access_ttl = config_long("ACCESS_TTL", 900, 10, 86400);
     ctx->refresh_ttl = config_long("REFRESH_TTL", 1209600, 60, 31536000);
+    ctx->refresh_grace_ms = config_long("REFRESH_GRACE_MS", 5000, 0, 60000);
     ctx->cookie_secure = config_bool("COOKIE_SECURE", false);
     long failures = config_long("LOGIN_FAILURES_PER_USER", 5, 0, 1000000);
     if (failures > 0) ctx->login_fail = ratelimit_new((double)failures / 15.0, (double)failures);
@@ -173,6 +177,9 @@ static int auth_setup(service_t *svc) {
                  "Login attempts by result (ok, failed, limited)");
     metrics_help("tizza_auth_refresh_reuse_total", "counter",
                  "Reuses of an already used refresh token (each revoked a session family)");
+    metrics_help("tizza_auth_refresh_grace_total", "counter",
+                 "Second uses of a refresh token within REFRESH_GRACE_MS of its rotation "
+                 "(answered with its successor)");
     log_msg(LOG_INFO, "auth ready: store %s, signing key %s", store_backend(ctx->store),
             ctx->key.kid);
     return 0;

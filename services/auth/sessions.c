@@ -4,15 +4,26 @@
  * locally by every service) and a long-lived opaque refresh token (32 random bytes,
  * base64url, REFRESH_TTL). Only the hex sha256 of a refresh token is stored, in
  * "refresh_tokens" {id, user_id, family_id, token_hash, expires_at, used, revoked,
- * created_at}. All refresh tokens descending from one login share a family_id.
+ * created_at, and once rotated used_at_ms, next_id, next_sealed}. All refresh tokens
+ * descending from one login share a family_id.
  *
  * Rotation: presenting a refresh token marks it used and issues the next one of the family
  * in one transaction (store_transact). The "mark used" update is conditional on used ==
- * false, so two concurrent presentations of one token cannot both succeed: the second finds
- * it used (on MongoDB the loser's transaction aborts with a write conflict and runs again,
- * and the rerun finds it used), which is a reuse. Presenting a token that was already used
- * means it leaked (or was replayed): the whole family is revoked and the answer is 401, so
- * both the thief and the victim must log in again.
+ * false, so two concurrent presentations of one token cannot both rotate it: the second
+ * finds it used (on MongoDB the loser's transaction aborts with a write conflict and runs
+ * again, and the rerun finds it used). The rotation also records when (used_at_ms) and the
+ * successor: its id and the successor token itself, encrypted under a key derived from the
+ * rotated token (next_sealed), so only a holder of the rotated token can recover it.
+ *
+ * Grace window: a second use of a rotated token within REFRESH_GRACE_MS (default 5 s) of
+ * its rotation -- two browser tabs refreshing at once, a retried request whose answer was
+ * lost -- answers with the same successor (and a new access token) instead of revoking: it
+ * follows the successors, each rotated within the window too, to the newest unused token
+ * of the family. A revoked family stays revoked (logout wins). Any later use of a rotated
+ * token means it leaked (or was replayed): the whole family is revoked and the answer is
+ * 401, so both the thief and the victim must log in again. The window is the price of not
+ * logging out users with two tabs: a thief replaying a token within seconds of its
+ * rotation gets the successor too, as the rightful holder did (0 turns it off).
  *
  * Login says the same thing ("invalid username or password") for an unknown user and a
  * wrong password, and spends the same argon2id time on both (password_verify(NULL, ...)).
@@ -84,12 +95,15 @@ char *session_access_token(const auth_ctx_t *ctx, const cJSON *user) {
     return jwt;
 }
 
-int session_refresh_insert(auth_ctx_t *ctx, const char *user_id, const char *family_id,
-                           char **token) {
+/* A new refresh token of `family_id` (NULL: a new family) for user_id: *token (malloc'd)
+ * and its document *doc (not stored yet). STORE_OK or STORE_ERR (out of memory). */
+static int refresh_new(auth_ctx_t *ctx, const char *user_id, const char *family_id, char **token,
+                       cJSON **doc) {
     unsigned char raw[REFRESH_RAW_BYTES];
     char id[ID_LEN + 1], family[ID_LEN + 1], hash[TOKEN_HASH_HEX], now[32], expires[32];
 
     *token = NULL;
+    *doc = NULL;
     randombytes_buf(raw, sizeof raw);
     char *tok = b64url_encode(raw, sizeof raw);
     sodium_memzero(raw, sizeof raw);
@@ -104,23 +118,31 @@ int session_refresh_insert(auth_ctx_t *ctx, const char *user_id, const char *fam
     iso_time(ms, now);
     iso_time(ms + (int64_t)ctx->refresh_ttl * 1000, expires);
 
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "id", id);
-    cJSON_AddStringToObject(doc, "user_id", user_id);
-    cJSON_AddStringToObject(doc, "family_id", family);
-    cJSON_AddStringToObject(doc, "token_hash", hash);
-    cJSON_AddStringToObject(doc, "expires_at", expires);
-    cJSON_AddBoolToObject(doc, "used", false);
-    cJSON_AddBoolToObject(doc, "revoked", false);
-    cJSON_AddStringToObject(doc, "created_at", now);
-    int rc = store_insert(ctx->store, AUTH_COLL_REFRESH, doc);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "id", id);
+    cJSON_AddStringToObject(d, "user_id", user_id);
+    cJSON_AddStringToObject(d, "family_id", family);
+    cJSON_AddStringToObject(d, "token_hash", hash);
+    cJSON_AddStringToObject(d, "expires_at", expires);
+    cJSON_AddBoolToObject(d, "used", false);
+    cJSON_AddBoolToObject(d, "revoked", false);
+    cJSON_AddStringToObject(d, "created_at", now);
+    *token = tok;
+    *doc = d;
+    return STORE_OK;
+}
+
+int session_refresh_insert(auth_ctx_t *ctx, const char *user_id, const char *family_id,
+                           char **token) {
+    cJSON *doc = NULL;
+    int rc = refresh_new(ctx, user_id, family_id, token, &doc);
+    if (rc == STORE_OK) rc = store_insert(ctx->store, AUTH_COLL_REFRESH, doc);
     cJSON_Delete(doc);
     if (rc != STORE_OK) {
-        free(tok);
-        return rc;
+        free(*token);
+        *token = NULL;
     }
-    *token = tok;
-    return STORE_OK;
+    return rc;
 }
 
 /* Revokes every refresh token of a family. Store rc. */
@@ -421,42 +443,107 @@ static int refresh_find(auth_ctx_t *ctx, const char *tok, cJSON **out) {
     return rc;
 }
 
+/* ---- the successor of a rotated token, sealed with the rotated token itself ----
+ * A rotated token's document keeps its successor encrypted (crypto_secretbox) under a key
+ * derived from the rotated token (keyed BLAKE2b, so it is not derivable from the stored
+ * SHA-256): only someone presenting the rotated token can open it, which is what the grace
+ * window gives them anyway. */
+
+#define SUCCESSOR_MAX 64 /* a refresh token is 43 base64url chars */
+#define SUCCESSOR_BOX (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + SUCCESSOR_MAX)
+
+static void successor_key(const char *tok, unsigned char key[crypto_secretbox_KEYBYTES]) {
+    static const char personal[] = "tizza refresh successor v1";
+    crypto_generichash(key, crypto_secretbox_KEYBYTES, (const unsigned char *)tok, strlen(tok),
+                       (const unsigned char *)personal, sizeof personal - 1);
+}
+
+/* base64url(nonce || secretbox(next)) under tok's key; malloc'd, NULL on failure. */
+static char *successor_seal(const char *tok, const char *next) {
+    unsigned char key[crypto_secretbox_KEYBYTES], box[SUCCESSOR_BOX];
+    size_t n = strlen(next);
+    if (n > SUCCESSOR_MAX) return NULL;
+    successor_key(tok, key);
+    randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)next, n, box,
+                          key);
+    sodium_memzero(key, sizeof key);
+    return b64url_encode(box, crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n);
+}
+
+/* The successor sealed in `sealed` under tok's key; malloc'd, NULL when it does not open. */
+static char *successor_open(const char *tok, const char *sealed) {
+    unsigned char key[crypto_secretbox_KEYBYTES], box[SUCCESSOR_BOX];
+    size_t len = 0;
+    const size_t head = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+    if (sealed == NULL || strlen(sealed) > 2 * sizeof box ||
+        b64url_decode(sealed, box, sizeof box, &len) != 0 || len <= head)
+        return NULL;
+    char *next = calloc(1, len - head + 1);
+    if (next == NULL) return NULL;
+    successor_key(tok, key);
+    int rc = crypto_secretbox_open_easy((unsigned char *)next, box + crypto_secretbox_NONCEBYTES,
+                                        len - crypto_secretbox_NONCEBYTES, box, key);
+    sodium_memzero(key, sizeof key);
+    if (rc != 0 || strlen(next) != len - head) {
+        free(next);
+        return NULL;
+    }
+    return next;
+}
+
+/* ---- rotation ---- */
+
 struct rotation {
     auth_ctx_t *ctx;
+    const char *tok; /* the presented token */
     const cJSON *doc;
     char *next;
 };
 
-/* One run of rotate()'s transaction (store_transact): marks the token used, only if it still
- * is unused, and inserts its successor. Re-runnable: a run starts by dropping the successor
- * of a previous, rolled-back one. */
+/* One run of rotate()'s transaction (store_transact): marks the token used -- only if it
+ * still is unused -- with the time and its successor sealed under it, and inserts the
+ * successor. Re-runnable: each run makes a new successor. */
 static int rotate_txn(store_t *s, void *arg) {
     struct rotation *r = arg;
+    cJSON *next_doc = NULL;
     long matched = 0;
     free(r->next);
     r->next = NULL;
+    int rc = refresh_new(r->ctx, json_str(r->doc, "user_id"), json_str(r->doc, "family_id"),
+                         &r->next, &next_doc);
+    if (rc != STORE_OK) return rc;
+    char *sealed = successor_seal(r->tok, r->next);
+    if (sealed == NULL) {
+        cJSON_Delete(next_doc);
+        return STORE_ERR;
+    }
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, json_str(r->doc, "id"));
     store_where_bool(f, "used", false);
     cJSON *set = cJSON_CreateObject();
     cJSON_AddBoolToObject(set, "used", true);
-    int rc = store_update(s, AUTH_COLL_REFRESH, f, set, NULL, &matched);
+    cJSON_AddNumberToObject(set, "used_at_ms", (double)now_ms());
+    cJSON_AddStringToObject(set, "next_id", json_str(next_doc, "id"));
+    cJSON_AddStringToObject(set, "next_sealed", sealed);
+    rc = store_update(s, AUTH_COLL_REFRESH, f, set, NULL, &matched);
     cJSON_Delete(set);
     store_filter_free(f);
-    if (rc == STORE_OK && matched != 1) return STORE_CONFLICT;
-    if (rc != STORE_OK) return rc;
-    return session_refresh_insert(r->ctx, json_str(r->doc, "user_id"),
-                                  json_str(r->doc, "family_id"), &r->next);
+    free(sealed);
+    if (rc == STORE_OK && matched != 1) rc = STORE_CONFLICT;
+    if (rc == STORE_OK) rc = store_insert(s, AUTH_COLL_REFRESH, next_doc);
+    cJSON_Delete(next_doc);
+    return rc;
 }
 
-/* Marks `doc` used and inserts its successor, in one transaction. STORE_OK with *next set;
- * STORE_CONFLICT when it was used meanwhile. On MongoDB the loser of two concurrent
- * rotations of one token aborts with a write conflict and runs again (store_transact); once
- * the winner has committed, the rerun finds the token used and matches nothing:
- * STORE_CONFLICT too. (STORE_RETRY only if the winner is still uncommitted after
- * STORE_TRANSACT_TRIES runs.) */
-static int rotate(auth_ctx_t *ctx, const cJSON *doc, char **next) {
-    struct rotation r = {ctx, doc, NULL};
+/* Marks `doc` (the stored form of `tok`) used and inserts its successor, in one
+ * transaction. STORE_OK with *next set; STORE_CONFLICT when it was used meanwhile. On
+ * MongoDB the loser of two concurrent rotations of one token aborts with a write conflict
+ * and runs again (store_transact); once the winner has committed, the rerun finds the token
+ * used and matches nothing: STORE_CONFLICT too. (STORE_RETRY only if the winner is still
+ * uncommitted after STORE_TRANSACT_TRIES runs.) */
+static int rotate(auth_ctx_t *ctx, const char *tok, const cJSON *doc, char **next) {
+    struct rotation r = {ctx, tok, doc, NULL};
     int rc = store_transact(ctx->store, rotate_txn, &r);
     if (rc != STORE_OK) {
         free(r.next);
@@ -466,37 +553,89 @@ static int rotate(auth_ctx_t *ctx, const cJSON *doc, char **next) {
     return rc;
 }
 
-/* Why a stored refresh token cannot be used, or NULL when it can. Reuse of a used token
- * revokes its family. */
-static const char *refresh_refusal(auth_ctx_t *ctx, const cJSON *doc) {
-    char now[32];
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "revoked")))
-        return "refresh token revoked";
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "used"))) {
-        if (revoke_family(ctx, json_str(doc, "family_id")) != STORE_OK)
-            log_msg(LOG_ERROR, "cannot revoke a refresh family: %s", store_errmsg());
-        cJSON *fields = cJSON_CreateObject();
-        cJSON_AddStringToObject(fields, "user_id", json_str(doc, "user_id"));
-        log_fields(LOG_WARN, "refresh token reused; family revoked", fields);
-        metrics_inc("tizza_auth_refresh_reuse_total", "", 1);
-        return "refresh token already used; session revoked";
+/* ---- a second use of a rotated token ---- */
+
+static bool doc_flag(const cJSON *doc, const char *name) {
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, name));
+}
+
+enum grace_rc { GRACE_OK, GRACE_REUSE, GRACE_REVOKED, GRACE_ERR };
+
+#define GRACE_HOPS 8 /* rotations followed from a presented token */
+
+/* `tok` (stored as `doc`) was already rotated. Within REFRESH_GRACE_MS of that rotation --
+ * two tabs refreshing at once, a retried request -- the answer is its successor: followed
+ * through further rotations that are each within the window too, to the family's newest,
+ * unused token (*live, malloc'd; *live_doc). Anything else is a reuse (GRACE_REUSE), or a
+ * revoked family (GRACE_REVOKED), or a store error (GRACE_ERR). */
+static int grace_successor(auth_ctx_t *ctx, const char *tok, const cJSON *doc, char **live,
+                           cJSON **live_doc) {
+    int64_t now = now_ms();
+    char *cur_tok = strdup(tok);
+    cJSON *cur = cJSON_Duplicate(doc, true);
+    int result = cur_tok != NULL && cur != NULL ? GRACE_REUSE : GRACE_ERR;
+    *live = NULL;
+    *live_doc = NULL;
+    for (int hop = 0; result == GRACE_REUSE && hop <= GRACE_HOPS; hop++) {
+        if (doc_flag(cur, "revoked")) {
+            result = GRACE_REVOKED;
+            break;
+        }
+        if (!doc_flag(cur, "used")) {
+            if (hop == 0) { /* not rotated after all: nothing to answer from here */
+                result = GRACE_ERR;
+                break;
+            }
+            *live = cur_tok;
+            *live_doc = cur;
+            return GRACE_OK;
+        }
+        const cJSON *at = cJSON_GetObjectItemCaseSensitive(cur, "used_at_ms");
+        if (ctx->refresh_grace_ms <= 0 || !cJSON_IsNumber(at) ||
+            (double)now - at->valuedouble > (double)ctx->refresh_grace_ms)
+            break;
+        char *next = successor_open(cur_tok, json_str(cur, "next_sealed"));
+        if (next == NULL) break;
+        cJSON *next_doc = NULL;
+        int rc = refresh_find(ctx, next, &next_doc);
+        const char *want = json_str(cur, "next_id");
+        const char *got = rc == STORE_OK ? json_str(next_doc, "id") : NULL;
+        bool same = want != NULL && got != NULL && strcmp(want, got) == 0;
+        if (rc == STORE_ERR) result = GRACE_ERR;
+        free(cur_tok);
+        cJSON_Delete(cur);
+        cur_tok = next;
+        cur = next_doc;
+        if (!same) break;
     }
-    iso_now(now);
-    const char *exp = json_str(doc, "expires_at");
-    if (exp == NULL || strcmp(exp, now) <= 0) return "refresh token expired";
-    return NULL;
+    free(cur_tok);
+    cJSON_Delete(cur);
+    return result;
+}
+
+/* A reuse: the token leaked (or was replayed after the grace window). Revokes its family,
+ * so that both the thief and the victim must log in again, and answers 401. */
+static void reply_reuse(auth_ctx_t *ctx, http_req_t *req, const cJSON *doc) {
+    if (revoke_family(ctx, json_str(doc, "family_id")) != STORE_OK)
+        log_msg(LOG_ERROR, "cannot revoke a refresh family: %s", store_errmsg());
+    cJSON *fields = cJSON_CreateObject();
+    cJSON_AddStringToObject(fields, "user_id", json_str(doc, "user_id"));
+    log_fields(LOG_WARN, "refresh token reused; family revoked", fields);
+    metrics_inc("tizza_auth_refresh_reuse_total", "", 1);
+    http_reply_problem(req, 401, "refresh token already used; session revoked");
 }
 
 void sessions_refresh(http_req_t *req, void *arg) {
     auth_ctx_t *ctx = arg;
     const char *tok = NULL;
     bool from_body = false;
+    char now[32];
     if (presented_refresh(req, &tok, &from_body) != 0) return;
     if (tok == NULL) {
         http_reply_problem(req, 401, "no refresh token");
         return;
     }
-    cJSON *doc = NULL, *user = NULL, *body = NULL;
+    cJSON *doc = NULL, *user = NULL, *body = NULL, *live_doc = NULL;
     char *next = NULL, *access = NULL;
     int rc = refresh_find(ctx, tok, &doc);
     if (rc == STORE_NOTFOUND) {
@@ -507,9 +646,14 @@ void sessions_refresh(http_req_t *req, void *arg) {
         reply_store_error(ctx, req, "refresh: find token");
         return;
     }
-    const char *why = refresh_refusal(ctx, doc);
-    if (why != NULL) {
-        http_reply_problem(req, 401, why);
+    if (doc_flag(doc, "revoked")) {
+        http_reply_problem(req, 401, "refresh token revoked");
+        goto out;
+    }
+    iso_now(now);
+    const char *exp = json_str(doc, "expires_at");
+    if (!doc_flag(doc, "used") && (exp == NULL || strcmp(exp, now) <= 0)) {
+        http_reply_problem(req, 401, "refresh token expired");
         goto out;
     }
     rc = store_get(ctx->store, AUTH_COLL_USERS, json_str(doc, "user_id"), &user);
@@ -522,16 +666,39 @@ void sessions_refresh(http_req_t *req, void *arg) {
         goto out;
     }
 
-    rc = rotate(ctx, doc, &next);
-    if (rc == STORE_CONFLICT) {
-        /* used concurrently: treat like any reuse */
-        (void)revoke_family(ctx, json_str(doc, "family_id"));
-        http_reply_problem(req, 401, "refresh token already used; session revoked");
-        goto out;
+    if (!doc_flag(doc, "used")) {
+        rc = rotate(ctx, tok, doc, &next);
+        if (rc == STORE_CONFLICT || rc == STORE_RETRY) {
+            /* rotated concurrently: this is a second use now */
+            cJSON_Delete(doc);
+            doc = NULL;
+            int frc = refresh_find(ctx, tok, &doc);
+            if (frc != STORE_OK) {
+                reply_store_error(ctx, req, "refresh: find token");
+                goto out;
+            }
+            if (!doc_flag(doc, "used") && !doc_flag(doc, "revoked")) {
+                /* the other rotation is still uncommitted (MongoDB, STORE_RETRY) */
+                http_add_header(req, "Retry-After", "1");
+                http_reply_problem(req, 503, "a concurrent refresh is in progress; try again");
+                goto out;
+            }
+        } else if (rc != STORE_OK) {
+            reply_store_error(ctx, req, "refresh: rotate");
+            goto out;
+        }
     }
-    access = rc == STORE_OK ? session_access_token(ctx, user) : NULL;
+    if (next == NULL) {
+        switch (grace_successor(ctx, tok, doc, &next, &live_doc)) {
+        case GRACE_OK: metrics_inc("tizza_auth_refresh_grace_total", "", 1); break;
+        case GRACE_REVOKED: http_reply_problem(req, 401, "refresh token revoked"); goto out;
+        case GRACE_REUSE: reply_reuse(ctx, req, doc); goto out;
+        default: reply_store_error(ctx, req, "refresh: find successor"); goto out;
+        }
+    }
+    access = session_access_token(ctx, user);
     if (access == NULL) {
-        reply_store_error(ctx, req, "refresh: rotate");
+        http_reply_problem(req, 500, "internal error");
         goto out;
     }
     session_set_cookies(ctx, req, access, next);
@@ -542,6 +709,7 @@ out:
     free(access);
     free(next);
     cJSON_Delete(doc);
+    cJSON_Delete(live_doc);
     cJSON_Delete(user);
 }
 

@@ -58,13 +58,18 @@ typedef struct {
 } auth_ctx_t;
 
 /* ---- passwords.c ---- */
-/* Prepares the dummy hash used for unknown users. Call once before serving. 0 or -1. */
+/* Reads HASH_CONCURRENCY and LOGIN_UNKNOWN_QUEUE. Call once before serving (without it,
+ * as in commands, hashes run at once). 0 or -1. */
 int passwords_init(void);
 /* argon2id hash of `pw` into out (crypto_pwhash_STRBYTES). 0, or -1 (out of memory). */
 int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES]);
-/* True when `pw` matches `hash`. With hash NULL (unknown user) it verifies against the
- * dummy hash, so the time taken does not reveal whether the user exists, and is false. */
+/* True when `pw` matches a known user's `hash` (false for a NULL or broken hash, after the
+ * same time). Waits for a hash slot ahead of any unknown-user verification. */
 bool password_verify(const char *hash, const char *pw);
+/* For a username that does not exist: spends the time of a verification (against a dummy
+ * hash) so that it looks like a wrong password. Uses the unknown-user lane: 0 once done, or
+ * -1 at once, without hashing, when its bounded queue is full (answer 503). */
+int password_verify_unknown(const char *pw);
 
 /* ---- keys.c ---- */
 /* Loads the signing key from the store (collection "keys", id "signing"), generating and

@@ -60,6 +60,9 @@ static const char env_help[] =
     "                      failed logins per username from all clients without a device\n"
     "                      cookie per 15 minutes before those get 429, 0 = off (100)\n"
     "  HASH_CONCURRENCY    password hashes running at once (CPUs - 1, at least 1)\n"
+    "  LOGIN_UNKNOWN_QUEUE logins of unknown usernames waiting for a hash slot; more\n"
+    "                      are refused with 503 at once; known users' hashes always go\n"
+    "                      first (HASH_CONCURRENCY)\n"
     "  ERASURE_SERVICES    services whose user.erased completes an erasure\n"
     "                      (pizza,likes,tweets)\n"
     "  TIZZA_SUPERUSER_PASSWORD\n"
@@ -174,7 +177,7 @@ static int auth_setup(service_t *svc) {
     routes(service_http(svc), ctx);
     erasure_consume(svc);
     metrics_help("tizza_auth_logins_total", "counter",
-                 "Login attempts by result (ok, failed, limited)");
+                 "Login attempts by result (ok, failed, limited, busy)");
     metrics_help("tizza_auth_refresh_reuse_total", "counter",
                  "Reuses of an already used refresh token (each revoked a session family)");
     metrics_help("tizza_auth_refresh_grace_total", "counter",

@@ -26,7 +26,9 @@
  * rotation gets the successor too, as the rightful holder did (0 turns it off).
  *
  * Login says the same thing ("invalid username or password") for an unknown user and a
- * wrong password, and spends the same argon2id time on both (password_verify(NULL, ...)).
+ * wrong password, and spends the same argon2id time on both (password_verify_unknown()); when
+ * a flood of unknown usernames fills that lane's queue, they are refused at once with 503
+ * and Retry-After, so that they cannot starve real users' verifications (passwords.c).
  * Attempts per client address are limited by the HTTP layer (http_rate_limit in main.c).
  *
  * Failed logins are throttled per username AND client, never per username alone: a
@@ -369,8 +371,17 @@ void sessions_login(http_req_t *req, void *arg) {
         reply_store_error(ctx, req, "login: find user");
         return;
     }
-    /* an unknown user costs the same argon2id verification as a wrong password */
-    if (!password_verify(user ? json_str(user, "password_hash") : NULL, password)) {
+    /* an unknown user costs the same argon2id verification as a wrong password, in a lane
+     * of its own that refuses at once when full (passwords.c) */
+    if (user == NULL && password_verify_unknown(password) != 0) {
+        login_attempt_void(ctx, &attempt);
+        free(key);
+        http_add_header(req, "Retry-After", "1");
+        http_reply_problem(req, 503, "too many logins are being checked; try again shortly");
+        metrics_inc("tizza_auth_logins_total", "result=\"busy\"", 1);
+        return;
+    }
+    if (user == NULL || !password_verify(json_str(user, "password_hash"), password)) {
         login_attempt_failed(ctx, &attempt);
         free(key);
         cJSON_Delete(user);

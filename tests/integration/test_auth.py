@@ -1308,7 +1308,8 @@ class TestCommandLine(ServiceTestCase):
                      "TIZZA_SUPERUSER_PASSWORD", "PORT", "HOST", "STORE_URL", "LOG_LEVEL",
                      "AUTH_SIGNING_KEY", "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE",
                      "RATE_LIMIT_LOGIN", "RATE_LIMIT_SIGNUP", "LOGIN_FAILURES_PER_USER",
-                     "LOGIN_FAILURES_PER_USER_TOTAL", "REFRESH_GRACE_MS"):
+                     "LOGIN_FAILURES_PER_USER_TOTAL", "REFRESH_GRACE_MS",
+                     "HASH_CONCURRENCY", "LOGIN_UNKNOWN_QUEUE"):
             self.assertIn(word, p.stdout)
         self.assertFalse(sanitizer_findings(p.stderr), p.stderr)
 

@@ -1,4 +1,4 @@
-"""Login abuse: nobody can lock another user out.
+"""Login abuse: nobody can lock another user out, and a flood cannot starve real users.
 
 The service learns the client address from the TCP peer (http_client_addr): the tests bind
 their client sockets to 127.0.0.1 (the attacker) or 127.0.0.2 (the account owner), both
@@ -12,6 +12,9 @@ addresses (documentation addresses of RFC 5737; no traffic goes to them).
     the attacker's address with the device cookie.
   * TestBackstop: the looser per-username cap over all clients stops an attacker with many
     addresses, but never a known device.
+  * TestFlood: with RATE_LIMIT_LOGIN=0, sixteen threads log in with unknown usernames while
+    a real user logs in: the real user gets 200 quickly, the flood gets fast 503 refusals
+    (the unknown-username queue is full). Latencies are printed, never asserted tightly.
 
 Every instance is stopped with SIGTERM at the end (exit 0, no sanitizer report) and its logs
 must hold none of the passwords or device cookies used.
@@ -19,9 +22,13 @@ must hold none of the passwords or device cookies used.
 import http.client
 import json
 import os
+import statistics
+import subprocess
+import sys
+import time
 import unittest
 
-from harness import Response, Service, ServiceTestCase, unique
+from harness import PYTHON, Response, Service, ServiceTestCase, unique
 
 SIGNUP = "/api/v1/auth/signup"
 LOGIN = "/api/v1/auth/login"
@@ -257,6 +264,117 @@ class TestBackstop(LoginCase):
         # ... but the known laptop logs in.
         r = laptop.login(username, password)
         self.assertEqual(r.status, 200, r)
+
+
+# The flood runs in a process of its own, so that its threads do not hold the test's GIL
+# while the real user's login is timed: argv port, source address, threads; it floods until
+# its stdin closes, then prints {"results": [[status, seconds, Retry-After]], "errors",
+# "alive"} as JSON.
+FLOOD = r"""
+import http.client, json, os, sys, threading, time
+port, source, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+stop, out, errors = threading.Event(), [], []
+def bot():
+    try:
+        while not stop.is_set():
+            body = json.dumps({"username": "ghost_" + os.urandom(6).hex(),
+                               "password": "flood-password"})
+            t0 = time.monotonic()
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60,
+                                           source_address=(source, 0))
+            c.request("POST", "/api/v1/auth/login", body=body,
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            c.close()
+            out.append([r.status, time.monotonic() - t0, r.getheader("Retry-After")])
+    except Exception as e:
+        errors.append(repr(e))
+ts = [threading.Thread(target=bot) for _ in range(n)]
+for t in ts:
+    t.start()
+print("started", flush=True)
+sys.stdin.read()
+stop.set()
+for t in ts:
+    t.join(60)
+json.dump({"results": out, "errors": errors, "alive": sum(t.is_alive() for t in ts)},
+          sys.stdout)
+"""
+
+
+class TestFlood(ServiceTestCase):
+    """RATE_LIMIT_LOGIN=0 and one hash at a time (HASH_CONCURRENCY=1): unknown-username
+    logins from 16 threads must neither starve a real user's login nor queue without
+    bound."""
+
+    THREADS = 16
+
+    @classmethod
+    def setUpClass(cls):
+        cls.svc = Service(env={"RATE_LIMIT_LOGIN": "0", "HASH_CONCURRENCY": "1"},
+                          tag="auth-flood").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_and_check_secrets(cls, cls.svc)
+
+    def timed_login(self, username, password):
+        t0 = time.monotonic()
+        r = Device(self.svc, OWNER).login(username, password)
+        return r, time.monotonic() - t0
+
+    def test_unknown_user_flood_does_not_starve_real_logins(self):
+        username, password = signup(self.svc, "real")
+        quiet = []
+        for _ in range(3):
+            r, secs = self.timed_login(username, password)
+            self.assertEqual(r.status, 200, r)
+            quiet.append(secs)
+
+        flood = subprocess.Popen([PYTHON, "-c", FLOOD, str(self.svc.port), ATTACKER,
+                                  str(self.THREADS)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        real = []
+        try:
+            self.assertEqual(flood.stdout.readline().strip(), "started")
+            time.sleep(1.0)  # let the flood fill every queue
+            for _ in range(5):
+                r, secs = self.timed_login(username, password)
+                real.append((r.status, secs))
+                time.sleep(0.2)
+            out, _ = flood.communicate(input="", timeout=120)
+        finally:
+            if flood.poll() is None:
+                flood.kill()
+                flood.wait()
+        report = json.loads(out)
+        self.assertEqual((report["errors"][:1], report["alive"]), ([], 0))
+
+        by_status = {}
+        for status, secs, _ in report["results"]:
+            by_status.setdefault(status, []).append(secs)
+        sys.stderr.write(
+            "\n  real login alone: %s s\n  real login under a %d-thread flood: %s\n"
+            "  flood: %s\n" % (
+                ", ".join("%.3f" % s for s in quiet), self.THREADS,
+                ", ".join("%d in %.3f s" % r for r in real),
+                "; ".join("%d x%d median %.3f s max %.3f s" % (
+                    st, len(v), statistics.median(v), max(v))
+                    for st, v in sorted(by_status.items()))))
+
+        # Generous: 3 s, or more on a machine so loaded that a quiet login is slow already.
+        bound = max(3.0, 5 * statistics.median(quiet))
+        for status, secs in real:
+            self.assertEqual(status, 200, real)
+            self.assertLess(secs, bound, real)
+        self.assertLessEqual(set(by_status), {401, 503}, sorted(by_status))
+        refused = [x for x in report["results"] if x[0] == 503]
+        self.assertTrue(refused, "the flood was never refused: %s" % sorted(by_status))
+        for _, _, retry in refused:
+            self.assertRegex(retry or "", r"^[1-9][0-9]*$")
+        # Refusals are fast: no argon2id, no waiting for a slot (generous bound).
+        self.assertLess(statistics.median(by_status[503]), 1.0, by_status[503][:20])
 
 
 if __name__ == "__main__":

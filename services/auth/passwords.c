@@ -15,16 +15,21 @@
  *
  * Two lanes. A flood of logins with made-up usernames must not starve real users: with one
  * queue, every real login waited behind every dummy verification (measured: a real login
- * went from 0.2 s to 5-8 s under 16 threads of unknown-username logins, RATE_LIMIT_LOGIN=0,
- * one slot). So a waiting hash of a known user (login, password change, signup) always gets
- * the next free slot before any unknown-user verification, and unknown-user verifications
- * use at most HASH_CONCURRENCY - 1 slots (at least 1), leaving one to known users when
- * there are several. Unknown-user verifications wait in a bounded queue
- * (LOGIN_UNKNOWN_QUEUE, default HASH_CONCURRENCY): when it is full, password_verify_unknown
- * refuses at once and the login answers 503 with Retry-After, so a flood holds at most
- * (slots it may use + queue) worker threads and costs no argon2id beyond that. An idle
- * server still spends the same time on both; under such a flood unknown usernames are slower
- * or refused while known ones are not -- which tells nothing new, since GET
+ * went from 0.3 s to 4.5-6.7 s under 16 threads of unknown-username logins,
+ * RATE_LIMIT_LOGIN=0, one slot; 0.26-0.96 s with the lanes below). So:
+ *   - a known user's hash (login, password change, signup) never waits for an unknown-user
+ *     verification: it starts while fewer than HASH_CONCURRENCY known hashes run and fewer
+ *     than HASH_CONCURRENCY + 1 hashes run in all. The one extra slot is only ever taken
+ *     while unknown-user verifications hold slots (they cannot be interrupted), so that one
+ *     slot is enough for a known user not to wait behind them;
+ *   - an unknown-user verification starts only while no known hash waits, fewer than
+ *     HASH_CONCURRENCY hashes run in all and fewer than HASH_CONCURRENCY - 1 (at least 1)
+ *     unknown ones run; otherwise it waits in a bounded queue (LOGIN_UNKNOWN_QUEUE, default
+ *     HASH_CONCURRENCY), and when that is full password_verify_unknown refuses at once and
+ *     the login answers 503 with Retry-After. A flood thus holds at most (its slots + queue)
+ *     worker threads and costs no argon2id beyond its slots.
+ * An idle server spends the same time on both kinds; under such a flood unknown usernames
+ * are slower or refused while known ones are not -- which tells nothing new, since GET
  * /api/v1/users?username= says whether a username exists anyway.
  *
  * Nothing here logs or keeps a password. */
@@ -67,7 +72,7 @@ int passwords_init(void) {
     return 0;
 }
 
-static bool known_may_run(void) { return running < slots; }
+static bool known_may_run(void) { return running - unknown_running < slots && running < slots + 1; }
 
 static bool unknown_may_run(void) {
     return running < slots && unknown_running < unknown_max && known_waiting == 0;
@@ -109,7 +114,7 @@ static void slot_give(bool unknown) {
     if (ready) {
         running--;
         if (unknown) unknown_running--;
-        /* known waiters go first: unknown_may_run() holds them back while any waits */
+        /* known waiters go first: unknown_may_run() holds unknown ones back while any waits */
         pthread_cond_broadcast(&freed);
     }
     pthread_mutex_unlock(&lock);

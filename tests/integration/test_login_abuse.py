@@ -363,11 +363,13 @@ class TestFlood(ServiceTestCase):
                     st, len(v), statistics.median(v), max(v))
                     for st, v in sorted(by_status.items()))))
 
-        # Generous: 3 s, or more on a machine so loaded that a quiet login is slow already.
-        bound = max(3.0, 5 * statistics.median(quiet))
-        for status, secs in real:
-            self.assertEqual(status, 200, real)
-            self.assertLess(secs, bound, real)
+        # Generous bounds: with one slot a real login may wait for one dummy verification,
+        # and the flood competes for the CPU (the sanitizer build, a busy machine). Starved
+        # behind the flood, real logins took 10-40 times a quiet one (4.5-15 s here).
+        self.assertEqual([s for s, _ in real], [200] * len(real), real)
+        self.assertLess(max(secs for _, secs in real), 10.0, real)
+        self.assertLess(statistics.median(secs for _, secs in real),
+                        max(3.0, 6 * statistics.median(quiet)), (real, quiet))
         self.assertLessEqual(set(by_status), {401, 503}, sorted(by_status))
         refused = [x for x in report["results"] if x[0] == 503]
         self.assertTrue(refused, "the flood was never refused: %s" % sorted(by_status))

@@ -12,6 +12,9 @@
  * recently active keys. A hard cap (RATELIMIT_MAX_KEYS) evicts the least recently used
  * bucket when a new key arrives on a full limiter.
  *
+ * ratelimit_give() puts one token back (capped at the burst) for callers that take a token
+ * before they know whether the attempt counts (a login counts only when it fails).
+ *
  * Time is CLOCK_MONOTONIC in nanoseconds, read through a hook so unit tests can drive it
  * (ratelimit_set_clock_for_test, declared by the tests only: not part of the contract).
  *
@@ -229,5 +232,19 @@ void ratelimit_reset(ratelimit_t *rl, const char *key) {
     pthread_mutex_lock(&rl->lock);
     bucket_t *b = find(rl, key, hash);
     if (b) drop(rl, b);
+    pthread_mutex_unlock(&rl->lock);
+}
+
+void ratelimit_give(ratelimit_t *rl, const char *key) {
+    if (!rl || !key) return;
+    uint64_t hash = hash_key(key);
+    pthread_mutex_lock(&rl->lock);
+    bucket_t *b = find(rl, key, hash);
+    if (b) {
+        uint64_t now = clock_ns();
+        b->tokens = tokens_at(rl, b, now) + 1.0;
+        if (b->tokens > rl->burst) b->tokens = rl->burst;
+        if (now > b->last_ns) b->last_ns = now;
+    }
     pthread_mutex_unlock(&rl->lock);
 }

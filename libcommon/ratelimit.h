@@ -17,5 +17,8 @@ void ratelimit_free(ratelimit_t *rl);
 bool ratelimit_take(ratelimit_t *rl, const char *key, int *retry_after_s);
 /* Forget `key` (e.g. after a successful login). */
 void ratelimit_reset(ratelimit_t *rl, const char *key);
+/* Gives back one token taken for `key` (an attempt that turned out not to count), never
+ * above the burst. Nothing happens for a key without a bucket (it is full). */
+void ratelimit_give(ratelimit_t *rl, const char *key);
 
 #endif

@@ -32,6 +32,7 @@
 
 #define AUTH_COOKIE_ACCESS  "tizza_access"
 #define AUTH_COOKIE_REFRESH "tizza_refresh"
+#define AUTH_COOKIE_DEVICE  "tizza_device"
 
 /* Field limits (SPEC §4, AUTH-API.md). */
 #define USERNAME_MIN 3
@@ -48,19 +49,28 @@ typedef struct {
     token_key_t key;         /* the signing key (secret half included) */
     long access_ttl;         /* ACCESS_TTL seconds */
     long refresh_ttl;        /* REFRESH_TTL seconds */
+    long refresh_grace_ms;   /* REFRESH_GRACE_MS: a rotated token's second use window */
     bool cookie_secure;      /* COOKIE_SECURE */
-    ratelimit_t *login_fail; /* per-username failures; NULL when disabled */
+    ratelimit_t *login_fail; /* failures per (username, client); NULL when disabled */
+    ratelimit_t *login_all;  /* failures per username from unknown devices; NULL = off */
     int store_flags;         /* HTTP_INLINE, or HTTP_OFFLOAD on MongoDB */
+    /* keys the device cookies (sessions.c); derived from the signing key */
+    unsigned char device_key[crypto_generichash_KEYBYTES];
 } auth_ctx_t;
 
 /* ---- passwords.c ---- */
-/* Prepares the dummy hash used for unknown users. Call once before serving. 0 or -1. */
+/* Reads HASH_CONCURRENCY and LOGIN_UNKNOWN_QUEUE. Call once before serving (without it,
+ * as in commands, hashes run at once). 0 or -1. */
 int passwords_init(void);
 /* argon2id hash of `pw` into out (crypto_pwhash_STRBYTES). 0, or -1 (out of memory). */
 int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES]);
-/* True when `pw` matches `hash`. With hash NULL (unknown user) it verifies against the
- * dummy hash, so the time taken does not reveal whether the user exists, and is false. */
+/* True when `pw` matches a known user's `hash` (false for a NULL or broken hash, after the
+ * same time). Waits for a hash slot ahead of any unknown-user verification. */
 bool password_verify(const char *hash, const char *pw);
+/* For a username that does not exist: spends the time of a verification (against a dummy
+ * hash) so that it looks like a wrong password. Uses the unknown-user lane: 0 once done, or
+ * -1 at once, without hashing, when its bounded queue is full (answer 503). */
+int password_verify_unknown(const char *pw);
 
 /* ---- keys.c ---- */
 #define AUTH_KEK_BYTES 32
@@ -106,11 +116,33 @@ void session_set_cookies(const auth_ctx_t *ctx, http_req_t *req, const char *acc
                          const char *refresh);
 void session_clear_cookies(const auth_ctx_t *ctx, http_req_t *req);
 
-/* Per-username attempt limit (LOGIN_FAILURES_PER_USER per 15 minutes): takes one attempt
- * for `username_key`; when refused answers 429 with Retry-After and returns false. */
-bool login_limit_take(auth_ctx_t *ctx, http_req_t *req, const char *username_key);
-/* Forgets the attempts of `username_key` after a success. */
-void login_limit_reset(auth_ctx_t *ctx, const char *username_key);
+/* Derives ctx->device_key from the signing key. Call once the key is loaded. */
+void session_device_key_init(auth_ctx_t *ctx);
+
+/* Password attempts for one username (login, and a user proving their current password).
+ * Each attempt is counted, before the password is verified, against (username, client):
+ * the client is the device -- a valid device cookie that a successful login for this
+ * username issued -- else the client address (an IPv6 address by its /64):
+ * LOGIN_FAILURES_PER_USER per 15 minutes. Attempts from clients that are not a known device
+ * are also counted against the username alone (LOGIN_FAILURES_PER_USER_TOTAL per 15
+ * minutes), the backstop against many addresses. A success forgets the (username, client)
+ * attempts and gives back the one taken from the username's. */
+typedef struct {
+    char *client_key;  /* key of the (username, client) limiter */
+    char *user_key;    /* key of the per-username limiter, NULL when not counted there */
+    bool known_device; /* a valid device cookie for this username came with the request */
+    unsigned char device_id[16];
+} login_attempt_t;
+/* Counts one attempt of `username_key` (lowercase). When refused answers 429 with
+ * Retry-After and returns false; otherwise the caller ends it with one of the three below. */
+bool login_attempt_begin(auth_ctx_t *ctx, http_req_t *req, const char *username_key,
+                         login_attempt_t *a);
+/* The password was wrong: the attempt stays counted. */
+void login_attempt_failed(auth_ctx_t *ctx, login_attempt_t *a);
+/* The password was right. */
+void login_attempt_succeeded(auth_ctx_t *ctx, login_attempt_t *a);
+/* No password was verified (store error, no capacity): the attempt is given back. */
+void login_attempt_void(auth_ctx_t *ctx, login_attempt_t *a);
 
 void sessions_login(http_req_t *req, void *ctx);
 void sessions_refresh(http_req_t *req, void *ctx);

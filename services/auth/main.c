@@ -52,13 +52,23 @@ static const char env_help[] =
     "  ACCESS_TTL          access token lifetime in seconds, also the longest accepted\n"
     "                      (900; give every service the same value)\n"
     "  REFRESH_TTL         refresh token lifetime in seconds (1209600)\n"
+    "  REFRESH_GRACE_MS    after a refresh, a second use of the old token within this\n"
+    "                      many ms gets the same new one instead of revoking the\n"
+    "                      session, 0 = off (5000)\n"
     "  COOKIE_SECURE       add Secure to the cookies (false)\n"
     "  RATE_LIMIT_LOGIN    logins per minute[/burst] per client address, 0 = off (10/10)\n"
     "  RATE_LIMIT_SIGNUP   signups per minute[/burst] per client address, 0 = off (10/10)\n"
     "  LOGIN_FAILURES_PER_USER\n"
-    "                      failed logins per username per 15 minutes before 429,\n"
-    "                      0 = off (5)\n"
-    "  HASH_CONCURRENCY    password hashes running at once (CPUs - 1, at least 1)\n"
+    "                      failed logins per username and client (address, or device\n"
+    "                      cookie) per 15 minutes before that client gets 429, 0 = off (5)\n"
+    "  LOGIN_FAILURES_PER_USER_TOTAL\n"
+    "                      failed logins per username from all clients without a device\n"
+    "                      cookie per 15 minutes before those get 429, 0 = off (100)\n"
+    "  HASH_CONCURRENCY    password hashes running at once, one more while logins of\n"
+    "                      unknown usernames hold slots (CPUs - 1, at least 1)\n"
+    "  LOGIN_UNKNOWN_QUEUE logins of unknown usernames waiting for a hash slot; more\n"
+    "                      are refused with 503 at once; known users' hashes never wait\n"
+    "                      for them (HASH_CONCURRENCY)\n"
     "  ERASURE_SERVICES    services whose user.erased completes an erasure\n"
     "                      (pizza,likes,tweets)\n"
     "  TIZZA_SUPERUSER_PASSWORD\n"
@@ -72,9 +82,12 @@ static const char env_help[] =
 static const char *settings_load(auth_ctx_t *ctx, unsigned char kek[AUTH_KEK_BYTES]) {
     ctx->access_ttl = authn_config_access_ttl();
     ctx->refresh_ttl = config_long("REFRESH_TTL", 1209600, 60, 31536000);
+    ctx->refresh_grace_ms = config_long("REFRESH_GRACE_MS", 5000, 0, 60000);
     ctx->cookie_secure = config_bool("COOKIE_SECURE", false);
     long failures = config_long("LOGIN_FAILURES_PER_USER", 5, 0, 1000000);
     if (failures > 0) ctx->login_fail = ratelimit_new((double)failures / 15.0, (double)failures);
+    long all = config_long("LOGIN_FAILURES_PER_USER_TOTAL", 100, 0, 1000000);
+    if (all > 0) ctx->login_all = ratelimit_new((double)all / 15.0, (double)all);
     const char *seed = config_str("AUTH_SIGNING_KEY", NULL);
     if (seed != NULL && *seed != '\0' && token_key_from_seed(&ctx->key, seed) != 0)
         config_fail("AUTH_SIGNING_KEY", "must be a base64url 32-byte Ed25519 seed");
@@ -192,6 +205,7 @@ static int auth_setup(service_t *svc) {
     sodium_memzero(kek, sizeof kek);
     if (rc != 0) return -1;
     authn_set_keys(&ctx->key, 1);
+    session_device_key_init(ctx);
     rearm_deleted(ctx);
     if (passwords_init() != 0) {
         log_msg(LOG_ERROR, "cannot initialise password hashing (out of memory?)");
@@ -200,9 +214,12 @@ static int auth_setup(service_t *svc) {
     routes(service_http(svc), ctx);
     erasure_consume(svc);
     metrics_help("tizza_auth_logins_total", "counter",
-                 "Login attempts by result (ok, failed, limited)");
+                 "Login attempts by result (ok, failed, limited, busy)");
     metrics_help("tizza_auth_refresh_reuse_total", "counter",
                  "Reuses of an already used refresh token (each revoked a session family)");
+    metrics_help("tizza_auth_refresh_grace_total", "counter",
+                 "Second uses of a refresh token within REFRESH_GRACE_MS of its rotation "
+                 "(answered with its successor)");
     log_msg(LOG_INFO, "auth ready: store %s, signing key %s", store_backend(ctx->store),
             ctx->key.kid);
     return 0;
@@ -211,7 +228,9 @@ static int auth_setup(service_t *svc) {
 static void auth_teardown(service_t *svc) {
     auth_ctx_t *ctx = &auth;
     if (ctx->login_fail != NULL) ratelimit_free(ctx->login_fail);
-    ctx->login_fail = NULL;
+    if (ctx->login_all != NULL) ratelimit_free(ctx->login_all);
+    ctx->login_fail = ctx->login_all = NULL;
+    sodium_memzero(ctx->device_key, sizeof ctx->device_key);
     sodium_memzero(&ctx->key, sizeof ctx->key);
 }
 

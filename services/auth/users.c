@@ -408,14 +408,16 @@ static bool patch_check_current(auth_ctx_t *ctx, http_req_t *req, const cJSON *u
         return false;
     }
     const char *key = json_str(user, "username_key");
-    if (!login_limit_take(ctx, req, key ? key : "")) return false;
+    login_attempt_t attempt;
+    if (!login_attempt_begin(ctx, req, key ? key : "", &attempt)) return false;
     if (!password_verify(json_str(user, "password_hash"), current)) {
+        login_attempt_failed(ctx, &attempt);
         cJSON *p = problem_new(400, "invalid user update");
         problem_add_error(p, "current_password", "is incorrect");
         http_reply_problem_obj(req, p);
         return false;
     }
-    login_limit_reset(ctx, key ? key : "");
+    login_attempt_succeeded(ctx, &attempt);
     return true;
 }
 

@@ -400,7 +400,8 @@ class TestLogin(ServiceTestCase):
         self.assertProblem(anon().post(LOGIN, ["a", "b"]), 400)
 
     def test_failures_per_username_are_limited(self):
-        # Default LOGIN_FAILURES_PER_USER is 5.
+        # Default LOGIN_FAILURES_PER_USER is 5 (per username and client: this test's client
+        # address; test_login_abuse.py covers the other clients).
         u = signup(prefix="locked")
         other = shared("carol")
         for i in range(5):
@@ -486,6 +487,8 @@ class TestSettings(ServiceTestCase):
 # ================================================================ refresh / logout
 
 class TestRefresh(ServiceTestCase):
+    """The main instance: the default REFRESH_GRACE_MS (5 s) between a rotation and a second
+    use of the rotated token."""
 
     def test_rotation_with_cookie(self):
         u = shared("dave")
@@ -506,11 +509,19 @@ class TestRefresh(ServiceTestCase):
         cookies = r.set_cookies()
         self.assertEqual(cookies["tizza_refresh"][1].get("path"), "/api/v1/auth")
 
-        # Reusing the old one: 401, and the family is revoked: the new one fails too.
-        reuse = Client(SVC).post(REFRESH, {"refresh_token": old_refresh}, cookies=False)
-        self.assertProblem(reuse, 401)
-        again = c.post(REFRESH)
-        self.assertProblem(again, 401)
+        # The old one again at once (another tab that refreshed at the same moment): the
+        # same successor and a valid access token, nothing revoked.
+        tab = Client(SVC)
+        tab.jar["tizza_refresh"] = (old_refresh, "/api/v1/auth")
+        again = tab.post(REFRESH)
+        remember_tokens(tab, again.json)
+        self.assertEqual(again.status, 200, again)
+        self.assertEqual(tab.cookie("tizza_refresh"), new_refresh)
+        self.assertNotIn("refresh_token", again.json)
+        self.assertEqual(Client(SVC).get(ME, token=again.json["access_token"]).status, 200)
+        r = c.post(REFRESH)  # the family lives on
+        remember_tokens(c, r.json)
+        self.assertEqual(r.status, 200, r)
 
     def test_rotation_with_body(self):
         u = shared("dave")
@@ -528,17 +539,24 @@ class TestRefresh(ServiceTestCase):
         self.assertEqual(r.status, 200, r)
         third = r.json["refresh_token"]
         self.assertEqual(Client(SVC).get(ME, token=r.json["access_token"]).status, 200)
-        # The second one was used: reuse revokes the family, including `third`.
-        self.assertProblem(Client(SVC).post(REFRESH, {"refresh_token": second}), 401)
-        self.assertProblem(Client(SVC).post(REFRESH, {"refresh_token": third}), 401)
-        # Another session of the same user (another family) is unaffected.
-        c2, r = login(SVC, u.username, u.password)
-        self.assertEqual(c2.post(REFRESH).status, 200)
+        # Within the grace window a rotated token leads to the newest token of its family.
+        for old in (second, first):
+            with self.subTest(old=old is first and "first" or "second"):
+                r = Client(SVC).post(REFRESH, {"refresh_token": old}, cookies=False)
+                remember_tokens(body=r.json)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json["refresh_token"], third)
+                self.assertEqual(r.set_cookies()["tizza_refresh"][0], third)
+        r = Client(SVC).post(REFRESH, {"refresh_token": third}, cookies=False)
+        remember_tokens(body=r.json)
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn(r.json["refresh_token"], (first, second, third))
 
-    def test_concurrent_refreshes_rotate_once(self):
-        """Four refreshes of one token at once: one rotation wins (on MongoDB the others lose
-        a write conflict and run again), the rest are reuse -- 401, family revoked, so the
-        winner's new token is refused too."""
+    def test_concurrent_refreshes_share_one_successor(self):
+        """Four refreshes of one token at once (browser tabs): one rotation happens (on
+        MongoDB the others lose a write conflict and run again); the others are within the
+        grace window and get the same successor with a valid access token of their own. The
+        family is not revoked: the successor rotates as usual."""
         u = shared("dave")
         for _ in range(3):
             c, r = login(SVC, u.username, u.password)
@@ -557,17 +575,31 @@ class TestRefresh(ServiceTestCase):
             for t in threads:
                 t.join(30)
             self.assertEqual(len(results), 4)
-            won = [x for x in results if x.status == 200]
-            self.assertEqual(len(won), 1, [x.status for x in results])
-            lost = [x for x in results if x.status != 200]
-            for x in lost:  # reuse, or the family that reuse has revoked already
-                self.assertProblem(x, 401)
-                self.assertRegex(x.json["detail"], "already used|revoked")
-            self.assertTrue(any("already used" in x.json["detail"] for x in lost), lost)
-            remember_tokens(body=won[0].json)
-            self.assertProblem(Client(SVC).post(REFRESH, {"refresh_token":
-                                                          won[0].json["refresh_token"]},
-                                                cookies=False), 401)
+            self.assertEqual([x.status for x in results], [200] * 4, results)
+            for x in results:
+                remember_tokens(body=x.json)
+            successors = {x.json["refresh_token"] for x in results}
+            self.assertEqual(len(successors), 1, "one rotation, one successor")
+            successor = successors.pop()
+            self.assertNotEqual(successor, token)
+            for x in results:
+                self.assertEqual(x.set_cookies()["tizza_refresh"][0], successor)
+                self.assertEqual(Client(SVC).get(ME, token=x.json["access_token"]).status, 200)
+            r = Client(SVC).post(REFRESH, {"refresh_token": successor}, cookies=False)
+            remember_tokens(body=r.json)
+            self.assertEqual(r.status, 200, r)
+
+    def test_grace_does_not_outlive_a_logout(self):
+        u = shared("dave")
+        c, r = login(SVC, u.username, u.password)
+        old = c.cookie("tizza_refresh")
+        r = c.post(REFRESH)
+        remember_tokens(c, r.json)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(c.post(LOGOUT).status, 204)
+        r = Client(SVC).post(REFRESH, {"refresh_token": old}, cookies=False)
+        self.assertProblem(r, 401)
+        self.assertEqual(r.set_cookies().get("tizza_refresh"), None)
 
     def test_invalid_refresh(self):
         self.assertProblem(anon().post(REFRESH), 401)
@@ -586,6 +618,102 @@ class TestRefresh(ServiceTestCase):
         u = shared("dave")
         r = anon().post(REFRESH, {"refresh_token": u.token})
         self.assertProblem(r, 401)
+
+
+class TestRefreshReuse(ServiceTestCase):
+    """Instances with REFRESH_GRACE_MS=1000 and =0: a use of a rotated token after the
+    grace window (or at any time with 0) is a reuse: 401, and the whole family is revoked,
+    so both the thief and the victim must log in again."""
+
+    GRACE_S = 1.0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.svc = Service(env={"REFRESH_GRACE_MS": str(int(cls.GRACE_S * 1000))},
+                          tag="auth-grace").start()
+        cls.nograce = Service(env={"REFRESH_GRACE_MS": "0"}, tag="auth-nograce").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.svc.stop_and_check()
+        cls.nograce.stop_and_check()
+
+    def session(self, svc):
+        u = signup(svc, prefix="reuse")
+        c, r = login(svc, u.username, u.password)
+        self.assertEqual(r.status, 200, r)
+        return u, c
+
+    def assertRevoked(self, svc, old, successor):
+        reuse = Client(svc).post(REFRESH, {"refresh_token": old}, cookies=False)
+        self.assertProblem(reuse, 401)
+        self.assertIn("already used", reuse.json["detail"])
+        # The family is revoked: the successor fails too.
+        self.assertProblem(Client(svc).post(REFRESH, {"refresh_token": successor},
+                                            cookies=False), 401)
+
+    def test_reuse_after_the_window_revokes_the_family(self):
+        u, c = self.session(self.svc)
+        old = c.cookie("tizza_refresh")
+        r = c.post(REFRESH)
+        remember_tokens(c, r.json)
+        self.assertEqual(r.status, 200, r)
+        successor = c.cookie("tizza_refresh")
+        time.sleep(self.GRACE_S + 0.5)
+        self.assertRevoked(self.svc, old, successor)
+        self.assertProblem(c.post(REFRESH), 401)
+        # Another session of the same user (another family) is unaffected.
+        c2, r = login(self.svc, u.username, u.password)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(c2.post(REFRESH).status, 200)
+
+    def test_reuse_of_an_older_token_after_its_window(self):
+        """first -> second -> (window of first over) -> third: first is a reuse even though
+        second was rotated only now."""
+        _, c = self.session(self.svc)
+        first = c.cookie("tizza_refresh")
+        self.assertEqual(c.post(REFRESH).status, 200)
+        time.sleep(self.GRACE_S + 0.5)
+        self.assertEqual(c.post(REFRESH).status, 200)
+        remember_tokens(c)
+        self.assertRevoked(self.svc, first, c.cookie("tizza_refresh"))
+
+    def test_no_window(self):
+        _, c = self.session(self.nograce)
+        old = c.cookie("tizza_refresh")
+        r = c.post(REFRESH)
+        remember_tokens(c, r.json)
+        self.assertEqual(r.status, 200, r)
+        self.assertRevoked(self.nograce, old, c.cookie("tizza_refresh"))
+
+    def test_concurrent_refreshes_without_a_window_rotate_once(self):
+        """REFRESH_GRACE_MS=0: four refreshes of one token at once rotate it once; the others
+        are reuse (401), which revokes the family, the winner's new token included."""
+        _, c = self.session(self.nograce)
+        token, results = c.cookie("tizza_refresh"), []
+        barrier = threading.Barrier(4)
+
+        def refresh():
+            barrier.wait()
+            results.append(Client(self.nograce).post(REFRESH, {"refresh_token": token},
+                                                     cookies=False))
+
+        threads = [threading.Thread(target=refresh) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(len(results), 4)
+        won = [x for x in results if x.status == 200]
+        self.assertEqual(len(won), 1, [x.status for x in results])
+        lost = [x for x in results if x.status != 200]
+        for x in lost:  # reuse, or the family that reuse has revoked already
+            self.assertProblem(x, 401)
+            self.assertRegex(x.json["detail"], "already used|revoked")
+        self.assertTrue(any("already used" in x.json["detail"] for x in lost), lost)
+        remember_tokens(body=won[0].json)
+        self.assertProblem(Client(self.nograce).post(
+            REFRESH, {"refresh_token": won[0].json["refresh_token"]}, cookies=False), 401)
 
 
 class TestLogout(ServiceTestCase):
@@ -607,7 +735,8 @@ class TestLogout(ServiceTestCase):
                 self.assertEqual(attrs.get("max-age"), "0", attrs)
                 self.assertEqual(attrs.get("path"), path, attrs)
                 self.assertIs(attrs.get("httponly"), True, attrs)
-        self.assertEqual(c.jar, {})
+        # Only the device cookie stays: it names the device, not a session.
+        self.assertEqual(set(c.jar), {"tizza_device"})
         self.assertProblem(c.get(ME), 401)
         self.assertProblem(Client(SVC).post(REFRESH, {"refresh_token": refresh}), 401)
 
@@ -1180,7 +1309,9 @@ class TestCommandLine(ServiceTestCase):
         for word in ("serve", "migrate", "create-superuser", "--username", "--email",
                      "TIZZA_SUPERUSER_PASSWORD", "PORT", "HOST", "STORE_URL", "LOG_LEVEL",
                      "AUTH_SIGNING_KEY", "ACCESS_TTL", "REFRESH_TTL", "COOKIE_SECURE",
-                     "RATE_LIMIT_LOGIN", "RATE_LIMIT_SIGNUP", "LOGIN_FAILURES_PER_USER"):
+                     "RATE_LIMIT_LOGIN", "RATE_LIMIT_SIGNUP", "LOGIN_FAILURES_PER_USER",
+                     "LOGIN_FAILURES_PER_USER_TOTAL", "REFRESH_GRACE_MS",
+                     "HASH_CONCURRENCY", "LOGIN_UNKNOWN_QUEUE"):
             self.assertIn(word, p.stdout)
         self.assertFalse(sanitizer_findings(p.stderr), p.stderr)
 
@@ -1214,6 +1345,8 @@ class TestCommandLine(ServiceTestCase):
             ("LOG_LEVEL", {"LOG_LEVEL": "loud", "PORT": port}),
             ("ACCESS_TTL", {"ACCESS_TTL": "soon", "PORT": port}),
             ("ACCESS_TTL", {"ACCESS_TTL": "0", "PORT": port}),
+            ("REFRESH_GRACE_MS", {"REFRESH_GRACE_MS": "-1", "PORT": port}),
+            ("REFRESH_GRACE_MS", {"REFRESH_GRACE_MS": "60001", "PORT": port}),
             ("AUTH_SIGNING_KEY", {"AUTH_SIGNING_KEY": "not-a-key", "PORT": port}),
             ("COOKIE_SECURE", {"COOKIE_SECURE": "maybe", "PORT": port}),
             ("RATE_LIMIT_LOGIN", {"RATE_LIMIT_LOGIN": "fast", "PORT": port}),

@@ -18,6 +18,7 @@ struct wire {
     /* the request head being read */
     int hosts, transfer_encoding;
     int in_expect;   /* the value being read is Expect's */
+    int expects;     /* Expect headers */
     char expect[16]; /* Expect's value, cut */
     size_t expect_len;
     char field[24]; /* the header name being read, lowercased, cut */
@@ -40,6 +41,7 @@ static int on_message_begin(http_parser *p) {
     wire_t *w = (wire_t *)p;
     w->hosts = w->transfer_encoding = 0;
     w->in_expect = 0;
+    w->expects = 0;
     w->expect_len = 0;
     w->field_len = 0;
     w->in_value = w->value_cut_short = 0;
@@ -87,7 +89,7 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
         w->hosts += is_field(w, "host");
         w->transfer_encoding |= is_field(w, "transfer-encoding");
         w->in_expect = is_field(w, "expect");
-        if (w->in_expect && w->expect_len) return refuse(w, 417, "one Expect header at most");
+        w->expects += w->in_expect;
     } else if (w->value_cut_short) {
         /* a second piece the fed bytes did not split: a continuation line (obs-fold) */
         return refuse(w, 400, "obsolete line folding in a header");
@@ -104,6 +106,7 @@ static int on_headers_complete(http_parser *p) {
     if (p->method == HTTP_CONNECT) return refuse(w, 405, "CONNECT is not supported");
     if (w->hosts > 1 || (w->hosts == 0 && p->http_minor >= 1))
         return refuse(w, 400, "an HTTP/1.1 request needs exactly one Host header");
+    if (w->expects > 1) return refuse(w, 417, "one Expect header at most");
     if (w->expect_len && (w->expect_len != 12 || strncasecmp(w->expect, "100-continue", 12)))
         return refuse(w, 417, "the only expectation served is 100-continue");
     if (w->transfer_encoding)

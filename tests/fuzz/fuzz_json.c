@@ -21,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define check(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "json: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                   \
-        }                                                                              \
+#define check(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "json: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 enum kind { STR, BOOL };
@@ -46,8 +46,8 @@ typedef struct {
 
 static const char *const signup[] = {"username", "email", "password", "name", NULL};
 static const char *const account_patch[] = {"name", "email", "password", "current_password", NULL};
-static const char *const pizza[] = {"pizzeria_id", "title", "description", "thumbnail_url",
-                                    "kind", "approved", NULL};
+static const char *const pizza[] = {"pizzeria_id", "title",    "description", "thumbnail_url",
+                                    "kind",        "approved", NULL};
 static const char *const pizzeria[] = {"name", "address", "phone", NULL};
 static const char *const like[] = {"liked", NULL};
 static const char *const tweet[] = {"body", NULL};
@@ -91,14 +91,15 @@ static void one_field(const cJSON *body, const field_t *f, cJSON *problem) {
     int rc;
     if (f->kind == STR) {
         const char *out = NULL;
-        rc = json_field_string(body, f->name, f->required, f->min, f->max, f->bytes, &out,
-                               problem);
+        rc = json_field_string(body, f->name, f->required, f->min, f->max, f->bytes, &out, problem);
         if (rc == JSON_OK) {
             check(out && cJSON_IsString(member) && out == member->valuestring);
             check(json_str(body, f->name) == out);
             size_t n = strlen(out);
-            if (f->bytes) check((long)n >= f->min && (f->max < 0 || (long)n <= f->max));
-            else check(f->max < 0 || (long)n <= 4 * f->max); /* code points: 1 to 4 bytes */
+            if (f->bytes)
+                check((long)n >= f->min && (f->max < 0 || (long)n <= f->max));
+            else
+                check(f->max < 0 || (long)n <= 4 * f->max); /* code points: 1 to 4 bytes */
         } else {
             check(out == NULL);
         }

@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (verdict_whole != verdict_split &&
          (strict || !second_expect_first(verdict_whole, verdict_split, detail_split)))) {
         fprintf(stderr, "wire: %d (%s) whole, %d (%s) cut at %zu of %zu\n", verdict_whole,
-                detail_whole ? detail_whole : "-", verdict_split,
-                detail_split ? detail_split : "-", cut, n);
+                detail_whole ? detail_whole : "-", verdict_split, detail_split ? detail_split : "-",
+                cut, n);
         abort();
     }
     if ((verdict_whole && !detail_whole) || (verdict_split && !detail_split)) {

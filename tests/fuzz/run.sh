@@ -20,6 +20,7 @@ for name in "$@"; do
     work=$out/corpus/$name
     log=$out/$name.log
     mkdir -p "$work"
+    rm -f "$out/crashes/$name-"*
     args=(-max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1
           -artifact_prefix="$out/crashes/$name-")
     [[ -f tests/fuzz/$name.dict ]] && args+=(-dict="tests/fuzz/$name.dict")

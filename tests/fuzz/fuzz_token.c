@@ -18,7 +18,7 @@
  *                     accepted token gives back the claims that were signed.
  * A broken property aborts; so does a token accepted that is not plain base64url text.
  *
- * Known and let through unless FUZZ_TOKEN_STRICT=1 is set: libsodium 1.0.18 (Debian 12)
+ * Known and let through unless FUZZ_STRICT=1 is set: libsodium 1.0.18 (Debian 12)
  * decodes any byte from 0x80 up as the last character of the alphabet ('_' in base64url),
  * so such text decodes, does not encode back to itself, and a token whose signature
  * segment has a '_' still verifies with a high byte in its place. */
@@ -45,7 +45,7 @@ static token_key_t keys[2];
 static bool strict;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    const char *s = getenv("FUZZ_TOKEN_STRICT");
+    const char *s = getenv("FUZZ_STRICT");
     strict = s && strcmp(s, "1") == 0;
     /* 32 bytes 0x00..0x1f and 0x20..0x3f, base64url */
     if (token_key_from_seed(&keys[0], "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8") != 0 ||

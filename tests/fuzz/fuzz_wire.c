@@ -5,7 +5,7 @@
  * position. TCP may cut a request anywhere, so the verdict must not depend on where: that
  * one accepts and the other refuses aborts, and so does a different status.
  *
- * One difference of status is known and let through unless FUZZ_WIRE_STRICT=1 is set: a
+ * One difference of status is known and let through unless FUZZ_STRICT=1 is set: a
  * second Expect header whose value holds a byte http_parser refuses. Whole, the parser stops
  * at that byte first (400); cut inside the value, wire.c sees the value's first piece and
  * refuses the second Expect (417) before the parser reaches the byte. Both refuse the
@@ -23,7 +23,7 @@
 static bool strict;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    const char *s = getenv("FUZZ_WIRE_STRICT");
+    const char *s = getenv("FUZZ_STRICT");
     strict = s && strcmp(s, "1") == 0;
     return 0;
 }

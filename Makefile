@@ -145,9 +145,10 @@ bench: all
 
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c, clang-14): libcommon compiled again with clang
 # and coverage instrumentation into build/fuzz/obj, each target linked into build/fuzz/ and
-# run FUZZ_SECONDS with its seed corpus (tests/fuzz/run.sh).
+# run FUZZ_SECONDS with its seed corpus (tests/fuzz/run.sh), FUZZ_JOBS targets at a time.
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
+FUZZ_JOBS    ?= 1
 FUZZ_OUT     := build/fuzz
 FUZZ_CFLAGS  := $(filter-out $(OPT) $(SANFLAGS),$(CFLAGS)) -O1 -fno-omit-frame-pointer \
                 -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -170,7 +171,7 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libcommon.a
 	  -Wl,--as-needed $(FUZZ_LDFLAGS_$*) $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
-	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+	FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 deps:
 	bash tools/deps.sh

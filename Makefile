@@ -53,11 +53,12 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: FORCE all test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help
+.PHONY: FORCE all test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help fuzz
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 
 help:
 	@echo "make | make test | make run | make deps | make bench | make ci-fresh | make fmt | make lint | make clean"
+	@echo "make fuzz [FUZZ_SECONDS=300]: libFuzzer targets of tests/fuzz/, each run that long"
 
 $(OUT)/obj/%.o: %.c $(wildcard libcommon/*.h) $(wildcard services/*/*.h)
 	@mkdir -p $(dir $@)
@@ -141,6 +142,36 @@ bench: all
 	/usr/bin/python3 tests/bench/events.py
 	/usr/bin/python3 tests/bench/pizza_likes.py
 	bash tests/bench/zero_downtime.sh
+
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c, clang-14): libcommon compiled again with clang
+# and coverage instrumentation into build/fuzz/obj, each target linked into build/fuzz/ and
+# run FUZZ_SECONDS with its seed corpus (tests/fuzz/run.sh), FUZZ_JOBS targets at a time.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 300
+FUZZ_JOBS    ?= 1
+FUZZ_OUT     := build/fuzz
+FUZZ_CFLAGS  := $(filter-out $(OPT) $(SANFLAGS),$(CFLAGS)) -O1 -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_OUT)/fuzz_%)
+# fuzz_config catches config_fail()'s exit(2) (see the top of that file).
+FUZZ_LDFLAGS_config := -Wl,--wrap=exit
+
+$(FUZZ_OUT)/obj/%.o: %.c $(wildcard libcommon/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_OUT)/libcommon.a: $(COMMON_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
+	@rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libcommon.a
+	@echo "  LINK    $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libcommon.a \
+	  -Wl,--as-needed $(FUZZ_LDFLAGS_$*) $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 deps:
 	bash tools/deps.sh

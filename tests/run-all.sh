@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites on the sanitizer build (build/asan), and the cross-service integration
 # modules once more on the release build (build/bin). `make test` calls it with no argument
-# (everything); `unit`, `store`, `integration`, `static` or `e2e` runs one part.
+# (everything); `unit`, `store`, `integration`, `static`, `e2e` or `fuzz` runs one part.
 # Prints a closing "N passed, M failed" line over the suites it ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,11 @@ if [[ $what == all || $what == static ]]; then
 fi
 if [[ $what == all || $what == e2e ]]; then
     run "frontend e2e + unit (headless chromium, vitest)" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/e2e/run.sh
+fi
+# The libFuzzer targets of tests/fuzz, built with clang (make fuzz), briefly each: their seed
+# corpora and what they found before (build/fuzz/corpus) come first, then new inputs.
+if [[ $what == all || $what == fuzz ]]; then
+    run "fuzz (libFuzzer targets, 20 s each)" make -s -j"$(nproc)" fuzz FUZZ_SECONDS=20 FUZZ_JOBS="$(nproc)"
 fi
 
 echo

@@ -23,6 +23,7 @@ PACKAGES=(
     libevent-dev libcjson-dev libsodium-dev libsqlite3-dev
     libmongoc-dev libbson-dev librabbitmq-dev libcurl4-openssl-dev libcmocka-dev libmimalloc-dev
     libhttp-parser-dev
+    clang-14 libclang-rt-14-dev  # make fuzz: clang and its libFuzzer runtime
     python3 python3-yaml python3-mockupdb python3-mongomock
     rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps
     chromium

@@ -121,6 +121,22 @@ def login(svc, username, password, client=None):
     return c, r
 
 
+def refresh_at_once(svc, token, n):
+    """`n` refreshes of one refresh token, released together; their responses."""
+    results, barrier = [], threading.Barrier(n)
+
+    def refresh():
+        barrier.wait()
+        results.append(Client(svc).post(REFRESH, {"refresh_token": token}, cookies=False))
+
+    threads = [threading.Thread(target=refresh) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
 def shared(key):
     """Read-only users shared by tests (never modified nor deleted)."""
     if key not in _shared:
@@ -561,19 +577,8 @@ class TestRefresh(ServiceTestCase):
         for _ in range(3):
             c, r = login(SVC, u.username, u.password)
             self.assertEqual(r.status, 200, r)
-            token, results = c.cookie("tizza_refresh"), []
-            barrier = threading.Barrier(4)
-
-            def refresh():
-                barrier.wait()
-                results.append(Client(SVC).post(REFRESH, {"refresh_token": token},
-                                                cookies=False))
-
-            threads = [threading.Thread(target=refresh) for _ in range(4)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(30)
+            token = c.cookie("tizza_refresh")
+            results = refresh_at_once(SVC, token, 4)
             self.assertEqual(len(results), 4)
             self.assertEqual([x.status for x in results], [200] * 4, results)
             for x in results:
@@ -690,19 +695,8 @@ class TestRefreshReuse(ServiceTestCase):
         """REFRESH_GRACE_MS=0: four refreshes of one token at once rotate it once; the others
         are reuse (401), which revokes the family, the winner's new token included."""
         _, c = self.session(self.nograce)
-        token, results = c.cookie("tizza_refresh"), []
-        barrier = threading.Barrier(4)
-
-        def refresh():
-            barrier.wait()
-            results.append(Client(self.nograce).post(REFRESH, {"refresh_token": token},
-                                                     cookies=False))
-
-        threads = [threading.Thread(target=refresh) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        token = c.cookie("tizza_refresh")
+        results = refresh_at_once(self.nograce, token, 4)
         self.assertEqual(len(results), 4)
         won = [x for x in results if x.status == 200]
         self.assertEqual(len(won), 1, [x.status for x in results])

@@ -20,12 +20,11 @@ When the module ends every service gets SIGTERM: exit 0 and no sanitizer report.
 """
 import json
 import os
-import socket
 import unittest
 import urllib.parse
 
 from constellation import ADMIN_PASSWORD, Constellation, wait_for
-from harness import ServiceTestCase, started, unique
+from harness import ServiceTestCase, raw_http, started, unique
 
 SIGNUP = "/api/v1/auth/signup"
 LOGIN = "/api/v1/auth/login"
@@ -305,18 +304,7 @@ def raw_request(port, method, target, body=None, headers=()):
     if body is not None:
         head += [b"Content-Type: application/json", b"Content-Length: %d" % len(body)]
     data = b"\r\n".join(head) + b"\r\n\r\n" + (body or b"")
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    try:
-        s.sendall(data)
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    finally:
-        s.close()
-    raw_head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+    raw_head, rest = raw_http(port, data, timeout=30)
     lines = raw_head.split(b"\r\n")
     status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
     hdrs = {}

@@ -51,7 +51,9 @@ static bool url_ok(const char *v) {
     bool ok = u && curl_url_set(u, CURLUPART_URL, v, 0) == CURLUE_OK &&
               curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
               curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] != '\0' &&
-              (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0);
+              (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0) &&
+              /* the "://" is the scheme's own ("https:/h#://" has it only in its fragment) */
+              sep == v + strlen(scheme);
     curl_free(scheme);
     curl_free(host);
     curl_url_cleanup(u);

@@ -57,41 +57,42 @@ void service_events_committed(service_t *svc) {
 static void on_consumer_commit(void *ctx) { service_events_committed(ctx); }
 
 static void usage(const service_def_t *def, FILE *out) {
-    fprintf(out,
-            "tizza-%s %s -- %s\n\n"
-            "usage: tizza-%s [serve|migrate%s] [options]\n"
-            "       tizza-%s --help | --version\n\n"
-            "commands:\n"
-            "  serve      serve HTTP (default)\n"
-            "  migrate    create collections and indexes (idempotent)\n"
-            "%s"
-            "\nenvironment (defaults in parentheses):\n"
-            "  HOST, PORT          listen address (0.0.0.0, %d)\n"
-            "  STORE_URL           sqlite:///path.db or mongodb://... (sqlite://./var/%s.db)\n"
-            "  LOG_LEVEL           debug|info|warn|error (info)\n"
-            "  LOG_FORMAT          json|text (json)\n"
-            "  HTTP_THREADS        event-loop threads (number of CPUs)\n"
-            "  WORKERS             worker threads for slow work (8)\n"
-            "  BODY_LIMIT          max request body in bytes (65536)\n"
-            "  DRAIN_MS            graceful-stop bound in ms (10000)\n"
-            "  DRAIN_GRACE_MS      after SIGTERM, answer with Connection: close this long (200)\n"
-            "  MAX_CONNECTIONS     open connections per process (16384, below the fd limit)\n"
-            "  MAX_CLIENT_CONNECTIONS  per client address, trusted proxies exempt (256; 0: none)\n"
-            "  REQUEST_TIMEOUT_MS  whole request head and body, from its first byte (10000)\n"
-            "  KEEPALIVE_TIMEOUT_MS  idle connection between requests (60000)\n"
-            "  PAGE_SIZE           default page size (5, max 100)\n"
-            "  CORS_ORIGINS        allowed origins, comma separated; * any, without cookies (none)\n"
-            "  PUBLIC_URL          base of absolute URLs (trusted proxy headers, else local address)\n"
-            "  TRUSTED_PROXIES     peers whose X-Forwarded-* are believed (none)\n"
-            "  RATE_LIMIT_<NAME>   per_minute[/burst] or 0 to disable a named limit\n"
-            "%s"
-            "%s",
-            def->name, TIZZA_VERSION, def->summary, def->name, def->commands_help ? "|..." : "",
-            def->name, def->commands_help ? def->commands_help : "", def->default_port, def->name,
-            def->uses_broker ? "  AMQP_URL            RabbitMQ "
-                               "(amqp://guest:guest@127.0.0.1:5672/%2f)\n"
-                             : "",
-            def->env_help ? def->env_help : "");
+    fprintf(
+        out,
+        "tizza-%s %s -- %s\n\n"
+        "usage: tizza-%s [serve|migrate%s] [options]\n"
+        "       tizza-%s --help | --version\n\n"
+        "commands:\n"
+        "  serve      serve HTTP (default)\n"
+        "  migrate    create collections and indexes (idempotent)\n"
+        "%s"
+        "\nenvironment (defaults in parentheses):\n"
+        "  HOST, PORT          listen address (0.0.0.0, %d)\n"
+        "  STORE_URL           sqlite:///path.db or mongodb://... (sqlite://./var/%s.db)\n"
+        "  LOG_LEVEL           debug|info|warn|error (info)\n"
+        "  LOG_FORMAT          json|text (json)\n"
+        "  HTTP_THREADS        event-loop threads (number of CPUs)\n"
+        "  WORKERS             worker threads for slow work (8)\n"
+        "  BODY_LIMIT          max request body in bytes (65536)\n"
+        "  DRAIN_MS            graceful-stop bound in ms (10000)\n"
+        "  DRAIN_GRACE_MS      after SIGTERM, answer with Connection: close this long (200)\n"
+        "  MAX_CONNECTIONS     open connections per process (16384, below the fd limit)\n"
+        "  MAX_CLIENT_CONNECTIONS  per client address, trusted proxies exempt (256; 0: none)\n"
+        "  REQUEST_TIMEOUT_MS  whole request head and body, from its first byte (10000)\n"
+        "  KEEPALIVE_TIMEOUT_MS  idle connection between requests (60000)\n"
+        "  PAGE_SIZE           default page size (5, max 100)\n"
+        "  CORS_ORIGINS        allowed origins, comma separated; * any, without cookies (none)\n"
+        "  PUBLIC_URL          base of absolute URLs (trusted proxy headers, else local address)\n"
+        "  TRUSTED_PROXIES     peers whose X-Forwarded-* are believed (none)\n"
+        "  RATE_LIMIT_<NAME>   per_minute[/burst] or 0 to disable a named limit\n"
+        "%s"
+        "%s",
+        def->name, TIZZA_VERSION, def->summary, def->name, def->commands_help ? "|..." : "",
+        def->name, def->commands_help ? def->commands_help : "", def->default_port, def->name,
+        def->uses_broker ? "  AMQP_URL            RabbitMQ "
+                           "(amqp://guest:guest@127.0.0.1:5672/%2f)\n"
+                         : "",
+        def->env_help ? def->env_help : "");
     if (def->remote_keys)
         fprintf(out, "  AUTH_URL            auth service (http://127.0.0.1:8001)\n"
                      "  AUTH_PUBLIC_KEY     base64url Ed25519 key(s) instead of fetching JWKS\n"

@@ -43,10 +43,29 @@ char *b64url_encode(const unsigned char *data, size_t len) {
     return out;
 }
 
+/* libsodium 1.0.18 (Debian 12) reads each character as a signed char, so bytes from 0x80
+ * up decode like '_' (or '/'): a token would still verify with such a byte in place of one.
+ * Only the variant's own alphabet (and '=' where padded) is let through to it. */
+static int b64_alphabet_ok(const char *s, size_t slen, int variant) {
+    int url = variant == sodium_base64_VARIANT_URLSAFE ||
+              variant == sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+    int padded =
+        variant == sodium_base64_VARIANT_URLSAFE || variant == sodium_base64_VARIANT_ORIGINAL;
+    for (size_t i = 0; i < slen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) continue;
+        if (url ? (c == '-' || c == '_') : (c == '+' || c == '/')) continue;
+        if (padded && c == '=') continue;
+        return 0;
+    }
+    return 1;
+}
+
 static int b64_decode_variant(const char *s, size_t slen, int variant, unsigned char *out,
                               size_t outmax, size_t *outlen) {
     const char *end = NULL;
     size_t n = 0;
+    if (!b64_alphabet_ok(s, slen, variant)) return -1;
     if (sodium_base642bin(out, outmax, s, slen, NULL, &n, &end, variant) != 0) return -1;
     if (end != s + slen) return -1; /* trailing characters that are not base64 */
     *outlen = n;

@@ -8,8 +8,6 @@
 # printed are one line per target (runs, exec/s, coverage) and, for a failure, the end of
 # the log with the stack. A crashing input is saved as build/fuzz/crashes/<NAME>-crash-<sha1>;
 # reproduce with `build/fuzz/fuzz_<NAME> <that file>`. Exit 1 when any target failed.
-# FUZZ_STRICT=1 in the environment makes fuzz_wire, fuzz_token and fuzz_config fail on the
-# known differences the tops of those files describe, which they otherwise let through.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:?usage: run.sh SECONDS NAME...}

@@ -168,6 +168,7 @@ static inline pthread_t *test_thread(void *(*fn)(void *), void *arg) {
     if (pthread_create(th, NULL, fn, arg) != 0) {
         free(th);
         fail_msg("pthread_create failed");
+        return NULL; /* not reached: fail_msg() leaves the test */
     }
     return test_defer(test_thread_join, th);
 }

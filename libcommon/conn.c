@@ -27,9 +27,10 @@
 #include "wire.h"
 
 #define SWEEP_MS     100
-#define PAUSE_MS     100 /* accepting paused this long when out of descriptors */
-#define LINGER_MS    500 /* a refused connection's client gets this long to read the answer */
-#define HEADROOM     64  /* refused connections awaiting close before accepting pauses */
+#define PAUSE_MS     100  /* accepting paused this long when out of descriptors */
+#define LINGER_MS    500  /* a refused connection's client gets this long to read the answer */
+#define HEADROOM     64   /* refused connections awaiting close before accepting pauses */
+#define SPARE_BATCH  1024 /* waiting clients told 503 at once when out of descriptors */
 #define LOG_EVERY_MS 10000
 
 enum reason { R_CLIENT, R_MAX, R_TIMEOUT, R_IDLE, R_ACCEPT, R_PROTOCOL, R_COUNT };
@@ -444,7 +445,7 @@ static void answer_with_spare(conn_shared_t *sh, int lfd) {
     pthread_mutex_lock(&sh->spare_mu);
     if (sh->spare >= 0) {
         close(sh->spare);
-        for (int i = 0, fd; i < HEADROOM && (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0;
+        for (int i = 0, fd; i < SPARE_BATCH && (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0;
              i++) {
             answer(fd, 503, "the server is out of connections; try again shortly");
             char junk[4096]; /* what the client sent: unread, close() would reset */

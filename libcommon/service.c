@@ -14,6 +14,8 @@
 #include "log.h"
 #include "util.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +145,15 @@ static int serve(service_t *svc) {
     cfg.ready = ready_check;
     cfg.ready_ctx = svc;
     svc->http = http_server_new(&cfg);
+    /* SIGTERM and SIGINT are for http_server_run()'s wait. Blocked before the first thread
+     * starts (the broker's, a service's own), every thread inherits the mask: otherwise the
+     * kernel may hand one to a thread that does not block it, and its default action ends
+     * the process (status -15) instead of draining. One arriving meanwhile waits. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     int rc = def->setup(svc);
     if (rc == 0 && def->uses_broker) start_events(svc);
     if (rc == 0)

@@ -9,7 +9,7 @@
  *   keys.c      the Ed25519 signing key (AUTH_SIGNING_KEY, or kept in the store encrypted
  *               with AUTH_KEY_ENCRYPTION_KEY)
  *   passwords.c argon2id hashing and verification (libsodium)
- * The API these implement is notes/AUTH-API.md. */
+ * The API these implement is proto-docs/auth.openapi.yaml. */
 #ifndef TIZZA_AUTH_H
 #define TIZZA_AUTH_H
 

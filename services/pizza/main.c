@@ -1,4 +1,4 @@
-/* tizza-pizza -- pizzerias and their pizzas (SPEC §5 pizza, notes/PIZZA-LIKES-API.md).
+/* tizza-pizza -- pizzerias and their pizzas (SPEC §5 pizza, proto-docs/pizza.openapi.yaml).
  * main() only wires the service definition: the routes live in pizzerias.c and pizzas.c,
  * the shared handler helpers in common.c, the events in events.c. */
 #include "pizza.h"

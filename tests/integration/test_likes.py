@@ -1,4 +1,4 @@
-"""Integration tests of the likes service (SPEC §5 likes, notes/PIZZA-LIKES-API.md) over the
+"""Integration tests of the likes service (SPEC §5 likes, proto-docs/likes.openapi.yaml) over the
 real tizza-auth, tizza-pizza, tizza-likes and tizza-tweets binaries and a real RabbitMQ node
 (constellation.py), on the store backend TIZZA_TEST_BACKEND names.
 

@@ -7,8 +7,8 @@ For each of the three documents, against one running constellation (constellatio
   the service serves exactly this file at GET /openapi.yaml;
 - every documented path + method is routed (OPTIONS lists it in Allow, calling it answers
   neither 405 nor the router's own 404), and the service routes no method the document does
-  not list for that path (Allow); every route known to exist (notes/PIZZA-LIKES-API.md, SPEC
-  §5 and the common operational routes) is documented;
+  not list for that path (Allow); every route known to exist (SPEC §5 and the common
+  operational routes) is documented;
 - a set of observed answers (successes and errors of every kind the tests can provoke,
   including likes' 503 while pizza is stopped) has a status documented for its operation,
   the documented content type, and a body matching the documented schema.

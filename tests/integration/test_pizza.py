@@ -1,4 +1,4 @@
-"""Integration tests of the pizza service (SPEC §5 pizza, notes/PIZZA-LIKES-API.md) over the
+"""Integration tests of the pizza service (SPEC §5 pizza, proto-docs/pizza.openapi.yaml) over the
 real tizza-auth, tizza-pizza, tizza-likes and tizza-tweets binaries and a real RabbitMQ node
 (constellation.py), on the store backend TIZZA_TEST_BACKEND names.
 

@@ -152,35 +152,13 @@ static void rearm_deleted(auth_ctx_t *ctx) {
 
 /* ---------------------------------------------------------------- serve */
 
-/* Login, refresh and logout read their bodies in sessions.c; json_body() checks the body
- * first (UTF-8, no U+0000), and they then get the object it checked from http_json_body().
- * Refresh and logout may come without a body (the refresh cookie), which has nothing to
- * check. */
-static bool body_checked(http_req_t *req) {
-    size_t len = 0;
-    (void)http_body(req, &len);
-    return len == 0 || json_body(req) != NULL;
-}
-
-static void login(http_req_t *req, void *ctx) {
-    if (body_checked(req)) sessions_login(req, ctx);
-}
-
-static void refresh(http_req_t *req, void *ctx) {
-    if (body_checked(req)) sessions_refresh(req, ctx);
-}
-
-static void logout(http_req_t *req, void *ctx) {
-    if (body_checked(req)) sessions_logout(req, ctx);
-}
-
 static void routes(http_server_t *srv, auth_ctx_t *ctx) {
     const int st = ctx->store_flags;
     http_route(srv, "POST", "/api/v1/auth/signup", users_signup, ctx, HTTP_OFFLOAD);
     http_route(srv, "POST", "/api/v1/users", users_signup, ctx, HTTP_OFFLOAD);
-    http_route(srv, "POST", "/api/v1/auth/login", login, ctx, HTTP_OFFLOAD);
-    http_route(srv, "POST", "/api/v1/auth/refresh", refresh, ctx, st);
-    http_route(srv, "POST", "/api/v1/auth/logout", logout, ctx, st);
+    http_route(srv, "POST", "/api/v1/auth/login", sessions_login, ctx, HTTP_OFFLOAD);
+    http_route(srv, "POST", "/api/v1/auth/refresh", sessions_refresh, ctx, st);
+    http_route(srv, "POST", "/api/v1/auth/logout", sessions_logout, ctx, st);
     http_route(srv, "GET", "/api/v1/auth/me", sessions_me, ctx, st);
     http_route(srv, "GET", "/api/v1/auth/jwks", sessions_jwks, ctx, HTTP_INLINE);
     http_route(srv, "GET", "/api/v1/users", users_list, ctx, st);

@@ -340,7 +340,7 @@ void login_attempt_void(auth_ctx_t *ctx, login_attempt_t *a) {
 
 void sessions_login(http_req_t *req, void *arg) {
     auth_ctx_t *ctx = arg;
-    cJSON *body = http_json_body(req);
+    cJSON *body = json_body(req);
     if (body == NULL) return;
 
     const char *username = NULL, *password = NULL;
@@ -422,7 +422,7 @@ static int presented_refresh(http_req_t *req, const char **tok, bool *from_body)
     *from_body = false;
     (void)http_body(req, &len);
     if (len > 0) {
-        cJSON *body = http_json_body(req);
+        cJSON *body = json_body(req);
         if (body == NULL) return -1;
         cJSON *p = problem_new(400, "invalid request body");
         const char *t = NULL;

@@ -28,6 +28,13 @@ A's. Every table below is data: a row per route, not a test per route.
   JSON, 10,000 levels of nested arrays, BODY_LIMIT + 1 and 1 MiB + 1 bytes of otherwise
   valid JSON, valid JSON under another Content-Type or none: 400, 413 or 415 as
   problem+json, and nothing created or changed.
+* Crash under load (TestCrashUnderLoad). tweets, then pizza, SIGKILLed while four threads
+  (four users) create tweets or pizzas: after the restart every create answered 201 is
+  listed, the only others are creates that got no answer, and on SQLite `PRAGMA
+  integrity_check` of every service's database file answers "ok" (not run on the MongoDB
+  double). On MongoDB a create cut off by the kill may hold its user's writer guard until
+  the server's transaction lifetime limit: that user's creates answer 503 meanwhile (see
+  CRASH_LOADS), which stores nothing.
 
 Covered elsewhere and not repeated here: forged, tampered and algorithm-confused tokens
 (test_auth.py: test_forged_tokens, test_hs256_key_confusion_rejected,
@@ -39,13 +46,16 @@ test_tampered_role_cannot_act_as_admin); the broker SIGKILLed during 200 deletio
 Every request goes to 127.0.0.1. When the module ends every service gets SIGTERM: exit 0 and
 no sanitizer report.
 """
+import http.client
 import json
 import os
+import sqlite3
+import threading
 import unittest
 import urllib.parse
 
-from constellation import ADMIN_PASSWORD, Constellation
-from harness import ServiceTestCase, started, unique
+from constellation import ADMIN_PASSWORD, Constellation, wait_for
+from harness import BACKEND, ServiceTestCase, path_of, started, unique
 
 SIGNUP = "/api/v1/auth/signup"
 LOGIN = "/api/v1/auth/login"
@@ -58,9 +68,11 @@ PIZZAS = "/api/v1/pizzas"
 LIKES = "/api/v1/likes"
 TWEETS = "/api/v2/tweets"
 JSON = "application/json"
+THREADS = 4  # concurrent creates in the crash runs
 
 K = None
 A = B = None
+LOADERS = []  # (user, their pizzeria id): one per thread of the crash runs
 IDS = {}  # what the templates name: {a}, {pizzeria}, {hidden}, ...
 SECRETS = ()  # what only A and the admin may read
 A_BEFORE = None  # every READ_BACK answer, as A got it once the fixtures were made
@@ -73,7 +85,8 @@ def setUpModule():
 def fixtures(k):
     global K, A, B, SECRETS, A_BEFORE
     K = k
-    A, B = k.signup_many(2, "adv")
+    A, B, *loaders = k.signup_many(2 + THREADS, "adv")
+    LOADERS[:] = [(u, k.pizzeria(u)["id"]) for u in loaders]
     mine = k.pizzeria(A, name="A's pizzeria")
     shown = k.new_pizza(A, mine["id"], title="A shown", approve=True)
     hidden_title = "A hidden " + os.urandom(4).hex()
@@ -98,22 +111,22 @@ def tearDownModule():
         K.teardown()
 
 
-def fill(value):
-    """A path or body template with IDS filled in."""
+def fill(value, **more):
+    """A path or body template with IDS (and `more`) filled in."""
     if isinstance(value, str):
-        return value.format_map(IDS)
+        return value.format_map(dict(IDS, **more))
     if isinstance(value, dict):
-        return {fill(k): fill(v) for k, v in value.items()}
+        return {fill(k, **more): fill(v, **more) for k, v in value.items()}
     if isinstance(value, list):
-        return [fill(v) for v in value]
+        return [fill(v, **more) for v in value]
     return value
 
 
 def token(actor):
-    """The access token of "a", "b" or "admin"; None for None (anonymous)."""
+    """The access token of "a", "b", "admin" or a User; None for None (anonymous)."""
     if actor is None:
         return None
-    return {"a": A, "b": B, "admin": K.admin}[actor].token
+    return {"a": A, "b": B, "admin": K.admin}.get(actor, actor).token
 
 
 def send(service, method, path, body=None, actor="b", **kw):
@@ -124,6 +137,18 @@ def send(service, method, path, body=None, actor="b", **kw):
         return K.procs[service].req(method, path, raw=body, token=token(actor), **kw)
     args = () if body is None else (body,)
     return K.procs[service].req(method, path, *args, token=token(actor), **kw)
+
+
+def listed_ids(service, path, actor=None):
+    """The ids of every item of a paginated list, following `next`."""
+    ids = []
+    while path:
+        r = send(service, "GET", path, actor=actor)
+        if r.status != 200:
+            raise AssertionError("list: %r" % r)
+        ids += [item["id"] for item in r.json["results"]]
+        path = path_of(r.json["next"]) if r.json["next"] else None
+    return ids
 
 
 # What B must not change, read by A: key -> (service, path).
@@ -569,6 +594,104 @@ class TestMalformedBodies(AdversarialTestCase):
         self.assertAUnchanged()
         self.assertEqual(send("auth", "GET", fill(USERS + "?username={new}"),
                               actor="admin").json["count"], 0)
+
+
+# ---------------------------------------------------------------- crash under load
+
+# service -> (create path, body, the list of what one loader created), {name} and {pizzeria}
+# being the loader's. One loader per thread: on MongoDB one user's concurrent creates
+# conflict on their writer guard (README, "Creates racing an erasure") and some answer 503
+# by design, which is not what this test is about. On MongoDB a 503 can still follow the
+# kill: a create cut off after writing its user's guard leaves its transaction open in the
+# server until the transaction lifetime limit (transactionLifetimeLimitSeconds, 60 s; the
+# double does the same), and until then that user's creates conflict on the guard, run
+# again and answer 503. Those answers must be problem+json and must have stored nothing.
+CRASH_LOADS = {
+    "tweets": (TWEETS, {"body": "load"}, TWEETS + "?tweetedby={name}&limit=100"),
+    "pizza": (PIZZAS, {"pizzeria_id": "{pizzeria}", "title": "Load", "kind": "vegan"},
+              PIZZAS + "?pizzeria_id={pizzeria}&limit=100"),
+}
+BEFORE_KILL = 40  # creates answered 201 before the SIGKILL
+AFTER_RESTART = 40  # and after the restart
+
+
+def integrity(proc):
+    """PRAGMA integrity_check of a service's SQLite file, read-only."""
+    path = proc.store_url[len("sqlite://"):]
+    db = sqlite3.connect("file:%s?mode=ro" % urllib.parse.quote(path), uri=True, timeout=10)
+    try:
+        return [row[0] for row in db.execute("PRAGMA integrity_check")]
+    finally:
+        db.close()
+
+
+class TestCrashUnderLoad(AdversarialTestCase):
+    """SIGKILL while creates are in flight: no create answered 201 is lost, and (SQLite) no
+    store file is damaged."""
+
+    def crash(self, service):
+        path, body, listing = CRASH_LOADS[service]
+        proc = K.procs[service]
+        self.addCleanup(lambda: proc.running() or K.start_service(service))
+
+        def stored():
+            return {i for user, pizzeria in LOADERS
+                    for i in listed_ids(service, fill(listing, name=user.username,
+                                                      pizzeria=pizzeria), user)}
+
+        before = stored()
+        lock, stop = threading.Lock(), threading.Event()
+        acked, answered_otherwise, unanswered = [], [], [0]
+
+        def load(user, pizzeria):
+            data = fill(body, name=user.username, pizzeria=pizzeria)
+            while not stop.is_set():
+                try:
+                    r = send(service, "POST", path, data, actor=user)
+                except ConnectionRefusedError:  # down: never sent
+                    stop.wait(0.01)
+                    continue
+                except (OSError, http.client.HTTPException):  # sent, no answer: may be stored
+                    with lock:
+                        unanswered[0] += 1
+                    continue
+                with lock:
+                    if r.status == 201:
+                        acked.append(r.json["id"])
+                    else:
+                        answered_otherwise.append(r)
+
+        threads = [threading.Thread(target=load, args=loader) for loader in LOADERS]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(acked) >= BEFORE_KILL, 30, 0.01, "creates before the kill")
+            proc.kill()  # asserts no sanitizer report so far
+            at_kill = len(acked)
+            K.start_service(service)
+            wait_for(lambda: len(acked) >= at_kill + AFTER_RESTART, 30, 0.01,
+                     "creates after the restart")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        for r in answered_otherwise:  # stored nothing: see the count below
+            self.assertProblem(r, 503)
+        if BACKEND != "mongo":
+            self.assertEqual(answered_otherwise, [])
+        created = stored() - before
+        self.assertEqual(set(acked) - created, set(), "answered 201 but not stored")
+        self.assertLessEqual(len(created - set(acked)), unanswered[0], "stored unasked")
+        if BACKEND == "sqlite":  # the MongoDB double has no integrity check
+            for name, p in K.procs.items():
+                with self.subTest(store=name):
+                    self.assertEqual(integrity(p), ["ok"])
+
+    def test_tweets_killed_under_load(self):
+        self.crash("tweets")
+
+    def test_pizza_killed_under_load(self):
+        self.crash("pizza")
 
 
 if __name__ == "__main__":

@@ -74,8 +74,11 @@ http_server_t *http_server_new(const http_config_t *cfg);
 void http_server_free(http_server_t *srv);
 
 /* Registers `method` ("GET", "POST", "PUT", "PATCH", "DELETE") on `pattern`, e.g.
- * "/api/v1/users/{id}". A `{name}` segment matches one non-empty path segment. Literal
- * segments win over parameters ("/likes/seen" before "/likes/{id}"). Returns 0. */
+ * "/api/v1/users/{id}". A `{name}` segment matches one non-empty path segment, whose
+ * percent-decoded value is http_param(req, "name"). Of the patterns that match a path, the
+ * one with the fewest parameters wins ("/likes/seen" before "/likes/{id}"); the rules are
+ * route.h's. Returns 0; aborts on an unknown method, a malformed pattern or a method
+ * registered twice on one pattern (programming errors). */
 int http_route(http_server_t *srv, const char *method, const char *pattern, http_handler_fn fn,
                void *ctx, int flags);
 

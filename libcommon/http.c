@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
+#include "query.h"
 #include "ratelimit.h"
 #include "route.h"
 #include "util.h"
@@ -490,29 +491,17 @@ void http_reply_problem(http_req_t *req, int status, const char *detail) {
 
 static long page_size(const http_server_t *srv) { return srv->page_size; }
 
-static int parse_nonneg(const char *s, long *out) {
-    if (!s || !*s || strlen(s) > 9) return -1;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9') return -1;
-    *out = strtol(s, NULL, 10);
-    return 0;
-}
-
 int http_page_params(http_req_t *req, http_page_t *page) {
     page->limit = page_size(req->srv);
     page->offset = 0;
-    const char *l = http_query(req, "limit"), *o = http_query(req, "offset");
+    int bad = query_page(http_query(req, "limit"), http_query(req, "offset"), &page->limit,
+                         &page->offset);
+    if (!bad) return 0;
     cJSON *p = problem_new(400, "invalid pagination parameters");
-    if (l && (parse_nonneg(l, &page->limit) || page->limit < 1 || page->limit > 100))
-        problem_add_error(p, "limit", "must be an integer from 1 to 100");
-    if (o && parse_nonneg(o, &page->offset))
-        problem_add_error(p, "offset", "must be a non-negative integer");
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return -1;
-    }
-    cJSON_Delete(p);
-    return 0;
+    if (bad & QUERY_BAD_LIMIT) problem_add_error(p, "limit", "must be an integer from 1 to 100");
+    if (bad & QUERY_BAD_OFFSET) problem_add_error(p, "offset", "must be a non-negative integer");
+    http_reply_problem_obj(req, p);
+    return -1;
 }
 
 /* The request's path + query with limit/offset replaced (offset omitted when < 0). */
@@ -1023,6 +1012,8 @@ static int precheck(http_req_t *req, const route_t *r) {
     return 0;
 }
 
+static void add_query(const char *key, const char *value, void *list) { kv_add(list, key, value); }
+
 /* Copies the evhttp request into an http_req_t. */
 static http_req_t *req_build(struct loop *lp, struct evhttp_request *ev) {
     http_req_t *req = xcalloc(1, sizeof *req);
@@ -1036,15 +1027,7 @@ static http_req_t *req_build(struct loop *lp, struct evhttp_request *ev) {
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     req->path = xstrdup(path && *path ? path : "/");
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (qs) {
-        struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        if (evhttp_parse_query_str(qs, &q) == 0) {
-            struct evkeyval *kv;
-            TAILQ_FOREACH(kv, &q, next) kv_add(&req->query, kv->key, kv->value);
-        }
-        evhttp_clear_headers(&q);
-    }
+    if (qs) query_parse(qs, add_query, &req->query);
     struct evkeyval *h;
     TAILQ_FOREACH(h, evhttp_request_get_input_headers(ev), next)
     kv_add(&req->headers, h->key, h->value);

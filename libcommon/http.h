@@ -96,7 +96,7 @@ const char *http_path(const http_req_t *req);
 /* The matched route pattern, e.g. "/api/v1/users/{id}" (used as the metrics label). */
 const char *http_route_pattern(const http_req_t *req);
 const char *http_param(const http_req_t *req, const char *name);
-/* Decoded query parameter, first occurrence, or NULL. */
+/* Query parameter `name`, first occurrence, or NULL (how the query string reads: query.h). */
 const char *http_query(const http_req_t *req, const char *name);
 const char *http_header(const http_req_t *req, const char *name);
 /* Value of cookie `name` from the Cookie header, or NULL. */
@@ -143,8 +143,8 @@ void http_finish_on_worker(http_req_t *req, http_worker_fn fn, void *arg);
 typedef struct {
     long limit, offset;
 } http_page_t;
-/* Reads ?limit= (1..100, default PAGE_SIZE or 5) and ?offset= (>= 0). On a bad value answers
- * 400 and returns -1. */
+/* Reads ?limit= (1..100, default PAGE_SIZE or 5) and ?offset= (>= 0, default 0), decimal
+ * digits only (query.h, query_page). On a bad value answers 400 and returns -1. */
 int http_page_params(http_req_t *req, http_page_t *page);
 /* Replies 200 {"count","next","previous","results"} with absolute next/previous URLs that
  * keep the other query parameters. Takes ownership of `results` (an array). */

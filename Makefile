@@ -58,7 +58,8 @@ all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 
 help:
 	@echo "make | make test | make run | make deps | make bench | make ci-fresh | make fmt | make lint | make clean"
-	@echo "make fuzz [FUZZ_SECONDS=300]: libFuzzer targets of tests/fuzz/, each run that long"
+	@echo "make fuzz [FUZZ_SECONDS=300] [FUZZ_JOBS=1]: the libFuzzer targets of tests/fuzz/"
+	@echo "  ($(FUZZ_NAMES)), each run that long"
 
 $(OUT)/obj/%.o: %.c $(wildcard libcommon/*.h) $(wildcard services/*/*.h)
 	@mkdir -p $(dir $@)

@@ -1,4 +1,4 @@
-/* http -- libevent HTTP server, router, request/response helpers (see http.h).
+/* http -- libevent HTTP server and request/response helpers (see http.h); routing is route.c.
  *
  * Threads and ownership
  * ---------------------
@@ -29,7 +29,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
+#include "query.h"
 #include "ratelimit.h"
+#include "route.h"
 #include "util.h"
 #include "wire.h"
 
@@ -53,9 +55,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_METHODS 8
-#define MAX_SEGS    16
-
 struct kv {
     char *k, *v;
 };
@@ -65,21 +64,12 @@ struct kvlist {
     int n, cap;
 };
 
+/* What a route holds for one of its methods (the data of route.h). */
 struct method_entry {
-    char name[8];
     http_handler_fn fn;
     void *ctx;
     int flags;
     ratelimit_t *limit; /* per client address, may be NULL; owned by the server's limits */
-};
-
-struct route {
-    char *pattern;
-    char *segs[MAX_SEGS];
-    int nsegs;
-    int nparams;
-    struct method_entry methods[MAX_METHODS];
-    int nmethods;
 };
 
 struct loop {
@@ -103,8 +93,7 @@ struct loop {
 
 struct http_server {
     http_config_t cfg;
-    struct route *routes;
-    int nroutes;
+    route_table_t *routes;
     struct loop *loops;
     int nloops;
     /* worker pool */
@@ -136,7 +125,7 @@ struct http_req {
     struct loop *loop;
     struct evhttp_request *ev;
     conn_t *conn;
-    const struct route *route;
+    const route_t *route;
     const struct method_entry *entry;
     char method[8];
     char *path;
@@ -230,19 +219,6 @@ static void free_list(char **l, int n) {
     free(l);
 }
 
-static int method_bit(const char *m) {
-    static const struct {
-        const char *name;
-        int bit;
-    } table[] = {{"GET", EVHTTP_REQ_GET},        {"POST", EVHTTP_REQ_POST},
-                 {"PUT", EVHTTP_REQ_PUT},        {"PATCH", EVHTTP_REQ_PATCH},
-                 {"DELETE", EVHTTP_REQ_DELETE},  {"HEAD", EVHTTP_REQ_HEAD},
-                 {"OPTIONS", EVHTTP_REQ_OPTIONS}};
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (strcmp(table[i].name, m) == 0) return table[i].bit;
-    return 0;
-}
-
 static const char *method_name(enum evhttp_cmd_type t) {
     switch (t) {
     case EVHTTP_REQ_GET: return "GET";
@@ -288,99 +264,28 @@ void http_config_from_env(http_config_t *cfg, const char *service, int default_p
 /* ------------------------------------------------------------------------------------------
  * Routing */
 
-static int split_path(char *path, char **segs, int max) {
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-        if (n == max) return -1;
-        segs[n++] = t;
-    }
-    return n;
-}
-
-static struct route *route_find_pattern(http_server_t *srv, const char *pattern) {
-    for (int i = 0; i < srv->nroutes; i++)
-        if (strcmp(srv->routes[i].pattern, pattern) == 0) return &srv->routes[i];
-    return NULL;
-}
-
 int http_route(http_server_t *srv, const char *method, const char *pattern, http_handler_fn fn,
                void *ctx, int flags) {
-    struct route *r = route_find_pattern(srv, pattern);
-    if (!r) {
-        srv->routes = realloc(srv->routes, (size_t)(srv->nroutes + 1) * sizeof *srv->routes);
-        if (!srv->routes) abort();
-        r = &srv->routes[srv->nroutes++];
-        memset(r, 0, sizeof *r);
-        r->pattern = xstrdup(pattern);
-        char *copy = xstrdup(pattern);
-        char *segs[MAX_SEGS];
-        int n = split_path(copy, segs, MAX_SEGS);
-        if (n < 0) abort(); /* programming error: pattern too deep */
-        for (int i = 0; i < n; i++) {
-            r->segs[i] = xstrdup(segs[i]);
-            if (segs[i][0] == '{') r->nparams++;
-        }
-        r->nsegs = n;
-        free(copy);
-    }
-    if (r->nmethods == MAX_METHODS || !method_bit(method)) abort();
-    struct method_entry *m = &r->methods[r->nmethods++];
-    memset(m, 0, sizeof *m);
-    str_copy(m->name, method, sizeof m->name);
+    struct method_entry *m = xcalloc(1, sizeof *m);
     m->fn = fn;
     m->ctx = ctx;
     m->flags = flags;
+    /* programming errors: an unknown method, a malformed pattern, a method twice */
+    if (route_add(srv->routes, method, pattern, m) != 0) abort();
     return 0;
 }
 
-/* Best match: every literal segment equal, fewest parameters wins. Fills params. */
-static const struct route *route_match(http_server_t *srv, const char *path, http_req_t *req) {
-    char *copy = xstrdup(path);
-    char *segs[MAX_SEGS];
-    int n = split_path(copy, segs, MAX_SEGS);
-    const struct route *best = NULL;
-    for (int i = 0; n >= 0 && i < srv->nroutes; i++) {
-        const struct route *r = &srv->routes[i];
-        if (r->nsegs != n) continue;
-        int ok = 1;
-        for (int j = 0; j < n && ok; j++)
-            if (r->segs[j][0] != '{' && strcmp(r->segs[j], segs[j]) != 0) ok = 0;
-        if (ok && (!best || r->nparams < best->nparams)) best = r;
+/* The route for the request's path, its parameters decoded into req->params. */
+static const route_t *route_request(http_server_t *srv, http_req_t *req) {
+    route_param_t params[ROUTE_MAX_SEGS];
+    int n;
+    const route_t *r = route_match(srv->routes, req->path, params, &n);
+    for (int i = 0; i < n; i++) {
+        char *v = route_param_value(req->path, &params[i]);
+        kv_add(&req->params, params[i].name, v);
+        free(v);
     }
-    if (best) {
-        for (int j = 0; j < n; j++) {
-            if (best->segs[j][0] != '{') continue;
-            char name[64];
-            str_copy(name, best->segs[j] + 1, sizeof name);
-            name[strcspn(name, "}")] = '\0';
-            char *dec = evhttp_uridecode(segs[j], 0, NULL);
-            kv_add(&req->params, name, dec ? dec : "");
-            free(dec);
-        }
-    }
-    free(copy);
-    return best;
-}
-
-static const struct method_entry *route_method(const struct route *r, const char *m) {
-    for (int i = 0; i < r->nmethods; i++)
-        if (strcmp(r->methods[i].name, m) == 0) return &r->methods[i];
-    return NULL;
-}
-
-/* "GET, HEAD, POST, OPTIONS" */
-static void route_allow(const struct route *r, char *out, size_t n) {
-    out[0] = '\0';
-    int has_get = 0;
-    for (int i = 0; i < r->nmethods; i++) {
-        if (strcmp(r->methods[i].name, "GET") == 0) has_get = 1;
-        if (out[0]) strncat(out, ", ", n - strlen(out) - 1);
-        strncat(out, r->methods[i].name, n - strlen(out) - 1);
-        if (strcmp(r->methods[i].name, "GET") == 0) strncat(out, ", HEAD", n - strlen(out) - 1);
-    }
-    (void)has_get;
-    strncat(out, out[0] ? ", OPTIONS" : "OPTIONS", n - strlen(out) - 1);
+    return r;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -389,7 +294,7 @@ static void route_allow(const struct route *r, char *out, size_t n) {
 const char *http_method(const http_req_t *req) { return req->method; }
 const char *http_path(const http_req_t *req) { return req->path; }
 const char *http_route_pattern(const http_req_t *req) {
-    return req->route ? req->route->pattern : "unmatched";
+    return req->route ? route_pattern(req->route) : "unmatched";
 }
 const char *http_param(const http_req_t *req, const char *name) {
     return kv_get(&req->params, name, 0);
@@ -586,29 +491,17 @@ void http_reply_problem(http_req_t *req, int status, const char *detail) {
 
 static long page_size(const http_server_t *srv) { return srv->page_size; }
 
-static int parse_nonneg(const char *s, long *out) {
-    if (!s || !*s || strlen(s) > 9) return -1;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9') return -1;
-    *out = strtol(s, NULL, 10);
-    return 0;
-}
-
 int http_page_params(http_req_t *req, http_page_t *page) {
     page->limit = page_size(req->srv);
     page->offset = 0;
-    const char *l = http_query(req, "limit"), *o = http_query(req, "offset");
+    int bad = query_page(http_query(req, "limit"), http_query(req, "offset"), &page->limit,
+                         &page->offset);
+    if (!bad) return 0;
     cJSON *p = problem_new(400, "invalid pagination parameters");
-    if (l && (parse_nonneg(l, &page->limit) || page->limit < 1 || page->limit > 100))
-        problem_add_error(p, "limit", "must be an integer from 1 to 100");
-    if (o && parse_nonneg(o, &page->offset))
-        problem_add_error(p, "offset", "must be a non-negative integer");
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return -1;
-    }
-    cJSON_Delete(p);
-    return 0;
+    if (bad & QUERY_BAD_LIMIT) problem_add_error(p, "limit", "must be an integer from 1 to 100");
+    if (bad & QUERY_BAD_OFFSET) problem_add_error(p, "offset", "must be a non-negative integer");
+    http_reply_problem_obj(req, p);
+    return -1;
 }
 
 /* The request's path + query with limit/offset replaced (offset omitted when < 0). */
@@ -691,10 +584,8 @@ static ratelimit_t *named_limit(http_server_t *srv, const char *name, double per
 
 void http_rate_limit(http_server_t *srv, const char *method, const char *pattern, const char *name,
                      double per_minute, double burst) {
-    struct route *r = route_find_pattern(srv, pattern);
-    struct method_entry *m = NULL;
-    for (int i = 0; r && i < r->nmethods; i++)
-        if (strcmp(r->methods[i].name, method) == 0) m = &r->methods[i];
+    route_t *r = route_find(srv->routes, pattern);
+    struct method_entry *m = r ? route_method(r, method) : NULL;
     if (!m) abort(); /* programming error: limit a route that exists */
     m->limit = named_limit(srv, name, per_minute, burst);
 }
@@ -752,10 +643,11 @@ static void h_info(http_req_t *req, void *ctx) {
         snprintf(prefix, sizeof prefix, "/api/%s", versions[v]);
         for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
             int found = 0;
-            for (int i = 0; i < srv->nroutes && !found; i++)
-                if (strncmp(srv->routes[i].pattern, prefix, strlen(prefix)) == 0 &&
-                    route_method(&srv->routes[i], order[o]))
-                    found = 1;
+            for (int i = 0; i < route_count(srv->routes) && !found; i++) {
+                const route_t *r = route_at(srv->routes, i);
+                found = strncmp(route_pattern(r), prefix, strlen(prefix)) == 0 &&
+                        route_method(r, order[o]);
+            }
             if (!found) continue;
             char lower[8];
             size_t k = 0;
@@ -805,6 +697,7 @@ http_server_t *http_server_new(const http_config_t *cfg) {
     srv->trusted = split_list(config_str("TRUSTED_PROXIES", ""), &srv->ntrusted);
     srv->page_size = config_long("PAGE_SIZE", 5, 1, 100);
     srv->public_url = public_url_from_env();
+    srv->routes = route_table_new();
     pthread_mutex_init(&srv->q_mu, NULL);
     pthread_cond_init(&srv->q_cv, NULL);
     http_route(srv, "GET", "/health", h_health, srv, HTTP_INLINE);
@@ -821,12 +714,7 @@ http_server_t *http_server_new(const http_config_t *cfg) {
 
 void http_server_free(http_server_t *srv) {
     if (!srv) return;
-    for (int i = 0; i < srv->nroutes; i++) {
-        struct route *r = &srv->routes[i];
-        free(r->pattern);
-        for (int j = 0; j < r->nsegs; j++) free(r->segs[j]);
-    }
-    free(srv->routes);
+    route_table_free(srv->routes, free);
     for (int i = 0; i < srv->nlimits; i++) {
         free(srv->limits[i].name);
         if (srv->limits[i].rl) ratelimit_free(srv->limits[i].rl);
@@ -1073,12 +961,12 @@ static int content_type_is_json(const char *ct) {
 }
 
 /* Answers what the framework answers by itself. Returns 1 when the request is answered. */
-static int precheck(http_req_t *req, const struct route *r) {
+static int precheck(http_req_t *req, const route_t *r) {
     if (!r) {
         http_reply_problem(req, 404, "no such resource");
         return 1;
     }
-    char allow[96];
+    char allow[ROUTE_ALLOW_MAX];
     route_allow(r, allow, sizeof allow);
     if (strcmp(req->method, "OPTIONS") == 0) {
         http_add_header(req, "Allow", allow);
@@ -1124,6 +1012,8 @@ static int precheck(http_req_t *req, const struct route *r) {
     return 0;
 }
 
+static void add_query(const char *key, const char *value, void *list) { kv_add(list, key, value); }
+
 /* Copies the evhttp request into an http_req_t. */
 static http_req_t *req_build(struct loop *lp, struct evhttp_request *ev) {
     http_req_t *req = xcalloc(1, sizeof *req);
@@ -1137,15 +1027,7 @@ static http_req_t *req_build(struct loop *lp, struct evhttp_request *ev) {
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     req->path = xstrdup(path && *path ? path : "/");
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (qs) {
-        struct evkeyvalq q;
-        TAILQ_INIT(&q);
-        if (evhttp_parse_query_str(qs, &q) == 0) {
-            struct evkeyval *kv;
-            TAILQ_FOREACH(kv, &q, next) kv_add(&req->query, kv->key, kv->value);
-        }
-        evhttp_clear_headers(&q);
-    }
+    if (qs) query_parse(qs, add_query, &req->query);
     struct evkeyval *h;
     TAILQ_FOREACH(h, evhttp_request_get_input_headers(ev), next)
     kv_add(&req->headers, h->key, h->value);
@@ -1184,7 +1066,7 @@ static void on_request(struct evhttp_request *ev, void *arg) {
     http_req_t *req = req_build(lp, ev);
     req->conn = conn_request_begin(lp->guard, ev);
     conn_local_addr(req->conn, req->local, sizeof req->local);
-    req->route = route_match(lp->srv, req->path, req);
+    req->route = route_request(lp->srv, req);
     if (precheck(req, req->route)) {
         finish(req);
         return;

@@ -74,8 +74,11 @@ http_server_t *http_server_new(const http_config_t *cfg);
 void http_server_free(http_server_t *srv);
 
 /* Registers `method` ("GET", "POST", "PUT", "PATCH", "DELETE") on `pattern`, e.g.
- * "/api/v1/users/{id}". A `{name}` segment matches one non-empty path segment. Literal
- * segments win over parameters ("/likes/seen" before "/likes/{id}"). Returns 0. */
+ * "/api/v1/users/{id}". A `{name}` segment matches one non-empty path segment, whose
+ * percent-decoded value is http_param(req, "name"). Of the patterns that match a path, the
+ * one with the fewest parameters wins ("/likes/seen" before "/likes/{id}"); the rules are
+ * route.h's. Returns 0; aborts on an unknown method, a malformed pattern or a method
+ * registered twice on one pattern (programming errors). */
 int http_route(http_server_t *srv, const char *method, const char *pattern, http_handler_fn fn,
                void *ctx, int flags);
 
@@ -93,7 +96,7 @@ const char *http_path(const http_req_t *req);
 /* The matched route pattern, e.g. "/api/v1/users/{id}" (used as the metrics label). */
 const char *http_route_pattern(const http_req_t *req);
 const char *http_param(const http_req_t *req, const char *name);
-/* Decoded query parameter, first occurrence, or NULL. */
+/* Query parameter `name`, first occurrence, or NULL (how the query string reads: query.h). */
 const char *http_query(const http_req_t *req, const char *name);
 const char *http_header(const http_req_t *req, const char *name);
 /* Value of cookie `name` from the Cookie header, or NULL. */
@@ -140,8 +143,8 @@ void http_finish_on_worker(http_req_t *req, http_worker_fn fn, void *arg);
 typedef struct {
     long limit, offset;
 } http_page_t;
-/* Reads ?limit= (1..100, default PAGE_SIZE or 5) and ?offset= (>= 0). On a bad value answers
- * 400 and returns -1. */
+/* Reads ?limit= (1..100, default PAGE_SIZE or 5) and ?offset= (>= 0, default 0), decimal
+ * digits only (query.h, query_page). On a bad value answers 400 and returns -1. */
 int http_page_params(http_req_t *req, http_page_t *page);
 /* Replies 200 {"count","next","previous","results"} with absolute next/previous URLs that
  * keep the other query parameters. Takes ownership of `results` (an array). */

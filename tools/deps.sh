@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools/deps.sh -- `make deps`: install exactly the Debian packages Tizza needs.
 #
-# 1. Ask dpkg which of PACKAGES are not installed. None missing -> say so, exit 0 (no apt,
-#    no network, no root needed).
+# 1. Ask dpkg which of PACKAGES are not installed. None missing -> say so, then steps 4 and 5
+#    (no apt; no network unless those have something to install), exit 0.
 # 2. Something missing and not root -> print the list and the command to run, exit 1.
 # 3. Root -> apt-get update + apt-get install -y --no-install-recommends <missing>, with a
 #    temporary /usr/sbin/policy-rc.d (exit 101) so package scripts do not start the system
@@ -14,6 +14,10 @@
 #    nodejs is 18. When the node on PATH is older, root installs Node.js 20 from the npm
 #    registry (the package node-linux-<arch>, the official build) into /usr/local, which comes
 #    before /usr/bin on PATH.
+# 5. The static checks of deploy/k8s render it with kustomize and validate the objects against
+#    the Kubernetes API schemas, with tools from the npm registry that
+#    tests/static/k8s/package-lock.json pins: tests/static/k8s/setup.sh installs them into
+#    tests/static/k8s/node_modules (npm ci, no root needed; nothing when up to date).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 HERE=$(dirname "${BASH_SOURCE[0]}")
@@ -83,10 +87,16 @@ ensure_node() {
     log "node $(node --version) at $(command -v node)"
 }
 
+# Step 5: the Kubernetes tools of the static checks (kubectl for kustomize, kubernetes-models).
+k8s_tools() {
+    bash "$HERE/../tests/static/k8s/setup.sh"
+}
+
 mapfile -t missing < <(missing_packages "${PACKAGES[@]}")
 if ((${#missing[@]} == 0)); then
     log "all ${#PACKAGES[@]} packages present"
     ensure_node
+    k8s_tools
     exit
 fi
 log "missing: ${missing[*]}"
@@ -133,3 +143,4 @@ if ((${#still[@]} > 0)); then
 fi
 log "installed: ${missing[*]}"
 ensure_node
+k8s_tools

@@ -4,7 +4,9 @@
 No Docker engine or cluster runs on the build machine, so docker-compose.yml, the
 Dockerfiles, .dockerignore, deploy/k8s, deploy/prometheus, deploy/grafana, the gateway's
 nginx files and deploy/README.md are checked against each other and against the code: see
-checks.py for the rules, deploylib.py for where the facts come from.
+checks.py for the rules, deploylib.py for where the facts come from. deploy/k8s is checked
+as kustomize renders its production overlay, and every rendered object is validated against
+the Kubernetes API schemas (k8s/validate.mjs; k8s/setup.sh installs the tools).
 
 Two parts, both counted in the closing "N passed, M failed" line:
   1. every check in checks.ALL on the repository as it is (each must report no problem);
@@ -74,6 +76,11 @@ def k8s(p, kind, name):
 
 def container(p, name):
     return k8s(p, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+
+
+def kustomization(p, directory):
+    """The kustomization document of deploy/k8s/<directory> in the snapshot."""
+    return p.k8s_sources[f"deploy/k8s/{directory}/kustomization.yaml"][0]
 
 
 def final(p, name):
@@ -176,10 +183,25 @@ SELFTESTS = [
     ("gateway temp files outside /tmp (emulated image)", emulate.check_gateway_runs_unprivileged,
      lambda p: setattr(p, "gateway_main", p.gateway_main.replace("proxy_temp_path /tmp/proxy_temp",
                                                                  "proxy_temp_path /var/cache/proxy_temp"))),
-    ("kustomization forgets a manifest", checks.check_k8s_manifests,
-     lambda p: next(d for _, d in p.k8s if d.get("kind") == "Kustomization")["resources"].remove("likes.yaml")),
+    ("the base's kustomization forgets a manifest", checks.check_k8s_manifests,
+     lambda p: kustomization(p, "base")["resources"].remove("gateway.yaml")),
+    ("the production overlay forgets a service", checks.check_k8s_manifests,
+     lambda p: kustomization(p, "overlays/production")["resources"].remove("../../services/likes")),
+    ("a service names a patch file that does not exist", checks.check_k8s_manifests,
+     lambda p: kustomization(p, "services/auth")["patches"][0].update(path="patches.yaml")),
+    ("the overlay applies the Secret template", checks.check_k8s_manifests,
+     lambda p: kustomization(p, "base")["resources"].append("../secrets.example.yaml")),
     ("a Deployment outside the namespace", checks.check_k8s_manifests,
      lambda p: k8s(p, "Deployment", "tweets")["metadata"].pop("namespace")),
+    ("containerPort as a string (API schema)", checks.check_k8s_api_schemas,
+     lambda p: container(p, "likes")["ports"][0].update(containerPort="8003")),
+    ("a misspelt readinessProbe (API schema: unknown field)", checks.check_k8s_api_schemas,
+     lambda p: container(p, "pizza").update(readinesProbe=container(p, "pizza").pop("readinessProbe"))),
+    ("an HPA without maxReplicas (API schema)", checks.check_k8s_api_schemas,
+     lambda p: k8s(p, "HorizontalPodAutoscaler", "auth")["spec"].pop("maxReplicas")),
+    ("a Secret template with a misspelt stringData (API schema)", checks.check_k8s_api_schemas,
+     lambda p: k8s(p, "Secret", "tizza-rabbitmq").update(
+         stringdata=k8s(p, "Secret", "tizza-rabbitmq").pop("stringData"))),
     ("readiness on /readyz", checks.check_k8s_workloads,
      lambda p: container(p, "likes")["readinessProbe"]["httpGet"].update(path="/readyz")),
     ("liveness on the wrong port", checks.check_k8s_workloads,

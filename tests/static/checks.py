@@ -10,6 +10,7 @@ The facts come from the code (see deploylib): the README configuration table, ea
 sources, and the packages behind the binaries' shared libraries. """
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -21,7 +22,9 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from deploylib import SERVICES, apt_installs, copy_parts, env_pairs, exec_form, ignored
+from deploylib import (K8S_DIR, K8S_OVERLAY, K8S_RENDERED, K8S_TOOLS, SERVICES, apt_installs,
+                       copy_parts, env_pairs, exec_form, ignored, kustomization_of,
+                       kustomize_references)
 
 REQUIRED_COMPOSE = SERVICES + ("mongo", "rabbitmq", "gateway", "prometheus", "grafana")
 ADMIN_UIS = {"rabbitmq": 15672, "prometheus": 9090, "grafana": 3000}
@@ -663,36 +666,73 @@ def containers(workload):
 
 
 def check_k8s_manifests(p):
-    """Every manifest parses, names its apiVersion, kind and name, and lives in the tizza
-    namespace; kustomization.yaml lists every manifest except the *.example.yaml templates."""
+    """The production overlay renders (kustomize build); every rendered object names its
+    apiVersion, kind and name and lives in the tizza namespace; every file under deploy/k8s is
+    reached from the overlay's kustomization (resources, components, patches) except the
+    *.example.yaml templates, which none may reach; every path a kustomization names exists."""
     problems = []
     for rel, d in p.k8s:
         if not isinstance(d, dict) or not d.get("apiVersion") or not d.get("kind"):
             problems.append(f"{rel}: a document without apiVersion/kind")
-            continue
-        if d["kind"] == "Kustomization":
             continue
         meta = d.get("metadata") or {}
         if not meta.get("name"):
             problems.append(f"{rel}: {d['kind']} without a name")
         if d["kind"] in NAMESPACED and meta.get("namespace") != "tizza":
             problems.append(f"{rel}: {d['kind']} {meta.get('name')} not in namespace tizza")
-    kust = [d for _, d in p.k8s if d.get("kind") == "Kustomization"]
-    if not kust:
-        return problems + ["deploy/k8s/kustomization.yaml missing"]
-    resources = kust[0].get("resources") or []
-    for r in resources:
-        if not os.path.exists(os.path.join(p.root, "deploy/k8s", r)):
-            problems.append(f"kustomization.yaml: {r} does not exist")
-    for f in p.k8s_files:
-        if f == "kustomization.yaml":
+    if not any(rel == K8S_RENDERED for rel, _ in p.k8s):
+        problems.append(f"{K8S_OVERLAY}: renders nothing")
+    reached, seen, todo = set(), set(), [K8S_OVERLAY]
+    while todo:
+        directory = todo.pop()
+        if directory in seen:
             continue
-        if f.endswith(".example.yaml"):
-            if f in resources:
-                problems.append(f"kustomization.yaml: applies the template {f}")
-        elif f not in resources:
-            problems.append(f"kustomization.yaml: does not list {f}")
+        seen.add(directory)
+        found = kustomization_of(p.k8s_sources, directory)
+        if not found:
+            problems.append(f"{directory}: no kustomization.yaml")
+            continue
+        rel, kustomization = found
+        reached.add(rel)
+        for ref in kustomize_references(kustomization):
+            target = os.path.normpath(os.path.join(directory, ref))
+            if "://" in ref or not target.startswith(K8S_DIR + "/"):
+                problems.append(f"{rel}: {ref} is outside {K8S_DIR}")
+            elif os.path.isdir(os.path.join(p.root, target)):
+                todo.append(target)
+            elif os.path.isfile(os.path.join(p.root, target)):
+                reached.add(target)
+            else:
+                problems.append(f"{rel}: {ref} does not exist")
+    for rel in p.k8s_sources:
+        if rel.endswith(".example.yaml"):
+            if rel in reached:
+                problems.append(f"{rel}: a template, but {K8S_OVERLAY} applies it")
+        elif rel not in reached:
+            problems.append(f"{rel}: not part of {K8S_OVERLAY} (no kustomization it reaches names it)")
     return problems
+
+
+def check_k8s_api_schemas(p):
+    """Every rendered object and the Secret templates are valid objects of the Kubernetes API
+    (tests/static/k8s/validate.mjs with the npm package kubernetes-models): known apiVersion
+    and kind, field types, required fields, enumerations, no unknown field."""
+    node = shutil.which("node")
+    if not node:
+        return ["node not installed (make deps)"]
+    tools = os.path.join(p.root, K8S_TOOLS)
+    if not os.path.isdir(os.path.join(tools, "node_modules", "kubernetes-models")):
+        return [f"{K8S_TOOLS}/node_modules missing: run {K8S_TOOLS}/setup.sh (make deps)"]
+    docs = [d for _, d in p.k8s]
+    if not docs:
+        return ["no Kubernetes object to validate"]
+    stream = "".join("---\n" + json.dumps(d) + "\n" for d in docs)
+    r = subprocess.run([node, os.path.join(tools, "validate.mjs")], input=stream,
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode == 0:
+        return []
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("k8s schemas:")]
+    return lines + r.stderr.strip().splitlines()[-5:] or [f"validate.mjs exited {r.returncode}"]
 
 
 def check_k8s_workloads(p):
@@ -1137,6 +1177,6 @@ ALL = [check_files_load,
        check_dockerfile_stages, check_dockerfile_runtime_libraries, check_dockerfile_layout,
        check_images_non_root, check_no_secrets_in_images, check_build_context,
        check_gateway_image, check_gateway_upstreams, check_gateway_nginx_config,
-       check_k8s_manifests, check_k8s_workloads, check_k8s_security, check_k8s_config,
-       check_k8s_secrets_are_templates, check_k8s_data_stores,
+       check_k8s_manifests, check_k8s_api_schemas, check_k8s_workloads, check_k8s_security,
+       check_k8s_config, check_k8s_secrets_are_templates, check_k8s_data_stores,
        check_prometheus, check_grafana, check_runbook, check_live_binaries]

@@ -2,16 +2,17 @@
 
 Design. `Project.load(root)` reads everything once into plain Python data: the compose file,
 the Dockerfiles (parsed into stages of instructions), .dockerignore, the Kubernetes
-manifests, Prometheus and Grafana files, the gateway's nginx files, and the facts from the
+manifests (the files under deploy/k8s, and the objects kustomize renders from its production
+overlay), Prometheus and Grafana files, the gateway's nginx files, and the facts from the
 code: the configuration table of the top-level README, what each binary's --help lists, the
 port each binary defaults to, the metric names and environment names that appear in the C
 sources, and (via readelf + dpkg) the Debian packages that provide the shared libraries the
 built binaries and the MongoDB plugin load. The checks (checks.py) read only that snapshot,
 so the self-tests can deep-copy it, break one thing, and assert the check notices.
 
-Only the standard library and python3-yaml; readelf, dpkg and the built binaries
-(build/bin, build/lib) are used when present, and their absence is a reported problem, not a
-crash. """
+Only the standard library and python3-yaml; readelf, dpkg, the built binaries (build/bin,
+build/lib) and kustomize (tests/static/k8s/render.sh) are used when present, and their
+absence is a reported problem, not a crash. """
 
 import copy
 import json
@@ -302,6 +303,50 @@ def library_packages(libs):
     return owners
 
 
+# ---------------------------------------------------------------------------- Kubernetes
+
+K8S_DIR = "deploy/k8s"
+K8S_OVERLAY = "deploy/k8s/overlays/production"
+K8S_RENDERED = f"{K8S_OVERLAY} (rendered)"
+K8S_TOOLS = "tests/static/k8s"
+
+
+def render_k8s(root, overlay=K8S_OVERLAY):
+    """([object], error or None): `kustomize build` of the overlay (tests/static/k8s/render.sh,
+    the kubectl that k8s/setup.sh installs)."""
+    try:
+        r = subprocess.run(["bash", os.path.join(root, K8S_TOOLS, "render.sh"), os.path.join(root, overlay)],
+                           capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return [], f"kustomize build {overlay}: {e}"
+    if r.returncode != 0:
+        return [], f"kustomize build {overlay} failed: {r.stderr.strip()[-2000:]}"
+    try:
+        return [d for d in yaml.safe_load_all(r.stdout) if d is not None], None
+    except yaml.YAMLError as e:
+        return [], f"kustomize build {overlay}: output does not parse: {e}"
+
+
+def kustomization_of(sources, directory):
+    """The kustomization (or Component) of a directory: (relative file, document) or None."""
+    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        rel = os.path.normpath(os.path.join(directory, name))
+        if sources.get(rel):
+            return rel, sources[rel][0]
+    return None
+
+
+def kustomize_references(kustomization):
+    """Paths (relative to its directory) that a kustomization reads: resources, components
+    and patch files."""
+    k = kustomization or {}
+    refs = list(k.get("resources") or []) + list(k.get("components") or []) + list(k.get("bases") or [])
+    refs += [pt["path"] for pt in (k.get("patches") or []) if isinstance(pt, dict) and pt.get("path")]
+    refs += [pt for pt in (k.get("patchesStrategicMerge") or []) if isinstance(pt, str) and "\n" not in pt]
+    refs += [pt["path"] for pt in (k.get("patchesJson6902") or []) if isinstance(pt, dict) and pt.get("path")]
+    return [r for r in refs if isinstance(r, str)]
+
+
 # ---------------------------------------------------------------------------- snapshot
 
 def read(root, rel):
@@ -352,20 +397,31 @@ class Project:
         p.patterns = dockerignore_patterns(p.dockerignore_text or "")
         p.context = context_files(root, p.patterns)
 
-        p.k8s = []  # [(relative file, document)]
-        kdir = os.path.join(root, "deploy/k8s")
-        p.k8s_files = sorted(f for f in os.listdir(kdir) if f.endswith((".yaml", ".yml"))) \
-            if os.path.isdir(kdir) else []
-        if not p.k8s_files:
-            p.load_problems.append("deploy/k8s: no manifests")
-        for f in p.k8s_files:
-            rel = f"deploy/k8s/{f}"
-            try:
-                docs = [d for d in yaml.safe_load_all(read(root, rel)) if d is not None]
-            except yaml.YAMLError as e:
-                p.load_problems.append(f"{rel}: does not parse: {e}")
-                continue
-            p.k8s += [(rel, d) for d in docs]
+        # Kubernetes: every YAML file under deploy/k8s as written (kustomizations, the service
+        # template, patches, the Secret template), and the objects `kubectl apply -k` would
+        # apply: the production overlay rendered by kustomize (k8s/render.sh). p.k8s holds
+        # the rendered objects (file K8S_RENDERED) and the Secret templates' (*.example.yaml),
+        # which the rendered objects refer to.
+        p.k8s_sources = {}  # {relative file: [document]}
+        kdir = os.path.join(root, K8S_DIR)
+        for dirpath, dirnames, filenames in os.walk(kdir):
+            dirnames.sort()
+            for f in sorted(filenames):
+                if not f.endswith((".yaml", ".yml")):
+                    continue
+                rel = os.path.relpath(os.path.join(dirpath, f), root)
+                try:
+                    p.k8s_sources[rel] = [d for d in yaml.safe_load_all(read(root, rel)) if d is not None]
+                except yaml.YAMLError as e:
+                    p.load_problems.append(f"{rel}: does not parse: {e}")
+        if not p.k8s_sources:
+            p.load_problems.append(f"{K8S_DIR}: no manifests")
+        rendered, error = render_k8s(root)
+        if error:
+            p.load_problems.append(error)
+        p.k8s = [(K8S_RENDERED, d) for d in rendered]
+        p.k8s += [(rel, d) for rel, docs in p.k8s_sources.items() if rel.endswith(".example.yaml")
+                  for d in docs]
 
         p.prometheus = load_yaml(root, "deploy/prometheus/prometheus.yml", p.load_problems)
         p.grafana_datasources = load_yaml(

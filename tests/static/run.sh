@@ -2,9 +2,15 @@
 # tests/static/run.sh -- static checks of the deployment (docker-compose.yml, deploy/docker,
 # .dockerignore, deploy/k8s, deploy/prometheus, deploy/grafana, deploy/nginx, deploy/README.md)
 # against each other and against the code; see tests/static/check_deploy.py.
+# deploy/k8s is checked as kustomize renders it (deploy/k8s/overlays/production), and every
+# rendered object is validated against the Kubernetes API schemas; no cluster is involved.
 # Needs a `make` build (build/bin, build/lib: their --help, ports and libraries are facts the
-# files must match), /usr/bin/python3 with python3-yaml, nginx, readelf and dpkg.
+# files must match), /usr/bin/python3 with python3-yaml, nginx, readelf, dpkg, node and the
+# tools of tests/static/k8s (kubectl for kustomize, kubernetes-models), which
+# tests/static/k8s/setup.sh installs with npm ci when they are missing or out of date.
 # Prints one line per check and a closing "N passed, M failed"; exit status 1 on a failure.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
+# A failed setup is not fatal here: the checks that need the tools then fail, saying why.
+bash tests/static/k8s/setup.sh || echo "run.sh: tests/static/k8s/setup.sh failed" >&2
 exec /usr/bin/python3 tests/static/check_deploy.py "$@"

@@ -626,6 +626,9 @@ class Client:
     def post(self, path, json_body=_NOBODY, **kw):
         return self.request("POST", path, json_body=json_body, **kw)
 
+    def put(self, path, json_body=_NOBODY, **kw):
+        return self.request("PUT", path, json_body=json_body, **kw)
+
     def patch(self, path, json_body=_NOBODY, **kw):
         return self.request("PATCH", path, json_body=json_body, **kw)
 
@@ -864,7 +867,104 @@ def in_parallel(n, threads, make):
     return results
 
 
-class Group:
+class Api:
+    """REST shortcuts over the four services, for anything that has them as `auth`, `pizza`,
+    `likes` and `tweets` (objects with get/post/put/patch/delete(path, body, token=...): a
+    Proc, or a Client on the gateway) and the admin as `admin` (a User): a Group here, the
+    container stack in tests/containers. Each asserts the status it expects."""
+
+    # -- users
+    def login(self, username, password):
+        r = self.auth.post("/api/v1/auth/login", {"username": username, "password": password})
+        if r.status != 200 or not isinstance(r.json, dict) or "access_token" not in r.json:
+            raise AssertionError("login %s: %r" % (username, r))
+        u = r.json["user"]
+        return User(u["id"], u["username"], r.json["access_token"], password)
+
+    def signup(self, prefix="u"):
+        username = unique(prefix)
+        password = "pw-" + os.urandom(8).hex()
+        r = self.auth.post("/api/v1/auth/signup", {"username": username,
+                                                   "email": username + "@example.org",
+                                                   "password": password})
+        token = r.set_cookies().get("tizza_access", (None,))[0]
+        if r.status != 201 or not token:
+            raise AssertionError("signup %s: %r" % (username, r))
+        return User(r.json["id"], r.json["username"], token, password)
+
+    def signup_many(self, n, prefix="u"):
+        """n users, signed up two at a time (argon2id hashing is the slow part)."""
+        return in_parallel(n, 2, lambda: self.signup(prefix))
+
+    # -- pizza and likes shortcuts (each asserts its expected status)
+    def pizzeria(self, user, name="Pizzeria", address="1 Main St", phone="+1 (555) 010-0000"):
+        r = self.pizza.post("/api/v1/pizzerias", {"name": name, "address": address,
+                                                  "phone": phone}, token=user.token)
+        if r.status != 201:
+            raise AssertionError("create pizzeria: %r" % r)
+        return r.json
+
+    def new_pizza(self, user, pizzeria_id, title="Margherita", kind="vegetarian",
+                  approve=False, **fields):
+        body = {"pizzeria_id": pizzeria_id, "title": title, "kind": kind}
+        body.update(fields)
+        r = self.pizza.post("/api/v1/pizzas", body, token=user.token)
+        if r.status != 201:
+            raise AssertionError("create pizza: %r" % r)
+        if approve:
+            return self.approve(r.json["id"])
+        return r.json
+
+    def approve(self, pizza_id, approved=True):
+        r = self.pizza.patch("/api/v1/pizzas/" + pizza_id, {"approved": approved},
+                             token=self.admin.token)
+        if r.status != 200 or r.json.get("approved") is not approved:
+            raise AssertionError("approve pizza: %r" % r)
+        return r.json
+
+    def judge(self, user, pizza_id, liked=True):
+        r = self.likes.put("/api/v1/likes/" + pizza_id, {"liked": liked}, token=user.token)
+        if r.status not in (200, 201):
+            raise AssertionError("PUT like: %r" % r)
+        return r.json
+
+    def counts(self, pizza_ids):
+        r = self.likes.get("/api/v1/likes/counts?pizza_ids=" + ",".join(pizza_ids))
+        if r.status != 200:
+            raise AssertionError("counts: %r" % r)
+        return r.json["counts"]
+
+    # -- erasure records (SPEC §5: GET /api/v1/users/{id}/erasure on auth)
+    def erasure(self, user_id, token=None):
+        """The erasure record's response, read as `token` (default: the admin)."""
+        return self.auth.get("/api/v1/users/%s/erasure" % user_id,
+                             token=token or self.admin.token)
+
+    def erasure_complete(self, user_id, token=None):
+        """The erasure record when it is complete, else None."""
+        r = self.erasure(user_id, token)
+        return r.json if r.status == 200 and r.json and r.json.get("complete") is True else None
+
+    def wait_erased(self, ids, timeout=20.0, token=None):
+        """{id: erasure record} once every id's erasure is complete (AssertionError if not)."""
+        done = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            for i in ids:
+                if i not in done:
+                    rec = self.erasure_complete(i, token)
+                    if rec:
+                        done[i] = rec
+            if len(done) == len(ids):
+                return done
+            if time.monotonic() > deadline:
+                missing = [i for i in ids if i not in done]
+                raise AssertionError("%d of %d erasures not complete after %.0f s; e.g. %s: %r"
+                                     % (len(missing), len(ids), timeout, missing[0],
+                                        self.erasure(missing[0], token)))
+
+
+class Group(Api):
     """Services in a vhost of their own on `broker` (so that the durable queues of two groups
     never meet on a shared node), named tizza-<name>. Subclasses give `auth` (a Proc),
     in_stop_order() (their Procs) and start()."""
@@ -909,35 +1009,6 @@ class Group:
         if r.returncode != 0:
             raise AssertionError("create-superuser: rc=%d\n%s%s" % (r.returncode, r.stdout,
                                                                      r.stderr))
-
-    # -- erasure records (SPEC §5: GET /api/v1/users/{id}/erasure on auth)
-    def erasure(self, user_id, token=None):
-        """The erasure record's response, read as `token` (default: the admin)."""
-        return self.auth.get("/api/v1/users/%s/erasure" % user_id,
-                             token=token or self.admin.token)
-
-    def erasure_complete(self, user_id, token=None):
-        """The erasure record when it is complete, else None."""
-        r = self.erasure(user_id, token)
-        return r.json if r.status == 200 and r.json and r.json.get("complete") is True else None
-
-    def wait_erased(self, ids, timeout=20.0, token=None):
-        """{id: erasure record} once every id's erasure is complete (AssertionError if not)."""
-        done = {}
-        deadline = time.monotonic() + timeout
-        while True:
-            for i in ids:
-                if i not in done:
-                    rec = self.erasure_complete(i, token)
-                    if rec:
-                        done[i] = rec
-            if len(done) == len(ids):
-                return done
-            if time.monotonic() > deadline:
-                missing = [i for i in ids if i not in done]
-                raise AssertionError("%d of %d erasures not complete after %.0f s; e.g. %s: %r"
-                                     % (len(missing), len(ids), timeout, missing[0],
-                                        self.erasure(missing[0], token)))
             time.sleep(0.1)
 
 

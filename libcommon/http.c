@@ -634,6 +634,10 @@ static void h_info(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(b, "name", srv->cfg.service);
     cJSON_AddStringToObject(b, "version", srv->cfg.version);
     cJSON_AddStringToObject(b, "buildtime", srv->cfg.build_time);
+    /* which replica answered: the host name (a container's id, a Kubernetes pod's name) */
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(b, "instance", host);
     cJSON *rows = cJSON_AddArrayToObject(b, "api_version");
     int nv = 0;
     char **versions = split_list(srv->cfg.api_versions, &nv);

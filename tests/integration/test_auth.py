@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import re
+import socket
 import threading
 import time
 import unittest
@@ -1504,6 +1505,7 @@ class TestHttpConventions(ServiceTestCase):
         self.assertEqual(info.get("name"), "auth")
         self.assertEqual(info.get("version"), "0.1.0")
         self.assertIsInstance(info.get("buildtime"), str)
+        self.assertEqual(info.get("instance"), socket.gethostname())  # which replica answered
         rows = info.get("api_version")
         self.assertIsInstance(rows, list, info)
         self.assertGreaterEqual(len(rows), 1)

@@ -53,6 +53,9 @@ prints "PORT <n>" as its first stdout line once listening, serves until SIGTERM/
 then exits 0. Clients connect with
     mongodb://127.0.0.1:<n>/?replicaSet=rs0&serverSelectionTimeoutMS=5000
 (the host must be 127.0.0.1: it is the name the double announces as hosts/me/primary).
+In a container (deploy/docker/offline/mongo-double.Dockerfile) it listens on every address
+and announces the name the services' URLs use:
+    mongo_double.py --host 0.0.0.0 --port 27017 --advertise mongo:27017
 """
 import argparse
 import copy
@@ -272,10 +275,11 @@ class Txn:
 
 
 class Double:
-    def __init__(self, port, verbose):
+    def __init__(self, port, verbose, host='127.0.0.1', advertise=None):
         self.verbose = verbose
         self.server = mockupdb.MockupDB(port=port, request_timeout=10 ** 6)
-        self.server._address = ('127.0.0.1', port)  # announce and bind one exact name
+        self.server._address = (host, port)  # bind one exact address
+        self.advertise = advertise  # host:port announced in hello (default 127.0.0.1:<port>)
         self.client = mongomock.MongoClient(_store=ServerStore())
         self.txns = {}  # lsid -> Txn
         self.clock = 0  # number of the last committed write
@@ -290,7 +294,7 @@ class Double:
         self.server.stop()
 
     def hello(self):
-        me = '127.0.0.1:%d' % self.port
+        me = self.advertise or '127.0.0.1:%d' % self.port
         return {'ok': 1, 'helloOk': True, 'ismaster': True, 'isWritablePrimary': True,
                 'secondary': False, 'setName': 'rs0', 'setVersion': 1, 'hosts': [me],
                 'primary': me, 'me': me, 'electionId': ObjectId('7fffffff0000000000000001'),
@@ -408,13 +412,16 @@ class Double:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--port', type=int, default=0, help='0 picks a free port')
+    parser.add_argument('--host', default='127.0.0.1', help='address to listen on')
+    parser.add_argument('--advertise', metavar='HOST:PORT',
+                        help='the name announced as hosts/me/primary (default 127.0.0.1:PORT)')
     parser.add_argument('--verbose', action='store_true', help='log commands to stderr')
     args = parser.parse_args()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    double = Double(args.port, args.verbose)
+    double = Double(args.port, args.verbose, args.host, args.advertise)
     print('PORT %d' % double.run(), flush=True)
     while not stop.wait(0.5):
         pass

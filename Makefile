@@ -53,11 +53,14 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: FORCE all test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help fuzz
+.PHONY: FORCE all services plugin images stack stack-down test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help fuzz
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
+services: $(BINS)
+plugin: $(PLUGIN)
 
 help:
 	@echo "make | make test | make run | make deps | make bench | make ci-fresh | make fmt | make lint | make clean"
+	@echo "make images | make stack [STACK_ARGS=\"--scale likes=3\"] | make stack-down: containers (podman or docker)"
 	@echo "make fuzz [FUZZ_SECONDS=300] [FUZZ_JOBS=1]: the libFuzzer targets of tests/fuzz/"
 	@echo "  ($(FUZZ_NAMES)), each run that long"
 
@@ -173,6 +176,14 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libcommon.a
 
 fuzz: $(FUZZ_BINS)
 	FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# Container images (podman, else docker): tools/images.sh; the compose stack: tools/stack.sh.
+images:
+	bash tools/images.sh
+stack: images
+	bash tools/stack.sh up $(STACK_ARGS)
+stack-down:
+	bash tools/stack.sh down
 
 deps:
 	bash tools/deps.sh

@@ -31,6 +31,10 @@ PACKAGES=(
     python3 python3-yaml python3-mockupdb python3-mongomock
     rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps
     chromium
+    # make images / make stack / the containers suite: podman with runc (crun refuses hybrid
+    # cgroups), container networks with DNS, debootstrap for the local base images, and
+    # Debian's docker-compose against podman's API (tools/stack.sh says why not podman-compose)
+    podman runc netavark aardvark-dns iptables debootstrap docker-compose
 )
 # The web frontend's build (services/web: npm ci && npm run build, by `make run` and the e2e
 # suite) needs node and npm. A node already on PATH (nodesource, nvm, ...) is used as it is;

@@ -1,13 +1,14 @@
 """checks -- what the deployment files must agree on, one function per rule.
 
 Every check takes a deploylib.Project and returns a list of problems (strings); an empty
-list is a pass. They read only the snapshot, never the disk, except check_live_binaries
-(which runs the built binaries) and check_gateway_nginx_config (which runs `nginx -t`),
-so check_deploy.py's self-tests can break a copy of the snapshot and expect a problem.
+list is a pass. They read the snapshot, so check_deploy.py's self-tests can break a copy of
+it and expect a problem; besides, some ask the disk whether a path exists, and
+check_build_context runs `make -n`, check_gateway_nginx_config `nginx -t` and
+check_live_binaries the built binaries.
 
 The facts come from the code (see deploylib): the README configuration table, each binary's
---help and default port, the routes libcommon/http.c registers, the metric names in the C
-sources, and the packages behind the binaries' shared libraries. """
+--help (commands, environment, default port), the routes libcommon/http.c registers and the
+metric names in the C sources. """
 
 import base64
 import json
@@ -22,17 +23,19 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from deploylib import (K8S_DIR, K8S_OVERLAY, K8S_RENDERED, K8S_TOOLS, SERVICES, apt_installs,
+from deploylib import (COMPOSE_OFFLINE, DOCKER_DIR, GATEWAY_DOCKERFILE, K8S_DIR, K8S_OVERLAY,
+                       K8S_RENDERED, K8S_TOOLS, SERVICE_DOCKERFILE, SERVICES, apt_installs,
                        copy_parts, env_pairs, exec_form, ignored, kustomization_of,
-                       kustomize_references)
+                       kustomize_references, shell_commands)
 
 REQUIRED_COMPOSE = SERVICES + ("mongo", "rabbitmq", "gateway", "prometheus", "grafana")
 ADMIN_UIS = {"rabbitmq": 15672, "prometheus": 9090, "grafana": 3000}
 BUILD_DEV_PACKAGES = {"libevent-dev", "libcjson-dev", "libsodium-dev", "libsqlite3-dev",
                       "libmongoc-dev", "libbson-dev", "librabbitmq-dev", "libcurl4-openssl-dev", "libmimalloc-dev",
                       "libhttp-parser-dev"}
-BASE_PACKAGES = {"libc6", "libgcc-s1"}  # in debian:bookworm-slim already
 PLUGIN = "tizza-store-mongo.so"
+ENTRYPOINT = "/usr/local/bin/tizza-service"  # service.Dockerfile's, a link to the binary
+OFFLINE_STANDINS = {"mongo", "rabbitmq", "prometheus", "grafana"}  # what compose.offline.yml may override
 SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL)", re.I)
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
 DRAIN_S = 10  # DRAIN_MS default (README)
@@ -61,11 +64,6 @@ def compose_env(service):
 def strip_interpolation(value):
     """'${X:-default}' -> 'default', so URLs can be parsed."""
     return re.sub(r"\$\{[A-Za-z0-9_]+(?::?-([^}]*))?\}", lambda m: m.group(1) or "", value)
-
-
-def final_stage(p, name):
-    stages = p.dockerfiles.get(name) or []
-    return stages[-1] if stages else None
 
 
 def image_user(stage):
@@ -150,11 +148,8 @@ def healthchecked(p, services, name):
     if isinstance(hc, dict) and not hc.get("disable") and hc.get("test"):
         return True
     build = s.get("build") or {}
-    dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
-    for image, rel in p.dockerfile_paths.items():
-        if dockerfile == rel and final_stage(p, image) and final_stage(p, image).last("HEALTHCHECK"):
-            return True
-    return False
+    stages = p.dockerfiles.get(build.get("dockerfile")) if isinstance(build, dict) else None
+    return bool(stages and stages[-1].last("HEALTHCHECK"))
 
 
 def check_compose_health_and_order(p):
@@ -269,39 +264,116 @@ def url_targets_ok(p, name, env, known_hosts):
 
 
 def check_compose_paths(p):
-    """Every path the compose file names exists: build contexts, Dockerfiles, bind mounts."""
+    """Every path docker-compose.yml and compose.offline.yml name exists: build contexts,
+    Dockerfiles (under deploy/docker), bind mounts."""
     problems = []
-    for name, s in ((p.compose or {}).get("services") or {}).items():
-        build = s.get("build")
-        if isinstance(build, dict):
-            ctx = os.path.join(p.root, build.get("context", "."))
-            if not os.path.isdir(ctx):
-                problems.append(f"{name}: build context {build.get('context')} missing")
-            df = build.get("dockerfile")
-            if df and not os.path.isfile(os.path.join(ctx, df)):
-                problems.append(f"{name}: Dockerfile {df} missing")
-            if df and df not in p.dockerfile_paths.values():
-                problems.append(f"{name}: Dockerfile {df} is not one of deploy/docker/*.Dockerfile")
-        for vol in s.get("volumes") or []:
-            src = vol.split(":")[0] if isinstance(vol, str) else (vol.get("source") or "")
-            if src.startswith((".", "/")) and not os.path.exists(os.path.join(p.root, src)):
-                problems.append(f"{name}: mounts {src}, which does not exist")
+    for fname, doc in (("docker-compose.yml", p.compose), (COMPOSE_OFFLINE, p.compose_offline)):
+        for name, s in ((doc or {}).get("services") or {}).items():
+            build = s.get("build")
+            if isinstance(build, dict):
+                ctx = os.path.join(p.root, build.get("context", "."))
+                if not os.path.isdir(ctx):
+                    problems.append(f"{fname}: {name}: build context {build.get('context')} missing")
+                df = build.get("dockerfile")
+                if df and not os.path.isfile(os.path.join(ctx, df)):
+                    problems.append(f"{fname}: {name}: Dockerfile {df} missing")
+                elif df and df not in p.dockerfiles:
+                    problems.append(f"{fname}: {name}: Dockerfile {df} is not one of {DOCKER_DIR}/**/*.Dockerfile")
+            for vol in s.get("volumes") or []:
+                src = vol.split(":")[0] if isinstance(vol, str) else (vol.get("source") or "")
+                if src.startswith((".", "/")) and not os.path.exists(os.path.join(p.root, src)):
+                    problems.append(f"{fname}: {name}: mounts {src}, which does not exist")
     return problems
 
 
+def build_args(build):
+    args = build.get("args") or {}
+    if isinstance(args, list):
+        args = dict(a.partition("=")[::2] for a in args)
+    return {k: ("" if v is None else str(v)) for k, v in args.items()}
+
+
+def declared_args(stages):
+    return {arg.partition("=")[0].strip() for st in stages for arg in st.all("ARG")}
+
+
 def check_compose_images_built(p):
-    """Each Tizza service is built from its own Dockerfile; the stop grace period outlasts
-    the drain (DRAIN_MS)."""
+    """The four services are built from deploy/docker/service.Dockerfile with the build
+    arguments SERVICE (its name) and PORT (its binary's port), each under its own image name;
+    the gateway from gateway.Dockerfile; every Dockerfile under deploy/docker is built by
+    docker-compose.yml or compose.offline.yml; the stop grace period outlasts the drain
+    (DRAIN_MS)."""
     problems = []
     services = (p.compose or {}).get("services") or {}
+    declared = declared_args(p.dockerfiles.get(SERVICE_DOCKERFILE) or [])
+    images = {}
     for name in SERVICES + ("gateway",):
-        build = (services.get(name) or {}).get("build") or {}
-        if not isinstance(build, dict) or build.get("dockerfile") != p.dockerfile_paths[name]:
-            problems.append(f"{name}: not built from {p.dockerfile_paths[name]}")
+        s = services.get(name) or {}
+        build = s.get("build") or {}
+        want = p.image_dockerfiles[name]
+        if not isinstance(build, dict) or build.get("dockerfile") != want or build.get("context", ".") != ".":
+            problems.append(f"{name}: not built from {want} (context .)")
+            continue
+        images.setdefault(strip_interpolation(str(s.get("image"))), []).append(name)
+        if name == "gateway":
+            continue
+        args = build_args(build)
+        want_args = p.image_args(name)
+        if args != want_args:
+            problems.append(f"{name}: build args {args}, want {want_args} (its binary's port)")
+        for a in args:
+            if a not in declared:
+                problems.append(f"{name}: build arg {a} is not an ARG of {want}")
+    for image, names in images.items():
+        if len(names) > 1 or image == "None":
+            problems.append(f"{names}: image name {image} is not one per service")
+    built = {(s.get("build") or {}).get("dockerfile") for doc in (p.compose, p.compose_offline)
+             for s in ((doc or {}).get("services") or {}).values() if isinstance(s.get("build"), dict)}
+    for rel in p.dockerfiles:
+        if rel not in built:
+            problems.append(f"{rel}: built by neither docker-compose.yml nor {COMPOSE_OFFLINE}")
     for name in SERVICES:
         grace = seconds((services.get(name) or {}).get("stop_grace_period", "10s"))
         if grace is None or grace <= DRAIN_S:
             problems.append(f"{name}: stop_grace_period {grace}s does not outlast DRAIN_MS ({DRAIN_S}s)")
+    return problems
+
+
+def check_compose_offline(p):
+    """compose.offline.yml overrides only services of docker-compose.yml among mongo,
+    rabbitmq, prometheus and grafana; each stand-in is built from a Dockerfile under
+    deploy/docker/offline, tagged with an image name of its own (never the real image's),
+    and a health check it sets runs a command its Dockerfile copies in."""
+    problems = []
+    doc = p.compose_offline or {}
+    main = (p.compose or {}).get("services") or {}
+    for key in doc:
+        if key != "services" and not str(key).startswith("x-"):
+            problems.append(f"{COMPOSE_OFFLINE}: overrides top-level {key}")
+    real_images = {strip_interpolation(str(s.get("image"))) for s in main.values() if s.get("image")}
+    for name, s in (doc.get("services") or {}).items():
+        if name not in OFFLINE_STANDINS or name not in main:
+            problems.append(f"{COMPOSE_OFFLINE}: overrides {name}, not one of the stand-ins "
+                            f"{sorted(OFFLINE_STANDINS)} of docker-compose.yml")
+            continue
+        build = (s or {}).get("build")
+        if not build:
+            continue
+        df = build.get("dockerfile") if isinstance(build, dict) else None
+        stages = p.dockerfiles.get(df)
+        if not stages or not df.startswith(f"{DOCKER_DIR}/offline/"):
+            problems.append(f"{COMPOSE_OFFLINE}: {name} built from {df}, not a Dockerfile in {DOCKER_DIR}/offline")
+            continue
+        image = strip_interpolation(str(s.get("image")))
+        if not s.get("image") or image in real_images:
+            problems.append(f"{COMPOSE_OFFLINE}: {name}'s stand-in is tagged {image}, which would "
+                            f"shadow or be a real image")
+        test = ((s.get("healthcheck") or {}).get("test")) or []
+        if isinstance(test, list) and test[:1] == ["CMD"] and len(test) > 1 and test[1].startswith("/"):
+            shipped = {dst for st in stages[-1:] for _, _, dst in (copy_parts(a) for a in st.all("COPY"))}
+            if test[1] not in shipped:
+                problems.append(f"{COMPOSE_OFFLINE}: {name}'s health check runs {test[1]}, which {df} "
+                                f"does not copy in")
     return problems
 
 
@@ -339,112 +411,230 @@ def check_compose_mongo_rabbitmq(p):
 
 
 # =============================================================== Dockerfiles
+# The four services share deploy/docker/service.Dockerfile: stage "build" compiles every
+# binary, a rootfs stage gathers one service's files with their libraries (rootfs.sh), and
+# the runtime stage is that directory on an empty base. Each check reads it as built for each
+# service (Project.image: SERVICE and PORT substituted, as `make images` passes them).
 
-def check_dockerfile_stages(p):
-    """Multi-stage: build on debian:bookworm with the -dev packages, run on
-    debian:bookworm-slim with no compiler and no -dev package."""
+def service_rootfs(stages):
+    """What the image's runtime stage is made of, read from the stage it copies from:
+    {stage, dir (what it copies), files (paths given to rootfs.sh: each lands in the image
+    at its own path, with its libraries), extra (paths cp'd into dir), links ({link: target}
+    of ln -s), installed ({path: source} of COPY and install), script (the rootfs.sh run)}
+    and the problems found on the way."""
+    plan = dict(stage=None, dir=None, files=[], extra=set(), links={}, installed={}, script=None)
+    if not stages:
+        return plan, ["no stages"]
+    final = stages[-1]
+    sources = [(flags["from"], srcs) for flags, srcs, _ in (copy_parts(a) for a in final.all("COPY"))
+               if flags.get("from")]
+    if len(sources) != 1 or len(sources[0][1]) != 1:
+        return plan, [f"the runtime stage copies {sources or 'nothing'} from other stages, want one directory"]
+    plan["dir"] = sources[0][1][0].rstrip("/") or "/"
+    named = {st.name: st for st in stages[:-1] if st.name}
+    stage = named.get(sources[0][0])
+    if stage is None:
+        return plan, [f"COPY --from={sources[0][0]}: no such stage"]
+    plan["stage"] = stage
+    for arg in stage.all("COPY"):
+        flags, srcs, dst = copy_parts(arg)
+        for src in srcs:
+            target = dst + os.path.basename(src) if dst and dst.endswith("/") else dst
+            plan["installed"][target] = src
+    for run in stage.all("RUN"):
+        for words in shell_commands(run):
+            if any(w.endswith("rootfs.sh") for w in words):
+                i = next(i for i, w in enumerate(words) if w.endswith("rootfs.sh"))
+                plan["script"], plan["files"] = words[i], words[i + 2:]
+                if words[i + 1:i + 2] != [plan["dir"]]:
+                    plan["files"] = []
+                    return plan, [f"rootfs.sh assembles {words[i + 1:i + 2]}, the runtime stage "
+                                  f"copies {plan['dir']}"]
+                continue
+            tool, rest = words[0], words[1:]
+            positional = []
+            skip = False
+            for w in rest:
+                if skip:
+                    skip = False
+                elif w in ("-m", "-o", "-g", "-S", "-t", "--mode", "--owner", "--group"):
+                    skip = True
+                elif not w.startswith("-"):
+                    positional.append(w)
+            if tool == "install" and len(positional) == 2:
+                plan["installed"][positional[1]] = positional[0]
+            elif tool == "ln" and "-s" in rest and len(positional) == 2:
+                target, link = positional
+                plan["links"][link] = os.path.normpath(os.path.join(os.path.dirname(link), target))
+            elif tool == "cp" and len(positional) >= 2 and plan["dir"] and \
+                    positional[-1].startswith(plan["dir"].rstrip("/") + "/"):
+                dst = positional[-1]
+                for src in positional[:-1]:
+                    path = dst + os.path.basename(src) if dst.endswith("/") else dst
+                    plan["extra"].add("/" + os.path.relpath(path, plan["dir"]))
+    if plan["script"] is None:
+        return plan, [f"stage {stage.name} does not run rootfs.sh"]
+    return plan, []
+
+
+def image_paths(plan):
+    return set(plan["files"]) | plan["extra"]
+
+
+def shebang(script):
+    """The interpreter a script's #! line names (None without one)."""
+    first = (script or "").split("\n", 1)[0]
+    return first[2:].split()[0] if first.startswith("#!") and first[2:].split() else None
+
+
+def check_service_dockerfile_stages(p):
+    """service.Dockerfile: the build stage on debian:bookworm installs the -dev packages and
+    runs `make services plugin`; the rootfs stage builds FROM it (so the libraries gathered
+    are the ones compiled against); the runtime stage is FROM scratch and only copies that
+    stage's directory to / (no RUN, no other COPY or ADD)."""
     problems = []
-    for name in SERVICES:
-        stages = p.dockerfiles.get(name) or []
-        rel = p.dockerfile_paths[name]
-        if len(stages) < 2:
-            problems.append(f"{rel}: not multi-stage")
-            continue
-        if stages[0].image != "debian:bookworm":
-            problems.append(f"{rel}: builds on {stages[0].image}, want debian:bookworm")
-        missing = BUILD_DEV_PACKAGES - set(apt_installs(stages[0]))
-        if missing:
-            problems.append(f"{rel}: build stage lacks {sorted(missing)}")
-        if stages[-1].image != "debian:bookworm-slim":
-            problems.append(f"{rel}: runs on {stages[-1].image}, want debian:bookworm-slim")
-        for pkg in apt_installs(stages[-1]):
-            if pkg.endswith("-dev") or pkg in ("build-essential", "gcc", "make", "pkg-config"):
-                problems.append(f"{rel}: runtime stage installs {pkg}")
-    gw = p.dockerfiles.get("gateway") or []
-    if len(gw) < 2 or not gw[0].image.startswith("node:") or gw[-1].image != "debian:bookworm-slim":
-        problems.append("gateway.Dockerfile: want a node build stage and a debian:bookworm-slim runtime")
+    rel = SERVICE_DOCKERFILE
+    stages = p.dockerfiles.get(rel) or []
+    if len(stages) < 3:
+        return [f"{rel}: want three stages (build, rootfs, runtime), has {len(stages)}"]
+    build, final = stages[0], stages[-1]
+    if build.image != "debian:bookworm":
+        problems.append(f"{rel}: builds on {build.image}, want debian:bookworm")
+    missing = BUILD_DEV_PACKAGES - set(apt_installs(build))
+    if missing:
+        problems.append(f"{rel}: build stage lacks {sorted(missing)}")
+    targets = {w for run in build.all("RUN") for words in shell_commands(run) if words[0] == "make"
+               for w in words[1:] if not w.startswith("-")}
+    if not {"services", "plugin"} <= targets:
+        problems.append(f"{rel}: build stage runs make {sorted(targets)}, want `services plugin`")
+    if final.image != "scratch":
+        problems.append(f"{rel}: the runtime stage is FROM {final.image}, want scratch")
+    adds = [(kw, arg) for kw, arg in final.instructions if kw in ("RUN", "COPY", "ADD")]
+    froms = [copy_parts(arg) for kw, arg in adds if kw == "COPY"]
+    if len(adds) != 1 or not froms or not froms[0][0].get("from") or froms[0][2] != "/":
+        problems.append(f"{rel}: the runtime stage must be one `COPY --from=<rootfs stage> <dir>/ /`, "
+                        f"has {[f'{kw} {arg}' for kw, arg in adds]}")
+    else:
+        src = next((st for st in stages[:-1] if st.name == froms[0][0]["from"]), None)
+        if src is None or src.image != build.name:
+            problems.append(f"{rel}: the runtime stage copies from {froms[0][0]['from']}, "
+                            f"which is not a stage FROM {build.name}")
     return problems
 
 
-def check_dockerfile_runtime_libraries(p):
-    """The runtime stage installs exactly the packages behind the shared libraries the
-    binary and the MongoDB plugin load (readelf -d of build/bin, build/lib; dpkg -S)."""
+def check_service_rootfs(p):
+    """For each service, the rootfs stage gives rootfs.sh (deploy/docker/rootfs.sh) the
+    service's binary (build/bin/tizza-<service>), the MongoDB plugin where TIZZA_LIB_DIR
+    points, tizza-healthcheck (deploy/docker/healthcheck.sh) and its interpreter (bash), and
+    copies in the ENTRYPOINT, a symbolic link to that binary."""
     problems = []
-    if not isinstance(p.plugin_packages, set):
-        return [f"plugin: {p.plugin_packages}"]
+    rel = SERVICE_DOCKERFILE
     for name in SERVICES:
-        needed = p.packages.get(name)
-        if not isinstance(needed, set):
-            problems.append(f"tizza-{name}: {needed}")
+        stages = p.image(name)
+        if not stages:
+            return [f"{rel}: missing"]
+        final = stages[-1]
+        where = f"{rel} (SERVICE={name})"
+        plan, probs = service_rootfs(stages)
+        if probs:
+            problems += [f"{where}: {x}" for x in probs]
             continue
-        want = (needed | p.plugin_packages) - BASE_PACKAGES
-        have = set(apt_installs(final_stage(p, name))) if final_stage(p, name) else set()
-        rel = p.dockerfile_paths[name]
-        if want - have:
-            problems.append(f"{rel}: runtime stage lacks {sorted(want - have)}")
-        if have - want:
-            problems.append(f"{rel}: runtime stage installs {sorted(have - want)}, which neither "
-                            f"tizza-{name} nor the plugin loads")
-    return problems
-
-
-def check_dockerfile_layout(p):
-    """The runtime image: binary in /usr/local/bin as the exec-form entrypoint, the plugin
-    in TIZZA_LIB_DIR, PORT and EXPOSE the binary's port, HEALTHCHECK on /health through the
-    shipped tizza-healthcheck, SIGTERM to stop."""
-    problems = []
-    for name in SERVICES:
-        st = final_stage(p, name)
-        rel = p.dockerfile_paths[name]
-        if not st:
-            continue
-        env = image_env(st)
+        files, paths = plan["files"], image_paths(plan)
+        if plan["installed"].get(plan["script"]) != f"{DOCKER_DIR}/rootfs.sh":
+            problems.append(f"{where}: runs {plan['script']}, not {DOCKER_DIR}/rootfs.sh")
         binary = f"/usr/local/bin/tizza-{name}"
-        copies = [copy_parts(a) for a in st.all("COPY")]
-        from_build = {dst: srcs for flags, srcs, dst in copies if flags.get("from")}
-        if from_build.get(binary) != [f"/src/build/bin/tizza-{name}"]:
-            problems.append(f"{rel}: does not copy build/bin/tizza-{name} to {binary}")
-        lib_dir = env.get("TIZZA_LIB_DIR")
-        if not lib_dir:
-            problems.append(f"{rel}: TIZZA_LIB_DIR not set")
-        elif from_build.get(f"{lib_dir}/{PLUGIN}") != [f"/src/build/lib/{PLUGIN}"]:
-            problems.append(f"{rel}: the plugin is not copied to TIZZA_LIB_DIR ({lib_dir})")
+        if binary not in files or not plan["installed"].get(binary, "").endswith(f"build/bin/tizza-{name}"):
+            problems.append(f"{where}: rootfs.sh is not given build/bin/tizza-{name} as {binary}")
+        lib_dir = image_env(final).get("TIZZA_LIB_DIR")
+        plugin = f"{lib_dir}/{PLUGIN}"
+        if plugin not in files or not plan["installed"].get(plugin, "").endswith(f"build/lib/{PLUGIN}"):
+            problems.append(f"{where}: rootfs.sh is not given the plugin (build/lib/{PLUGIN}) in "
+                            f"TIZZA_LIB_DIR ({lib_dir})")
+        hc = healthcheck_cmd(final)
+        if not hc or hc[0] not in files or plan["installed"].get(hc[0]) != f"{DOCKER_DIR}/healthcheck.sh":
+            problems.append(f"{where}: rootfs.sh is not given {DOCKER_DIR}/healthcheck.sh as the "
+                            f"HEALTHCHECK's {hc[0] if hc else None}")
+        interpreter = shebang(p.scripts.get("healthcheck.sh"))
+        if interpreter not in files:
+            problems.append(f"{where}: rootfs.sh is not given {interpreter}, tizza-healthcheck's interpreter")
+        entry = (exec_form(final.last("ENTRYPOINT") or "") or [None])[0]
+        if entry not in paths:
+            problems.append(f"{where}: the ENTRYPOINT {entry} is not copied into {plan['dir']}")
+        elif entry != binary and plan["links"].get(entry) != binary:
+            problems.append(f"{where}: the ENTRYPOINT {entry} is not a link to {binary} "
+                            f"(links: {plan['links']})")
+    return problems
+
+
+def check_service_image_config(p):
+    """For each service, the runtime image: ENTRYPOINT exactly ["/usr/local/bin/tizza-service"]
+    (exec form; the same for all four), CMD a subcommand of the binary, ENV only variables the
+    binary reads, ENV PORT and EXPOSE the binary's port (from ARG PORT), TIZZA_LIB_DIR set,
+    HEALTHCHECK on /health through the shipped tizza-healthcheck, SIGTERM to stop."""
+    problems = []
+    rel = SERVICE_DOCKERFILE
+    for name in SERVICES:
+        stages = p.image(name)
+        if not stages:
+            return [f"{rel}: missing"]
+        st = stages[-1]
+        where = f"{rel} (SERVICE={name}, PORT={p.help_ports.get(name)})"
         entry = exec_form(st.last("ENTRYPOINT") or "")
-        if not entry or entry[0] != binary:
-            problems.append(f"{rel}: ENTRYPOINT must be [\"{binary}\"] (exec form)")
-        port = p.help_ports.get(name)
-        if env.get("PORT") != str(port):
-            problems.append(f"{rel}: ENV PORT={env.get('PORT')}, tizza-{name} serves {port}")
-        if [e.split("/")[0] for e in st.all("EXPOSE")] != [str(port)]:
-            problems.append(f"{rel}: EXPOSE {st.all('EXPOSE')}, want {port}")
-        problems += healthcheck_ok(p, st, rel, "/health")
+        if entry != [ENTRYPOINT]:
+            problems.append(f"{where}: ENTRYPOINT {st.last('ENTRYPOINT')}, want [\"{ENTRYPOINT}\"]")
+        cmd = exec_form(st.last("CMD") or "") or []
+        if cmd[:1] and cmd[0] not in p.help_commands.get(name, set()):
+            problems.append(f"{where}: CMD {cmd} is not a command of tizza-{name} --help")
+        env = image_env(st)
+        for var in env:
+            if var != "PATH" and var not in p.allowed_env(name):
+                problems.append(f"{where}: ENV {var}, which tizza-{name} does not read")
+        port = str(p.help_ports.get(name))
+        if env.get("PORT") != port:
+            problems.append(f"{where}: ENV PORT={env.get('PORT')!r}, tizza-{name} serves {port}")
+        if [e.split("/")[0] for e in st.all("EXPOSE")] != [port]:
+            problems.append(f"{where}: EXPOSE {st.all('EXPOSE')}, want {port}")
+        if not env.get("TIZZA_LIB_DIR"):
+            problems.append(f"{where}: TIZZA_LIB_DIR not set")
+        plan, _ = service_rootfs(stages)
+        problems += healthcheck_ok(st, where, "/health", image_paths(plan))
         stop = st.last("STOPSIGNAL")
         if stop not in (None, "SIGTERM"):
-            problems.append(f"{rel}: STOPSIGNAL {stop}; the services drain on SIGTERM")
+            problems.append(f"{where}: STOPSIGNAL {stop}; the services drain on SIGTERM")
     return problems
 
 
-def healthcheck_ok(p, st, rel, path):
-    problems = []
-    hc = st.last("HEALTHCHECK")
-    if not hc:
+def healthcheck_cmd(st):
+    hc = st.last("HEALTHCHECK") or ""
+    return exec_form(hc.split("CMD", 1)[1]) if "CMD" in hc else None
+
+
+def healthcheck_ok(st, rel, path, shipped):
+    """The stage's HEALTHCHECK asks `path` with a command among `shipped` (paths in the image)."""
+    if not st.last("HEALTHCHECK"):
         return [f"{rel}: no HEALTHCHECK"]
-    cmd = exec_form(hc.split("CMD", 1)[1]) if "CMD" in hc else None
+    problems = []
+    cmd = healthcheck_cmd(st)
     if not cmd or cmd[-1] != path:
-        problems.append(f"{rel}: HEALTHCHECK {hc!r} does not ask {path}")
-    shipped = {dst for _, _, dst in (copy_parts(a) for a in st.all("COPY"))}
+        problems.append(f"{rel}: HEALTHCHECK {st.last('HEALTHCHECK')!r} does not ask {path}")
     if cmd and cmd[0] not in shipped:
         problems.append(f"{rel}: HEALTHCHECK runs {cmd[0]}, which the image does not contain")
     return problems
 
 
+def passwd_uids(script):
+    """The uids of the /etc/passwd lines a script writes (name:x:uid:gid:...)."""
+    return {int(m) for m in re.findall(r"(?:^|\\n|['\"])[a-z_][a-z0-9_-]*:x:(\d+):\d+:", script or "", re.M)}
+
+
 def check_images_non_root(p):
-    """Every image ends with a numeric non-root USER (so Kubernetes' runAsNonRoot can
-    verify it) and the Deployments run as that same uid."""
+    """The Tizza images end with a numeric non-root USER (so Kubernetes' runAsNonRoot can
+    verify it), the Deployments run as that same uid, and the service images' /etc/passwd
+    (rootfs.sh) has that uid."""
     problems = []
-    for name, rel in p.dockerfile_paths.items():
-        st = final_stage(p, name)
-        user = image_user(st)
+    for name, rel in p.image_dockerfiles.items():
+        stages = p.image(name)
+        user = image_user(stages[-1] if stages else None)
         if user is None:
             problems.append(f"{rel}: no USER: the image runs as root")
         elif not user.isdigit():
@@ -457,7 +647,9 @@ def check_images_non_root(p):
                 uid = pod_security(dep).get("runAsUser")
                 if uid is not None and uid != int(user):
                     problems.append(f"deploy/k8s: {name} runs as uid {uid}, the image as {user}")
-    return problems
+            if rel == SERVICE_DOCKERFILE and int(user) not in passwd_uids(p.scripts.get("rootfs.sh")):
+                problems.append(f"{DOCKER_DIR}/rootfs.sh: no /etc/passwd line for uid {user} ({rel}'s USER)")
+    return sorted(set(problems))
 
 
 def check_no_secrets_in_images(p):
@@ -465,13 +657,13 @@ def check_no_secrets_in_images(p):
     a password, nothing secret-looking copied, and the build context leaves out .env files,
     keys, local databases and the git history."""
     problems = []
-    for name, rel in p.dockerfile_paths.items():
-        for st in p.dockerfiles.get(name) or []:
+    for rel, stages in p.dockerfiles.items():
+        for st in stages:
             for kw in ("ENV", "ARG"):
                 for arg in st.all(kw):
                     pairs = env_pairs(arg) if kw == "ENV" else {arg.partition("=")[0]: arg.partition("=")[2]}
                     for key, value in pairs.items():
-                        if SECRET_NAME.search(key):
+                        if SECRET_NAME.search(key) or key.endswith("_PASS"):
                             problems.append(f"{rel}: {kw} {key} looks like a secret")
                         if CREDENTIALS_IN_URL.search(value) or key in ("AMQP_URL", "STORE_URL"):
                             problems.append(f"{rel}: {kw} {key} bakes a connection string into the image")
@@ -492,11 +684,12 @@ def check_no_secrets_in_images(p):
 
 
 def check_build_context(p):
-    """Every COPY source exists and survives .dockerignore, the build stage receives every
-    file `make` needs for the binary and the plugin, and the context stays small."""
+    """Every COPY source of every Dockerfile exists and survives .dockerignore, the service
+    build stage receives every file `make` needs for the four binaries and the plugin, and
+    the context stays small."""
     problems = []
-    for name, rel in p.dockerfile_paths.items():
-        for st in p.dockerfiles.get(name) or []:
+    for rel, stages in p.dockerfiles.items():
+        for st in stages:
             for arg in st.all("COPY"):
                 flags, srcs, _ = copy_parts(arg)
                 if flags.get("from"):
@@ -507,39 +700,34 @@ def check_build_context(p):
                         problems.append(f"{rel}: COPY {src}: no such file")
                     elif not any(f == src or f.startswith(src + "/") for f in p.context):
                         problems.append(f"{rel}: COPY {src}: left out by .dockerignore")
-    for name in SERVICES:
-        stages = p.dockerfiles.get(name) or []
-        if not stages:
-            continue
-        copied = [copy_parts(a)[1] for a in stages[0].all("COPY")]
-        copied = [s.rstrip("/") for srcs in copied for s in srcs]
-        for need in make_inputs(p, name):
+    stages = p.dockerfiles.get(SERVICE_DOCKERFILE) or []
+    if stages:
+        copied = [s.rstrip("/") for arg in stages[0].all("COPY") for s in copy_parts(arg)[1]]
+        for need in sorted(make_inputs(p)):
             if need not in p.context:
-                problems.append(f"{p.dockerfile_paths[name]}: make needs {need}, left out by .dockerignore")
+                problems.append(f"{SERVICE_DOCKERFILE}: make needs {need}, left out by .dockerignore")
             elif not any(need == c or need.startswith(c + "/") for c in copied):
-                problems.append(f"{p.dockerfile_paths[name]}: make needs {need}, not copied into the build stage")
+                problems.append(f"{SERVICE_DOCKERFILE}: make needs {need}, not copied into the build stage")
     size = sum(p.context.values())
     if size > 8 * 1024 * 1024:
         problems.append(f".dockerignore: the build context is {size // 1024} KiB (> 8 MiB)")
     return problems
 
 
-def make_inputs(p, name):
-    """Source files `make build/bin/tizza-<name> build/lib/tizza-store-mongo.so` reads, from
-    `make -n -B` (what it would run) plus the Makefile itself."""
-    if not hasattr(p, "_make_inputs"):
-        p._make_inputs = {}
-    if name not in p._make_inputs:
-        out = subprocess.run(["make", "-n", "-B", "-C", p.root, f"build/bin/tizza-{name}",
-                              f"build/lib/{PLUGIN}"], capture_output=True, text=True).stdout
+def make_inputs(p):
+    """Source files `make` reads for the four binaries and the plugin, from `make -n -B`
+    (what it would run) plus the Makefile itself."""
+    if getattr(p, "_make_inputs", None) is None:
+        out = subprocess.run(["make", "-n", "-B", "-C", p.root] + [f"build/bin/tizza-{s}" for s in SERVICES]
+                             + [f"build/lib/{PLUGIN}"], capture_output=True, text=True).stdout
         files = {"Makefile"}
         for token in re.findall(r"[A-Za-z0-9_./-]+\.(?:c|h|yaml|sh)\b", out):
             if os.path.isfile(os.path.join(p.root, token)) and not token.startswith("build/"):
                 files.add(token)
         # headers the objects depend on (the Makefile makes every object depend on them)
         files.update(f for f in p.context if re.fullmatch(r"libcommon/[^/]+\.h", f))
-        p._make_inputs[name] = files
-    return p._make_inputs[name]
+        p._make_inputs = files
+    return p._make_inputs
 
 
 def gateway_listen_port(p):
@@ -547,13 +735,22 @@ def gateway_listen_port(p):
     return int(m.group(1)) if m else None
 
 
+def script_setting(script, name):
+    """The value of a top-level `name=value` line of a shell script (None when absent)."""
+    m = re.search(r"^%s=(\S+)" % re.escape(name), script or "", re.M)
+    return m.group(1).strip("'\"") if m else None
+
+
 def check_gateway_image(p):
-    """The gateway image: the frontend built in the node stage and copied in, deploy/nginx's
-    gateway.conf and upstreams.compose.conf in conf.d (upstreams first), its nginx main
-    config includes them, EXPOSE and the health check use the port gateway.conf listens on."""
+    """The gateway image: the frontend built in the node stage and copied in; ENTRYPOINT
+    (exec form) the tizza-gateway script (deploy/docker/gateway-entrypoint.sh); the upstreams
+    template (deploy/nginx/upstreams.compose.conf) copied where that script reads it, outside
+    conf.d; the file it renders directly in /tmp and included by the main config
+    (gateway-nginx.conf) with conf.d, where gateway.conf is; EXPOSE and the health check on
+    the port gateway.conf listens on."""
     problems = []
-    stages = p.dockerfiles.get("gateway") or []
-    rel = p.dockerfile_paths["gateway"]
+    rel = GATEWAY_DOCKERFILE
+    stages = p.image("gateway")
     if len(stages) < 2:
         return [f"{rel}: missing or not multi-stage"]
     web, st = stages[0], stages[-1]
@@ -561,15 +758,30 @@ def check_gateway_image(p):
     if "npm ci" not in runs or "npm run build" not in runs:
         problems.append(f"{rel}: the node stage must `npm ci` and `npm run build`")
     copies = {dst: (flags, srcs) for flags, srcs, dst in (copy_parts(a) for a in st.all("COPY"))}
-    want = {"/etc/nginx/conf.d/00-upstreams.conf": "deploy/nginx/upstreams.compose.conf",
-            "/etc/nginx/conf.d/default.conf": "deploy/nginx/gateway.conf"}
-    for dst, src in want.items():
-        if copies.get(dst, ({}, []))[1] != [src]:
-            problems.append(f"{rel}: does not copy {src} to {dst}")
-    main = [srcs for dst, (flags, srcs) in copies.items() if dst == "/etc/nginx/nginx.conf"]
-    if main != [["deploy/docker/gateway-nginx.conf"]]:
+    dst_of = {srcs[0]: dst for dst, (flags, srcs) in copies.items() if len(srcs) == 1 and not flags.get("from")}
+    if dst_of.get("deploy/nginx/gateway.conf") != "/etc/nginx/conf.d/default.conf":
+        problems.append(f"{rel}: does not copy deploy/nginx/gateway.conf to /etc/nginx/conf.d/default.conf")
+    if dst_of.get("deploy/docker/gateway-nginx.conf") != "/etc/nginx/nginx.conf":
         problems.append(f"{rel}: does not copy deploy/docker/gateway-nginx.conf to /etc/nginx/nginx.conf")
+    entry = exec_form(st.last("ENTRYPOINT") or "")
+    script = dst_of.get(f"{DOCKER_DIR}/gateway-entrypoint.sh")
+    if not script or entry != [script]:
+        problems.append(f"{rel}: ENTRYPOINT {st.last('ENTRYPOINT')}, want [\"{script}\"] "
+                        f"({DOCKER_DIR}/gateway-entrypoint.sh, exec form)")
+    entrypoint = p.scripts.get("gateway-entrypoint.sh")
+    template, out = script_setting(entrypoint, "template"), script_setting(entrypoint, "out")
+    copied = dst_of.get("deploy/nginx/upstreams.compose.conf")
+    if not copied or copied != template:
+        problems.append(f"{rel}: copies deploy/nginx/upstreams.compose.conf to {copied}, the "
+                        f"entrypoint reads the template from {template}")
+    if copied and re.fullmatch(r"/etc/nginx/conf\.d/.*\.conf", copied):
+        problems.append(f"{rel}: the upstreams template is in conf.d, which nginx includes unrendered")
     text = p.gateway_main or ""
+    if not out or not re.fullmatch(r"/tmp/[^/]+", out):
+        problems.append(f"gateway-entrypoint.sh: renders the upstreams to {out}, not directly in /tmp "
+                        f"(the only writable place)")
+    if not out or not re.search(r"^\s*include\s+%s\s*;" % re.escape(out or ""), text, re.M):
+        problems.append(f"gateway-nginx.conf: does not include {out}, which the entrypoint renders")
     if "include /etc/nginx/conf.d/*.conf;" not in text:
         problems.append("gateway-nginx.conf: does not include /etc/nginx/conf.d/*.conf")
     if re.search(r"^\s*user\s", text, re.M):
@@ -590,13 +802,14 @@ def check_gateway_image(p):
         problems.append(f"{rel}: EXPOSE {st.all('EXPOSE')}, gateway.conf listens on {port}")
     if image_env(st).get("PORT") != str(port):
         problems.append(f"{rel}: PORT (for tizza-healthcheck) is not {port}")
-    problems += healthcheck_ok(p, st, rel, "/")
+    problems += healthcheck_ok(st, rel, "/", set(copies))
     return problems
 
 
 def check_gateway_upstreams(p):
     """deploy/nginx/upstreams.compose.conf sends each group to the compose service (and
-    Kubernetes Service) of that name on the binary's port."""
+    Kubernetes Service) of that name on the binary's port, in the one `server NAME:PORT`
+    line the gateway's entrypoint expands to the replicas' addresses."""
     problems = []
     text = p.nginx.get("upstreams.compose.conf") or ""
     services = (p.compose or {}).get("services") or {}
@@ -616,22 +829,34 @@ def check_gateway_upstreams(p):
     return problems
 
 
+# a `server NAME:PORT ARGS;` line, as gateway-entrypoint.sh's render() matches it
+TEMPLATE_SERVER = re.compile(r"^([ \t]*)server[ \t]+([A-Za-z][A-Za-z0-9.-]*):([0-9]+)(.*)$", re.M)
+
+
+def render_upstreams(template):
+    """The template as the entrypoint renders it when every name resolves to 127.0.0.1."""
+    return TEMPLATE_SERVER.sub(lambda m: f"{m.group(1)}server 127.0.0.1:{m.group(3)}{m.group(4)} # {m.group(2)}",
+                               template)
+
+
 def check_gateway_nginx_config(p):
-    """The gateway image's nginx configuration (main config + conf.d as the image lays it
-    out) passes `nginx -t` with Debian's nginx, the package the image installs."""
+    """The gateway image's nginx configuration as it runs (main config, the upstreams
+    template rendered where the entrypoint writes it, gateway.conf in conf.d) passes
+    `nginx -t` with Debian's nginx, the package the image installs, and includes both."""
     if shutil.which("nginx") is None:
         return ["nginx not installed (make deps)"]
     main = p.gateway_main
     if main is None or not all(p.nginx.values()):
         return ["deploy/docker/gateway-nginx.conf or deploy/nginx files missing"]
+    out = script_setting(p.scripts.get("gateway-entrypoint.sh"), "out") or ""
+    if not out.startswith("/tmp/"):
+        return [f"gateway-entrypoint.sh: renders the upstreams to {out or '?'}, outside /tmp"]
     with tempfile.TemporaryDirectory(prefix="tizza-static-nginx.") as tmp:
         confd = os.path.join(tmp, "conf.d")
         os.makedirs(confd)
-        upstreams = p.nginx["upstreams.compose.conf"]
-        for name in SERVICES:  # `nginx -t` resolves upstream host names
-            upstreams = re.sub(r"\bserver\s+%s:" % name, "server 127.0.0.1:", upstreams)
-        upstreams = upstreams.replace("/usr/share/nginx/html", tmp)
-        open(os.path.join(confd, "00-upstreams.conf"), "w").write(upstreams)
+        rendered = os.path.join(tmp, out[len("/tmp/"):])
+        upstreams = render_upstreams(p.nginx["upstreams.compose.conf"]).replace("/usr/share/nginx/html", tmp)
+        open(rendered, "w").write(upstreams)
         open(os.path.join(confd, "default.conf"), "w").write(p.nginx["gateway.conf"])
         main = main.replace("/tmp/", tmp + "/").replace("/etc/nginx/conf.d/", confd + "/")
         main_path = os.path.join(tmp, "nginx.conf")
@@ -641,9 +866,9 @@ def check_gateway_nginx_config(p):
                            capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             return [f"nginx -t: {r.stderr.strip()}"]
-        for f in ("00-upstreams.conf", "default.conf"):
-            if f"# configuration file {confd}/{f}:" not in r.stdout:
-                return [f"nginx: the main config does not include conf.d/{f}"]
+        for f in (rendered, f"{confd}/default.conf"):
+            if f"# configuration file {f}:" not in r.stdout:
+                return [f"nginx: the main config does not include {f.replace(tmp, '<image>')}"]
     return []
 
 
@@ -1173,8 +1398,9 @@ def check_live_binaries(p):
 ALL = [check_files_load,
        check_compose_services, check_compose_scalable, check_compose_ports,
        check_compose_health_and_order, check_compose_healthcheck_paths, check_compose_env,
-       check_compose_paths, check_compose_images_built, check_compose_mongo_rabbitmq,
-       check_dockerfile_stages, check_dockerfile_runtime_libraries, check_dockerfile_layout,
+       check_compose_paths, check_compose_images_built, check_compose_offline,
+       check_compose_mongo_rabbitmq,
+       check_service_dockerfile_stages, check_service_rootfs, check_service_image_config,
        check_images_non_root, check_no_secrets_in_images, check_build_context,
        check_gateway_image, check_gateway_upstreams, check_gateway_nginx_config,
        check_k8s_manifests, check_k8s_api_schemas, check_k8s_workloads, check_k8s_security,

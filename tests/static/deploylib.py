@@ -1,28 +1,36 @@
 """deploylib -- loads the deployment files and the facts they must agree with.
 
-Design. `Project.load(root)` reads everything once into plain Python data: the compose file,
-the Dockerfiles (parsed into stages of instructions), .dockerignore, the Kubernetes
-manifests (the files under deploy/k8s, and the objects kustomize renders from its production
-overlay), Prometheus and Grafana files, the gateway's nginx files, and the facts from the
-code: the configuration table of the top-level README, what each binary's --help lists, the
-port each binary defaults to, the metric names and environment names that appear in the C
-sources, and (via readelf + dpkg) the Debian packages that provide the shared libraries the
-built binaries and the MongoDB plugin load. The checks (checks.py) read only that snapshot,
-so the self-tests can deep-copy it, break one thing, and assert the check notices.
+Design. `Project.load(root)` reads everything once into plain Python data: the compose file
+and its offline override, the Dockerfiles under deploy/docker (parsed into stages of
+instructions; service.Dockerfile serves the four services, told apart by its build arguments,
+see Project.image), the scripts the images run (rootfs.sh, healthcheck.sh, the gateway's
+entrypoint), .dockerignore, the Kubernetes manifests (the files under deploy/k8s, and the
+objects kustomize renders from its production overlay), Prometheus and Grafana files, the
+gateway's nginx files, and the facts from the code: the configuration table of the top-level
+README, what each binary's --help lists (commands, environment, default port), the metric
+names and environment names that appear in the C sources. The checks (checks.py) read
+that snapshot, so the self-tests can deep-copy it, break one thing, and assert the check
+notices.
 
-Only the standard library and python3-yaml; readelf, dpkg, the built binaries (build/bin,
-build/lib) and kustomize (tests/static/k8s/render.sh) are used when present, and their
-absence is a reported problem, not a crash. """
+Only the standard library and python3-yaml; the built binaries (build/bin) and kustomize
+(tests/static/k8s/render.sh) are used when present, and their absence is a reported
+problem, not a crash. """
 
 import copy
+import glob
 import json
 import os
 import re
+import shlex
 import subprocess
 
 import yaml
 
 SERVICES = ("auth", "pizza", "likes", "tweets")
+DOCKER_DIR = "deploy/docker"
+SERVICE_DOCKERFILE = f"{DOCKER_DIR}/service.Dockerfile"  # the four services' image
+GATEWAY_DOCKERFILE = f"{DOCKER_DIR}/gateway.Dockerfile"
+COMPOSE_OFFLINE = f"{DOCKER_DIR}/compose.offline.yml"
 
 
 # ---------------------------------------------------------------------------- Dockerfile
@@ -74,6 +82,68 @@ def parse_dockerfile(text):
     return stages
 
 
+# Instructions in which Docker replaces $NAME / ${NAME} / ${NAME:-word} / ${NAME:+word} by
+# the stage's ARG and ENV values (an unset name becomes empty).
+SUBSTITUTED = {"ADD", "COPY", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def substitute(text, scope, keep_unknown=False):
+    def one(m):
+        name = m.group(1) or m.group(4)
+        if name not in scope:
+            if keep_unknown:
+                return m.group(0)
+            value = ""
+        else:
+            value = scope[name]
+        if m.group(2) == "-":
+            return value or m.group(3)
+        if m.group(2) == "+":
+            return m.group(3) if value else ""
+        return value
+    return _VAR.sub(one, text)
+
+
+def instantiate(stages, args):
+    """The stages as `docker build --build-arg K=V ...` sees them: in each stage, from its
+    `ARG NAME[=default]` on, NAME is the given value (else the default); ENV adds names.
+    Docker's substituted instructions are expanded; RUN too, for the names in scope only (the
+    shell sees them as environment variables), other `$...` left as written."""
+    out = []
+    for st in stages:
+        new = Stage(st.image, st.name)
+        scope = {}
+        for kw, arg in st.instructions:
+            if kw == "ARG":
+                name, eq, default = arg.partition("=")
+                name = name.strip()
+                scope[name] = args[name] if name in args else (default.strip('"') if eq else "")
+            elif kw in SUBSTITUTED:
+                arg = substitute(arg, scope)
+                if kw == "ENV":
+                    scope.update(env_pairs(arg))
+            elif kw == "RUN":
+                arg = substitute(arg, scope, keep_unknown=True)
+            new.instructions.append((kw, arg))
+        out.append(new)
+    return out
+
+
+def shell_commands(run):
+    """A RUN's simple commands as word lists (split at &&, ||, ; and |), or [] when its
+    quoting does not parse."""
+    commands = []
+    for part in re.split(r"&&|\|\||;|\|", run):
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            return []
+        if words:
+            commands.append(words)
+    return commands
+
+
 def exec_form(arg):
     """["a", "b"] -> [a, b]; shell form -> None."""
     arg = arg.strip()
@@ -104,7 +174,6 @@ def copy_parts(arg):
 
 def env_pairs(arg):
     """ENV a=1 b="2 3" (or the legacy `ENV a 1`) -> {a: "1", b: "2 3"}."""
-    import shlex
     try:
         words = shlex.split(arg)
     except ValueError:
@@ -279,28 +348,11 @@ def code_facts(root):
     return literals, metrics, routes
 
 
-def needed_libraries(path):
-    """The shared libraries an ELF file names (DT_NEEDED), or an error string."""
-    try:
-        out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True,
-                             timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"readelf {path}: {e}"
-    libs = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
-    return libs or f"readelf {path}: no NEEDED entries (not built?)"
-
-
-def library_packages(libs):
-    """{library file name: Debian package that ships it} (one dpkg -S for all)."""
-    if not libs:
-        return {}
-    p = subprocess.run(["dpkg", "-S"] + [f"*/{lib}" for lib in sorted(libs)],
-                       capture_output=True, text=True)
-    owners = {}
-    for line in p.stdout.splitlines():
-        pkg, _, path = line.partition(": ")
-        owners.setdefault(os.path.basename(path.strip()), pkg.split(":")[0].strip())
-    return owners
+def help_commands(text):
+    """The subcommands a binary's --help lists under `commands:`."""
+    _, _, rest = text.partition("commands:")
+    rest = rest.split("\n\n")[0]
+    return set(re.findall(r"^  ([a-z][a-z-]*)\b", rest, re.M))
 
 
 # ---------------------------------------------------------------------------- Kubernetes
@@ -382,15 +434,23 @@ class Project:
         p.load_problems = []  # files that are missing or do not parse
         p.compose = load_yaml(root, "docker-compose.yml", p.load_problems)
 
-        p.dockerfile_paths = {name: f"deploy/docker/{name}.Dockerfile"
-                              for name in SERVICES + ("gateway",)}
+        p.compose_offline = load_yaml(root, COMPOSE_OFFLINE, p.load_problems)
+
+        # every Dockerfile under deploy/docker, by path; the image of each service and of the
+        # gateway is one of them (Project.image)
         p.dockerfiles = {}
-        for name, rel in p.dockerfile_paths.items():
-            text = read(root, rel)
-            if text is None:
+        found = sorted(glob.glob(os.path.join(root, DOCKER_DIR, "**", "*.Dockerfile"), recursive=True))
+        for rel in [os.path.relpath(f, root) for f in found]:
+            p.dockerfiles[rel] = parse_dockerfile(read(root, rel) or "")
+        for rel in (SERVICE_DOCKERFILE, GATEWAY_DOCKERFILE):
+            if rel not in p.dockerfiles:
                 p.load_problems.append(f"{rel}: missing")
-            else:
-                p.dockerfiles[name] = parse_dockerfile(text)
+        p.image_dockerfiles = dict({s: SERVICE_DOCKERFILE for s in SERVICES}, gateway=GATEWAY_DOCKERFILE)
+        p.scripts = {}  # what the images run, as text
+        for rel in ("rootfs.sh", "healthcheck.sh", "gateway-entrypoint.sh"):
+            p.scripts[rel] = read(root, f"{DOCKER_DIR}/{rel}")
+            if p.scripts[rel] is None:
+                p.load_problems.append(f"{DOCKER_DIR}/{rel}: missing")
         p.dockerignore_text = read(root, ".dockerignore")
         if p.dockerignore_text is None:
             p.load_problems.append(".dockerignore: missing")
@@ -451,8 +511,7 @@ class Project:
 
         p.config_table = readme_config_table(read(root, "README.md") or "")
         p.literals, p.metric_names, p.routes = code_facts(root)
-        p.help_env, p.help_prefixes, p.help_ports = {}, {}, {}
-        p.packages = {}
+        p.help_env, p.help_prefixes, p.help_ports, p.help_commands = {}, {}, {}, {}
         for s in SERVICES:
             binary = os.path.join(root, f"build/bin/tizza-{s}")
             if not os.access(binary, os.X_OK):
@@ -462,25 +521,20 @@ class Project:
                                   timeout=30).stdout
             p.help_env[s], p.help_prefixes[s] = help_environment(text)
             p.help_ports[s] = help_port(text)
-            p.packages[s] = needed_libraries(binary)
-        p.plugin_packages = needed_libraries(os.path.join(root, "build/lib/tizza-store-mongo.so"))
-        # library names -> the packages that provide them (an error string stays as it is)
-        libs = {lib for v in list(p.packages.values()) + [p.plugin_packages]
-                if isinstance(v, list) for lib in v}
-        owners = library_packages(libs)
-
-        def to_packages(v):
-            if not isinstance(v, list):
-                return v
-            missing = [lib for lib in v if lib not in owners]
-            if missing:
-                return f"dpkg -S: no package provides {', '.join(missing)}"
-            return {owners[lib] for lib in v}
-        p.packages = {s: to_packages(v) for s, v in p.packages.items()}
-        p.plugin_packages = to_packages(p.plugin_packages)
+            p.help_commands[s] = help_commands(text)
         return p
 
     # -- derived facts ----------------------------------------------------------------------
+    def image_args(self, name):
+        """The build arguments `make images` (tools/images.sh) gives the image of `name`: a
+        service's name and its binary's port."""
+        return {"SERVICE": name, "PORT": str(self.help_ports.get(name))} if name in SERVICES else {}
+
+    def image(self, name):
+        """The stages of the image of `name` (a service or the gateway), its build
+        arguments substituted."""
+        return instantiate(self.dockerfiles.get(self.image_dockerfiles[name]) or [], self.image_args(name))
+
     def allowed_env(self, service):
         """Variables `service` reads: in the README table and in the code, and either in its
         --help or in no binary's --help (the common ones --help leaves out)."""

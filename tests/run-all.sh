@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test suites on the sanitizer build (build/asan), and the cross-service integration
 # modules once more on the release build (build/bin). `make test` calls it with no argument
-# (everything); `unit`, `store`, `integration`, `static`, `e2e` or `fuzz` runs one part.
+# (everything); `unit`, `store`, `integration`, `static`, `e2e`, `fuzz` or `containers` runs
+# one part.
 # Prints a closing "N passed, M failed" line over the suites it ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,12 @@ fi
 # corpora and what they found before (build/fuzz/corpus) come first, then new inputs.
 if [[ $what == all || $what == fuzz ]]; then
     run "fuzz (libFuzzer targets, 20 s each)" make -s -j"$(nproc)" fuzz FUZZ_SECONDS=20 FUZZ_JOBS="$(nproc)"
+fi
+# The images built and the compose stack run, scaled and faulted (tests/containers; skips
+# itself, passing, where containers cannot run).
+if [[ $what == all || $what == containers ]]; then
+    run "containers (images, compose stack: scale, kill, Prometheus, rolling update)" \
+        bash tests/containers/run.sh
 fi
 
 echo

@@ -169,7 +169,7 @@ $(FUZZ_OUT)/obj/%.o: %.c $(wildcard libcommon/*.h)
 $(FUZZ_OUT)/libcommon.a: $(COMMON_SRC:%.c=$(FUZZ_OUT)/obj/%.o)
 	@rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libcommon.a
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OUT)/libcommon.a
 	@echo "  LINK    $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libcommon.a \
 	  -Wl,--as-needed $(FUZZ_LDFLAGS_$*) $(LDLIBS)

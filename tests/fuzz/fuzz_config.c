@@ -24,6 +24,7 @@
  * config_url keeps a copy of every value it accepts until exit (by design, config_url.c), so
  * such an input ends with more mallocs than frees and libFuzzer runs a leak check after it:
  * slow (a few thousand inputs a second) until libFuzzer stops doing that after 1000 of them. */
+#include "fuzz.h"
 #include "config.h"
 
 #include <limits.h>
@@ -34,14 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "config: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);       \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define NAME      "FUZZ_CONFIG"
 #define PREFIX    "fuzz_config: config: " NAME ": "

@@ -15,6 +15,7 @@
  * "user_id" is missing or not an id (util.h id_valid), else EVENT_OK on this store; after
  * EVENT_OK, inside the transaction, the user is in deleted_users, the user's rows are gone,
  * one user.erased event is in the outbox, and authn_is_deleted() knows the user. */
+#include "fuzz.h"
 #include "authn.h"
 #include "erased.h"
 #include "events.h"
@@ -27,14 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "events: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);       \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define ROWS "things"
 

@@ -13,6 +13,7 @@
  * its byte bounds; JSON_ABSENT only for an optional member that is absent;
  * problem_has_errors() agrees with the count; the printed problem parses back to an equal
  * object. */
+#include "fuzz.h"
 #include "json.h"
 #include "problem.h"
 
@@ -20,14 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "json: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 enum kind { STR, BOOL };
 

@@ -25,6 +25,7 @@
  *                anything else (sign, space, more digits) leaving its output alone;
  *   query_page   flags exactly the present limit/offset that query_nonneg refuses or that
  *                are out of range, and sets only the good ones. */
+#include "fuzz.h"
 #include "query.h"
 #include "route.h"
 
@@ -34,14 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "route: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 struct reg {
     const char *method, *pattern;

@@ -19,6 +19,7 @@
  * A broken property aborts; so does a token accepted that is not plain base64url text
  * (libsodium 1.0.18 alone decodes a byte from 0x80 up like '_': token.c keeps such bytes
  * away from it). */
+#include "fuzz.h"
 #include "token.h"
 
 #include <stdbool.h>
@@ -26,14 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "token: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);        \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define NOW     INT64_C(1700000000) /* 2023-11-14: "exp" past it is valid */
 #define MAXKEYS 4

@@ -54,9 +54,42 @@ void authn_set_max_lifetime(long seconds) {
 
 long authn_max_lifetime(void) { return __atomic_load_n(&max_lifetime, __ATOMIC_RELAXED); }
 
+#define TEXT_(x) #x
+#define TEXT(x)  TEXT_(x)
+
+const config_var_t authn_config_vars[] = {
+    {.name = "ACCESS_TTL",
+     .type = CONFIG_LONG,
+     .def = TEXT(AUTHN_ACCESS_TTL_DEFAULT),
+     .min = AUTHN_ACCESS_TTL_MIN,
+     .max = AUTHN_ACCESS_TTL_MAX,
+     .help = "access-token lifetime in seconds: auth issues tokens for that long, every "
+             "service refuses longer-lived ones; give every service the same value"},
+    {.name = NULL},
+};
+
+const config_var_t authn_remote_config_vars[] = {
+    {.name = "AUTH_PUBLIC_KEY",
+     .type = CONFIG_STR,
+     .def_doc = "fetch the JWKS",
+     .help = "base64url Ed25519 public key(s), comma separated, instead of fetching auth's "
+             "JWKS"},
+    {.name = "AUTH_URL",
+     .type = CONFIG_URL,
+     .def = "http://127.0.0.1:8001",
+     .help = "the auth service, whose JWKS is fetched at start"},
+    {.name = "AUTH_WAIT_MS",
+     .type = CONFIG_LONG,
+     .def = "30000",
+     .min = 0,
+     .max = 600000,
+     .help = "how long to retry fetching the JWKS at start"},
+    {.name = NULL},
+};
+
 long authn_config_access_ttl(void) {
-    long ttl = config_long("ACCESS_TTL", AUTHN_ACCESS_TTL_DEFAULT, AUTHN_ACCESS_TTL_MIN,
-                           AUTHN_ACCESS_TTL_MAX);
+    config_declare(authn_config_vars);
+    long ttl = config_long("ACCESS_TTL");
     authn_set_max_lifetime(ttl);
     return ttl;
 }
@@ -92,8 +125,9 @@ static int copy_keys(token_key_t out[AUTHN_MAX_KEYS]) {
 }
 
 int authn_keys_from_env(void) {
-    const char *env = getenv("AUTH_PUBLIC_KEY");
-    if (!env || !*env) return 0;
+    config_declare(authn_remote_config_vars);
+    const char *env = config_str("AUTH_PUBLIC_KEY");
+    if (!env) return 0;
     char *list = strdup(env), *save = NULL;
     if (!list) return -1;
     token_key_t k[AUTHN_MAX_KEYS];

@@ -10,7 +10,8 @@
  * lifetime (authn_set_max_lifetime) by TOKEN_LEEWAY_S at most: a token signed with exp far
  * ahead is refused even with a good signature. Every service reads that maximum from
  * ACCESS_TTL (authn_config_access_ttl), the variable whose value auth gives its tokens, so
- * one setting serves the signer and the verifiers, and the defaults agree (900 s). */
+ * one setting serves the signer and the verifiers, and the defaults agree (one row,
+ * authn_config_vars). */
 #ifndef TIZZA_AUTHN_H
 #define TIZZA_AUTHN_H
 
@@ -34,7 +35,13 @@ typedef struct {
  * set). Also how long a deleted user is remembered: that lifetime plus 5 minutes. */
 void authn_set_max_lifetime(long seconds);
 long authn_max_lifetime(void);
-/* Reads ACCESS_TTL (default 900, 10..86400; a bad value exits 2 like every config_*()),
+/* ACCESS_TTL, read by auth and the other services alike (config.h's table). */
+extern const config_var_t authn_config_vars[];
+/* AUTH_PUBLIC_KEY, AUTH_URL and AUTH_WAIT_MS, read by the services that verify with auth's
+ * keys (service_def_t.remote_keys). */
+extern const config_var_t authn_remote_config_vars[];
+
+/* Declares authn_config_vars, reads ACCESS_TTL (a bad value exits 2 like every config_*()),
  * makes it the longest lifetime accepted and returns it (auth also issues tokens for it). */
 long authn_config_access_ttl(void);
 
@@ -42,12 +49,13 @@ long authn_config_access_ttl(void);
 void authn_set_keys(const token_key_t *keys, int n);
 /* Fetches {auth_url}/api/v1/auth/jwks with retries for up to `wait_ms`; 0 on success. */
 int authn_fetch_jwks(const char *auth_url, int wait_ms);
-/* Loads keys from AUTH_PUBLIC_KEY if set (returns 1), else returns 0. -1 when invalid. */
+/* Loads keys from AUTH_PUBLIC_KEY if set (returns 1), else returns 0. -1 when invalid.
+ * Declares authn_remote_config_vars. */
 int authn_keys_from_env(void);
 /* The service_def_t.load_keys of services other than auth: ACCESS_TTL (the longest lifetime
  * accepted, authn_config_access_ttl), then the keys: AUTH_PUBLIC_KEY when set (exits 2 when
- * invalid), else the JWKS of AUTH_URL (default http://127.0.0.1:8001), retried for up to
- * AUTH_WAIT_MS (default 30000). 0 on success, -1 (logged) when no key was fetched. */
+ * invalid), else the JWKS of AUTH_URL, retried for up to AUTH_WAIT_MS (defaults: the rows of
+ * authn_remote_config_vars). 0 on success, -1 (logged) when no key was fetched. */
 int authn_load_remote_keys(void);
 
 /* 0 and *u filled when the request carries a valid token; otherwise answers 401 and

@@ -147,8 +147,8 @@ int authn_load_remote_keys(void) {
     int rc = authn_keys_from_env();
     if (rc == 1) return 0;
     if (rc < 0) config_fail("AUTH_PUBLIC_KEY", "must be base64url Ed25519 public keys");
-    const char *url = config_url("AUTH_URL", "http://127.0.0.1:8001");
-    int wait = (int)config_long("AUTH_WAIT_MS", 30000, 0, 600000);
+    const char *url = config_url("AUTH_URL");
+    int wait = (int)config_long("AUTH_WAIT_MS");
     if (authn_fetch_jwks(url, wait) != 0) {
         log_msg(LOG_ERROR, "cannot fetch signing keys from %s/api/v1/auth/jwks", url);
         return -1;

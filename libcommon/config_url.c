@@ -60,8 +60,8 @@ static bool url_ok(const char *v) {
     return ok;
 }
 
-const char *config_url(const char *name, const char *def) {
-    const char *v = config_str(name, def); /* unset or empty: the default */
+const char *config_url(const char *name) {
+    const char *v = config_text(name, CONFIG_URL); /* unset or empty: the default */
     if (!v) return NULL;
     if (!url_ok(v)) config_fail(name, "must be an http:// or https:// URL with a host");
 

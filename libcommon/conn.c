@@ -88,19 +88,57 @@ struct conn_guard {
 
 static int64_t now(void) { return (int64_t)(mono_ns() / 1000000); }
 
-void conn_config_from_env(conn_config_t *cfg) {
-    memset(cfg, 0, sizeof *cfg);
+/* MAX_CONNECTIONS' default: room under the descriptor limit for the store, the broker,
+ * remote calls and refusals, at most 16384. */
+static long max_connections_default(void) {
     struct rlimit rl = {0};
     long fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                    ? (long)rl.rlim_cur
                    : 65536;
-    long def = fds - 128 - HEADROOM; /* the store, the broker, remote calls, refusals */
+    long def = fds - 128 - HEADROOM;
     if (def > 16384) def = 16384;
     if (def < 16) def = 16;
-    cfg->max_connections = (int)config_long("MAX_CONNECTIONS", def, 1, 1000000);
-    cfg->max_client_connections = (int)config_long("MAX_CLIENT_CONNECTIONS", 256, 0, 1000000);
-    cfg->request_timeout_ms = (int)config_long("REQUEST_TIMEOUT_MS", 10000, 100, 600000);
-    cfg->keepalive_timeout_ms = (int)config_long("KEEPALIVE_TIMEOUT_MS", 60000, 100, 3600000);
+    return def;
+}
+
+const config_var_t conn_config_vars[] = {
+    {.name = "MAX_CONNECTIONS",
+     .type = CONFIG_LONG,
+     .def_fn = max_connections_default,
+     .def_doc = "16384, or the descriptor limit less 192 when that is lower",
+     .min = 1,
+     .max = 1000000,
+     .help = "open client connections per process; at the limit the oldest idle keep-alive "
+             "connection is closed to make room, else the new one gets 503"},
+    {.name = "MAX_CLIENT_CONNECTIONS",
+     .type = CONFIG_LONG,
+     .def = "256",
+     .min = 0,
+     .max = 1000000,
+     .help = "open connections per client address, 0: no limit (503 past it); peers in "
+             "TRUSTED_PROXIES are exempt"},
+    {.name = "REQUEST_TIMEOUT_MS",
+     .type = CONFIG_LONG,
+     .def = "10000",
+     .min = 100,
+     .max = 600000,
+     .help = "a whole request, head and body, from its first byte (408 and close past it)"},
+    {.name = "KEEPALIVE_TIMEOUT_MS",
+     .type = CONFIG_LONG,
+     .def = "60000",
+     .min = 100,
+     .max = 3600000,
+     .help = "a connection idle between requests is closed after this"},
+    {.name = NULL},
+};
+
+void conn_config_from_env(conn_config_t *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    config_declare(conn_config_vars);
+    cfg->max_connections = (int)config_long("MAX_CONNECTIONS");
+    cfg->max_client_connections = (int)config_long("MAX_CLIENT_CONNECTIONS");
+    cfg->request_timeout_ms = (int)config_long("REQUEST_TIMEOUT_MS");
+    cfg->keepalive_timeout_ms = (int)config_long("KEEPALIVE_TIMEOUT_MS");
 }
 
 conn_shared_t *conn_shared_new(const conn_config_t *cfg) {

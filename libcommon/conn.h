@@ -33,6 +33,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "config.h"
+
 typedef struct {
     int max_connections;        /* MAX_CONNECTIONS, per process */
     int max_client_connections; /* MAX_CLIENT_CONNECTIONS, per client address; 0: none */
@@ -44,9 +46,12 @@ typedef struct {
     void *exempt_ctx;
 } conn_config_t;
 
-/* Reads the four variables above (config.h semantics: a bad value exits 2). The default
+/* The four variables above: defaults, ranges and meaning (config.h's table). The default
  * MAX_CONNECTIONS leaves room under the descriptor limit (RLIMIT_NOFILE) for the store,
  * the broker and remote calls. */
+extern const config_var_t conn_config_vars[];
+
+/* Declares conn_config_vars and reads them (config.h semantics: a bad value exits 2). */
 void conn_config_from_env(conn_config_t *cfg);
 
 /* The process's counts, shared by every loop's guard. */

@@ -48,6 +48,20 @@
 #include <string.h>
 #include <time.h>
 
+const config_var_t events_config_vars[] = {
+    {.name = "AMQP_URL",
+     .type = CONFIG_STR,
+     .def = "amqp://guest:guest@127.0.0.1:5672/%2f",
+     .help = "the RabbitMQ broker (vhost / is %2f)"},
+    {.name = "AMQP_PREFETCH",
+     .type = CONFIG_LONG,
+     .def = "16",
+     .min = 1,
+     .max = 1000,
+     .help = "unacknowledged messages per consumer"},
+    {.name = NULL},
+};
+
 #define OUTBOX               "outbox"
 #define PROCESSED            "processed_events"
 #define RELAY_BATCH          100

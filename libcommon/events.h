@@ -36,6 +36,10 @@
 
 #define EVENT_MAX_ATTEMPTS 5
 
+/* AMQP_URL (the broker) and AMQP_PREFETCH (a consumer's unacknowledged messages), which
+ * service_main() reads for a service that uses the broker: config.h's table. */
+extern const config_var_t events_config_vars[];
+
 /* Writes an event into the outbox inside the current transaction. `payload` (taken) gets
  * event_id, type, version, occurred_at and producer added. `exchange` is "users" or
  * "pizzas"; `type` e.g. "user.deleted"; `version` e.g. "1.0.0". Returns a store rc. */

@@ -235,24 +235,94 @@ static const char *method_name(enum evhttp_cmd_type t) {
 /* ------------------------------------------------------------------------------------------
  * Configuration */
 
-void http_config_from_env(http_config_t *cfg, const char *service, int default_port) {
-    memset(cfg, 0, sizeof *cfg);
+/* HTTP_THREADS' default: one event loop per online CPU, at most 8. */
+static long threads_default(void) {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1) ncpu = 1;
+    return ncpu > 8 ? 8 : ncpu;
+}
+
+const config_var_t http_config_vars[] = {
+    {.name = "HOST", .type = CONFIG_STR, .def = "0.0.0.0", .help = "listen address"},
+    {.name = "PORT",
+     .type = CONFIG_LONG,
+     .def_doc = "the service's",
+     .min = 1,
+     .max = 65535,
+     .help = "listen port"},
+    {.name = "HTTP_THREADS",
+     .type = CONFIG_LONG,
+     .def_fn = threads_default,
+     .def_doc = "online CPUs, at most 8",
+     .min = 1,
+     .max = 64,
+     .help = "event-loop threads, all on one port with SO_REUSEPORT"},
+    {.name = "WORKERS",
+     .type = CONFIG_LONG,
+     .def = "8",
+     .min = 1,
+     .max = 256,
+     .help = "worker threads for slow work (password hashing, MongoDB calls)"},
+    {.name = "BODY_LIMIT",
+     .type = CONFIG_LONG,
+     .def = "65536",
+     .min = 1024,
+     .max = 16777216,
+     .help = "request body limit in bytes (413 above)"},
+    {.name = "DRAIN_MS",
+     .type = CONFIG_LONG,
+     .def = "10000",
+     .min = 0,
+     .max = 600000,
+     .help = "bound on finishing in-flight requests after SIGTERM"},
+    {.name = "DRAIN_GRACE_MS",
+     .type = CONFIG_LONG,
+     .def = "200",
+     .min = 0,
+     .max = 60000,
+     .help = "after SIGTERM, answer with Connection: close this long so keep-alive clients "
+             "move away first"},
+    {.name = "PAGE_SIZE",
+     .type = CONFIG_LONG,
+     .def = "5",
+     .min = 1,
+     .max = 100,
+     .help = "default limit of lists"},
+    {.name = "CORS_ORIGINS",
+     .type = CONFIG_STR,
+     .def_doc = "none",
+     .help = "allowed origins, comma separated; a listed origin may send cookies, * allows "
+             "any other without them"},
+    {.name = "PUBLIC_URL",
+     .type = CONFIG_STR,
+     .def_doc = "from a trusted proxy's headers, else the local address",
+     .help = "http(s)://host[:port][/prefix], the base of absolute URLs"},
+    {.name = "TRUSTED_PROXIES",
+     .type = CONFIG_STR,
+     .def_doc = "none",
+     .help = "peer addresses whose X-Forwarded-For/-Proto/-Host are believed"},
+    {.name = NULL},
+};
+
+void http_config_from_env(http_config_t *cfg, const char *service, int default_port) {
+    memset(cfg, 0, sizeof *cfg);
+    config_declare(http_config_vars);
+    char port[16];
+    snprintf(port, sizeof port, "%d", default_port);
+    config_set_default("PORT", port);
     cfg->service = service;
     cfg->version = TIZZA_VERSION;
     cfg->build_time = "unknown";
     cfg->openapi = "";
     cfg->api_versions = "v1";
-    cfg->host = config_str("HOST", "0.0.0.0");
-    cfg->port = (int)config_long("PORT", default_port, 1, 65535);
-    cfg->threads = (int)config_long("HTTP_THREADS", ncpu > 8 ? 8 : ncpu, 1, 64);
-    cfg->workers = (int)config_long("WORKERS", 8, 1, 256);
-    cfg->body_limit = (size_t)config_long("BODY_LIMIT", 65536, 1024, 16 * 1024 * 1024);
-    cfg->drain_ms = (int)config_long("DRAIN_MS", 10000, 0, 600000);
-    cfg->grace_ms = (int)config_long("DRAIN_GRACE_MS", 200, 0, 60000);
-    /* read here so a bad value stops the binary at start */
-    (void)config_long("PAGE_SIZE", 5, 1, 100);
+    cfg->host = config_str("HOST");
+    cfg->port = (int)config_long("PORT");
+    cfg->threads = (int)config_long("HTTP_THREADS");
+    cfg->workers = (int)config_long("WORKERS");
+    cfg->body_limit = (size_t)config_long("BODY_LIMIT");
+    cfg->drain_ms = (int)config_long("DRAIN_MS");
+    cfg->grace_ms = (int)config_long("DRAIN_GRACE_MS");
+    cfg->page_size = config_long("PAGE_SIZE");
     conn_config_t cc;
     conn_config_from_env(&cc);
     cfg->max_connections = cc.max_connections;
@@ -557,9 +627,9 @@ void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON
 /* ------------------------------------------------------------------------------------------
  * Rate limits */
 
-/* The named limiter, created on first use (env RATE_LIMIT_<NAME> overrides the defaults). */
-static ratelimit_t *named_limit(http_server_t *srv, const char *name, double per_minute,
-                                double burst) {
+/* The named limiter, created on first use from RATE_LIMIT_<NAME> (its row, declared by the
+ * service, holds the default). */
+static ratelimit_t *named_limit(http_server_t *srv, const char *name) {
     for (int i = 0; i < srv->nlimits; i++)
         if (strcmp(srv->limits[i].name, name) == 0) return srv->limits[i].rl;
     char var[96] = "RATE_LIMIT_";
@@ -567,27 +637,20 @@ static ratelimit_t *named_limit(http_server_t *srv, const char *name, double per
     for (const char *p = name; *p && off < sizeof var - 1; p++)
         var[off++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : (*p == '-' ? '_' : *p);
     var[off] = '\0';
-    const char *env = config_str(var, NULL);
-    if (env) {
-        char *end = NULL;
-        per_minute = strtod(env, &end);
-        burst = per_minute;
-        if (end && *end == '/') burst = strtod(end + 1, &end);
-        if (!end || *end || per_minute < 0 || burst < 0 || (per_minute > 0 && burst < 1))
-            config_fail(var, "must be per_minute[/burst] (numbers), or 0 to disable");
-    }
+    double per_minute = 0, burst = 0;
+    config_rate(var, &per_minute, &burst);
     if (srv->nlimits == (int)(sizeof srv->limits / sizeof srv->limits[0])) abort();
     srv->limits[srv->nlimits].name = xstrdup(name);
     srv->limits[srv->nlimits].rl = per_minute > 0 ? ratelimit_new(per_minute, burst) : NULL;
     return srv->limits[srv->nlimits++].rl;
 }
 
-void http_rate_limit(http_server_t *srv, const char *method, const char *pattern, const char *name,
-                     double per_minute, double burst) {
+void http_rate_limit(http_server_t *srv, const char *method, const char *pattern,
+                     const char *name) {
     route_t *r = route_find(srv->routes, pattern);
     struct method_entry *m = r ? route_method(r, method) : NULL;
     if (!m) abort(); /* programming error: limit a route that exists */
-    m->limit = named_limit(srv, name, per_minute, burst);
+    m->limit = named_limit(srv, name);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -679,8 +742,8 @@ static void h_info(http_req_t *req, void *ctx) {
 /* PUBLIC_URL: http(s)://host[:port][/prefix], no user, query or fragment (libevent's URI
  * parser); malloc'd without its trailing '/', or NULL when unset. */
 static char *public_url_from_env(void) {
-    const char *v = config_str("PUBLIC_URL", "");
-    if (!v || !*v) return NULL;
+    const char *v = config_str("PUBLIC_URL");
+    if (!v) return NULL;
     struct evhttp_uri *u = evhttp_uri_parse_with_flags(v, 0);
     const char *scheme = u ? evhttp_uri_get_scheme(u) : NULL,
                *host = u ? evhttp_uri_get_host(u) : NULL;
@@ -697,9 +760,10 @@ static char *public_url_from_env(void) {
 http_server_t *http_server_new(const http_config_t *cfg) {
     http_server_t *srv = xcalloc(1, sizeof *srv);
     srv->cfg = *cfg;
-    srv->cors = split_list(config_str("CORS_ORIGINS", ""), &srv->ncors);
-    srv->trusted = split_list(config_str("TRUSTED_PROXIES", ""), &srv->ntrusted);
-    srv->page_size = config_long("PAGE_SIZE", 5, 1, 100);
+    config_declare(http_config_vars);
+    srv->cors = split_list(config_str("CORS_ORIGINS"), &srv->ncors);
+    srv->trusted = split_list(config_str("TRUSTED_PROXIES"), &srv->ntrusted);
+    srv->page_size = cfg->page_size;
     srv->public_url = public_url_from_env();
     srv->routes = route_table_new();
     pthread_mutex_init(&srv->q_mu, NULL);

@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
+
 typedef struct http_server http_server_t;
 typedef struct http_req http_req_t;
 
@@ -51,11 +53,13 @@ typedef struct {
     const char *api_versions; /* e.g. "v1" or "v2" for /info */
     const char *host;
     int port;
-    int threads;       /* event loops (HTTP_THREADS, default: online CPUs) */
-    int workers;       /* worker threads (WORKERS, default 8) */
-    size_t body_limit; /* BODY_LIMIT, default 65536 */
-    int drain_ms;      /* DRAIN_MS, default 10000 */
-    int grace_ms;      /* DRAIN_GRACE_MS, default 200: "Connection: close" period */
+    /* The variables named below: defaults, ranges and meaning in http_config_vars. */
+    int threads;       /* event loops (HTTP_THREADS) */
+    int workers;       /* worker threads (WORKERS) */
+    size_t body_limit; /* BODY_LIMIT */
+    int drain_ms;      /* DRAIN_MS */
+    int grace_ms;      /* DRAIN_GRACE_MS: "Connection: close" period */
+    long page_size;    /* PAGE_SIZE: a list's limit when the request gives none */
     /* connection limits and deadlines, see conn.h */
     int max_connections;        /* MAX_CONNECTIONS */
     int max_client_connections; /* MAX_CLIENT_CONNECTIONS */
@@ -65,9 +69,13 @@ typedef struct {
     void *ready_ctx;
 } http_config_t;
 
-/* Fills the defaults for `service` and reads HOST, PORT (default_port), HTTP_THREADS, WORKERS,
- * BODY_LIMIT, DRAIN_MS, CORS_ORIGINS, TRUSTED_PROXIES, PAGE_SIZE (config.h semantics:
- * invalid values exit 2). */
+/* The variables the server reads (config.h's table): HOST, PORT, HTTP_THREADS, WORKERS,
+ * BODY_LIMIT, DRAIN_MS, DRAIN_GRACE_MS, PAGE_SIZE here, CORS_ORIGINS, PUBLIC_URL and
+ * TRUSTED_PROXIES in http_server_new(); conn_config_vars (conn.h) has the connection limits. */
+extern const config_var_t http_config_vars[];
+
+/* Declares http_config_vars and conn_config_vars, makes default_port PORT's default, and
+ * fills cfg for `service` from them (config.h semantics: invalid values exit 2). */
 void http_config_from_env(http_config_t *cfg, const char *service, int default_port);
 
 http_server_t *http_server_new(const http_config_t *cfg);
@@ -143,7 +151,7 @@ void http_finish_on_worker(http_req_t *req, http_worker_fn fn, void *arg);
 typedef struct {
     long limit, offset;
 } http_page_t;
-/* Reads ?limit= (1..100, default PAGE_SIZE or 5) and ?offset= (>= 0, default 0), decimal
+/* Reads ?limit= (1..100, default PAGE_SIZE) and ?offset= (>= 0, default 0), decimal
  * digits only (query.h, query_page). On a bad value answers 400 and returns -1. */
 int http_page_params(http_req_t *req, http_page_t *page);
 /* Replies 200 {"count","next","previous","results"} with absolute next/previous URLs that
@@ -153,11 +161,10 @@ void http_reply_page(http_req_t *req, const http_page_t *page, long count, cJSON
 cJSON *http_page_body(const http_req_t *req, const http_page_t *page, long count, cJSON *results);
 
 /* ---- rate limiting (see ratelimit.h), per client address ----
- * Adds a limit of `burst` requests refilled at `per_minute` for `method pattern`. Routes
- * given the same `name` share one limiter (the first call's numbers count). Env
- * RATE_LIMIT_<NAME>=per_minute[/burst] overrides, RATE_LIMIT_<NAME>=0 disables. NAME is
- * `name` upper-cased. Over the limit: 429 with Retry-After. */
-void http_rate_limit(http_server_t *srv, const char *method, const char *pattern, const char *name,
-                     double per_minute, double burst);
+ * Limits `method pattern` by the variable RATE_LIMIT_<NAME> (NAME is `name` upper-cased, '-'
+ * as '_'), a CONFIG_RATE row the service declares with its default: per_minute[/burst],
+ * 0 disables. Routes given the same `name` share one limiter. Over the limit: 429 with
+ * Retry-After. */
+void http_rate_limit(http_server_t *srv, const char *method, const char *pattern, const char *name);
 
 #endif

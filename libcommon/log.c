@@ -19,10 +19,12 @@
  * come first and appear once. A `fields` value that is not an object is logged under the
  * key "fields".
  *
- * State (service, level, format) is set once by log_init() at start, before threads exist;
+ * State (service, level, format) is set once by log_init() at start, before threads exist,
+ * from LOG_LEVEL and LOG_FORMAT (log_config_vars: choices and defaults);
  * before that the defaults are service "tizza", level info, JSON. */
 #include "log.h"
 
+#include "config.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -36,40 +38,38 @@ static char log_service[64] = "tizza";
 static enum log_level log_min = LOG_INFO;
 static bool log_text = false;
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
 
 static const char *level_name(enum log_level level) {
     if ((int)level < 0 || level > LOG_ERROR) return "error";
-    return level_names[level];
+    return level_choices[level];
 }
 
-int log_init(const char *service, const char **why) {
-    const char *lv = getenv("LOG_LEVEL");
-    const char *fmt = getenv("LOG_FORMAT");
-    int level = LOG_INFO;
-    bool text = false;
+static const char *const format_choices[] = {"json", "text", NULL};
 
-    if (lv && *lv) {
-        level = -1;
-        for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
-            if (strcasecmp(lv, level_names[i]) == 0) level = i;
-        if (level < 0) {
-            if (why) *why = "LOG_LEVEL must be one of debug, info, warn, error";
-            return -1;
-        }
-    }
-    if (fmt && *fmt) {
-        if (strcasecmp(fmt, "text") == 0) {
-            text = true;
-        } else if (strcasecmp(fmt, "json") != 0) {
-            if (why) *why = "LOG_FORMAT must be json or text";
-            return -1;
-        }
-    }
+const config_var_t log_config_vars[] = {
+    {.name = "LOG_LEVEL",
+     .type = CONFIG_ENUM,
+     .def = "info",
+     .choices = level_choices,
+     .help = "least severe level logged"},
+    {.name = "LOG_FORMAT",
+     .type = CONFIG_ENUM,
+     .def = "json",
+     .choices = format_choices,
+     .help = "json: one object per line; text: for humans"},
+    {.name = NULL},
+};
+
+void log_init(const char *service) {
+    config_declare(log_config_vars);
+    const char *lv = config_enum("LOG_LEVEL"), *fmt = config_enum("LOG_FORMAT");
+    int level = LOG_INFO;
+    for (int i = LOG_DEBUG; i <= LOG_ERROR; i++)
+        if (lv == level_choices[i]) level = i;
     if (service && *service) str_copy(log_service, service, sizeof log_service);
     log_min = (enum log_level)level;
-    log_text = text;
-    return 0;
+    log_text = strcmp(fmt, "text") == 0;
 }
 
 int log_enabled(enum log_level level) { return level >= log_min; }

@@ -80,16 +80,51 @@ static void textf(char *buf, size_t n, const char *fmt, ...) {
 
 /* ---- settings ---------------------------------------------------------------------------- */
 
-static struct {
-    long connect_ms, timeout_ms, retries, breaker_failures, cooldown_ms;
-} settings = {500, 3000, 2, 5, 5000};
+const config_var_t remote_config_vars[] = {
+    {.name = "REMOTE_CONNECT_TIMEOUT_MS",
+     .type = CONFIG_LONG,
+     .def = "500",
+     .min = 1,
+     .max = 600000,
+     .help = "remote call connect timeout"},
+    {.name = "REMOTE_TIMEOUT_MS",
+     .type = CONFIG_LONG,
+     .def = "3000",
+     .min = 1,
+     .max = 600000,
+     .help = "a remote call's whole budget, retries included"},
+    {.name = "REMOTE_RETRIES",
+     .type = CONFIG_LONG,
+     .def = "2",
+     .min = 0,
+     .max = 10,
+     .help = "retries of idempotent remote calls on connection errors and 502/503/504"},
+    {.name = "REMOTE_BREAKER_FAILURES",
+     .type = CONFIG_LONG,
+     .def = "5",
+     .min = 0,
+     .max = 1000000,
+     .help = "circuit breaker per target: opens after this many failures, 0: off"},
+    {.name = "REMOTE_BREAKER_COOLDOWN_MS",
+     .type = CONFIG_LONG,
+     .def = "5000",
+     .min = 1,
+     .max = 3600000,
+     .help = "an open circuit breaker half-opens after this"},
+    {.name = NULL},
+};
+
+static struct { long connect_ms, timeout_ms, retries, breaker_failures, cooldown_ms; } settings;
+static bool settings_read; /* else the first call reads them */
 
 void remote_config_from_env(void) {
-    settings.connect_ms = config_long("REMOTE_CONNECT_TIMEOUT_MS", 500, 1, 600000);
-    settings.timeout_ms = config_long("REMOTE_TIMEOUT_MS", 3000, 1, 600000);
-    settings.retries = config_long("REMOTE_RETRIES", 2, 0, 10);
-    settings.breaker_failures = config_long("REMOTE_BREAKER_FAILURES", 5, 0, 1000000);
-    settings.cooldown_ms = config_long("REMOTE_BREAKER_COOLDOWN_MS", 5000, 1, 3600000);
+    config_declare(remote_config_vars);
+    settings_read = true;
+    settings.connect_ms = config_long("REMOTE_CONNECT_TIMEOUT_MS");
+    settings.timeout_ms = config_long("REMOTE_TIMEOUT_MS");
+    settings.retries = config_long("REMOTE_RETRIES");
+    settings.breaker_failures = config_long("REMOTE_BREAKER_FAILURES");
+    settings.cooldown_ms = config_long("REMOTE_BREAKER_COOLDOWN_MS");
 }
 
 /* ---- one-time set-up and the per-thread handle ---------------------------------------- */
@@ -109,6 +144,7 @@ static void handle_destroy_at_exit(void) {
 }
 
 static void remote_init(void) {
+    if (!settings_read) remote_config_from_env();
     if (sodium_init() < 0) return;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return;
     if (pthread_key_create(&handle_key, handle_destroy) != 0) return;

@@ -7,15 +7,14 @@
  * from an event-loop thread. Each thread keeps its own curl easy handle,
  * so connections are kept alive and reused between calls of that thread.
  *
- * Robustness:
- *  - connect and total timeouts from REMOTE_CONNECT_TIMEOUT_MS (default 500) and
- *    REMOTE_TIMEOUT_MS (default 3000);
- *  - idempotent requests (GET, PUT, DELETE) are retried up to REMOTE_RETRIES times (default
- *    2) with jittered exponential backoff, only on connection errors, timeouts and 502/503/504
+ * Robustness (the settings' defaults and ranges: remote_config_vars in remote.c):
+ *  - connect and total timeouts from REMOTE_CONNECT_TIMEOUT_MS and REMOTE_TIMEOUT_MS;
+ *  - idempotent requests (GET, PUT, DELETE) are retried up to REMOTE_RETRIES times with
+ *    jittered exponential backoff, only on connection errors, timeouts and 502/503/504
  *    -- never on 429 or any other 4xx;
- *  - a circuit breaker per base URL opens after REMOTE_BREAKER_FAILURES (default 5)
- *    consecutive failures, fails fast while open, and half-opens after
- *    REMOTE_BREAKER_COOLDOWN_MS (default 5000): one trial call closes or re-opens it;
+ *  - a circuit breaker per base URL opens after REMOTE_BREAKER_FAILURES consecutive
+ *    failures, fails fast while open, and half-opens after REMOTE_BREAKER_COOLDOWN_MS: one
+ *    trial call closes or re-opens it;
  *  - each call forwards the inbound request's Authorization, X-Request-Id and traceparent
  *    (a traceparent is made when the inbound request had none);
  *  - a memo (one per inbound request) makes one entity be fetched once per request.
@@ -91,7 +90,12 @@ const char *remote_last_error(const remote_ctx_t *ctx);
  * refused our call: a bug or a configuration error). */
 void remote_reply_error(http_req_t *req, int err, const char *what, const char *service);
 
-/* Reads the REMOTE_* settings (a bad value exits 2). Call once at start. */
+/* The REMOTE_* settings: defaults, ranges and meaning (config.h's table). A service that
+ * makes remote calls lists it in its service_def_t.config. */
+extern const config_var_t remote_config_vars[];
+
+/* Declares remote_config_vars and reads them (a bad value exits 2). Call once at start;
+ * else the first remote call does. */
 void remote_config_from_env(void);
 
 #endif

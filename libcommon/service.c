@@ -10,7 +10,9 @@
  * call from here, so that only binaries that fetch keys link that file and libcurl. */
 #include "service.h"
 
+#include "authn.h"
 #include "config.h"
+#include "conn.h"
 #include "log.h"
 #include "util.h"
 
@@ -58,49 +60,41 @@ void service_events_committed(service_t *svc) {
 
 static void on_consumer_commit(void *ctx) { service_events_committed(ctx); }
 
+/* Every table the binary may read, in --help's order: libcommon's core, the broker's and
+ * the verification keys' when used, then the service's own. No other may be declared
+ * afterwards (config_seal), so --help lists everything the binary reads. */
+static void declare_config(const service_def_t *def) {
+    char text[128];
+    config_declare(log_config_vars);
+    config_declare(http_config_vars);
+    config_declare(conn_config_vars);
+    config_declare(store_config_vars);
+    if (def->uses_broker) config_declare(events_config_vars);
+    if (def->remote_keys) {
+        config_declare(authn_config_vars);
+        config_declare(authn_remote_config_vars);
+    }
+    for (const config_var_t *const *t = def->config; t && *t; t++) config_declare(*t);
+    config_seal();
+    snprintf(text, sizeof text, "%d", def->default_port);
+    config_set_default("PORT", text);
+    snprintf(text, sizeof text, "sqlite://./var/%s.db", def->name);
+    config_set_default("STORE_URL", text);
+}
+
 static void usage(const service_def_t *def, FILE *out) {
-    fprintf(
-        out,
-        "tizza-%s %s -- %s\n\n"
-        "usage: tizza-%s [serve|migrate%s] [options]\n"
-        "       tizza-%s --help | --version\n\n"
-        "commands:\n"
-        "  serve      serve HTTP (default)\n"
-        "  migrate    create collections and indexes (idempotent)\n"
-        "%s"
-        "\nenvironment (defaults in parentheses):\n"
-        "  HOST, PORT          listen address (0.0.0.0, %d)\n"
-        "  STORE_URL           sqlite:///path.db or mongodb://... (sqlite://./var/%s.db)\n"
-        "  LOG_LEVEL           debug|info|warn|error (info)\n"
-        "  LOG_FORMAT          json|text (json)\n"
-        "  HTTP_THREADS        event-loop threads (number of CPUs)\n"
-        "  WORKERS             worker threads for slow work (8)\n"
-        "  BODY_LIMIT          max request body in bytes (65536)\n"
-        "  DRAIN_MS            graceful-stop bound in ms (10000)\n"
-        "  DRAIN_GRACE_MS      after SIGTERM, answer with Connection: close this long (200)\n"
-        "  MAX_CONNECTIONS     open connections per process (16384, below the fd limit)\n"
-        "  MAX_CLIENT_CONNECTIONS  per client address, trusted proxies exempt (256; 0: none)\n"
-        "  REQUEST_TIMEOUT_MS  whole request head and body, from its first byte (10000)\n"
-        "  KEEPALIVE_TIMEOUT_MS  idle connection between requests (60000)\n"
-        "  PAGE_SIZE           default page size (5, max 100)\n"
-        "  CORS_ORIGINS        allowed origins, comma separated; * any, without cookies (none)\n"
-        "  PUBLIC_URL          base of absolute URLs (trusted proxy headers, else local address)\n"
-        "  TRUSTED_PROXIES     peers whose X-Forwarded-* are believed (none)\n"
-        "  RATE_LIMIT_<NAME>   per_minute[/burst] or 0 to disable a named limit\n"
-        "%s"
-        "%s",
-        def->name, TIZZA_VERSION, def->summary, def->name, def->commands_help ? "|..." : "",
-        def->name, def->commands_help ? def->commands_help : "", def->default_port, def->name,
-        def->uses_broker ? "  AMQP_URL            RabbitMQ "
-                           "(amqp://guest:guest@127.0.0.1:5672/%2f)\n"
-                         : "",
-        def->env_help ? def->env_help : "");
-    if (def->remote_keys)
-        fprintf(out, "  AUTH_URL            auth service (http://127.0.0.1:8001)\n"
-                     "  AUTH_PUBLIC_KEY     base64url Ed25519 key(s) instead of fetching JWKS\n"
-                     "  AUTH_WAIT_MS        how long to retry fetching JWKS at start (30000)\n"
-                     "  ACCESS_TTL          longest access-token lifetime accepted (exp - iat),\n"
-                     "                      seconds; auth's ACCESS_TTL (900)\n");
+    fprintf(out,
+            "tizza-%s %s -- %s\n\n"
+            "usage: tizza-%s [serve|migrate%s] [options]\n"
+            "       tizza-%s --help | --version\n\n"
+            "commands:\n"
+            "  serve      serve HTTP (default)\n"
+            "  migrate    create collections and indexes (idempotent)\n"
+            "%s"
+            "\nenvironment (defaults and ranges in parentheses):\n",
+            def->name, TIZZA_VERSION, def->summary, def->name, def->commands_help ? "|..." : "",
+            def->name, def->commands_help ? def->commands_help : "");
+    config_print_help(out);
 }
 
 static int ready_check(char *why, size_t len, void *ctx) {
@@ -121,11 +115,11 @@ static int ready_check(char *why, size_t len, void *ctx) {
 }
 
 static void start_events(service_t *svc) {
-    const char *url = config_str("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
+    const char *url = config_str("AMQP_URL");
     svc->relay = outbox_relay_start(svc->store, url, svc->def->name);
     if (svc->nspecs) {
         svc->consumer = event_consumer_start(svc->store, url, svc->specs, svc->nspecs,
-                                             (int)config_long("AMQP_PREFETCH", 16, 1, 1000));
+                                             (int)config_long("AMQP_PREFETCH"));
         event_consumer_on_commit(svc->consumer, on_consumer_commit, svc);
     }
 }
@@ -179,6 +173,7 @@ int service_main(const service_def_t *def, int argc, char **argv) {
     char prog[64];
     snprintf(prog, sizeof prog, "tizza-%s", def->name);
     config_set_program(prog);
+    declare_config(def);
     const char *cmd = "serve";
     if (argc > 1) {
         if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -195,21 +190,16 @@ int service_main(const service_def_t *def, int argc, char **argv) {
         fprintf(stderr, "%s: unknown command '%s' (see --help)\n", prog, cmd);
         return 2;
     }
-    const char *why = NULL;
-    if (log_init(def->name, &why) != 0) {
-        fprintf(stderr, "%s: config: %s\n", prog, why);
-        return 2;
-    }
+    log_init(def->name);
     if (sodium_init() < 0) {
         fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
         return 1;
     }
 
-    char def_url[128], err[256] = "", dbname[64];
-    snprintf(def_url, sizeof def_url, "sqlite://./var/%s.db", def->name);
+    char err[256] = "", dbname[64];
     snprintf(dbname, sizeof dbname, "tizza_%s", def->name);
     service_t svc = {.def = def};
-    const char *url = config_str("STORE_URL", def_url);
+    const char *url = config_str("STORE_URL");
     if (strncmp(url, "sqlite://", 9) != 0 && strncmp(url, "mongodb://", 10) != 0 &&
         strncmp(url, "mongodb+srv://", 14) != 0)
         config_fail("STORE_URL", "must be sqlite://<path> or mongodb://...");

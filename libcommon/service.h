@@ -1,9 +1,11 @@
 /* service -- the one main() every Tizza binary shares.
  *
  * service_main() parses the command line (--help, --version, subcommands `serve` (default),
- * `migrate`, plus the service's own), sets up logging and configuration from the
- * environment (a bad value exits 2 with one line), opens the store (STORE_URL, default
- * sqlite://./var/<name>.db), runs the idempotent migration, and for `serve`: builds the HTTP
+ * `migrate`, plus the service's own), declares the configuration tables (config.h) of
+ * libcommon's modules the binary uses and the service's own (def->config), which --help
+ * prints, sets up logging and configuration from the environment (a bad value exits 2 with
+ * one line), opens the store (STORE_URL, default sqlite://./var/<name>.db), runs the
+ * idempotent migration, and for `serve`: builds the HTTP
  * server, lets the service register its routes and event consumers, starts the outbox relay
  * and consumers when the service uses them, serves until SIGTERM/SIGINT, then stops the
  * consumers and relay and frees everything (so LeakSanitizer stays clean).
@@ -20,11 +22,14 @@
 typedef struct service service_t;
 
 typedef struct {
-    const char *name;          /* "tweets" -> binary tizza-tweets, database tizza_tweets */
-    int default_port;          /* 8004 */
-    const char *api_versions;  /* "v2" */
-    const char *summary;       /* one line for --help */
-    const char *env_help;      /* extra lines for --help: "  NAME  meaning (default)\n" */
+    const char *name;         /* "tweets" -> binary tizza-tweets, database tizza_tweets */
+    int default_port;         /* 8004 */
+    const char *api_versions; /* "v2" */
+    const char *summary;      /* one line for --help */
+    /* The configuration tables (config.h) the service reads beyond libcommon's core: its
+     * own rows and those of optional libcommon modules it uses (remote_config_vars),
+     * NULL-terminated; may be NULL. --help prints them after the core's. */
+    const config_var_t *const *config;
     const char *commands_help; /* extra subcommand lines for --help, may be NULL */
     bool uses_broker;          /* start relay/consumers and include the broker in /ready */
     bool remote_keys;          /* verify tokens with auth's keys: AUTH_PUBLIC_KEY, else the

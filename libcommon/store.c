@@ -45,6 +45,7 @@
  *    plugin would give it its own copy of store_err, so its messages would never reach
  *    store_errmsg().
  */
+#include "config.h"
 #include "store_internal.h"
 #include "util.h"
 
@@ -203,10 +204,23 @@ static pthread_once_t mongo_once = PTHREAD_ONCE_INIT;
 static const struct store_ops *mongo_ops; /* set once by mongo_load, or NULL */
 static char mongo_err[PATH_MAX + 256];    /* why mongo_ops is NULL */
 
+const config_var_t store_config_vars[] = {
+    {.name = "STORE_URL",
+     .type = CONFIG_STR,
+     .def_doc = "sqlite://./var/<service>.db",
+     .help = "sqlite:///abs/path.db, sqlite://./rel/path.db or mongodb://..."},
+    {.name = "TIZZA_LIB_DIR",
+     .type = CONFIG_STR,
+     .def_doc = "<binary dir>/../lib",
+     .help = "where the MongoDB store plugin (" STORE_MONGO_PLUGIN ") is"},
+    {.name = NULL},
+};
+
 /* <dir>/STORE_MONGO_PLUGIN, dir being $TIZZA_LIB_DIR or <exe dir>/../lib. */
 static bool mongo_path(char *path, size_t len) {
-    const char *dir = getenv("TIZZA_LIB_DIR");
-    if (dir && *dir) return (size_t)snprintf(path, len, "%s/%s", dir, STORE_MONGO_PLUGIN) < len;
+    config_declare(store_config_vars);
+    const char *dir = config_str("TIZZA_LIB_DIR");
+    if (dir) return (size_t)snprintf(path, len, "%s/%s", dir, STORE_MONGO_PLUGIN) < len;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return false;

@@ -32,6 +32,8 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+#include "config.h"
+
 typedef struct store store_t;
 typedef struct store_filter store_filter_t;
 
@@ -54,6 +56,10 @@ enum store_op {
     STORE_GT,
     STORE_GTE,
 };
+
+/* STORE_URL (read by service_main, its default set per service) and TIZZA_LIB_DIR (where
+ * the MongoDB plugin is): config.h's table. */
+extern const config_var_t store_config_vars[];
 
 /* url: "sqlite:///abs/path.db", "sqlite://./rel/path.db", "sqlite://:memory:" (tests),
  * or "mongodb://..." (database `dbname` unless the URL names one). Returns NULL and fills

@@ -62,6 +62,8 @@ typedef struct {
 /* Reads HASH_CONCURRENCY and LOGIN_UNKNOWN_QUEUE. Call once before serving (without it,
  * as in commands, hashes run at once). 0 or -1. */
 int passwords_init(void);
+/* HASH_CONCURRENCY and LOGIN_UNKNOWN_QUEUE (config.h's table), read by passwords_init(). */
+extern const config_var_t passwords_config_vars[];
 /* argon2id hash of `pw` into out (crypto_pwhash_STRBYTES). 0, or -1 (out of memory). */
 int password_hash(const char *pw, char out[crypto_pwhash_STRBYTES]);
 /* True when `pw` matches a known user's `hash` (false for a NULL or broken hash, after the

@@ -22,7 +22,7 @@
 
 /* ERASURE_SERVICES as a JSON array of names. */
 static cJSON *expected_services(void) {
-    const char *list = config_str("ERASURE_SERVICES", "pizza,likes,tweets");
+    const char *list = config_str("ERASURE_SERVICES");
     cJSON *arr = cJSON_CreateArray();
     char *copy = strdup(list), *save = NULL;
     for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))

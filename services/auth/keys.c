@@ -37,8 +37,8 @@
 #define SEAL_AD_MAX 64
 
 int keys_kek_from_config(unsigned char kek[AUTH_KEK_BYTES]) {
-    const char *v = config_str(KEK_VAR, NULL);
-    if (v == NULL || *v == '\0') return 0;
+    const char *v = config_str(KEK_VAR);
+    if (v == NULL) return 0;
     if (b64_decode_exact(v, kek, AUTH_KEK_BYTES) != 0 || sodium_is_zero(kek, AUTH_KEK_BYTES)) {
         sodium_memzero(kek, AUTH_KEK_BYTES);
         config_fail(KEK_VAR, "must be a base64url 32-byte random key");

@@ -43,36 +43,65 @@ static const char commands_help[] =
     "             password from TIZZA_SUPERUSER_PASSWORD, else the first line of stdin;\n"
     "             prints the user id\n";
 
-static const char env_help[] =
-    "  AUTH_SIGNING_KEY    base64url 32-byte Ed25519 seed; never stored (unset: generated\n"
-    "                      on first start and kept in the store, encrypted)\n"
-    "  AUTH_KEY_ENCRYPTION_KEY\n"
-    "                      base64url 32-byte key that encrypts the signing key kept in\n"
-    "                      the store; required unless AUTH_SIGNING_KEY is set\n"
-    "  ACCESS_TTL          access token lifetime in seconds, also the longest accepted\n"
-    "                      (900; give every service the same value)\n"
-    "  REFRESH_TTL         refresh token lifetime in seconds (1209600)\n"
-    "  REFRESH_GRACE_MS    after a refresh, a second use of the old token within this\n"
-    "                      many ms gets the same new one instead of revoking the\n"
-    "                      session, 0 = off (5000)\n"
-    "  COOKIE_SECURE       add Secure to the cookies (false)\n"
-    "  RATE_LIMIT_LOGIN    logins per minute[/burst] per client address, 0 = off (10/10)\n"
-    "  RATE_LIMIT_SIGNUP   signups per minute[/burst] per client address, 0 = off (10/10)\n"
-    "  LOGIN_FAILURES_PER_USER\n"
-    "                      failed logins per username and client (address, or device\n"
-    "                      cookie) per 15 minutes before that client gets 429, 0 = off (5)\n"
-    "  LOGIN_FAILURES_PER_USER_TOTAL\n"
-    "                      failed logins per username from all clients without a device\n"
-    "                      cookie per 15 minutes before those get 429, 0 = off (100)\n"
-    "  HASH_CONCURRENCY    password hashes running at once, one more while logins of\n"
-    "                      unknown usernames hold slots (CPUs - 1, at least 1)\n"
-    "  LOGIN_UNKNOWN_QUEUE logins of unknown usernames waiting for a hash slot; more\n"
-    "                      are refused with 503 at once; known users' hashes never wait\n"
-    "                      for them (HASH_CONCURRENCY)\n"
-    "  ERASURE_SERVICES    services whose user.erased completes an erasure\n"
-    "                      (pizza,likes,tweets)\n"
-    "  TIZZA_SUPERUSER_PASSWORD\n"
-    "                      password for create-superuser (else read from stdin)\n";
+/* auth's own variables (config.h); --help prints them after libcommon's. */
+static const config_var_t auth_config_vars[] = {
+    {.name = "AUTH_SIGNING_KEY",
+     .type = CONFIG_STR,
+     .def_doc = "generated on first start and kept in the store, encrypted",
+     .help = "base64url 32-byte Ed25519 seed that signs access tokens; never stored"},
+    {.name = "AUTH_KEY_ENCRYPTION_KEY",
+     .type = CONFIG_STR,
+     .def_doc = "required unless AUTH_SIGNING_KEY is set",
+     .help = "base64url 32-byte key that encrypts the signing key kept in the store"},
+    {.name = "REFRESH_TTL",
+     .type = CONFIG_LONG,
+     .def = "1209600",
+     .min = 60,
+     .max = 31536000,
+     .help = "refresh token lifetime in seconds"},
+    {.name = "REFRESH_GRACE_MS",
+     .type = CONFIG_LONG,
+     .def = "5000",
+     .min = 0,
+     .max = 60000,
+     .help = "after a refresh, a second use of the old token within this many ms gets the "
+             "same new one instead of revoking the session, 0: off"},
+    {.name = "COOKIE_SECURE",
+     .type = CONFIG_BOOL,
+     .def = "false",
+     .help = "add Secure to the cookies (behind TLS)"},
+    {.name = "RATE_LIMIT_LOGIN",
+     .type = CONFIG_RATE,
+     .def = "10/10",
+     .help = "logins per minute[/burst] per client address, 0: off"},
+    {.name = "RATE_LIMIT_SIGNUP",
+     .type = CONFIG_RATE,
+     .def = "10/10",
+     .help = "signups per minute[/burst] per client address, 0: off"},
+    {.name = "LOGIN_FAILURES_PER_USER",
+     .type = CONFIG_LONG,
+     .def = "5",
+     .min = 0,
+     .max = 1000000,
+     .help = "failed logins per username and client (device cookie, else address) per 15 "
+             "minutes before that client gets 429, 0: off"},
+    {.name = "LOGIN_FAILURES_PER_USER_TOTAL",
+     .type = CONFIG_LONG,
+     .def = "100",
+     .min = 0,
+     .max = 1000000,
+     .help = "failed logins per username from all clients without a device cookie per 15 "
+             "minutes before those get 429, 0: off"},
+    {.name = "ERASURE_SERVICES",
+     .type = CONFIG_STR,
+     .def = "pizza,likes,tweets",
+     .help = "services whose user.erased completes an erasure"},
+    {.name = "TIZZA_SUPERUSER_PASSWORD",
+     .type = CONFIG_STR,
+     .def_doc = "read from stdin",
+     .help = "the password for create-superuser"},
+    {.name = NULL},
+};
 
 /* ---------------------------------------------------------------- settings */
 
@@ -81,14 +110,14 @@ static const char env_help[] =
  * then required). */
 static const char *settings_load(auth_ctx_t *ctx, unsigned char kek[AUTH_KEK_BYTES]) {
     ctx->access_ttl = authn_config_access_ttl();
-    ctx->refresh_ttl = config_long("REFRESH_TTL", 1209600, 60, 31536000);
-    ctx->refresh_grace_ms = config_long("REFRESH_GRACE_MS", 5000, 0, 60000);
-    ctx->cookie_secure = config_bool("COOKIE_SECURE", false);
-    long failures = config_long("LOGIN_FAILURES_PER_USER", 5, 0, 1000000);
+    ctx->refresh_ttl = config_long("REFRESH_TTL");
+    ctx->refresh_grace_ms = config_long("REFRESH_GRACE_MS");
+    ctx->cookie_secure = config_bool("COOKIE_SECURE");
+    long failures = config_long("LOGIN_FAILURES_PER_USER");
     if (failures > 0) ctx->login_fail = ratelimit_new((double)failures / 15.0, (double)failures);
-    long all = config_long("LOGIN_FAILURES_PER_USER_TOTAL", 100, 0, 1000000);
+    long all = config_long("LOGIN_FAILURES_PER_USER_TOTAL");
     if (all > 0) ctx->login_all = ratelimit_new((double)all / 15.0, (double)all);
-    const char *seed = config_str("AUTH_SIGNING_KEY", NULL);
+    const char *seed = config_str("AUTH_SIGNING_KEY");
     if (seed != NULL && *seed != '\0' && token_key_from_seed(&ctx->key, seed) != 0)
         config_fail("AUTH_SIGNING_KEY", "must be a base64url 32-byte Ed25519 seed");
     int have_kek = keys_kek_from_config(kek);
@@ -167,9 +196,9 @@ static void routes(http_server_t *srv, auth_ctx_t *ctx) {
     http_route(srv, "DELETE", "/api/v1/users/{id}", users_delete, ctx, st);
     http_route(srv, "GET", "/api/v1/users/{id}/erasure", erasure_get, ctx, st);
 
-    http_rate_limit(srv, "POST", "/api/v1/auth/login", "login", 10, 10);
-    http_rate_limit(srv, "POST", "/api/v1/auth/signup", "signup", 10, 10);
-    http_rate_limit(srv, "POST", "/api/v1/users", "signup", 10, 10);
+    http_rate_limit(srv, "POST", "/api/v1/auth/login", "login");
+    http_rate_limit(srv, "POST", "/api/v1/auth/signup", "signup");
+    http_rate_limit(srv, "POST", "/api/v1/users", "signup");
 }
 
 static int auth_setup(service_t *svc) {
@@ -216,8 +245,8 @@ static void auth_teardown(service_t *svc) {
 
 /* TIZZA_SUPERUSER_PASSWORD, else the first line of stdin (malloc'd), or NULL. */
 static char *superuser_password(void) {
-    const char *env = getenv("TIZZA_SUPERUSER_PASSWORD");
-    if (env != NULL && *env != '\0') return strdup(env);
+    const char *env = config_str("TIZZA_SUPERUSER_PASSWORD");
+    if (env != NULL) return strdup(env);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, stdin);
@@ -314,12 +343,14 @@ static int auth_command(service_t *svc, int argc, char **argv) {
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
+    static const config_var_t *const config[] = {authn_config_vars, auth_config_vars,
+                                                 passwords_config_vars, NULL};
     static const service_def_t def = {
         .name = "auth",
         .default_port = 8001,
         .api_versions = "v1",
         .summary = "Tizza users, sessions and tokens",
-        .env_help = env_help,
+        .config = config,
         .commands_help = commands_help,
         .uses_broker = true,
         .remote_keys = false,

@@ -6,8 +6,8 @@
  *
  * Concurrency. Each hash maps and touches 64 MiB. Letting every worker hash at once starves
  * the event loops (CPU and the kernel's mm lock: measured /health stalls of 100+ ms with 20
- * logins in flight), so at most HASH_CONCURRENCY hashes run at a time (default: CPUs - 1,
- * at least 1); the others wait for a slot in their worker thread.
+ * logins in flight), so at most HASH_CONCURRENCY hashes run at a time (default: its row in
+ * passwords_config_vars below); the others wait for a slot in their worker thread.
  *
  * Unknown users: login must take as long for an unknown username as for a wrong password,
  * otherwise the timing tells which usernames exist. password_verify_unknown(pw) verifies
@@ -24,11 +24,10 @@
  *     slot is enough for a known user not to wait behind them;
  *   - an unknown-user verification starts only while no known hash waits, fewer than
  *     HASH_CONCURRENCY hashes run in all and fewer than HASH_CONCURRENCY - 1 (at least 1)
- *     unknown ones run; otherwise it waits in a bounded queue (LOGIN_UNKNOWN_QUEUE, default
- *     HASH_CONCURRENCY), and when that is full password_verify_unknown refuses at once and
- *     the login answers 503 with Retry-After. A flood thus holds at most (its slots + queue)
- *     worker threads and costs no argon2id beyond its slots.
- * An idle server spends the same time on both kinds; under such a flood unknown usernames
+ *     unknown ones run; otherwise it waits in a bounded queue (LOGIN_UNKNOWN_QUEUE), and when that
+ * is full password_verify_unknown refuses at once and the login answers 503 with Retry-After. A
+ * flood thus holds at most (its slots + queue) worker threads and costs no argon2id beyond its
+ * slots. An idle server spends the same time on both kinds; under such a flood unknown usernames
  * are slower or refused while known ones are not -- which tells nothing new, since GET
  * /api/v1/users?username= says whether a username exists anyway.
  *
@@ -57,11 +56,37 @@ static int unknown_running; /* of `running` */
 static int unknown_waiting;
 static int unknown_queue; /* LOGIN_UNKNOWN_QUEUE */
 
-int passwords_init(void) {
+/* HASH_CONCURRENCY's default: a CPU left for the event loops, at least 1. */
+static long concurrency_default(void) {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    long def = ncpu > 1 ? ncpu - 1 : 1;
-    long n = config_long("HASH_CONCURRENCY", def, 1, 256);
-    long q = config_long("LOGIN_UNKNOWN_QUEUE", n, 0, 100000);
+    return ncpu > 1 ? ncpu - 1 : 1;
+}
+
+static long unknown_queue_default(void) { return config_long("HASH_CONCURRENCY"); }
+
+const config_var_t passwords_config_vars[] = {
+    {.name = "HASH_CONCURRENCY",
+     .type = CONFIG_LONG,
+     .def_fn = concurrency_default,
+     .def_doc = "CPUs - 1, at least 1",
+     .min = 1,
+     .max = 256,
+     .help = "argon2id hashes running at once (64 MiB each); one more while logins of unknown "
+             "usernames hold slots, so known users never wait for them"},
+    {.name = "LOGIN_UNKNOWN_QUEUE",
+     .type = CONFIG_LONG,
+     .def_fn = unknown_queue_default,
+     .def_doc = "HASH_CONCURRENCY",
+     .min = 0,
+     .max = 100000,
+     .help = "logins of unknown usernames waiting for a hash slot; more are refused with 503 "
+             "at once"},
+    {.name = NULL},
+};
+
+int passwords_init(void) {
+    long n = config_long("HASH_CONCURRENCY");
+    long q = config_long("LOGIN_UNKNOWN_QUEUE");
     pthread_mutex_lock(&lock);
     slots = (int)n;
     unknown_max = n > 1 ? (int)n - 1 : 1;

@@ -15,7 +15,7 @@
  * successor: its id and the successor token itself, encrypted under a key derived from the
  * rotated token (next_sealed), so only a holder of the rotated token can recover it.
  *
- * Grace window: a second use of a rotated token within REFRESH_GRACE_MS (default 5 s) of
+ * Grace window: a second use of a rotated token within REFRESH_GRACE_MS (auth_config_vars) of
  * its rotation -- two browser tabs refreshing at once, a retried request whose answer was
  * lost -- answers with the same successor (and a new access token) instead of revoking: it
  * follows the successors, each rotated within the window too, to the newest unused token

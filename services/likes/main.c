@@ -7,19 +7,21 @@
 #include "config.h"
 #include "remote.h"
 
-static const char env_help[] =
-    "  PIZZA_URL           pizza service for the remote model (http://127.0.0.1:8002)\n"
-    "  REMOTE_CONNECT_TIMEOUT_MS, REMOTE_TIMEOUT_MS\n"
-    "                      remote call timeouts (500, 3000)\n"
-    "  REMOTE_RETRIES      retries of idempotent remote calls (2)\n"
-    "  REMOTE_BREAKER_FAILURES, REMOTE_BREAKER_COOLDOWN_MS\n"
-    "                      circuit breaker per remote service (5, 5000)\n";
+static const config_var_t likes_config_vars[] = {
+    {.name = "PIZZA_URL",
+     .type = CONFIG_URL,
+     .def = "http://127.0.0.1:8002",
+     .help = "the pizza service, for the remote model (pizza exists, expand)"},
+    {.name = NULL},
+};
+
+static const config_var_t *const likes_config[] = {likes_config_vars, remote_config_vars, NULL};
 
 static int migrate(store_t *s) { return likes_migrate(s); }
 
 static int setup(service_t *svc) {
     remote_config_from_env();
-    likes_routes(svc, config_url("PIZZA_URL", "http://127.0.0.1:8002"));
+    likes_routes(svc, config_url("PIZZA_URL"));
     likes_events(svc);
     return 0;
 }
@@ -29,7 +31,7 @@ static const service_def_t likes_service = {
     .default_port = 8003,
     .api_versions = "v1",
     .summary = "likes: one like or dislike per user and pizza (API v1)",
-    .env_help = env_help,
+    .config = likes_config,
     .uses_broker = true,
     .remote_keys = true,
     .load_keys = authn_load_remote_keys,

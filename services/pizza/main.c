@@ -6,11 +6,21 @@
 #include "config.h"
 #include "remote.h"
 
+static const config_var_t pizza_config_vars[] = {
+    {.name = "LIKES_URL",
+     .type = CONFIG_URL,
+     .def = "http://127.0.0.1:8003",
+     .help = "the likes service, asked by /pizzas/random"},
+    {.name = NULL},
+};
+
+static const config_var_t *const pizza_config[] = {pizza_config_vars, remote_config_vars, NULL};
+
 static int migrate(store_t *s) { return pizza_migrate(s); }
 
 static int setup(service_t *svc) {
     remote_config_from_env();
-    const char *likes_url = config_url("LIKES_URL", "http://127.0.0.1:8003");
+    const char *likes_url = config_url("LIKES_URL");
     pizzerias_routes(svc);
     pizzas_routes(svc, likes_url);
     pizza_events(svc);
@@ -22,11 +32,7 @@ static const service_def_t pizza_service = {
     .default_port = 8002,
     .api_versions = "v1",
     .summary = "pizza: pizzerias and their pizzas (API v1)",
-    .env_help =
-        "  LIKES_URL           likes service, asked by /pizzas/random "
-        "(http://127.0.0.1:8003)\n"
-        "  REMOTE_TIMEOUT_MS   remote call timeout (3000); also REMOTE_CONNECT_TIMEOUT_MS,\n"
-        "                      REMOTE_RETRIES, REMOTE_BREAKER_FAILURES/_COOLDOWN_MS\n",
+    .config = pizza_config,
     .uses_broker = true,
     .remote_keys = true,
     .load_keys = authn_load_remote_keys,

@@ -1,7 +1,7 @@
 /* fuzz_config -- config.h's getters on a value from the environment.
  *
- * Input: byte 0 picks the getter (config_long, config_bool, config_enum, config_url) and its
- * bounds or choices; the rest, cut at its first NUL and at 1024 bytes, is the value of the
+ * Input: byte 0 picks the getter (config_long, config_bool, config_enum, config_url) and the
+ * bounds or choices of the one declared row; the rest, cut at its first NUL and at 1024 bytes, is the value of the
  * variable FUZZ_CONFIG (a putenv()ed buffer of this file, rewritten for each input).
  *
  * An invalid value makes config_fail() print one line and exit(2): the end of the process,
@@ -61,8 +61,13 @@ void __wrap_exit(int status) {
     longjmp(trap, 1);
 }
 
+/* The one declared row, FUZZ_CONFIG, rewritten for each call (config.c keeps the pointer). */
+static config_var_t rows[2] = {{.name = NAME, .help = "the fuzzed variable"}, {.name = NULL}};
+static char def_text[32];
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     config_set_program("fuzz_config");
+    config_declare(rows);
     capture = fmemopen(line, sizeof line, "w");
     if (!capture || putenv(env) != 0) abort();
     return 0;
@@ -115,15 +120,27 @@ static bool call(enum getter g, unsigned variant, long *lout, bool *bout, const 
     switch (g) {
     case LONG: {
         unsigned r = variant % (sizeof ranges / sizeof ranges[0]);
-        *lout = config_long(NAME, ranges[r].def, ranges[r].min, ranges[r].max);
+        snprintf(def_text, sizeof def_text, "%ld", ranges[r].def);
+        rows[0] = (config_var_t){.name = NAME, .type = CONFIG_LONG, .def = def_text,
+                                 .min = ranges[r].min, .max = ranges[r].max};
+        *lout = config_long(NAME);
         break;
     }
-    case BOOL: *bout = config_bool(NAME, variant & 1); break;
-    case ENUM:
-        *sout = config_enum(NAME, "default",
-                            choice_lists[variant % (sizeof choice_lists / sizeof choice_lists[0])]);
+    case BOOL:
+        rows[0] = (config_var_t){.name = NAME, .type = CONFIG_BOOL,
+                                 .def = variant & 1 ? "true" : "false"};
+        *bout = config_bool(NAME);
         break;
-    case URL: *sout = config_url(NAME, "http://127.0.0.1:8001"); break;
+    case ENUM:
+        rows[0] = (config_var_t){
+            .name = NAME, .type = CONFIG_ENUM, .def = "default",
+            .choices = choice_lists[variant % (sizeof choice_lists / sizeof choice_lists[0])]};
+        *sout = config_enum(NAME);
+        break;
+    case URL:
+        rows[0] = (config_var_t){.name = NAME, .type = CONFIG_URL, .def = "http://127.0.0.1:8001"};
+        *sout = config_url(NAME);
+        break;
     }
     armed = false;
     stderr = saved;

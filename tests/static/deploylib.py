@@ -322,7 +322,8 @@ def help_environment(text):
 
 
 def help_port(text):
-    m = re.search(r"HOST, PORT\s+listen address \([^,]+, (\d+)\)", text)
+    """PORT's default in the environment section: its row reads "  PORT  listen port (8002; ...)"."""
+    m = re.search(r"^  PORT +[^(\n]*\((\d+)[;)]", text, re.M)
     return int(m.group(1)) if m else None
 
 

@@ -63,13 +63,15 @@ ADMIN_PASSWORD = "admin-pass-" + os.urandom(6).hex()  # the admin of every Group
 NO_SUCH_ID = "0123456789abcdef01234567"
 
 # Configuration variables that must never leak in from the caller's environment: every
-# setting the services read (config_*() and getenv() in libcommon/ and services/), plus
+# setting the services read (the rows their --help lists, config.h's tables), plus
 # STORE_DB (test_store's). TIZZA_LIB_DIR is kept: it only says where the MongoDB plugin is.
 _SCRUB_PREFIXES = ("RATE_LIMIT_", "REMOTE_", "TIZZA_SUPERUSER")
 _SCRUB = {
     "PORT", "HOST", "STORE_URL", "STORE_DB", "AMQP_URL", "AUTH_URL", "PIZZA_URL",
     "LIKES_URL", "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS",
     "BODY_LIMIT", "DRAIN_MS", "DRAIN_GRACE_MS", "CORS_ORIGINS", "TRUSTED_PROXIES",
+    "PUBLIC_URL", "MAX_CONNECTIONS", "MAX_CLIENT_CONNECTIONS", "REQUEST_TIMEOUT_MS",
+    "KEEPALIVE_TIMEOUT_MS",
     "PAGE_SIZE", "AUTH_SIGNING_KEY", "AUTH_KEY_ENCRYPTION_KEY", "ACCESS_TTL", "REFRESH_TTL",
     "REFRESH_GRACE_MS", "COOKIE_SECURE", "LOGIN_FAILURES_PER_USER",
     "LOGIN_FAILURES_PER_USER_TOTAL", "HASH_CONCURRENCY", "LOGIN_UNKNOWN_QUEUE",

@@ -240,6 +240,20 @@ def check_compose_env(p):
     return problems
 
 
+def check_config_documented(p):
+    """The README configuration table has a row for exactly the variables the binaries'
+    --help lists (the rows of libcommon's and the services' configuration tables)."""
+    if not p.help_rows:
+        return ["no binary's --help was read"]
+    listed = set().union(*p.help_rows.values())
+    problems = [f"README.md: the configuration table lacks {name} (tizza-"
+                f"{', tizza-'.join(s for s in SERVICES if name in p.help_rows.get(s, ()))} --help lists it)"
+                for name in sorted(listed - p.config_table)]
+    problems += [f"README.md: the configuration table has {name}, which no binary's --help lists"
+                 for name in sorted(p.config_table - listed)]
+    return problems
+
+
 def url_targets_ok(p, name, env, known_hosts):
     """AUTH_URL/PIZZA_URL/LIKES_URL point at that service's name and port; AMQP_URL at the
     broker's AMQP port."""
@@ -1398,6 +1412,7 @@ def check_live_binaries(p):
 ALL = [check_files_load,
        check_compose_services, check_compose_scalable, check_compose_ports,
        check_compose_health_and_order, check_compose_healthcheck_paths, check_compose_env,
+       check_config_documented,
        check_compose_paths, check_compose_images_built, check_compose_offline,
        check_compose_mongo_rabbitmq,
        check_service_dockerfile_stages, check_service_rootfs, check_service_image_config,

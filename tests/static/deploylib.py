@@ -321,6 +321,13 @@ def help_environment(text):
     return names, prefixes
 
 
+def help_rows(text):
+    """The variables a binary's --help lists, one row each ("  NAME  meaning (default)") in
+    its `environment` section."""
+    _, _, env = text.partition("\nenvironment")
+    return set(re.findall(r"^  ([A-Z][A-Z0-9_]+)(?: |$)", env, re.M))
+
+
 def help_port(text):
     """PORT's default in the environment section: its row reads "  PORT  listen port (8002; ...)"."""
     m = re.search(r"^  PORT +[^(\n]*\((\d+)[;)]", text, re.M)
@@ -513,6 +520,7 @@ class Project:
         p.config_table = readme_config_table(read(root, "README.md") or "")
         p.literals, p.metric_names, p.routes = code_facts(root)
         p.help_env, p.help_prefixes, p.help_ports, p.help_commands = {}, {}, {}, {}
+        p.help_rows = {}
         for s in SERVICES:
             binary = os.path.join(root, f"build/bin/tizza-{s}")
             if not os.access(binary, os.X_OK):
@@ -521,6 +529,7 @@ class Project:
             text = subprocess.run([binary, "--help"], capture_output=True, text=True,
                                   timeout=30).stdout
             p.help_env[s], p.help_prefixes[s] = help_environment(text)
+            p.help_rows[s] = help_rows(text)
             p.help_ports[s] = help_port(text)
             p.help_commands[s] = help_commands(text)
         return p

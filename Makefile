@@ -204,6 +204,9 @@ lint:
 	clang-format --dry-run --Werror libcommon/*.[ch] libcommon/tests/*.c services/*/*.[ch]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem --suppress=unknownMacro --inline-suppr -Ilibcommon libcommon services
+	@# the environment is read through config.h's declared rows only (libcommon/config.c)
+	@! grep -n 'getenv *(' libcommon/*.c services/*/*.c | grep -v '^libcommon/config.c:' \
+	  || { echo "lint: getenv() outside libcommon/config.c: declare a row instead (config.h)"; exit 1; }
 
 clean:
 	rm -rf build

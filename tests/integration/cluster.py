@@ -22,7 +22,7 @@ harness.broker(): the events tests stop, kill and restart it.
 librabbitmq): publish raw messages with chosen properties, declare/bind an observation
 queue, basic.get messages as dicts, read queue depths without rabbitmqctl.
 
-Only the Python standard library is used (run with /usr/bin/python3).
+Only the Python standard library is used.
 """
 import atexit
 import http.client

@@ -26,7 +26,7 @@ starts one with harness.started().
 HTTP goes through harness.Client (one connection per request, no cookies kept here): every
 call returns a harness.Response (status, headers, json/raw).
 
-Only the Python standard library is used (run with /usr/bin/python3).
+Only the Python standard library is used.
 """
 import os
 

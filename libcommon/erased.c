@@ -20,9 +20,6 @@
  * guard makes the creates that reach theirs later lose and run again. The guard is written
  * once per erasure, by the consumer: erased_remember() and report() do not.
  *
- * The consumer is one per process, so its registration (queue name, service, erase
- * function) is one static struct here; the spec handed to service_consume() points at it.
- *
  * Liveness. The erasure's transaction is longer than a create's, so a user creating in a
  * tight loop could keep aborting it. Two things stop that: the erasure writes the guard
  * first, so on MongoDB (and the test double), where the first writer keeps a document,
@@ -152,23 +149,16 @@ int erased_create(http_req_t *req, store_t *s, const authn_user_t *u,
 
 /* ---- the user.deleted consumer ---------------------------------------------------------- */
 
-/* The service's registration: one consumer per process (its own service). */
-static struct {
-    char queue[64];
-    const char *service;
-    erased_erase_fn erase;
-    void *ctx;
-} consumer;
-
 static int on_user_deleted(store_t *s, const cJSON *event, void *arg) {
+    const erased_consumer_t *consumer = arg;
     const char *user_id = json_str(event, "user_id");
     if (!id_valid(user_id)) return EVENT_POISON;
     cJSON *removed = cJSON_CreateObject();
     int rc = erased_guard(s, user_id); /* first: "Who wins" in erased.h */
-    if (rc == STORE_OK) rc = consumer.erase(s, user_id, removed, consumer.ctx);
+    if (rc == STORE_OK) rc = consumer->erase(s, user_id, removed, consumer->ctx);
     char *counts = rc == STORE_OK ? cJSON_PrintUnformatted(removed) : NULL;
     if (rc == STORE_OK)
-        rc = report(s, consumer.service, user_id, removed);
+        rc = report(s, consumer->service, user_id, removed);
     else
         cJSON_Delete(removed);
     if (rc == STORE_OK)
@@ -179,16 +169,18 @@ static int on_user_deleted(store_t *s, const cJSON *event, void *arg) {
     return rc == STORE_OK ? EVENT_OK : EVENT_RETRY;
 }
 
-event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase, void *ctx) {
-    snprintf(consumer.queue, sizeof consumer.queue, "%s.user-deleted", service);
-    consumer.service = service;
-    consumer.erase = erase;
-    consumer.ctx = ctx;
+event_consumer_spec_t erased_consumer(erased_consumer_t *c, const char *service,
+                                      erased_erase_fn erase, void *ctx) {
+    snprintf(c->queue, sizeof c->queue, "%s.user-deleted", service);
+    c->service = service;
+    c->erase = erase;
+    c->ctx = ctx;
     return (event_consumer_spec_t){
-        .queue = consumer.queue,
+        .queue = c->queue,
         .exchange = "users",
         .binding = "user.deleted.1.#",
         .major = 1,
         .fn = on_user_deleted,
+        .ctx = c,
     };
 }

@@ -68,7 +68,16 @@ int erased_remember(store_t *s, const char *user_id);
  * error. */
 typedef int (*erased_erase_fn)(store_t *s, const char *user_id, cJSON *removed, void *ctx);
 
-/* The service's user.deleted consumer, to pass to service_consume() (one per process):
+/* A user.deleted consumer's registration, which erased_consumer() fills and its handler reads
+ * (the spec's ctx points at it). The caller owns it; it must outlive the consumer. */
+typedef struct {
+    char queue[64]; /* "<service>.user-deleted" */
+    const char *service;
+    erased_erase_fn erase;
+    void *ctx;
+} erased_consumer_t;
+
+/* The service's user.deleted consumer, to pass to service_consume(), registered in *c:
  * queue "<service>.user-deleted" on exchange "users", binding user.deleted.1.#. Per event,
  * in the consumer's one transaction: a missing or malformed user_id is poison; then the
  * user's guard FIRST (see "Who wins"), erase(s, user_id, removed, ctx), erased_remember(),
@@ -77,7 +86,8 @@ typedef int (*erased_erase_fn)(store_t *s, const char *user_id, cJSON *removed, 
  * this process's creates by the user, so the retried erasure wins). Any store error is
  * EVENT_RETRY; a conflict runs the whole transaction again within the delivery (events.h),
  * so erase() must be re-runnable. */
-event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase, void *ctx);
+event_consumer_spec_t erased_consumer(erased_consumer_t *c, const char *service,
+                                      erased_erase_fn erase, void *ctx);
 
 /* The check of a write: authn_require() (answers 401 itself when there is no valid token),
  * then *u must not be in deleted_users. 0 when the write is allowed (*u filled). Otherwise

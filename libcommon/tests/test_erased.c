@@ -303,6 +303,7 @@ struct race {
     int erase_runs, erase_rc;
     long erased; /* rows deleted by the erasure's last run */
     cJSON *event;
+    erased_consumer_t registration;
     event_consumer_spec_t consumer;
     atomic_bool outer_done; /* the outer side's transaction has ended */
     /* the peer */
@@ -405,7 +406,7 @@ static void race(store_t *s, enum side outer, bool foreign, struct race *r) {
     r->create_rc = r->erase_rc = -99;
     r->event = test_defer_json(cJSON_CreateObject());
     cJSON_AddStringToObject(r->event, "user_id", r->user);
-    r->consumer = erased_consumer("race", erase_rows, r);
+    r->consumer = erased_consumer(&r->registration, "race", erase_rows, r);
     run_side(r, outer);
     atomic_store(&r->outer_done, true);
     assert_true(r->peer_started);

@@ -1,6 +1,5 @@
 /* erased.c -- the deleted_users collection: remembered by the user.deleted consumers,
- * checked by every write handler; and the writer_guards that make a create and an erasure
- * of the same user conflict (see erased.h for the contract and the race it closes).
+ * checked by every write handler; and the writer_guards (erased.h: the race they close).
  *
  * A deleted account is one document {id: <user id>, deleted_at: <ISO time>}; the user id
  * is the document key, so the check is one store_get() and remembering twice meets the
@@ -14,20 +13,8 @@
  * document matched, an insert of {id, writes: 1}. Two transactions inserting the first
  * guard of a user at once meet the key (SQLite cannot: BEGIN IMMEDIATE serializes them;
  * MongoDB reports a write conflict or a duplicate key): that is a conflict like any other,
- * so the duplicate key becomes STORE_RETRY. The consumer (erased_consumer()) writes the
- * guard before it erases anything, a create last (after its own write): on MongoDB, which
- * fails the second writer of a document at that write, an erasure that has written its
- * guard makes the creates that reach theirs later lose and run again. The guard is written
- * once per erasure, by the consumer: erased_remember() and report() do not.
- *
- * Liveness. The erasure's transaction is longer than a create's, so a user creating in a
- * tight loop could keep aborting it. Two things stop that: the erasure writes the guard
- * first, so on MongoDB (and the test double), where the first writer keeps a document,
- * the creates are the ones that lose from then on; and report() sets the in-memory
- * mark once its writes succeeded, before the commit, so this process refuses the user's
- * token even if that attempt still loses. The mark may outlive an attempt that fails
- * after it (the processed_events insert, the commit): harmless, since the event is
- * delivered again until the erasure commits.
+ * so the duplicate key becomes STORE_RETRY. The guard is written once per erasure, by the
+ * consumer, first ("Who wins" in erased.h): erased_remember() and report() do not.
  *
  * erased_require_writer() answers for its caller on every refusal, so a handler calls it
  * and returns on -1 without answering again. erased_create() is the same check inside the
@@ -90,7 +77,7 @@ int erased_remember(store_t *s, const char *user_id) {
 
 /* The end of the handler, once the service erased the user's data: erased_remember(), then
  * user.erased {user_id, service, removed} into the outbox (`removed` is taken), then the
- * in-memory mark (see the top). STORE_OK or the store error. */
+ * in-memory mark ("Who wins" in erased.h). STORE_OK or the store error. */
 static int report(store_t *s, const char *service, const char *user_id, cJSON *removed) {
     int rc = erased_remember(s, user_id);
     if (rc != STORE_OK) {
@@ -102,7 +89,7 @@ static int report(store_t *s, const char *service, const char *user_id, cJSON *r
     cJSON_AddStringToObject(payload, "service", service);
     cJSON_AddItemToObject(payload, "removed", removed);
     rc = outbox_add(s, service, "users", "user.erased", "1.0.0", payload);
-    if (rc == STORE_OK) authn_mark_deleted(user_id); /* before the commit: see the top */
+    if (rc == STORE_OK) authn_mark_deleted(user_id); /* before the commit: "Who wins" */
     return rc;
 }
 

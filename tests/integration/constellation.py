@@ -1,6 +1,6 @@
 """constellation -- the whole Tizza back end for one test module: a RabbitMQ vhost and the REAL
 tizza-auth, tizza-pizza, tizza-likes and tizza-tweets binaries, for the integration tests of
-the pizza + likes issue (test_pizza, test_likes, test_constellation, test_openapi_services).
+pizza and likes (test_pizza, test_likes, test_constellation, test_openapi_services).
 
 Design. The RabbitMQ node is harness.broker(): one private node per test process, shared
 with every other module of the run. Each Constellation adds a vhost of its own to it, so the

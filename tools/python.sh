@@ -1,6 +1,6 @@
 # tools/python.sh -- the one Python interpreter of the tests and tools: TIZZA_PYTHON, by
 # default Debian's /usr/bin/python3, whose modules are the Debian packages tools/deps.sh
-# installs (python3-yaml, python3-mockupdb, python3-mongomock; bson comes with the latter),
+# installs (python3-yaml, python3-mockupdb, which brings pymongo's bson, python3-mongomock),
 # unlike those of a python3 that may come first on PATH.
 #
 #   source tools/python.sh          sets and exports TIZZA_PYTHON; returns 1 when it lacks

@@ -143,8 +143,8 @@ web:
 # Numbers, not pass/fail: results in build/bench/*.txt (see tests/bench/README.md).
 bench: all
 	bash tests/bench/run.sh
-	/usr/bin/python3 tests/bench/events.py
-	/usr/bin/python3 tests/bench/pizza_likes.py
+	bash tools/python.sh tests/bench/events.py
+	bash tools/python.sh tests/bench/pizza_likes.py
 	bash tests/bench/zero_downtime.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c, clang-14): libcommon compiled again with clang

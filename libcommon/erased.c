@@ -1,6 +1,5 @@
 /* erased.c -- the deleted_users collection: remembered by the user.deleted consumers,
- * checked by every write handler; and the writer_guards that make a create and an erasure
- * of the same user conflict (see erased.h for the contract and the race it closes).
+ * checked by every write handler; and the writer_guards (erased.h: the race they close).
  *
  * A deleted account is one document {id: <user id>, deleted_at: <ISO time>}; the user id
  * is the document key, so the check is one store_get() and remembering twice meets the
@@ -14,23 +13,8 @@
  * document matched, an insert of {id, writes: 1}. Two transactions inserting the first
  * guard of a user at once meet the key (SQLite cannot: BEGIN IMMEDIATE serializes them;
  * MongoDB reports a write conflict or a duplicate key): that is a conflict like any other,
- * so the duplicate key becomes STORE_RETRY. The consumer (erased_consumer()) writes the
- * guard before it erases anything, a create last (after its own write): on MongoDB, which
- * fails the second writer of a document at that write, an erasure that has written its
- * guard makes the creates that reach theirs later lose and run again. The guard is written
- * once per erasure, by the consumer: erased_remember() and report() do not.
- *
- * The consumer is one per process, so its registration (queue name, service, erase
- * function) is one static struct here; the spec handed to service_consume() points at it.
- *
- * Liveness. The erasure's transaction is longer than a create's, so a user creating in a
- * tight loop could keep aborting it. Two things stop that: the erasure writes the guard
- * first, so on MongoDB (and the test double), where the first writer keeps a document,
- * the creates are the ones that lose from then on; and report() sets the in-memory
- * mark once its writes succeeded, before the commit, so this process refuses the user's
- * token even if that attempt still loses. The mark may outlive an attempt that fails
- * after it (the processed_events insert, the commit): harmless, since the event is
- * delivered again until the erasure commits.
+ * so the duplicate key becomes STORE_RETRY. The guard is written once per erasure, by the
+ * consumer, first ("Who wins" in erased.h): erased_remember() and report() do not.
  *
  * erased_require_writer() answers for its caller on every refusal, so a handler calls it
  * and returns on -1 without answering again. erased_create() is the same check inside the
@@ -93,7 +77,7 @@ int erased_remember(store_t *s, const char *user_id) {
 
 /* The end of the handler, once the service erased the user's data: erased_remember(), then
  * user.erased {user_id, service, removed} into the outbox (`removed` is taken), then the
- * in-memory mark (see the top). STORE_OK or the store error. */
+ * in-memory mark ("Who wins" in erased.h). STORE_OK or the store error. */
 static int report(store_t *s, const char *service, const char *user_id, cJSON *removed) {
     int rc = erased_remember(s, user_id);
     if (rc != STORE_OK) {
@@ -105,7 +89,7 @@ static int report(store_t *s, const char *service, const char *user_id, cJSON *r
     cJSON_AddStringToObject(payload, "service", service);
     cJSON_AddItemToObject(payload, "removed", removed);
     rc = outbox_add(s, service, "users", "user.erased", "1.0.0", payload);
-    if (rc == STORE_OK) authn_mark_deleted(user_id); /* before the commit: see the top */
+    if (rc == STORE_OK) authn_mark_deleted(user_id); /* before the commit: "Who wins" */
     return rc;
 }
 
@@ -152,23 +136,16 @@ int erased_create(http_req_t *req, store_t *s, const authn_user_t *u,
 
 /* ---- the user.deleted consumer ---------------------------------------------------------- */
 
-/* The service's registration: one consumer per process (its own service). */
-static struct {
-    char queue[64];
-    const char *service;
-    erased_erase_fn erase;
-    void *ctx;
-} consumer;
-
 static int on_user_deleted(store_t *s, const cJSON *event, void *arg) {
+    const erased_consumer_t *consumer = arg;
     const char *user_id = json_str(event, "user_id");
     if (!id_valid(user_id)) return EVENT_POISON;
     cJSON *removed = cJSON_CreateObject();
     int rc = erased_guard(s, user_id); /* first: "Who wins" in erased.h */
-    if (rc == STORE_OK) rc = consumer.erase(s, user_id, removed, consumer.ctx);
+    if (rc == STORE_OK) rc = consumer->erase(s, user_id, removed, consumer->ctx);
     char *counts = rc == STORE_OK ? cJSON_PrintUnformatted(removed) : NULL;
     if (rc == STORE_OK)
-        rc = report(s, consumer.service, user_id, removed);
+        rc = report(s, consumer->service, user_id, removed);
     else
         cJSON_Delete(removed);
     if (rc == STORE_OK)
@@ -179,16 +156,18 @@ static int on_user_deleted(store_t *s, const cJSON *event, void *arg) {
     return rc == STORE_OK ? EVENT_OK : EVENT_RETRY;
 }
 
-event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase, void *ctx) {
-    snprintf(consumer.queue, sizeof consumer.queue, "%s.user-deleted", service);
-    consumer.service = service;
-    consumer.erase = erase;
-    consumer.ctx = ctx;
+event_consumer_spec_t erased_consumer(erased_consumer_t *c, const char *service,
+                                      erased_erase_fn erase, void *ctx) {
+    snprintf(c->queue, sizeof c->queue, "%s.user-deleted", service);
+    c->service = service;
+    c->erase = erase;
+    c->ctx = ctx;
     return (event_consumer_spec_t){
-        .queue = consumer.queue,
+        .queue = c->queue,
         .exchange = "users",
         .binding = "user.deleted.1.#",
         .major = 1,
         .fn = on_user_deleted,
+        .ctx = c,
     };
 }

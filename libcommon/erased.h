@@ -18,13 +18,16 @@
  * The guard closes it: one document per user in "writer_guards" ({id: user id, writes: n}),
  * that BOTH sides write inside their transaction -- every create increments it (inserting
  * {id, writes: 1} the first time) after its checked write, and the user.deleted consumer
- * before it deletes anything. Two such transactions that overlap now write one common document, so
- * on MongoDB one of them aborts with a write conflict (STORE_RETRY, store.h) and runs again: a
- * create run again sees deleted_users and is refused (401); an erasure run again sees the new row
- * and deletes it. The guard is written on SQLite too, though it is not needed there: one code path
- * on both backends, tested once, for one small indexed write per create. Writes by one user
- * serialize on MongoDB as a result (two concurrent creates by one user conflict and one runs
- * again), which is harmless.
+ * before it deletes anything. Two such transactions that overlap now write one common
+ * document, so on MongoDB one of them aborts with a write conflict (STORE_RETRY, store.h)
+ * and runs again (store_transact(): a few runs, then the create answers 503): a create run
+ * again sees deleted_users and is refused (401); an erasure run again sees the new row and
+ * deletes it. A create whose data belongs to someone else (an admin's pizza in a user's
+ * pizzeria) writes the owner's guard too, and so does a pizzeria delete, so that a pizza
+ * created in it meanwhile cannot be left behind. The guard is written on SQLite too, though
+ * it is not needed there: one code path on both backends, tested once, for one small
+ * indexed write per create. Writes by one user serialize on MongoDB as a result (two
+ * concurrent creates by one user conflict and one runs again), which is harmless.
  *
  * Who wins. On MongoDB the first transaction to write a document keeps it and a later
  * writer is aborted at its write (WriteConflict) and runs again. So the user.deleted handler
@@ -32,7 +35,10 @@
  * writes its owner's guard first too: they claim the guard before their longer part, and the
  * user's concurrent creates -- short, guard last -- are the ones that run again (and then
  * find the account erased, or the pizzeria gone). Otherwise a user who keeps creating could
- * keep aborting their own erasure.
+ * keep aborting their own erasure. The consumer also sets the in-memory mark of
+ * authn_mark_deleted() once its writes succeeded, before the commit, so this process refuses
+ * the user's token even if that attempt still loses; a mark that outlives a failed attempt
+ * is harmless, since the event is delivered again until the erasure commits.
  *
  * Contract.
  * - erased_migrate() creates both collections (idempotent), from the service's migrate.
@@ -68,16 +74,25 @@ int erased_remember(store_t *s, const char *user_id);
  * error. */
 typedef int (*erased_erase_fn)(store_t *s, const char *user_id, cJSON *removed, void *ctx);
 
-/* The service's user.deleted consumer, to pass to service_consume() (one per process):
+/* A user.deleted consumer's registration, which erased_consumer() fills and its handler reads
+ * (the spec's ctx points at it). The caller owns it; it must outlive the consumer. */
+typedef struct {
+    char queue[64]; /* "<service>.user-deleted" */
+    const char *service;
+    erased_erase_fn erase;
+    void *ctx;
+} erased_consumer_t;
+
+/* The service's user.deleted consumer, to pass to service_consume(), registered in *c:
  * queue "<service>.user-deleted" on exchange "users", binding user.deleted.1.#. Per event,
  * in the consumer's one transaction: a missing or malformed user_id is poison; then the
- * user's guard FIRST (see "Who wins"), erase(s, user_id, removed, ctx), erased_remember(),
- * user.erased {user_id, service, removed} into the outbox, and the in-memory mark of
- * authn_mark_deleted() (before the commit, which may still lose a conflict: the mark stops
- * this process's creates by the user, so the retried erasure wins). Any store error is
+ * user's guard FIRST, erase(s, user_id, removed, ctx), erased_remember(), user.erased
+ * {user_id, service, removed} into the outbox, and the in-memory mark (see "Who wins").
+ * Any store error is
  * EVENT_RETRY; a conflict runs the whole transaction again within the delivery (events.h),
  * so erase() must be re-runnable. */
-event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase, void *ctx);
+event_consumer_spec_t erased_consumer(erased_consumer_t *c, const char *service,
+                                      erased_erase_fn erase, void *ctx);
 
 /* The check of a write: authn_require() (answers 401 itself when there is no valid token),
  * then *u must not be in deleted_users. 0 when the write is allowed (*u filled). Otherwise
@@ -87,10 +102,9 @@ event_consumer_spec_t erased_consumer(const char *service, erased_erase_fn erase
 int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u);
 
 /* Writes user_id's guard ({id, writes: n}: writes + 1, created at 1) in the caller's
- * transaction. erased_create() writes the writer's own guard; a create whose data belongs to
- * someone else -- an admin adding a pizza to a user's pizzeria -- also calls this for the
- * owner, so that it conflicts with the owner's erasure as well. STORE_OK or the store error
- * (STORE_RETRY when a concurrent transaction created the guard first). */
+ * transaction: erased_create() writes the writer's; a create of data someone else owns, or
+ * a delete of their pizzeria, calls it for the owner ("The guard" above). STORE_OK or the
+ * store error (STORE_RETRY when a concurrent transaction created the guard first). */
 int erased_guard(store_t *s, const char *user_id);
 
 /* erased_create(): the check refused the writer, or failed, and answered. */

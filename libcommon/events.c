@@ -13,13 +13,14 @@
  * (created_at, id), publish each with publisher confirms (channel 1 in confirm mode; the
  * n-th publish on a fresh channel has delivery tag n), wait for basic.ack / basic.nack
  * (multiple=true acknowledges every tag up to it), then mark sent the longest prefix of
- * the batch that was acked. A nacked row stops the prefix, so rows are marked in order and
- * the next cycle re-publishes from the oldest unsent row (at-least-once). Publishes are
- * mandatory: an event no queue is bound for yet (no consumer has declared its queue) is
- * still confirmed by the broker and so marked sent, but the basic.return makes it visible
- * (a warning and tizza_amqp_unroutable_total) instead of vanishing silently. Any AMQP error
- * closes the connection and reconnects with capped exponential backoff plus jitter
- * (100 ms .. 5 s). Sent rows older than an hour are purged every minute.
+ * the batch that was acked (or dropped as unpublishable). A nacked row stops the prefix, so
+ * rows are marked in order and the next cycle re-publishes from the oldest unsent row
+ * (at-least-once). Publishes are mandatory: an event no queue is bound for yet (no consumer
+ * has declared its queue) is still confirmed by the broker and so marked sent, but the
+ * basic.return makes it visible (a warning and tizza_amqp_unroutable_total) instead of
+ * vanishing silently. Any AMQP error closes the connection and reconnects with capped
+ * exponential backoff plus jitter (100 ms .. 5 s). Sent rows older than an hour are purged
+ * every minute.
  *
  * Consumer. Channel 1 consumes every spec's queue with manual acks and prefetch; the
  * consumer tag is the queue name, which maps a delivery back to its spec. Per message:
@@ -548,7 +549,9 @@ static uint64_t iso_seconds(const char *iso) {
     return t < 0 ? 0 : (uint64_t)t;
 }
 
-/* Publishes one row; rows that can never be published are marked -1 and logged. */
+/* Publishes one row: 0, or -1 on an AMQP error. A row that can never be published (a field
+ * missing) is logged and left ROW_DROPPED, which relay_mark_sent() marks sent like an acked
+ * row. */
 static int relay_publish_row(outbox_relay_t *r, struct relay_batch *b, int i) {
     const cJSON *row = b->rows[i];
     const char *id = row_str(row, "id"), *exchange = row_str(row, "exchange");

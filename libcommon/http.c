@@ -17,8 +17,12 @@
  * answers every request from then on with "Connection: close" for a short grace period
  * (grace_ms) so that clients stop reusing their keep-alive connections before they are
  * closed, and exits once that period is over and its in-flight count is zero, or after
- * drain_ms. Workers are then joined (each finishes its current job), anything still queued
- * is answered 503 and evhttp is freed.
+ * drain_ms. The in-flight count includes requests queued for the workers, so a drain that
+ * ends in time leaves nothing behind. After the drain_ms timeout, the workers still run
+ * every request left in the queue (a handler is never cut off) and then exit; loop_free()
+ * hands those answers to evhttp, but its loop no longer runs to write them, and
+ * evhttp_free() closes their connections: such a client gets no answer, though its
+ * request's work (a write, say) was done.
  *
  * Limits: bodies above body_limit get a JSON 413. libevent's own hard cap (evhttp's
  * max_body_size) is set to 16x that so a huge upload is cut off without being buffered. */

@@ -17,8 +17,8 @@
  *
  * SIGTERM/SIGINT: the listeners close; for `grace_ms` every answer says "Connection: close"
  * (so keep-alive clients such as a gateway stop reusing connections before they close);
- * in-flight requests get up to `drain_ms` to finish,
- * then http_server_run() returns 0.
+ * in-flight requests get up to `drain_ms` to finish (past it, the handlers still run, but
+ * their connections are closed unanswered: see http.c), then http_server_run() returns 0.
  *
  * Ownership: the server owns requests; a handler must answer exactly once (http_reply_*)
  * before it returns. Strings returned by accessors live as long as the request. */

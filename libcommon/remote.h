@@ -1,4 +1,4 @@
-/* remote -- the remote model client: the C form of the book's RemoteModel, on libcurl.
+/* remote -- the remote model client, on libcurl.
  *
  * A remote model is an entity served by another Tizza service at
  * {base}/api/{version}/{entity}: e.g. remote_model_t pizzas = {PIZZA_URL, "v1", "pizzas"}.

@@ -9,6 +9,8 @@ if [[ $# -lt 1 ]]; then
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/python.sh
+source "$here/../tools/python.sh" || exit 1
 work=$(mktemp -d "${TMPDIR:-/tmp}/tizza-broker-test.XXXXXX")
 broker_pid=
 
@@ -23,7 +25,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-/usr/bin/python3 "$here/broker.py" start >"$work/broker.out" 2>"$work/broker.err" &
+"$TIZZA_PYTHON" "$here/broker.py" start >"$work/broker.out" 2>"$work/broker.err" &
 broker_pid=$!
 
 url=

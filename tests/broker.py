@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """broker -- a private RabbitMQ node for tests, built from Debian's rabbitmq-server.
 
 Every Broker is its own world: its own node name (tizza-test-<pid>-<rand>@localhost), its own

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """mongo_double -- a MongoDB wire-protocol test double for Tizza's store conformance suite.
 
 What it is: a small TEST FIXTURE that lets libcommon/store_mongo.c (libmongoc 1.23) run the
@@ -47,8 +46,8 @@ isolation, write skew included, as on MongoDB). An update counts as writing ever
 it matches, even one it leaves unchanged, where MongoDB does not write (and so does not
 conflict on) a no-op update: here that is a spurious WriteConflict at most.
 
-Usage (Debian's interpreter, which has the packages, not the python3 first on PATH):
-    /usr/bin/python3 tests/mongo_double.py --port 0 [--verbose]
+Usage (tools/python.sh runs it with the interpreter that has the packages):
+    bash tools/python.sh tests/mongo_double.py --port 0 [--verbose]
 prints "PORT <n>" as its first stdout line once listening, serves until SIGTERM/SIGINT,
 then exits 0. Clients connect with
     mongodb://127.0.0.1:<n>/?replicaSet=rs0&serverSelectionTimeoutMS=5000

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 ASAN_BIN=build/asan
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# The interpreter of every Python-driven suite, checked here once for all of them.
+# shellcheck source=tools/python.sh
+source tools/python.sh || { echo "suites: 0 passed, 1 failed"; exit 1; }
 what=${1:-all}
 passed=0
 failed=0

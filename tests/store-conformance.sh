@@ -2,8 +2,8 @@
 # store-conformance -- runs the one store conformance suite (libcommon/tests/test_store.c)
 # on every backend:
 #   1. SQLite, in a fresh temporary file;
-#   2. libmongoc against the MongoDB wire-protocol test double (tests/mongo_double.py, run
-#      with Debian's /usr/bin/python3), which must then exit 0 on SIGTERM with no traceback;
+#   2. libmongoc against the MongoDB wire-protocol test double (tests/mongo_double.py), which
+#      must then exit 0 on SIGTERM with no traceback;
 #   3. a real MongoDB, when MONGODB_TEST_URL is set (e.g.
 #      mongodb://127.0.0.1:27017/?replicaSet=rs0 -- transactions need a replica set).
 # It builds nothing: give it the test binary, e.g.
@@ -18,6 +18,8 @@ if [ ! -x "$bin" ]; then
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/python.sh
+source "$here/../tools/python.sh" || exit 2
 work=$(mktemp -d "${TMPDIR:-/tmp}/tizza-store.XXXXXX")
 double_pid=
 failed=0
@@ -55,7 +57,7 @@ run() {
 # start_double: starts the double, sets double_pid and double_port.
 start_double() {
     double_port=
-    /usr/bin/python3 "$here/mongo_double.py" --port 0 >"$work/double.out" 2>"$work/double.err" &
+    "$TIZZA_PYTHON" "$here/mongo_double.py" --port 0 >"$work/double.out" 2>"$work/double.err" &
     double_pid=$!
     for _ in $(seq 150); do
         double_port=$(sed -n 's/^PORT \([0-9][0-9]*\)$/\1/p' "$work/double.out")

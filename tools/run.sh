@@ -46,7 +46,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$PWD
-PY=/usr/bin/python3
+# shellcheck source=tools/python.sh
+source tools/python.sh
 
 BIN=${BIN:-build/bin}
 VAR=${VAR_DIR:-var}
@@ -286,11 +287,11 @@ store() { # the STORE_URL of service $1
     printf '%s' "${!v:-sqlite://$VAR/$1.db}"
 }
 LOGINS=$VAR/demo-logins.json
-admin_password=$("$PY" tools/seed.py admin-password --logins "$LOGINS")
+admin_password=$("$TIZZA_PYTHON" tools/seed.py admin-password --logins "$LOGINS")
 
 # RabbitMQ: a private node (tests/broker.py) on the AMQP port, data in ./var/rabbitmq.
 # The services do not wait for it: their outboxes hold events until it is up.
-start rabbitmq "$PY" tests/broker.py start --port "$AMQP_PORT" --data-dir "$VAR/rabbitmq"
+start rabbitmq "$TIZZA_PYTHON" tests/broker.py start --port "$AMQP_PORT" --data-dir "$VAR/rabbitmq"
 oneshot auth env STORE_URL="$(store auth)" "$BIN/tizza-auth" migrate || die "auth migrate failed"
 oneshot auth env STORE_URL="$(store auth)" TIZZA_SUPERUSER_PASSWORD="$admin_password" \
     "$BIN/tizza-auth" create-superuser --username admin --email admin@tizza.example ||
@@ -304,7 +305,7 @@ start nginx "$NGINX" "${NGINX_ARGS[@]}"
 # -------------------------------------------------------------------------------------------
 
 # ---- 5. demo data, once; then the banner --------------------------------------------------
-if ! oneshot seed "$PY" tools/seed.py seed --base "http://127.0.0.1:$GATEWAY_PORT" \
+if ! oneshot seed "$TIZZA_PYTHON" tools/seed.py seed --base "http://127.0.0.1:$GATEWAY_PORT" \
     --public-url "$URL" --logins "$LOGINS" --marker "$VAR/seeded"; then
     say "WARNING: seeding the demo data failed (see above); it is retried on the next start" >&2
 fi
@@ -313,7 +314,7 @@ cat <<EOF
   Tizza is up: $URL
   (auth :$AUTH_PORT, pizza :$PIZZA_PORT, likes :$LIKES_PORT, tweets :$TWEETS_PORT, RabbitMQ :$AMQP_PORT; data in $VAR)
 
-$("$PY" tools/seed.py show --logins "$LOGINS" | sed 's/^/  /')
+$("$TIZZA_PYTHON" tools/seed.py show --logins "$LOGINS" | sed 's/^/  /')
 
   Ctrl-C stops everything.
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """seed -- the demo data of `make run`, created through the public APIs of the gateway.
 
     seed.py admin-password --logins FILE    ensure FILE, print the admin's password
@@ -29,7 +28,7 @@ pizzas point at the frontend's own files, <public-url>/pizzas/<name>.svg
 (services/web/public/pizzas/, copied into the build by Vite); public-url defaults to
 http://localhost:8080, the address `make run` prints.
 
-Only the Python standard library; run with /usr/bin/python3.
+Only the Python standard library.
 """
 import argparse
 import http.client

@@ -7,7 +7,7 @@
  * The first group runs on an in-memory SQLite store. The "race" groups replay the race
  * erased.h is about -- a create of user U against the erasure of U, each in its own
  * transaction and thread -- on an SQLite file and on MongoDB: the MongoDB test double
- * (tests/mongo_double.py, started here with /usr/bin/python3 and stopped at the end), or
+ * (tests/mongo_double.py, started here through tools/python.sh and stopped at the end), or
  * the server of MONGODB_TEST_URL when it is set. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -303,6 +303,7 @@ struct race {
     int erase_runs, erase_rc;
     long erased; /* rows deleted by the erasure's last run */
     cJSON *event;
+    erased_consumer_t registration;
     event_consumer_spec_t consumer;
     atomic_bool outer_done; /* the outer side's transaction has ended */
     /* the peer */
@@ -405,7 +406,7 @@ static void race(store_t *s, enum side outer, bool foreign, struct race *r) {
     r->create_rc = r->erase_rc = -99;
     r->event = test_defer_json(cJSON_CreateObject());
     cJSON_AddStringToObject(r->event, "user_id", r->user);
-    r->consumer = erased_consumer("race", erase_rows, r);
+    r->consumer = erased_consumer(&r->registration, "race", erase_rows, r);
     run_side(r, outer);
     atomic_store(&r->outer_done, true);
     assert_true(r->peer_started);
@@ -524,32 +525,34 @@ static int sqlite_race_teardown(void **state) {
 static pid_t double_pid;
 static FILE *double_out; /* its stdout, open until it exits */
 
-/* tests/mongo_double.py, looked for above the directory of this executable, then in the
- * working directory. */
-static bool find_double(char *path, size_t len) {
+/* The repository's file REL (e.g. tests/mongo_double.py), looked for above the directory of
+ * this executable, then in the working directory. */
+static bool find_repo_file(const char *rel, char *path, size_t len) {
     char dir[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
     dir[n > 0 ? n : 0] = '\0';
     for (char *slash; (slash = strrchr(dir, '/')) != NULL;) {
         *slash = '\0';
-        snprintf(path, len, "%s/tests/mongo_double.py", dir);
+        snprintf(path, len, "%s/%s", dir, rel);
         if (access(path, R_OK) == 0) return true;
     }
-    snprintf(path, len, "tests/mongo_double.py");
+    snprintf(path, len, "%s", rel);
     return access(path, R_OK) == 0;
 }
 
 /* Starts the double; its port, or 0. */
 static int start_double(void) {
-    char script[PATH_MAX + 32];
+    char script[PATH_MAX + 32], python[PATH_MAX + 32];
     int fds[2], port = 0;
-    if (!find_double(script, sizeof script) || pipe(fds) != 0) return 0;
+    if (!find_repo_file("tests/mongo_double.py", script, sizeof script) ||
+        !find_repo_file("tools/python.sh", python, sizeof python) || pipe(fds) != 0)
+        return 0;
     double_pid = fork();
     if (double_pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
         close(fds[1]);
-        execl("/usr/bin/python3", "python3", script, "--port", "0", (char *)NULL);
+        execlp("bash", "bash", python, script, "--port", "0", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);

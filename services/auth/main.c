@@ -203,7 +203,6 @@ static void routes(http_server_t *srv, auth_ctx_t *ctx) {
 
 static int auth_setup(service_t *svc) {
     auth_ctx_t *ctx = &auth;
-    service_set_data(svc, ctx);
     ctx->svc = svc;
     ctx->store = service_store(svc);
     ctx->store_flags = service_store_flags(svc);

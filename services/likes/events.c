@@ -44,8 +44,12 @@ static int on_pizza_deleted(store_t *s, const cJSON *event, void *ctx) {
     return EVENT_OK;
 }
 
+/* The user.deleted consumer's registration, for the life of the process. */
+static erased_consumer_t user_deleted_consumer;
+
 void likes_events(service_t *svc) {
-    const event_consumer_spec_t user_deleted = erased_consumer("likes", erase_user, NULL);
+    const event_consumer_spec_t user_deleted =
+        erased_consumer(&user_deleted_consumer, "likes", erase_user, NULL);
     const event_consumer_spec_t pizza_deleted = {
         .queue = "likes.pizza-deleted",
         .exchange = "pizzas",

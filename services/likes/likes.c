@@ -7,11 +7,9 @@
  * (erased_require_writer, erased.h: deleted_users, fed by the user.deleted consumer). PUT
  * asks pizza through the remote model whether the pizza exists, forwarding the caller's
  * Authorization so their own unapproved pizza counts; then, with no remote call in between,
- * it checks the account and upserts in one store transaction (erased_create), so a verdict
- * given while its author is being erased cannot outlive the erasure. The upsert is
- * idempotent, so the transaction may run again: on a write conflict (STORE_RETRY, MongoDB
- * only) and when two first verdicts on the same pizza meet the unique index (the loser's
- * next run finds the row and updates it); still conflicting after every run, it is 503.
+ * it upserts through erased_create() (the race with an erasure: erased.h). The upsert is
+ * re-runnable, which also settles two first verdicts on one pizza that meet the unique
+ * index: the loser's next run finds the row and updates it.
  *
  * `?expand=pizza` embeds each pizza of a page with ONE batched remote call (?ids=...). When
  * pizza cannot be asked the page is still answered, every "pizza" null and a top-level

@@ -54,7 +54,11 @@ static int erase_user(store_t *s, const char *user_id, cJSON *removed, void *ctx
     return rc;
 }
 
+/* The user.deleted consumer's registration, for the life of the process. */
+static erased_consumer_t user_deleted_consumer;
+
 void pizza_events(service_t *svc) {
-    event_consumer_spec_t user_deleted = erased_consumer("pizza", erase_user, NULL);
+    event_consumer_spec_t user_deleted =
+        erased_consumer(&user_deleted_consumer, "pizza", erase_user, NULL);
     service_consume(svc, &user_deleted);
 }

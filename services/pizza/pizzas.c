@@ -20,9 +20,8 @@
  * Only an admin may set `approved` (a non-admin sending it at all gets 403). pizzeria_id is
  * given at creation only; an update may repeat the current value but not change it.
  *
- * Every write refuses a deleted account (erased_require_writer); creating checks it in the
- * same transaction as the pizzeria check and the insert (erased_create), so a pizza created
- * while its owner is being erased cannot outlive the erasure (erased.h). */
+ * Every write refuses a deleted account (erased_require_writer); creating goes through
+ * erased_create() (the race with an erasure: erased.h). */
 #include "pizza.h"
 
 #include "erased.h"
@@ -248,12 +247,7 @@ struct new_pizza {
 
 /* erased_create()'s write: the pizza, after checking its pizzeria, in the writer check's
  * transaction. STORE_NOTFOUND: no such pizzeria; NOT_OWNER: not the caller's. (Re)sets
- * owner_id and visible_to of the doc from the pizzeria: it may run several times.
- * A concurrent erasure of the pizza's owner cannot leave a survivor: on SQLite the two
- * transactions serialize; on MongoDB both write the owner's guard (erased.h) -- the
- * writer's own through erased_create(), an admin's create in someone's pizzeria the
- * owner's here -- so one of them runs again. A concurrent pizzeria DELETE cannot leave an
- * orphan either: it writes the owner's guard too (pizzerias.c). */
+ * owner_id and visible_to of the doc from the pizzeria: it may run several times. */
 static int insert_pizza(store_t *s, void *arg) {
     struct new_pizza *p = arg;
     cJSON *pizzeria = NULL;
@@ -267,8 +261,7 @@ static int insert_pizza(store_t *s, void *arg) {
         cJSON_AddStringToObject(p->doc, "owner_id", owner);
         cJSON_AddStringToObject(p->doc, "visible_to", visible_to(approved, owner));
         rc = store_insert(s, PIZZAS, p->doc);
-        /* an admin's pizza in someone's pizzeria: it must conflict with the owner's erasure
-         * too (erased_create() guards the writer only) */
+        /* an admin's pizza in someone's pizzeria: the owner's guard too (erased.h) */
         if (rc == STORE_OK && owner && strcmp(owner, p->u->id) != 0) rc = erased_guard(s, owner);
     }
     cJSON_Delete(pizzeria);

@@ -3,11 +3,10 @@
  * A pizzeria is {id, owner_id, name, address, phone, created_at, updated_at}, stored as is.
  * Reading is public; creating needs a signed-in caller (who becomes owner_id, never taken
  * from the body); PUT (every field), PATCH (any subset) and DELETE need the owner or an
- * admin. Every write refuses a deleted account (erased_require_writer); creating checks it
- * in the insert's transaction (erased_create), so a pizzeria created while its owner is
- * being erased cannot outlive the erasure (erased.h). Deleting a pizzeria deletes its pizzas and
- * writes one pizza.deleted event per pizza, all in one store transaction, so the events exist iff
- * the deletion happened.
+ * admin. Every write refuses a deleted account (erased_require_writer); creating goes
+ * through erased_create() (the race with an erasure: erased.h). Deleting a pizzeria deletes
+ * its pizzas and writes one pizza.deleted event per pizza, all in one store transaction, so
+ * the events exist iff the deletion happened.
  *
  * Request bodies are checked whole before anything is written: every problem is reported
  * at once as a 400 with one entry per field in "errors". */
@@ -164,10 +163,7 @@ static void replace_pizzeria(http_req_t *req, void *ctx) { update_pizzeria(req, 
 static void patch_pizzeria(http_req_t *req, void *ctx) { update_pizzeria(req, ctx, PATCH); }
 
 /* The pizzeria, its pizzas and their pizza.deleted events, in one transaction (run by
- * store_transact). It also writes the owner's guard (erased.h), which every pizza create in
- * the owner's pizzerias writes too: on MongoDB a pizza created meanwhile in this pizzeria
- * makes one of the two transactions conflict and run again -- the create then finds no
- * pizzeria, or the delete finds the new pizza -- so no orphan pizza is left. */
+ * store_transact), after the owner's guard (erased.h: no orphan pizza). */
 struct pizzeria_delete {
     const char *id, *owner;
     long pizzas;
@@ -176,8 +172,7 @@ struct pizzeria_delete {
 static int delete_txn(store_t *s, void *arg) {
     struct pizzeria_delete *d = arg;
     d->pizzas = 0;
-    /* the guard first: on MongoDB the first writer of a document wins, so the delete claims
-     * it before its longer part and the owner's concurrent creates are the ones to run again */
+    /* the guard first ("Who wins" in erased.h) */
     int rc = d->owner ? erased_guard(s, d->owner) : STORE_OK;
     store_filter_t *f = store_filter_new();
     store_where_str(f, "pizzeria_id", STORE_EQ, d->id);

@@ -4,12 +4,7 @@
  * tweetedby_key (lowercased username) for the case-insensitive ?tweetedby= filter. Writes
  * need a signed-in caller whose account has not been deleted (erased.h: deleted_users, fed
  * by the user.deleted consumer); tweetedby always comes from the token, never from the body.
- *
- * Creating checks the account and inserts in ONE store transaction, erased_create()
- * (erased.h): checked outside it, a tweet posted while its author is being erased could read
- * the state before the erasure commits, land after it, and survive the erasure. A create
- * that conflicts with the erasure on MongoDB runs again (and is refused); when it still
- * conflicts after every retry it is answered 503. */
+ * Creating goes through erased_create() (the race with an erasure: erased.h). */
 #include "tweets.h"
 
 #include "authn.h"

@@ -5,7 +5,7 @@ connection, readiness polling, nearest-rank percentiles and wrk's output parsed.
 failure here is SystemExit("[bench] FAILED: ..."): a benchmark exits non-zero only when a
 step cannot run.
 
-Only the Python standard library is used (run with /usr/bin/python3).
+Only the Python standard library is used.
 """
 import http.client
 import json

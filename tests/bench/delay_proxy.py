@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """delay_proxy.py -- a small HTTP/1.1 proxy on loopback that adds a fixed delay to every
 response, for tests/bench/pizza_likes.py (step e: a slow dependency must not slow the event
 loop of the service calling it).
@@ -15,7 +14,7 @@ request is read whole (Content-Length bodies only: the Tizza services never send
 requests), forwarded with its headers minus the hop-by-hop ones, the answer read whole,
 then the thread sleeps --delay-ms and sends it back with a Content-Length. Answers from the
 target pass through unchanged (status, headers, body); a target that cannot be reached
-gives 502. Only the standard library is used (run with /usr/bin/python3). """
+gives 502. Only the standard library is used. """
 import argparse
 import ctypes
 import http.client

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """events.py -- `make bench` part 2: erasure latency and the tweets API under load.
 
 Starts a private RabbitMQ (tests/broker.py), tizza-auth and tizza-tweets (release builds,

@@ -2,11 +2,15 @@
 # tests/bench/lib.sh -- sourced by run.sh and zero_downtime.sh: logging, the tool check, the
 # temp dir with its exit trap, small process/port helpers, and wrk_figures (wrk's output parsed).
 #
-# The script sets before sourcing: LOG_TAG (the word after "[" on log lines), PY, BIN.
+# The script sets before sourcing: LOG_TAG (the word after "[" on log lines), BIN; it runs
+# from the repo root. Sourcing this also sources tools/python.sh (TIZZA_PYTHON).
 # setup_tmp PREFIX KEEP makes TMP and the pids array and installs cleanup as the EXIT trap
 # (INT/TERM exit 130/143 through it): every pid in pids gets SIGTERM, then SIGKILL after
 # 5 s; on a failing exit the last lines of every non-empty $TMP/*.log and
 # $TMP/nginx-*/*.log go to stderr; TMP is removed unless KEEP is 1.
+
+# shellcheck source=tools/python.sh
+source tools/python.sh || exit 1
 
 log() { printf '[%s %s] %s\n' "$LOG_TAG" "$(date +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -60,7 +64,7 @@ forget_pid() { # drop $1 from pids
 }
 
 free_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    "$TIZZA_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # wait_http URL [SECONDS]: until URL answers 200.

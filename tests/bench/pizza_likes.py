@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """pizza_likes.py -- `make bench` part 3: the pizza and likes APIs under load, and whether a
 slow remote call can stall likes' event loop.
 

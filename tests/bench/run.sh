@@ -32,18 +32,17 @@ DURATION=${BENCH_DURATION:-10s}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 OUT=${BENCH_OUT:-build/bench/auth.txt}
-PY=/usr/bin/python3
 NGINX_CONF_TEMPLATE=$ROOT/tests/bench/nginx.conf
 
 LOG_TAG=bench # read by lib.sh's log()
 # shellcheck source-path=SCRIPTDIR/../..
 source tests/bench/lib.sh
-require_tools wrk nginx curl "$PY"
+require_tools wrk nginx curl
 setup_tmp tizza-bench "${BENCH_KEEP:-0}"
 
 # A private RabbitMQ (tests/broker.py): auth publishes user.deleted and consumes user.erased,
 # and /ready includes its broker connections.
-"$PY" tests/broker.py start >"$TMP/broker.out" 2>"$TMP/broker.log" &
+"$TIZZA_PYTHON" tests/broker.py start >"$TMP/broker.out" 2>"$TMP/broker.log" &
 pids+=($!)
 for _ in $(seq 300); do grep -q '^URL ' "$TMP/broker.out" 2>/dev/null && break; sleep 0.1; done
 AMQP_URL=$(awk '/^URL /{print $2}' "$TMP/broker.out")
@@ -120,7 +119,7 @@ export HOST=127.0.0.1 RATE_LIMIT_SIGNUP=0 RATE_LIMIT_LOGIN=0 LOGIN_FAILURES_PER_
 ready_run() {
     local port
     port=$(free_port)
-    PORT=$port STORE_URL="sqlite://$1" "$PY" "$TMP/ready.py" "$port" "$TMP/ready.log" "$BIN" serve \
+    PORT=$port STORE_URL="sqlite://$1" "$TIZZA_PYTHON" "$TMP/ready.py" "$port" "$TMP/ready.log" "$BIN" serve \
         2>>"$TMP/poller.log"
 }
 
@@ -176,7 +175,7 @@ code=$(curl -sS -o "$TMP/signup.json" -w '%{http_code}' -X POST "$BASE/api/v1/au
     -H 'Content-Type: application/json' \
     -d "{\"username\":\"$USER_NAME\",\"email\":\"bench@example.com\",\"password\":\"$PASSWORD\",\"name\":\"Bench User\"}")
 [[ $code == 201 ]] || die "signup answered $code: $(cat "$TMP/signup.json")"
-USER_ID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/signup.json")
+USER_ID=$("$TIZZA_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/signup.json")
 USER_PATH=/api/v1/users/$USER_ID
 code=$(curl -sS -o "$TMP/user.json" -w '%{http_code}' "$BASE$USER_PATH")
 [[ $code == 200 ]] || die "GET $USER_PATH answered $code"
@@ -250,7 +249,7 @@ for _ in $(seq 20); do
 done
 # A keep-alive client samples /health every 2 ms while the logins run, then 100 times after:
 # the figure is the service's answer time, not the cost of starting a curl per sample.
-"$PY" - "$PORT" "$TMP/health-during" "$TMP/health-after" "${login_pids[@]}" <<'PYEOF' ||
+"$TIZZA_PYTHON" - "$PORT" "$TMP/health-during" "$TMP/health-after" "${login_pids[@]}" <<'PYEOF' ||
 import http.client, os, sys, time
 port, during_out, after_out, pids = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
 def running():

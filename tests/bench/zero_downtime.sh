@@ -41,12 +41,11 @@ DURATION=${ZD_DURATION:-16}
 CONNS=${ZD_CONNECTIONS:-16}
 THREADS=${ZD_THREADS:-2}
 OUT=${ZD_OUT:-build/bench/zero_downtime.txt}
-PY=/usr/bin/python3
 
 LOG_TAG=zero-downtime # read by lib.sh's log()
 # shellcheck source-path=SCRIPTDIR/../..
 source tests/bench/lib.sh
-require_tools wrk nginx curl "$PY"
+require_tools wrk nginx curl
 if ! [[ $DURATION =~ ^[0-9]+$ ]] || ((DURATION < 8)); then die "ZD_DURATION must be a whole number >= 8"; fi
 
 setup_tmp tizza-zero-downtime "${ZD_KEEP:-0}"
@@ -109,7 +108,7 @@ bash deploy/nginx/render.sh --listen "127.0.0.1:$GW_PORT" --prefix "$TMP/nginx" 
     --auth "127.0.0.1:${PORT[a]}" --pizza "127.0.0.1:$(free_port)" --likes "127.0.0.1:$(free_port)" \
     --tweets "127.0.0.1:$(free_port)" >"$TMP/nginx/rendered.conf" 2>"$TMP/render.log" ||
     die "deploy/nginx/render.sh failed: $(cat "$TMP/render.log")"
-"$PY" - "$TMP/nginx/rendered.conf" "${PORT[a]}" "${PORT[b]}" "$PARAMS" <<'EOF' || die "cannot put two servers into the auth upstream"
+"$TIZZA_PYTHON" - "$TMP/nginx/rendered.conf" "${PORT[a]}" "${PORT[b]}" "$PARAMS" <<'EOF' || die "cannot put two servers into the auth upstream"
 import sys
 path, a, b, params = sys.argv[1:]
 text = open(path).read()
@@ -132,7 +131,7 @@ curl -sS -o "$TMP/signup.json" -w '%{http_code}' -H 'Content-Type: application/j
     -d '{"username":"zerodowntime","email":"zd@example.com","password":"correct horse battery"}' \
     "$GW/api/v1/auth/signup" >"$TMP/signup.status" || die "signup request failed"
 [[ $(cat "$TMP/signup.status") == 201 ]] || die "signup answered $(cat "$TMP/signup.status"): $(cat "$TMP/signup.json")"
-USER_ID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/signup.json")
+USER_ID=$("$TIZZA_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/signup.json")
 URL=$GW/api/v1/users/$USER_ID
 curl -fsS -o /dev/null "$URL" || die "GET $URL failed before the run"
 WRK_ARGS=()
@@ -180,7 +179,7 @@ parsed=$(wrk_figures "$TMP/wrk.txt") || die "cannot parse wrk output: $(cat "$TM
 read -r REQS RPS P99 NON2XX SOCKERR <<<"$parsed"
 FAILED=$((NON2XX + SOCKERR))
 # nginx's JSON access lines: status, upstream ("A" or "A, B" after a failover)
-read -r LOGGED NOT200 RETRIED VIA_A VIA_B < <("$PY" - "$TMP/nginx-access.log" "127.0.0.1:${PORT[a]}" "127.0.0.1:${PORT[b]}" <<'EOF'
+read -r LOGGED NOT200 RETRIED VIA_A VIA_B < <("$TIZZA_PYTHON" - "$TMP/nginx-access.log" "127.0.0.1:${PORT[a]}" "127.0.0.1:${PORT[b]}" <<'EOF'
 import json, sys
 path, a, b = sys.argv[1:]
 n = bad = retried = va = vb = 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Containers suite: builds the images (make images) and runs tests/containers/test_*.py
-# against a compose stack of its own (tools/stack.sh), with Debian's /usr/bin/python3.
+# against a compose stack of its own (tools/stack.sh).
 # Skipped (exit 0, saying why) where containers cannot run: no podman or docker, not root
 # with podman (tools/podman-setup.sh needs root), or inside a podman container (as `make
 # ci-fresh` runs the suites: /run/.containerenv). Bounded: 20 min including the image
@@ -15,6 +15,8 @@ if command -v podman >/dev/null; then
 elif ! command -v docker >/dev/null; then
     skip "neither podman nor docker is installed (tools/deps.sh installs podman as root)"
 fi
+# shellcheck source=tools/python.sh
+source tools/python.sh || exit 1
 art=${TIZZA_TEST_ARTIFACT_ROOT:-tests/artifacts/containers}
 rm -rf "$art"
 mkdir -p "$art"
@@ -24,7 +26,7 @@ timeout -k 10 1200 bash -c '
     bash tools/images.sh >"$1/images.log" 2>&1 || { tail -30 "$1/images.log"; exit 1; }
     grep -A20 "^IMAGE" "$1/images.log"
     echo "figure: make images: $((SECONDS - t)) s" | tee -a "$1/figures.txt"
-    TIZZA_TEST_ARTIFACTS=$1 /usr/bin/python3 -m unittest discover -v -s tests/containers \
+    TIZZA_TEST_ARTIFACTS=$1 "$TIZZA_PYTHON" -m unittest discover -v -s tests/containers \
         -p "test_*.py" -t tests/containers
 ' _ "$art"
 rc=$?

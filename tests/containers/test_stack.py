@@ -17,7 +17,7 @@ The steps run in order on one stack (a compose project of its own, tizza-test-<p
   6. `stack.sh down` leaves no container, network or volume of the project.
 Figures (start to healthy, scale-out, failures) go to stderr and to figures.txt in
 TIZZA_TEST_ARTIFACTS. Traffic goes only to ports published on 127.0.0.1.
-Only the standard library and tests/integration/harness.py (run with /usr/bin/python3).
+Only the standard library and tests/integration/harness.py.
 """
 import json
 import os

@@ -18,7 +18,8 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT=$PWD
-PY=/usr/bin/python3
+# shellcheck source=tools/python.sh
+source tools/python.sh || { echo "0 passed, 1 failed"; exit 1; }
 BIN=${TIZZA_BIN_DIR:-build/bin}
 [[ $BIN = /* ]] || BIN=$ROOT/$BIN
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -91,7 +92,7 @@ fail_setup() {
 
 # n free TCP ports on 127.0.0.1, distinct (all held open while picking).
 free_ports() {
-    "$PY" - "$1" <<'PYEOF'
+    "$TIZZA_PYTHON" - "$1" <<'PYEOF'
 import socket, sys
 socks = []
 for _ in range(int(sys.argv[1])):
@@ -102,7 +103,7 @@ PYEOF
 
 # http_status URL -> prints the status (000 when nothing answers)
 http_status() {
-    "$PY" - "$1" <<'PYEOF' 2>/dev/null || echo 000
+    "$TIZZA_PYTHON" - "$1" <<'PYEOF' 2>/dev/null || echo 000
 import sys, urllib.request, urllib.error
 try:
     print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
@@ -138,7 +139,7 @@ fi
 
 # ---------------------------------------------------------------- broker
 say "starting RabbitMQ (tests/broker.py)"
-"$PY" tests/broker.py start > "$TMP/broker.log" 2>&1 &
+"$TIZZA_PYTHON" tests/broker.py start > "$TMP/broker.log" 2>&1 &
 pids+=($!)
 broker_pid=$!
 AMQP=
@@ -192,7 +193,7 @@ if [[ -f deploy/nginx/gateway.conf && -f deploy/nginx/render.sh && ${E2E_OWN_GAT
         --tweets "127.0.0.1:$P_TWEETS" > "$CONF" || fail_setup "rendering deploy/nginx/gateway.conf failed"
 else
     say "gateway: a minimal config of this suite"
-    "$PY" - "$CONF" "$TMP/nginx" "$P_GW" "$DIST" "$P_AUTH" "$P_PIZZA" "$P_LIKES" "$P_TWEETS" <<'PYEOF'
+    "$TIZZA_PYTHON" - "$CONF" "$TMP/nginx" "$P_GW" "$DIST" "$P_AUTH" "$P_PIZZA" "$P_LIKES" "$P_TWEETS" <<'PYEOF'
 import sys
 conf, prefix, gw, dist, auth, pizza, likes, tweets = sys.argv[1:]
 ports = {"auth": auth, "pizza": pizza, "likes": likes, "tweets": tweets}

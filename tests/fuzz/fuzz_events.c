@@ -32,6 +32,7 @@
 #define ROWS "things"
 
 static store_t *store;
+static erased_consumer_t consumer;
 static event_consumer_spec_t spec;
 
 /* Like the services' erase functions: the user's rows, counted into `removed`. */
@@ -76,7 +77,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         if (store_insert(store, ROWS, row) != STORE_OK) abort();
         cJSON_Delete(row);
     }
-    spec = erased_consumer("fuzz", erase_rows, NULL);
+    spec = erased_consumer(&consumer, "fuzz", erase_rows, NULL);
     return 0;
 }
 

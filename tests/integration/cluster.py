@@ -1,5 +1,5 @@
 """cluster -- a real RabbitMQ node plus the real tizza-auth and tizza-tweets binaries, for the
-integration tests of the events issue (test_events, test_tweets, test_asyncapi).
+integration tests of the events (test_events, test_tweets, test_asyncapi).
 
 Design. One private RabbitMQ node (tests/broker.py) is shared by the whole test process
 (started on first use, ~5 s, removed at exit). Every `Cluster` gets a vhost of its own on it
@@ -22,7 +22,7 @@ harness.broker(): the events tests stop, kill and restart it.
 librabbitmq): publish raw messages with chosen properties, declare/bind an observation
 queue, basic.get messages as dicts, read queue depths without rabbitmqctl.
 
-Only the Python standard library is used (run with /usr/bin/python3).
+Only the Python standard library is used.
 """
 import atexit
 import http.client

@@ -1,6 +1,6 @@
 """constellation -- the whole Tizza back end for one test module: a RabbitMQ vhost and the REAL
 tizza-auth, tizza-pizza, tizza-likes and tizza-tweets binaries, for the integration tests of
-the pizza + likes issue (test_pizza, test_likes, test_constellation, test_openapi_services).
+pizza and likes (test_pizza, test_likes, test_constellation, test_openapi_services).
 
 Design. The RabbitMQ node is harness.broker(): one private node per test process, shared
 with every other module of the run. Each Constellation adds a vhost of its own to it, so the
@@ -26,7 +26,7 @@ starts one with harness.started().
 HTTP goes through harness.Client (one connection per request, no cookies kept here): every
 call returns a harness.Response (status, headers, json/raw).
 
-Only the Python standard library is used (run with /usr/bin/python3).
+Only the Python standard library is used.
 """
 import os
 

@@ -26,7 +26,7 @@ per start, readiness = GET /ready 200, `stop()` = SIGTERM plus the clean-exit ch
 `started()`, a test module's setUpModule in one call (start, fixtures, teardown on failure).
 Every process started here, by a Service or a Proc, is SIGKILLed at exit if still running.
 
-Only the Python standard library is used (run with /usr/bin/python3).
+Only the Python standard library is used.
 """
 import atexit
 import base64
@@ -41,6 +41,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -52,7 +53,7 @@ BACKEND = os.environ.get("TIZZA_TEST_BACKEND", "sqlite")
 BIN_DIR = os.environ.get("TIZZA_BIN_DIR", "build/asan/bin")
 if not os.path.isabs(BIN_DIR):
     BIN_DIR = os.path.join(REPO, BIN_DIR)
-PYTHON = "/usr/bin/python3"
+PYTHON = sys.executable  # the interpreter of tools/python.sh, which runs the tests
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 # Rate limits high enough that ordinary tests never meet them (tests of the limits start

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Integration suite: every tests/integration/test_*.py, which drive the real service binaries
 # (TIZZA_BIN_DIR, default build/asan/bin) over HTTP, once per store backend
-# (TIZZA_TEST_BACKENDS, default "sqlite mongo"), with Debian's /usr/bin/python3 and unittest.
+# (TIZZA_TEST_BACKENDS, default "sqlite mongo"), with unittest on tools/python.sh's interpreter.
 # TIZZA_TEST_PATTERN (default test_*.py) picks the modules. Service logs and stores go to
 # $TIZZA_TEST_ARTIFACT_ROOT/<backend>/ (default tests/artifacts/integration).
 # Exits non-zero on any failure; the last line is "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-PY=/usr/bin/python3
+if ! source tools/python.sh; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
 export TIZZA_BIN_DIR=${TIZZA_BIN_DIR:-build/asan/bin}
 backends=${TIZZA_TEST_BACKENDS:-sqlite mongo}
 export TIZZA_TEST_PATTERN=${TIZZA_TEST_PATTERN:-test_*.py}
@@ -32,7 +35,7 @@ for backend in $backends; do
     # module fixture errors, which unittest reports but does not count as tests run).
     # Bounded: a hang (a service that never answers) must not stall CI.
     TIZZA_TEST_BACKEND=$backend TIZZA_TEST_ARTIFACTS=$art \
-        timeout -k 10 900 "$PY" - "$art/counts" <<'EOF'
+        timeout -k 10 900 "$TIZZA_PYTHON" - "$art/counts" <<'EOF'
 import os, sys, unittest
 sys.path.insert(0, "tests/integration")
 suite = unittest.defaultTestLoader.discover("tests/integration",

@@ -33,8 +33,8 @@ A's. Every table below is data: a row per route, not a test per route.
   listed, the only others are creates that got no answer, and on SQLite `PRAGMA
   integrity_check` of every service's database file answers "ok" (not run on the MongoDB
   double). On MongoDB a create cut off by the kill may hold its user's writer guard until
-  the server's transaction lifetime limit: that user's creates answer 503 meanwhile (see
-  CRASH_LOADS), which stores nothing.
+  the server's transaction lifetime limit (transactionLifetimeLimitSeconds, 60 s; the
+  double too): that user's creates answer 503 meanwhile, which stores nothing.
 
 Covered elsewhere and not repeated here: forged, tampered and algorithm-confused tokens
 (test_auth.py: test_forged_tokens, test_hs256_key_confusion_rejected,
@@ -600,12 +600,9 @@ class TestMalformedBodies(AdversarialTestCase):
 
 # service -> (create path, body, the list of what one loader created), {name} and {pizzeria}
 # being the loader's. One loader per thread: on MongoDB one user's concurrent creates
-# conflict on their writer guard (README, "Creates racing an erasure") and some answer 503
-# by design, which is not what this test is about. On MongoDB a 503 can still follow the
-# kill: a create cut off after writing its user's guard leaves its transaction open in the
-# server until the transaction lifetime limit (transactionLifetimeLimitSeconds, 60 s; the
-# double does the same), and until then that user's creates conflict on the guard, run
-# again and answer 503. Those answers must be problem+json and must have stored nothing.
+# conflict on their writer guard (libcommon/erased.h) and some answer 503 by design, which
+# is not what this test is about. The 503s that can still follow the kill (the module
+# docstring) must be problem+json and must have stored nothing.
 CRASH_LOADS = {
     "tweets": (TWEETS, {"body": "load"}, TWEETS + "?tweetedby={name}&limit=100"),
     "pizza": (PIZZAS, {"pizzeria_id": "{pizzeria}", "title": "Load", "kind": "vegan"},

@@ -1151,7 +1151,7 @@ class TestPatchUser(ServiceTestCase):
 class TestDeleteUser(ServiceTestCase):
 
     def check_erasure(self, body, user_id):
-        """SPEC 5: {"user_id","requested_at","complete","services":{name:{"status","at"}}};
+        """SPEC §5: {"user_id","requested_at","complete","services":{name:{"status","at"}}};
         no consumer runs here, so nothing is complete."""
         self.assertEqual(body["user_id"], user_id)
         self.assertIsoMs(body["requested_at"])

@@ -167,8 +167,7 @@ class TestWriteRace(ServiceTestCase):
     def test_creates_racing_the_erasure_do_not_survive_it(self):
         """Users keep creating tweets, pizzerias and verdicts while their accounts are
         deleted: once every erasure is complete and every service refuses them, nothing they
-        created may remain. On MongoDB this is the write skew the per-user guard closes
-        (libcommon/erased.h); on SQLite the transactions serialize.
+        created may remain (the race of libcommon/erased.h).
 
         Every answer is counted, so that the race is known to have happened: each user wrote
         to each service (2xx) before the deletes, every service refused them (401)

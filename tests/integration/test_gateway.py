@@ -15,7 +15,7 @@ the single-page-app fallback, the X-Forwarded-* headers the services build URLs 
 keep-alive connections to the services, gzip for static files only, and the gateway's own
 JSON access log.
 
-Only the Python standard library is used (run with /usr/bin/python3).
+Only the Python standard library is used.
 """
 import gzip
 import json

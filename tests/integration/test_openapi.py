@@ -25,7 +25,7 @@ SPEC_PATH = os.path.join(REPO, "proto-docs", "auth.openapi.yaml")
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 NO_SUCH_ID = "0123456789abcdef01234567"
 
-# Routes that exist (AUTH-API.md, SPEC 5 + libcommon's operational routes).
+# Routes that exist (SPEC §5 and libcommon's operational routes).
 KNOWN_ROUTES = [
     ("POST", "/api/v1/auth/signup"), ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"), ("POST", "/api/v1/auth/logout"),

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """check_deploy -- the static checks of the deployment files (tests/static/run.sh, make test).
 
 docker-compose.yml and its offline override, the Dockerfiles and the scripts they ship,

@@ -1296,8 +1296,8 @@ def check_grafana(p):
 # =============================================================== the runbook
 
 def check_runbook(p):
-    """deploy/README.md covers the operations the issue lists, and every repository path it
-    names exists."""
+    """deploy/README.md covers the operations of running the stack (start, scale, rolling
+    restart, backup, ...), and every repository path it names exists."""
     problems = []
     text = p.runbook
     if not text:

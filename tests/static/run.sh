@@ -7,7 +7,7 @@
 # deploy/k8s is checked as kustomize renders it (deploy/k8s/overlays/production), and every
 # rendered object is validated against the Kubernetes API schemas; no cluster is involved.
 # Needs a `make` build (build/bin: their --help and ports are facts the files must match, and
-# check_live_binaries runs them), /usr/bin/python3 with python3-yaml, nginx, make, node and the
+# check_live_binaries runs them), tools/python.sh's interpreter, nginx, make, node and the
 # tools of tests/static/k8s (kubectl for kustomize, kubernetes-models), which
 # tests/static/k8s/setup.sh installs with npm ci when they are missing or out of date.
 # Prints one line per check and a closing "N passed, M failed"; exit status 1 on a failure.
@@ -15,4 +15,6 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 # A failed setup is not fatal here: the checks that need the tools then fail, saying why.
 bash tests/static/k8s/setup.sh || echo "run.sh: tests/static/k8s/setup.sh failed" >&2
-exec /usr/bin/python3 tests/static/check_deploy.py "$@"
+# shellcheck source=tools/python.sh
+source tools/python.sh || exit 2
+exec "$TIZZA_PYTHON" tests/static/check_deploy.py "$@"

@@ -1,5 +1,4 @@
-// Relative dates in the words of moment.js's fromNow() (the Cloud Native Python book's
-// tweets page used moment): "a few seconds ago", "a minute ago", "5 minutes ago", "an hour
+// Relative dates in the words of moment.js's fromNow(): "a few seconds ago", "a minute ago", "5 minutes ago", "an hour
 // ago", "3 days ago", "a month ago", "2 years ago"; future dates read "in ...". The
 // thresholds are moment's: 45 s, 45 min, 22 h, 26 d, 11 months (of 30.4 days).
 

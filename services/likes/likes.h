@@ -4,8 +4,7 @@
 
 #include "service.h"
 
-#define LIKES_COLL    "likes"
-#define LIKES_MAX_IDS 100 /* pizza ids in one ?pizza_ids= */
+#define LIKES_COLL "likes"
 
 /* likes.c: routes of /api/v1/likes; pizza_url is where the pizza remote model lives. */
 void likes_routes(service_t *svc, const char *pizza_url);

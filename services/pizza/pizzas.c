@@ -26,9 +26,11 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "http_store.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
+#include "query.h"
 #include "remote.h"
 #include "util.h"
 
@@ -153,7 +155,7 @@ static cJSON *load(http_req_t *req, store_t *s, const authn_user_t *u) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "no such pizza");
     else if (rc != STORE_OK)
-        pizza_store_error(req, "get pizza");
+        http_reply_store_error(req, rc, "get pizza");
     if (rc == STORE_OK) return doc;
     cJSON_Delete(doc);
     return NULL;
@@ -195,7 +197,12 @@ static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has
     else if (prefix)
         store_where_str(f, "title", STORE_PREFIX, prefix);
     *has_ids = ids != NULL;
-    if (ids) pizza_filter_ids(ids, "id", "ids", f, p);
+    query_ids_t list;
+    const char *why = NULL;
+    if (ids && query_ids(ids, &list, &why) != 0)
+        problem_add_error(p, "ids", why);
+    else if (ids)
+        store_where_in(f, "id", STORE_IN, list.id, list.n);
 }
 
 static void list_pizzas(http_req_t *req, void *ctx) {
@@ -209,14 +216,14 @@ static void list_pizzas(http_req_t *req, void *ctx) {
     list_filters(req, f, p, &has_ids);
     where_visible(f, a == 0 ? &u : NULL);
     /* with ?ids= the page holds every match: the limit is ignored */
-    http_page_t page = {.limit = PIZZA_IDS_MAX, .offset = 0};
-    if (pizza_reply_if_invalid(req, p) != 0) goto out;
+    http_page_t page = {.limit = QUERY_IDS_MAX, .offset = 0};
+    if (http_reply_if_invalid(req, p) != 0) goto out;
     if (!has_ids && http_page_params(req, &page) != 0) goto out;
     long count = 0;
     int rc = store_page(s, PIZZAS, f, "-created_at,-id", page.limit, page.offset,
                         has_ids ? NULL : &count, &docs);
     if (rc != STORE_OK) {
-        pizza_store_error(req, "list pizzas");
+        http_reply_store_error(req, rc, "list pizzas");
         goto out;
     }
     if (has_ids) count = cJSON_GetArraySize(docs); /* every match is on the page */
@@ -284,7 +291,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     cJSON *body = json_body(req);
     if (!body) return;
     pizza_in_t in = {0};
-    if (pizza_reply_if_invalid(req, validate(body, CREATE, &in)) != 0 ||
+    if (http_reply_if_invalid(req, validate(body, CREATE, &in)) != 0 ||
         check_approver(req, &in, &u) != 0) {
         cJSON_Delete(in.set);
         return;
@@ -308,7 +315,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     struct new_pizza p = {doc, &u};
     int rc = erased_create(req, s, &u, insert_pizza, &p);
     if (rc == STORE_OK) {
-        pizza_add_location(req, PREFIX, id);
+        http_add_location(req, PREFIX "/%s", id);
         http_reply_json(req, 201, pizza_view(doc));
         return;
     }
@@ -321,7 +328,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     } else if (rc == NOT_OWNER) {
         http_reply_problem(req, 403, "only the pizzeria's owner or an admin may add pizzas to it");
     } else {
-        pizza_store_error(req, "insert pizza");
+        http_reply_store_error(req, rc, "insert pizza");
     }
 }
 
@@ -340,7 +347,7 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
     if (in.pizzeria_id && id_valid(in.pizzeria_id) &&
         strcmp(in.pizzeria_id, json_str(doc, "pizzeria_id")) != 0)
         problem_add_error(p, "pizzeria_id", "cannot be changed");
-    if (pizza_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
+    if (http_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
     if (cJSON_GetArraySize(in.set) > 0) {
         if (in.has_approved) {
             bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
@@ -380,7 +387,7 @@ static void delete_pizza(http_req_t *req, void *ctx) {
     int rc = store_transact(s, delete_txn, (void *)json_str(doc, "id"));
     cJSON_Delete(doc);
     if (rc != STORE_OK) {
-        pizza_store_error(req, "delete pizza");
+        http_reply_store_error(req, rc, "delete pizza");
         return;
     }
     service_events_committed(svc);
@@ -447,7 +454,7 @@ static void random_pizzas(http_req_t *req, void *ctx) {
     store_filter_free(f);
     if (rc != STORE_OK) {
         cJSON_Delete(docs);
-        pizza_store_error(req, "sample pizzas");
+        http_reply_store_error(req, rc, "sample pizzas");
         return;
     }
     cJSON *out = cJSON_CreateObject(), *results = cJSON_AddArrayToObject(out, "results"), *d;

@@ -89,8 +89,6 @@ cJSON *user_view(const cJSON *doc, bool private_view);
 /* The user document whose username_key is lower(username): STORE_OK (*out set),
  * STORE_NOTFOUND or STORE_ERR. */
 int users_find_by_username(auth_ctx_t *ctx, const char *username, cJSON **out);
-/* Answers 503 when the store is down, else 500; logs store_errmsg(). */
-void reply_store_error(auth_ctx_t *ctx, http_req_t *req, const char *what);
 
 void users_signup(http_req_t *req, void *ctx);
 void users_list(http_req_t *req, void *ctx);

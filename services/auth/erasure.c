@@ -83,7 +83,7 @@ static cJSON *erasure_view(cJSON *rec) {
 }
 
 void erasure_get(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require_signed(req, &u) != 0) return;
     const char *id = http_param(req, "id");

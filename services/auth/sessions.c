@@ -340,7 +340,7 @@ void login_attempt_void(auth_ctx_t *ctx, login_attempt_t *a) {
 /* ---------------------------------------------------------------- handlers */
 
 void sessions_login(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     cJSON *body = json_body(req);
     if (body == NULL) return;
 
@@ -634,7 +634,7 @@ static void reply_reuse(auth_ctx_t *ctx, http_req_t *req, const cJSON *doc) {
 }
 
 void sessions_refresh(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     const char *tok = NULL;
     bool from_body = false;
     char now[32];
@@ -722,7 +722,7 @@ out:
 }
 
 void sessions_logout(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     const char *tok = NULL;
     bool from_body = false;
     if (presented_refresh(req, &tok, &from_body) != 0) return;
@@ -741,7 +741,7 @@ void sessions_logout(http_req_t *req, void *arg) {
 }
 
 void sessions_me(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
     cJSON *user = NULL;
@@ -759,6 +759,6 @@ void sessions_me(http_req_t *req, void *arg) {
 }
 
 void sessions_jwks(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     http_reply_json(req, 200, token_jwks(&ctx->key, 1));
 }

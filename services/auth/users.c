@@ -226,7 +226,7 @@ static int signup_store(auth_ctx_t *ctx, const cJSON *doc, char **refresh) {
 }
 
 void users_signup(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     cJSON *body = json_body(req);
     if (body == NULL) return;
     signup_t in = {0};
@@ -263,7 +263,7 @@ void users_signup(http_req_t *req, void *arg) {
 /* ---------------------------------------------------------------- list & get */
 
 void users_list(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     int a = authn_optional(req, &u);
     if (a < 0) return;
@@ -309,7 +309,7 @@ out:
 }
 
 void users_get(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     int a = authn_optional(req, &u);
     if (a < 0) return;
@@ -430,7 +430,7 @@ static int patch_store(auth_ctx_t *ctx, const char *id, const cJSON *set, bool r
 }
 
 void users_patch(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
     cJSON *user = load_target(ctx, req), *set = NULL;
@@ -506,7 +506,7 @@ static int delete_store(auth_ctx_t *ctx, const char *id) {
 }
 
 void users_delete(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
     cJSON *user = load_target(ctx, req);

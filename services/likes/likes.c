@@ -36,8 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The pizza remote model; base is PIZZA_URL, set once by likes_routes(). */
-static remote_model_t pizzas = {NULL, "v1", "pizzas"};
+/* The service's data (service_data): the pizza remote model, made by likes_routes() with
+ * base PIZZA_URL and freed by likes_free(). */
+static const remote_model_t *pizza_model(void *svc) { return service_data(svc); }
 
 int likes_migrate(store_t *s) {
     int rc = store_ensure_collection(s, LIKES_COLL);
@@ -72,14 +73,14 @@ static int parse_verdict(http_req_t *req, bool *liked) {
 
 /* Asks pizza whether the pizza exists (as the caller sees it): 0, or answered (422 when it
  * does not exist, 503 when pizza is unavailable) and -1. */
-static int check_pizza(http_req_t *req, const char *pizza_id) {
+static int check_pizza(http_req_t *req, const remote_model_t *pizzas, const char *pizza_id) {
     if (!id_valid(pizza_id)) {
         remote_reply_error(req, REMOTE_NOT_FOUND, "pizza", "pizza");
         return -1;
     }
     remote_ctx_t *rctx = remote_ctx_new(req);
     cJSON *pizza = NULL;
-    int err = remote_get(rctx, &pizzas, pizza_id, &pizza);
+    int err = remote_get(rctx, pizzas, pizza_id, &pizza);
     if (err != REMOTE_OK && err != REMOTE_NOT_FOUND)
         log_msg(LOG_WARN, "pizza %s: %s", pizza_id, remote_last_error(rctx));
     if (err != REMOTE_OK) remote_reply_error(req, err, "pizza", "pizza");
@@ -157,7 +158,7 @@ static void put_like(http_req_t *req, void *ctx) {
     bool liked = false;
     if (parse_verdict(req, &liked) != 0) return;
     const char *pizza_id = http_param(req, "pizza_id");
-    if (check_pizza(req, pizza_id) != 0) return;
+    if (check_pizza(req, pizza_model(ctx), pizza_id) != 0) return;
 
     struct upsert up = {&u, pizza_id, liked, NULL, false};
     int rc = erased_create(req, s, &u, upsert, &up);
@@ -244,7 +245,7 @@ static cJSON *find_by_id(cJSON *items, const char *id) {
 /* Embeds "pizza" (the entity, or null when it no longer exists) into every like of the
  * page with one batched remote call. Returns false when pizza could not be asked: every
  * "pizza" is then null. */
-static bool embed_pizzas(http_req_t *req, cJSON *likes) {
+static bool embed_pizzas(http_req_t *req, const remote_model_t *pizzas, cJSON *likes) {
     int n = cJSON_GetArraySize(likes), nids = 0;
     const char **ids = calloc((size_t)n + 1, sizeof *ids);
     if (!ids) abort();
@@ -257,7 +258,7 @@ static bool embed_pizzas(http_req_t *req, cJSON *likes) {
     int err = REMOTE_OK;
     if (nids > 0) {
         remote_ctx_t *rctx = remote_ctx_new(req);
-        err = remote_get_many(rctx, &pizzas, ids, nids, &found);
+        err = remote_get_many(rctx, pizzas, ids, nids, &found);
         if (err != REMOTE_OK) log_msg(LOG_WARN, "expand=pizza: %s", remote_last_error(rctx));
         remote_ctx_free(rctx);
     }
@@ -277,6 +278,7 @@ static bool embed_pizzas(http_req_t *req, cJSON *likes) {
 /* The worker half of ?expand=pizza (http_finish_on_worker): the page's pizzas, then the
  * answer. Owns the job. */
 struct expand_job {
+    const remote_model_t *pizzas;
     http_page_t page;
     long count;
     cJSON *docs;
@@ -284,7 +286,7 @@ struct expand_job {
 
 static void finish_expanded(http_req_t *req, void *arg) {
     struct expand_job *job = arg;
-    bool expanded = embed_pizzas(req, job->docs);
+    bool expanded = embed_pizzas(req, job->pizzas, job->docs);
     cJSON *body = http_page_body(req, &job->page, job->count, job->docs);
     cJSON_AddBoolToObject(body, "pizza_expanded", expanded);
     http_reply_json(req, 200, body);
@@ -320,7 +322,7 @@ static void list_likes(http_req_t *req, void *ctx) {
     /* the remote call must not block the loop: the rest runs on a worker */
     struct expand_job *job = malloc(sizeof *job);
     if (!job) abort();
-    *job = (struct expand_job){page, count, docs};
+    *job = (struct expand_job){pizza_model(ctx), page, count, docs};
     http_finish_on_worker(req, finish_expanded, job);
 }
 
@@ -404,7 +406,10 @@ static void counts(http_req_t *req, void *ctx) {
 }
 
 void likes_routes(service_t *svc, const char *pizza_url) {
-    pizzas.base = pizza_url;
+    remote_model_t *pizzas = malloc(sizeof *pizzas);
+    if (!pizzas) abort();
+    *pizzas = (remote_model_t){pizza_url, "v1", "pizzas"};
+    service_set_data(svc, pizzas);
     http_server_t *srv = service_http(svc);
     int fl = service_store_flags(svc);
     /* inline on SQLite; ?expand=pizza finishes on a worker (http_finish_on_worker) */
@@ -414,4 +419,9 @@ void likes_routes(service_t *svc, const char *pizza_url) {
     http_route(srv, "PUT", "/api/v1/likes/{pizza_id}", put_like, svc, HTTP_OFFLOAD);
     http_route(srv, "GET", "/api/v1/likes/{pizza_id}", get_like, svc, fl);
     http_route(srv, "DELETE", "/api/v1/likes/{pizza_id}", delete_like, svc, fl);
+}
+
+void likes_free(service_t *svc) {
+    free(service_data(svc));
+    service_set_data(svc, NULL);
 }

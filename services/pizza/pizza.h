@@ -21,8 +21,11 @@ int pizza_update(http_req_t *req, store_t *s, const char *coll, const char *what
 /* pizzerias.c: /api/v1/pizzerias */
 void pizzerias_routes(service_t *svc);
 
-/* pizzas.c: /api/v1/pizzas (and /random, which asks likes at `likes_url`) */
+/* pizzas.c: /api/v1/pizzas (and /random, which asks likes at `likes_url`); the likes remote
+ * model is kept as the service's data until pizzas_free(). Every route's ctx is the
+ * service. */
 void pizzas_routes(service_t *svc, const char *likes_url);
+void pizzas_free(service_t *svc);
 /* The public representation of a stored pizza (drops internal fields); takes `doc`. */
 cJSON *pizza_view(cJSON *doc);
 

@@ -48,8 +48,9 @@ static const char *const fields[] = {"pizzeria_id", "title",    "description", "
                                      "kind",        "approved", NULL};
 static const char *const kinds[] = {"meat", "vegetarian", "vegan", NULL};
 
-/* Set once by pizzas_routes() before serving; read-only afterwards. */
-static remote_model_t likes_seen = {NULL, "v1", "likes"};
+/* The service's data (service_data): the likes remote model, made by pizzas_routes() with
+ * base LIKES_URL and freed by pizzas_free(). */
+static const remote_model_t *likes_model(void *svc) { return service_data(svc); }
 
 cJSON *pizza_view(cJSON *doc) {
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "visible_to");
@@ -415,10 +416,10 @@ static int random_count(http_req_t *req, long *count) {
 
 /* Asks likes which pizzas the caller judged and adds id NIN (those) to f. True when the
  * answer was usable (the exclusion applies, even when empty). */
-static bool exclude_seen(http_req_t *req, store_filter_t *f) {
+static bool exclude_seen(http_req_t *req, const remote_model_t *likes, store_filter_t *f) {
     remote_ctx_t *rctx = remote_ctx_new(req);
     cJSON *out = NULL;
-    int err = rctx ? remote_get_path(rctx, &likes_seen, "seen", NULL, &out) : REMOTE_UNAVAILABLE;
+    int err = rctx ? remote_get_path(rctx, likes, "seen", NULL, &out) : REMOTE_UNAVAILABLE;
     remote_ctx_free(rctx);
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(out, "pizza_ids");
     int n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : -1;
@@ -448,7 +449,7 @@ static void random_pizzas(http_req_t *req, void *ctx) {
     if (a < 0) return;
     store_filter_t *f = store_filter_new();
     store_where_bool(f, "approved", true);
-    bool excluded = a == 0 && exclude_seen(req, f);
+    bool excluded = a == 0 && exclude_seen(req, likes_model(ctx), f);
     cJSON *docs = NULL;
     int rc = store_sample(s, PIZZAS, f, count, &docs);
     store_filter_free(f);
@@ -465,7 +466,10 @@ static void random_pizzas(http_req_t *req, void *ctx) {
 }
 
 void pizzas_routes(service_t *svc, const char *likes_url) {
-    likes_seen.base = likes_url;
+    remote_model_t *likes = malloc(sizeof *likes);
+    if (!likes) abort();
+    *likes = (remote_model_t){likes_url, "v1", "likes"};
+    service_set_data(svc, likes);
     http_server_t *srv = service_http(svc);
     int fl = service_store_flags(svc);
     http_route(srv, "GET", PREFIX, list_pizzas, svc, fl);
@@ -476,4 +480,9 @@ void pizzas_routes(service_t *svc, const char *likes_url) {
     http_route(srv, "PUT", PREFIX "/{id}", replace_pizza, svc, fl);
     http_route(srv, "PATCH", PREFIX "/{id}", patch_pizza, svc, fl);
     http_route(srv, "DELETE", PREFIX "/{id}", delete_pizza, svc, fl);
+}
+
+void pizzas_free(service_t *svc) {
+    free(service_data(svc));
+    service_set_data(svc, NULL);
 }

@@ -22,8 +22,8 @@
 #include "erased.h"
 
 #include "events.h"
+#include "http_store.h"
 #include "json.h"
-
 #include "log.h"
 #include "util.h"
 
@@ -100,8 +100,7 @@ static int allow(http_req_t *req, int rc) {
         http_add_header(req, "WWW-Authenticate", "Bearer");
         http_reply_problem(req, 401, "this account has been deleted");
     } else {
-        log_msg(LOG_ERROR, "store: %s: %s", COLL, store_errmsg());
-        http_reply_problem(req, 503, "the store is unavailable");
+        http_reply_store_error(req, rc, COLL);
     }
     return -1;
 }

@@ -97,7 +97,8 @@ event_consumer_spec_t erased_consumer(erased_consumer_t *c, const char *service,
 /* The check of a write: authn_require() (answers 401 itself when there is no valid token),
  * then *u must not be in deleted_users. 0 when the write is allowed (*u filled). Otherwise
  * it has answered -- 401 "this account has been deleted" with "WWW-Authenticate: Bearer",
- * or 503 when the store failed (logged) -- and returns -1; the caller answers nothing more.
+ * or 503 when the store failed (http_reply_store_error) -- and returns -1; the caller answers
+ * nothing more.
  * It writes no guard: a handler that creates data uses erased_create() instead. */
 int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u);
 
@@ -119,7 +120,7 @@ int erased_guard(store_t *s, const char *user_id);
  * Returns STORE_OK once committed; ERASED_ANSWERED when the check answered (401/503);
  * otherwise, everything rolled back and nothing answered, write()'s own code (anything but
  * STORE_OK/STORE_RETRY: pick values >= 100) or the store error -- STORE_RETRY when every
- * run conflicted -- which the caller answers (503 for a store error). */
+ * run conflicted -- which the caller answers (http_reply_store_error for a store error). */
 int erased_create(http_req_t *req, store_t *s, const authn_user_t *u,
                   int (*write)(store_t *s, void *arg), void *arg);
 

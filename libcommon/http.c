@@ -50,6 +50,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -560,6 +561,28 @@ void http_reply_problem(http_req_t *req, int status, const char *detail) {
     http_reply_problem_obj(req, problem_new(status, detail));
 }
 
+int http_reply_if_invalid(http_req_t *req, cJSON *problem) {
+    if (problem_has_errors(problem)) {
+        http_reply_problem_obj(req, problem);
+        return -1;
+    }
+    cJSON_Delete(problem);
+    return 0;
+}
+
+void http_add_location(http_req_t *req, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *path = NULL;
+    int n = vasprintf(&path, fmt, ap);
+    va_end(ap);
+    if (n < 0) abort();
+    char *abs = http_absolute_url(req, path);
+    http_add_header(req, "Location", abs);
+    free(abs);
+    free(path);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Pagination */
 
@@ -570,12 +593,11 @@ int http_page_params(http_req_t *req, http_page_t *page) {
     page->offset = 0;
     int bad = query_page(http_query(req, "limit"), http_query(req, "offset"), &page->limit,
                          &page->offset);
-    if (!bad) return 0;
+    if (!bad) return 0; /* no problem object for the common case */
     cJSON *p = problem_new(400, "invalid pagination parameters");
     if (bad & QUERY_BAD_LIMIT) problem_add_error(p, "limit", "must be an integer from 1 to 100");
     if (bad & QUERY_BAD_OFFSET) problem_add_error(p, "offset", "must be a non-negative integer");
-    http_reply_problem_obj(req, p);
-    return -1;
+    return http_reply_if_invalid(req, p);
 }
 
 /* The request's path + query with limit/offset replaced (offset omitted when < 0). */

@@ -138,6 +138,13 @@ void http_reply_raw(http_req_t *req, int status, const char *content_type, const
 void http_reply_problem_obj(http_req_t *req, cJSON *problem);
 /* Shorthand: problem_new(status, detail) and reply. */
 void http_reply_problem(http_req_t *req, int status, const char *detail);
+/* The end of a validation that collected field errors into `problem` (problem.h): when it
+ * has any, answers it (its own status, 400 for a problem_new(400, ...)) and returns -1;
+ * otherwise frees it and returns 0. Takes ownership of `problem` either way. */
+int http_reply_if_invalid(http_req_t *req, cJSON *problem);
+/* Adds "Location: <http_absolute_url(path)>", the one way a created resource is named; the
+ * path is printf(fmt, ...), e.g. ("/api/v1/users/%s", id). */
+void http_add_location(http_req_t *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool http_replied(const http_req_t *req);
 /* For a handler registered HTTP_INLINE whose request turns out to need slow work after its
  * fast part (e.g. a remote call for ?expand= after the token check and the store reads):

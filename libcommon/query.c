@@ -1,4 +1,4 @@
-/* query -- query strings and the numbers in them (see query.h).
+/* query -- query strings and the numbers and id lists in them (see query.h).
  *
  * The pairs come from evhttp_parse_query_str() into a libevent header list, which is
  * all-or-nothing: it fails on the first malformed pair and then holds nothing usable. */
@@ -50,4 +50,33 @@ int query_page(const char *limit, const char *offset, long *limit_out, long *off
             bad |= QUERY_BAD_OFFSET;
     }
     return bad;
+}
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+static int ids_fail(query_ids_t *out, const char **why, const char *msg) {
+    out->n = 0;
+    *why = msg;
+    return -1;
+}
+
+int query_ids(const char *list, query_ids_t *out, const char **why) {
+    static const char not_ids[] = "must be a comma-separated list of 24-hex ids";
+    out->n = 0;
+    char *dst = out->buf;
+    for (const char *item = list ? list : "";;) {
+        const char *comma = strchr(item, ',');
+        size_t len = comma ? (size_t)(comma - item) : strlen(item);
+        if (out->n == QUERY_IDS_MAX)
+            return ids_fail(out, why, "at most " STR(QUERY_IDS_MAX) " ids");
+        if (len != ID_LEN) return ids_fail(out, why, not_ids);
+        memcpy(dst, item, len);
+        dst[len] = '\0';
+        if (!id_valid(dst)) return ids_fail(out, why, not_ids);
+        out->id[out->n++] = dst;
+        dst += len + 1;
+        if (!comma) return 0;
+        item = comma + 1;
+    }
 }

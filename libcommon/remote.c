@@ -42,6 +42,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "query.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -56,11 +57,11 @@
 #include <string.h>
 #include <time.h>
 
-#define REMOTE_BODY_MAX       (4u << 20) /* largest answer accepted */
-#define REMOTE_BATCH          100        /* ids per ?ids= request */
-#define REMOTE_BACKOFF_MS     50         /* first retry pause cap, doubled per retry */
-#define REMOTE_MIN_ATTEMPT_MS 5          /* no retry with less budget left than this */
-#define REMOTE_HEADER_MAX     8192       /* longest forwarded header value */
+#define REMOTE_BODY_MAX       (4u << 20)    /* largest answer accepted */
+#define REMOTE_BATCH          QUERY_IDS_MAX /* ids per ?ids= request: what one list holds */
+#define REMOTE_BACKOFF_MS     50            /* first retry pause cap, doubled per retry */
+#define REMOTE_MIN_ATTEMPT_MS 5             /* no retry with less budget left than this */
+#define REMOTE_HEADER_MAX     8192          /* longest forwarded header value */
 #define BREAKER_SLOTS         64
 #define TARGET_MAX            256
 #define TRACEPARENT_LEN       55

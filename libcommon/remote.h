@@ -62,7 +62,7 @@ void remote_ctx_free(remote_ctx_t *ctx);
 
 /* GET {base}/api/{version}/{entity}/{id}; *out = the entity (caller frees). Memoised. */
 int remote_get(remote_ctx_t *ctx, const remote_model_t *m, const char *id, cJSON **out);
-/* GET ...?ids=a,b,c (one request, however many ids; chunks of 100): *out = array of the
+/* GET ...?ids=a,b,c (one request per QUERY_IDS_MAX ids, query.h): *out = array of the
  * entities found (caller frees); ids not found are simply absent. Fills the memo. */
 int remote_get_many(remote_ctx_t *ctx, const remote_model_t *m, const char *const *ids, int n,
                     cJSON **out);

@@ -36,10 +36,13 @@ struct service {
     event_consumer_t *consumer;
     event_consumer_spec_t specs[MAX_CONSUMERS];
     int nspecs;
+    void *data;
 };
 
 store_t *service_store(service_t *svc) { return svc->store; }
 http_server_t *service_http(service_t *svc) { return svc->http; }
+void *service_data(service_t *svc) { return svc->data; }
+void service_set_data(service_t *svc, void *data) { svc->data = data; }
 const char *service_name(service_t *svc) { return svc->def->name; }
 
 int service_store_flags(service_t *svc) {

@@ -56,6 +56,10 @@ store_t *service_store(service_t *svc);
 http_server_t *service_http(service_t *svc);
 /* True when the store needs HTTP_OFFLOAD for its calls (MongoDB: network round trips). */
 int service_store_flags(service_t *svc);
+/* The service's own state (auth's context, a remote model), set up by its setup hook and
+ * freed by its teardown; routes whose ctx is the service read it with service_data(ctx). */
+void *service_data(service_t *svc);
+void service_set_data(service_t *svc, void *data);
 
 /* Adds a consumer queue (before serving starts). */
 void service_consume(service_t *svc, const event_consumer_spec_t *spec);

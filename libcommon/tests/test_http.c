@@ -9,7 +9,12 @@
  * - http_finish_on_worker() from an HTTP_OFFLOAD handler runs the continuation at once, on
  *   the same thread, before it returns.
  * - Replies hand their body to libevent without a copy: a 256 KiB body arrives byte for
- *   byte, and HEAD gets the same headers without a body. */
+ *   byte, and HEAD gets the same headers without a body.
+ * - http_reply_if_invalid() answers a problem with field errors (its status, the errors as
+ *   given) and returns -1; without errors it answers nothing, returns 0 and frees the
+ *   problem (ASan's leak check).
+ * - http_add_location() names the resource by its absolute URL on the address the client
+ *   connected to (no PUBLIC_URL, no trusted proxy here), never by the Host header. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -26,6 +32,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "problem.h"
 #include "testlib.h"
 
 #define BIG_LEN (256 * 1024)
@@ -81,6 +88,19 @@ static void h_big(http_req_t *req, void *ctx) {
     http_reply_json(req, 200, body);
 }
 
+/* ?bad=1 adds a field error: answered by http_reply_if_invalid; else 204. */
+static void h_check(http_req_t *req, void *ctx) {
+    cJSON *p = problem_new(400, "invalid thing");
+    if (http_query(req, "bad")) problem_add_error(p, "bad", "must not be given");
+    if (http_reply_if_invalid(req, p) != 0) return;
+    http_reply_empty(req, 204);
+}
+
+static void h_create(http_req_t *req, void *ctx) {
+    http_add_location(req, "/things/%s/%d", "abc", 7);
+    http_reply_empty(req, 201);
+}
+
 /* ---- client ---- */
 
 typedef struct {
@@ -88,6 +108,7 @@ typedef struct {
     size_t len;
     long status;
     double content_length; /* from the headers, -1 when absent */
+    char location[256];    /* the Location header, "" when absent */
 } resp_t;
 
 static size_t collect(char *p, size_t size, size_t n, void *arg) {
@@ -101,6 +122,17 @@ static size_t collect(char *p, size_t size, size_t n, void *arg) {
     return size * n;
 }
 
+static size_t header(char *p, size_t size, size_t n, void *arg) {
+    resp_t *r = arg;
+    size_t len = size * n;
+    if (len > 10 && strncasecmp(p, "Location: ", 10) == 0) {
+        size_t v = len - 10;
+        while (v && (p[10 + v - 1] == '\r' || p[10 + v - 1] == '\n')) v--;
+        snprintf(r->location, sizeof r->location, "%.*s", (int)v, p + 10);
+    }
+    return len;
+}
+
 /* r.data is freed by the teardown. */
 static resp_t fetch(const char *path, bool head) {
     resp_t r = {0};
@@ -111,6 +143,10 @@ static resp_t fetch(const char *path, bool head) {
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    struct curl_slist *h = curl_slist_append(NULL, "Host: attacker.example");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (head) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -120,6 +156,7 @@ static resp_t fetch(const char *path, bool head) {
     curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     r.content_length = (double)cl;
     curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     test_defer_free(r.data);
     assert_int_equal(rc, CURLE_OK);
     return r;
@@ -159,6 +196,30 @@ static void test_big_reply_and_head(void **state) {
     assert_int_equal(h.len, 0);
 }
 
+static void test_reply_if_invalid(void **state) {
+    resp_t r = fetch("/check?bad=1", false);
+    assert_int_equal(r.status, 400);
+    cJSON *j = test_defer_json(cJSON_Parse(r.data));
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetObjectItem(j, "status")->valueint, 400);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "detail")), "invalid thing");
+    const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "field")), "bad");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "errors")), 1);
+
+    r = fetch("/check", false);
+    assert_int_equal(r.status, 204);
+    assert_int_equal(r.len, 0);
+}
+
+static void test_add_location(void **state) {
+    resp_t r = fetch("/create", false);
+    assert_int_equal(r.status, 201);
+    char want[128];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/things/abc/7", http_server_port(srv));
+    assert_string_equal(r.location, want);
+}
+
 /* ---- set-up ---- */
 
 static void *serve(void *arg) {
@@ -179,6 +240,8 @@ static int start(void **state) {
     http_route(srv, "GET", "/split", h_split, NULL, HTTP_INLINE);
     http_route(srv, "GET", "/offloaded", h_offloaded, NULL, HTTP_OFFLOAD);
     http_route(srv, "GET", "/big", h_big, NULL, HTTP_INLINE);
+    http_route(srv, "GET", "/check", h_check, NULL, HTTP_INLINE);
+    http_route(srv, "GET", "/create", h_create, NULL, HTTP_INLINE);
     if (pthread_create(&srv_thread, NULL, serve, srv) != 0) return -1;
     for (int i = 0; i < 500 && http_server_port(srv) == 0; i++) usleep(10000);
     return http_server_port(srv) ? 0 : -1;
@@ -197,6 +260,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_finish_on_worker_from_the_loop, test_cleanup),
         cmocka_unit_test_teardown(test_finish_on_worker_from_a_worker, test_cleanup),
         cmocka_unit_test_teardown(test_big_reply_and_head, test_cleanup),
+        cmocka_unit_test_teardown(test_reply_if_invalid, test_cleanup),
+        cmocka_unit_test_teardown(test_add_location, test_cleanup),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

@@ -1,5 +1,5 @@
-/* Unit tests for query.c: how a query string reads as key=value pairs, and which numbers
- * ?limit= and ?offset= accept. */
+/* Unit tests for query.c: how a query string reads as key=value pairs, which numbers
+ * ?limit= and ?offset= accept, and which id lists (?ids=) query_ids() reads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,11 +122,83 @@ static void test_page(void **state) {
     assert_int_equal(offset, 3);
 }
 
+#define A        "aaaaaaaaaaaaaaaaaaaaaaaa"
+#define B        "0123456789abcdef01234567"
+#define NOT_IDS  "must be a comma-separated list of 24-hex ids"
+#define TOO_MANY "at most 100 ids"
+
+/* query_ids(list) fails with `why` and leaves n at 0. */
+static void ids_refused(const char *list, const char *why) {
+    query_ids_t ids;
+    const char *got = NULL;
+    if (query_ids(list, &ids, &got) != -1) fail_msg("accepted \"%s\"", list ? list : "(null)");
+    assert_int_equal(ids.n, 0);
+    assert_non_null(got);
+    if (strcmp(got, why) != 0) fail_msg("\"%s\": \"%s\", want \"%s\"", list, got, why);
+}
+
+/* A list of n ids, each A with its last digit i % 16 in hex (so repeats), then `tail`. */
+static char *id_list(int n, const char *tail) {
+    size_t cap = (size_t)n * (ID_LEN + 1) + strlen(tail) + 1, off = 0;
+    char *s = test_defer_free(malloc(cap));
+    assert_non_null(s);
+    s[0] = '\0';
+    for (int i = 0; i < n; i++)
+        off += (size_t)snprintf(s + off, cap - off, "%s%.23s%x", i ? "," : "", A, i % 16);
+    snprintf(s + off, cap - off, "%s", tail);
+    return s;
+}
+
+static void test_ids(void **state) {
+    query_ids_t ids;
+    const char *why = NULL;
+    assert_int_equal(query_ids(A, &ids, &why), 0);
+    assert_int_equal(ids.n, 1);
+    assert_string_equal(ids.id[0], A);
+    /* order and repeats are kept */
+    assert_int_equal(query_ids(B "," A "," B, &ids, &why), 0);
+    assert_int_equal(ids.n, 3);
+    assert_string_equal(ids.id[0], B);
+    assert_string_equal(ids.id[1], A);
+    assert_string_equal(ids.id[2], B);
+
+    /* QUERY_IDS_MAX ids fit; one more is refused, whatever it holds */
+    assert_int_equal(QUERY_IDS_MAX, 100);
+    assert_int_equal(query_ids(id_list(QUERY_IDS_MAX, ""), &ids, &why), 0);
+    assert_int_equal(ids.n, QUERY_IDS_MAX);
+    assert_string_equal(ids.id[0], "aaaaaaaaaaaaaaaaaaaaaaa0");
+    assert_string_equal(ids.id[QUERY_IDS_MAX - 1], "aaaaaaaaaaaaaaaaaaaaaaa3"); /* 99 % 16 */
+    ids_refused(id_list(QUERY_IDS_MAX, "," A), TOO_MANY);
+    ids_refused(id_list(QUERY_IDS_MAX, ",x"), TOO_MANY);
+    ids_refused(id_list(QUERY_IDS_MAX, ","), TOO_MANY);
+    ids_refused(id_list(QUERY_IDS_MAX - 1, ",x"), NOT_IDS);
+
+    static const char *bad[] = {
+        "",
+        ",",
+        A ",",
+        "," A,
+        A ",," B,
+        A " ",
+        " " A,
+        A "0",
+        "aaaaaaaaaaaaaaaaaaaaaaa",
+        "AAAAAAAAAAAAAAAAAAAAAAAA",
+        A ";" B,
+        A "%2C" B,
+        "gggggggggggggggggggggggg",
+        A "\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) ids_refused(bad[i], NOT_IDS);
+    ids_refused(NULL, NOT_IDS); /* no list is no list of ids */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_pairs, test_cleanup),
         cmocka_unit_test_teardown(test_nonneg, test_cleanup),
         cmocka_unit_test_teardown(test_page, test_cleanup),
+        cmocka_unit_test_teardown(test_ids, test_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* auth -- the tizza-auth service's shared context and the functions its files share.
  *
- * One auth_ctx_t lives in main() for the life of the process and is the `ctx` of every
- * route. It is read-only once the server runs, except for the objects that are thread-safe
- * themselves (store_t, ratelimit_t). Files:
+ * As in every Tizza service, the `ctx` of every route is the service_t; auth's own state is
+ * one auth_ctx_t, made by main.c's setup and kept as the service's data (a handler starts
+ * with `auth_ctx_t *ctx = service_data(arg)`). It is read-only once the server runs, except
+ * for the objects that are thread-safe themselves (store_t, ratelimit_t). Files:
  *   main.c      argv, configuration, store, migrations, routes
  *   users.c     signup, list, get, patch, delete, create-superuser
  *   sessions.c  login, refresh, logout, me, jwks; access/refresh tokens and cookies
@@ -91,8 +92,6 @@ cJSON *user_view(const cJSON *doc, bool private_view);
 /* The user document whose username_key is lower(username): STORE_OK (*out set),
  * STORE_NOTFOUND or STORE_ERR. */
 int users_find_by_username(auth_ctx_t *ctx, const char *username, cJSON **out);
-/* Answers 503 when the store is down, else 500; logs store_errmsg(). */
-void reply_store_error(auth_ctx_t *ctx, http_req_t *req, const char *what);
 
 void users_signup(http_req_t *req, void *ctx);
 void users_list(http_req_t *req, void *ctx);

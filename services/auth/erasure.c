@@ -13,6 +13,7 @@
 #include "authn.h"
 #include "config.h"
 #include "events.h"
+#include "http_store.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"
@@ -82,7 +83,7 @@ static cJSON *erasure_view(cJSON *rec) {
 }
 
 void erasure_get(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require_signed(req, &u) != 0) return;
     const char *id = http_param(req, "id");
@@ -95,7 +96,7 @@ void erasure_get(http_req_t *req, void *arg) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "no erasure for this user");
     else if (rc != STORE_OK)
-        reply_store_error(ctx, req, "erasure");
+        http_reply_store_error(req, rc, "erasure");
     else
         http_reply_json(req, 200, erasure_view(rec));
 }

@@ -34,9 +34,6 @@
 
 #define PROG "tizza-auth"
 
-/* The one context of the process (see auth.h): every route's ctx. */
-static auth_ctx_t auth;
-
 static const char commands_help[] =
     "  create-superuser --username U --email E\n"
     "             create an admin, or promote an existing user of that name (idempotent);\n"
@@ -181,28 +178,35 @@ static void rearm_deleted(auth_ctx_t *ctx) {
 
 /* ---------------------------------------------------------------- serve */
 
-static void routes(http_server_t *srv, auth_ctx_t *ctx) {
+/* Every route's ctx is the service, as in every Tizza service; the handlers find auth's own
+ * state as its data (service_data). */
+static void routes(service_t *svc, const auth_ctx_t *ctx) {
+    http_server_t *srv = service_http(svc);
     const int st = ctx->store_flags;
-    http_route(srv, "POST", "/api/v1/auth/signup", users_signup, ctx, HTTP_OFFLOAD);
-    http_route(srv, "POST", "/api/v1/users", users_signup, ctx, HTTP_OFFLOAD);
-    http_route(srv, "POST", "/api/v1/auth/login", sessions_login, ctx, HTTP_OFFLOAD);
-    http_route(srv, "POST", "/api/v1/auth/refresh", sessions_refresh, ctx, st);
-    http_route(srv, "POST", "/api/v1/auth/logout", sessions_logout, ctx, st);
-    http_route(srv, "GET", "/api/v1/auth/me", sessions_me, ctx, st);
-    http_route(srv, "GET", "/api/v1/auth/jwks", sessions_jwks, ctx, HTTP_INLINE);
-    http_route(srv, "GET", "/api/v1/users", users_list, ctx, st);
-    http_route(srv, "GET", "/api/v1/users/{id}", users_get, ctx, st);
-    http_route(srv, "PATCH", "/api/v1/users/{id}", users_patch, ctx, HTTP_OFFLOAD);
-    http_route(srv, "DELETE", "/api/v1/users/{id}", users_delete, ctx, st);
-    http_route(srv, "GET", "/api/v1/users/{id}/erasure", erasure_get, ctx, st);
+    http_route(srv, "POST", "/api/v1/auth/signup", users_signup, svc, HTTP_OFFLOAD);
+    http_route(srv, "POST", "/api/v1/users", users_signup, svc, HTTP_OFFLOAD);
+    http_route(srv, "POST", "/api/v1/auth/login", sessions_login, svc, HTTP_OFFLOAD);
+    http_route(srv, "POST", "/api/v1/auth/refresh", sessions_refresh, svc, st);
+    http_route(srv, "POST", "/api/v1/auth/logout", sessions_logout, svc, st);
+    http_route(srv, "GET", "/api/v1/auth/me", sessions_me, svc, st);
+    http_route(srv, "GET", "/api/v1/auth/jwks", sessions_jwks, svc, HTTP_INLINE);
+    http_route(srv, "GET", "/api/v1/users", users_list, svc, st);
+    http_route(srv, "GET", "/api/v1/users/{id}", users_get, svc, st);
+    http_route(srv, "PATCH", "/api/v1/users/{id}", users_patch, svc, HTTP_OFFLOAD);
+    http_route(srv, "DELETE", "/api/v1/users/{id}", users_delete, svc, st);
+    http_route(srv, "GET", "/api/v1/users/{id}/erasure", erasure_get, svc, st);
 
     http_rate_limit(srv, "POST", "/api/v1/auth/login", "login");
     http_rate_limit(srv, "POST", "/api/v1/auth/signup", "signup");
     http_rate_limit(srv, "POST", "/api/v1/users", "signup");
 }
 
+/* The context (auth.h) is made here and kept as the service's data; auth_teardown() frees
+ * it. */
 static int auth_setup(service_t *svc) {
-    auth_ctx_t *ctx = &auth;
+    auth_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL) return -1;
+    service_set_data(svc, ctx);
     ctx->svc = svc;
     ctx->store = service_store(svc);
     ctx->store_flags = service_store_flags(svc);
@@ -217,7 +221,7 @@ static int auth_setup(service_t *svc) {
         log_msg(LOG_ERROR, "cannot initialise password hashing (out of memory?)");
         return -1;
     }
-    routes(service_http(svc), ctx);
+    routes(svc, ctx);
     erasure_consume(svc);
     metrics_help("tizza_auth_logins_total", "counter",
                  "Login attempts by result (ok, failed, limited, busy)");
@@ -232,12 +236,13 @@ static int auth_setup(service_t *svc) {
 }
 
 static void auth_teardown(service_t *svc) {
-    auth_ctx_t *ctx = &auth;
+    auth_ctx_t *ctx = service_data(svc);
+    if (ctx == NULL) return;
     if (ctx->login_fail != NULL) ratelimit_free(ctx->login_fail);
     if (ctx->login_all != NULL) ratelimit_free(ctx->login_all);
-    ctx->login_fail = ctx->login_all = NULL;
-    sodium_memzero(ctx->device_key, sizeof ctx->device_key);
-    sodium_memzero(&ctx->key, sizeof ctx->key);
+    sodium_memzero(ctx, sizeof *ctx); /* the signing and device keys */
+    free(ctx);
+    service_set_data(svc, NULL);
 }
 
 /* ---------------------------------------------------------------- create-superuser */
@@ -335,8 +340,8 @@ static int auth_command(service_t *svc, int argc, char **argv) {
         fprintf(stderr, PROG ": create-superuser: not a valid email address\n");
         return 2;
     }
-    auth.store = service_store(svc);
-    return create_superuser(&auth, username, email);
+    auth_ctx_t ctx = {.svc = svc, .store = service_store(svc)};
+    return create_superuser(&ctx, username, email);
 }
 
 /* ---------------------------------------------------------------- main */

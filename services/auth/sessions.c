@@ -51,6 +51,7 @@
  * non-browser clients. (The HTTP layer marks every answer Cache-Control: no-store.) */
 #include "auth.h"
 #include "authn.h"
+#include "http_store.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -339,7 +340,7 @@ void login_attempt_void(auth_ctx_t *ctx, login_attempt_t *a) {
 /* ---------------------------------------------------------------- handlers */
 
 void sessions_login(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     cJSON *body = json_body(req);
     if (body == NULL) return;
 
@@ -347,11 +348,7 @@ void sessions_login(http_req_t *req, void *arg) {
     cJSON *p = problem_new(400, "invalid login request");
     json_field_string(body, "username", true, 1, 1024, true, &username, p);
     json_field_string(body, "password", true, 1, 1024, true, &password, p);
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return;
-    }
-    cJSON_Delete(p);
+    if (http_reply_if_invalid(req, p) != 0) return;
 
     char *key = str_lower(username);
     login_attempt_t attempt;
@@ -368,7 +365,7 @@ void sessions_login(http_req_t *req, void *arg) {
     if (rc == STORE_ERR) {
         login_attempt_void(ctx, &attempt);
         free(key);
-        reply_store_error(ctx, req, "login: find user");
+        http_reply_store_error(req, rc, "login: find user");
         return;
     }
     /* an unknown user costs the same argon2id verification as a wrong password, in a lane
@@ -401,7 +398,7 @@ void sessions_login(http_req_t *req, void *arg) {
     if (rc != STORE_OK) {
         free(access);
         cJSON_Delete(user);
-        reply_store_error(ctx, req, "login: issue tokens");
+        http_reply_store_error(req, rc, "login: issue tokens");
         return;
     }
     http_reply_json(req, 200, session_body(ctx, user, access));
@@ -637,7 +634,7 @@ static void reply_reuse(auth_ctx_t *ctx, http_req_t *req, const cJSON *doc) {
 }
 
 void sessions_refresh(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     const char *tok = NULL;
     bool from_body = false;
     char now[32];
@@ -654,7 +651,7 @@ void sessions_refresh(http_req_t *req, void *arg) {
         return;
     }
     if (rc != STORE_OK) {
-        reply_store_error(ctx, req, "refresh: find token");
+        http_reply_store_error(req, rc, "refresh: find token");
         return;
     }
     if (doc_flag(doc, "revoked")) {
@@ -673,7 +670,7 @@ void sessions_refresh(http_req_t *req, void *arg) {
         goto out;
     }
     if (rc != STORE_OK) {
-        reply_store_error(ctx, req, "refresh: find user");
+        http_reply_store_error(req, rc, "refresh: find user");
         goto out;
     }
 
@@ -685,7 +682,7 @@ void sessions_refresh(http_req_t *req, void *arg) {
             doc = NULL;
             int frc = refresh_find(ctx, tok, &doc);
             if (frc != STORE_OK) {
-                reply_store_error(ctx, req, "refresh: find token");
+                http_reply_store_error(req, frc, "refresh: find token");
                 goto out;
             }
             if (!doc_flag(doc, "used") && !doc_flag(doc, "revoked")) {
@@ -695,7 +692,7 @@ void sessions_refresh(http_req_t *req, void *arg) {
                 goto out;
             }
         } else if (rc != STORE_OK) {
-            reply_store_error(ctx, req, "refresh: rotate");
+            http_reply_store_error(req, rc, "refresh: rotate");
             goto out;
         }
     }
@@ -704,7 +701,7 @@ void sessions_refresh(http_req_t *req, void *arg) {
         case GRACE_OK: metrics_inc("tizza_auth_refresh_grace_total", "", 1); break;
         case GRACE_REVOKED: http_reply_problem(req, 401, "refresh token revoked"); goto out;
         case GRACE_REUSE: reply_reuse(ctx, req, doc); goto out;
-        default: reply_store_error(ctx, req, "refresh: find successor"); goto out;
+        default: http_reply_store_error(req, STORE_ERR, "refresh: find successor"); goto out;
         }
     }
     access = session_access_token(ctx, user);
@@ -725,7 +722,7 @@ out:
 }
 
 void sessions_logout(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     const char *tok = NULL;
     bool from_body = false;
     if (presented_refresh(req, &tok, &from_body) != 0) return;
@@ -735,7 +732,7 @@ void sessions_logout(http_req_t *req, void *arg) {
         if (rc == STORE_OK) rc = revoke_family(ctx, json_str(doc, "family_id"));
         cJSON_Delete(doc);
         if (rc != STORE_OK && rc != STORE_NOTFOUND) {
-            reply_store_error(ctx, req, "logout: revoke");
+            http_reply_store_error(req, rc, "logout: revoke");
             return;
         }
     }
@@ -744,7 +741,7 @@ void sessions_logout(http_req_t *req, void *arg) {
 }
 
 void sessions_me(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
     cJSON *user = NULL;
@@ -754,7 +751,7 @@ void sessions_me(http_req_t *req, void *arg) {
         return;
     }
     if (rc != STORE_OK) {
-        reply_store_error(ctx, req, "me: find user");
+        http_reply_store_error(req, rc, "me: find user");
         return;
     }
     http_reply_json(req, 200, user_view(user, true));
@@ -762,6 +759,6 @@ void sessions_me(http_req_t *req, void *arg) {
 }
 
 void sessions_jwks(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     http_reply_json(req, 200, token_jwks(&ctx->key, 1));
 }

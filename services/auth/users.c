@@ -20,17 +20,17 @@
  * record, user.deleted event). Any failure rolls the whole change back. */
 #include "auth.h"
 #include "authn.h"
+#include "http_store.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
+#include "query.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define IDS_MAX 100
 
 /* ---------------------------------------------------------------- validation */
 
@@ -99,17 +99,6 @@ int users_find_by_username(auth_ctx_t *ctx, const char *username, cJSON **out) {
     return find_by_key(ctx, "username_key", username, out);
 }
 
-void reply_store_error(auth_ctx_t *ctx, http_req_t *req, const char *what) {
-    cJSON *fields = cJSON_CreateObject();
-    cJSON_AddStringToObject(fields, "op", what);
-    cJSON_AddStringToObject(fields, "error", store_errmsg());
-    log_fields(LOG_ERROR, "store error", fields);
-    if (store_ping(ctx->store) != STORE_OK)
-        http_reply_problem(req, 503, "the user store is unavailable");
-    else
-        http_reply_problem(req, 500, "internal error");
-}
-
 /* Adds an "is already taken" error for each of username/email (either may be NULL) held by
  * a user other than self_id (may be NULL). Number of taken fields, or -1 on a store error. */
 static int taken_fields(auth_ctx_t *ctx, const char *username, const char *email,
@@ -137,7 +126,7 @@ static void reply_conflict(auth_ctx_t *ctx, http_req_t *req, const char *usernam
     cJSON *p = problem_new(409, "already taken");
     if (taken_fields(ctx, username, email, self_id, p) < 0) {
         cJSON_Delete(p);
-        reply_store_error(ctx, req, "conflict lookup");
+        http_reply_store_error(req, STORE_ERR, "conflict lookup");
         return;
     }
     http_reply_problem_obj(req, p);
@@ -177,7 +166,7 @@ static cJSON *load_target(auth_ctx_t *ctx, http_req_t *req) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "no such user");
     else if (rc != STORE_OK)
-        reply_store_error(ctx, req, "get user");
+        http_reply_store_error(req, rc, "get user");
     return rc == STORE_OK ? doc : NULL;
 }
 
@@ -189,7 +178,7 @@ typedef struct {
     const char *username, *email, *password, *name;
 } signup_t;
 
-/* NULL when valid, else the 400 problem to answer. */
+/* The 400 problem of the body's field errors, none when valid (http_reply_if_invalid). */
 static cJSON *signup_validate(const cJSON *body, signup_t *in) {
     cJSON *p = problem_new(400, "invalid signup request");
     json_reject_unknown(body, signup_fields, p);
@@ -203,9 +192,7 @@ static cJSON *signup_validate(const cJSON *body, signup_t *in) {
         problem_add_error(p, "email", "is not a valid email address");
     json_field_string(body, "password", true, PASSWORD_MIN, PASSWORD_MAX, true, &in->password, p);
     json_field_text(body, "name", false, 0, NAME_MAX_CP, JSON_NONBLANK, &in->name, p);
-    if (problem_has_errors(p)) return p;
-    cJSON_Delete(p);
-    return NULL;
+    return p;
 }
 
 struct signup_txn {
@@ -239,15 +226,11 @@ static int signup_store(auth_ctx_t *ctx, const cJSON *doc, char **refresh) {
 }
 
 void users_signup(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     cJSON *body = json_body(req);
     if (body == NULL) return;
     signup_t in = {0};
-    cJSON *p = signup_validate(body, &in);
-    if (p != NULL) {
-        http_reply_problem_obj(req, p);
-        return;
-    }
+    if (http_reply_if_invalid(req, signup_validate(body, &in)) != 0) return;
 
     char hash[crypto_pwhash_STRBYTES];
     if (password_hash(in.password, hash) != 0) {
@@ -263,11 +246,9 @@ void users_signup(http_req_t *req, void *arg) {
     if (rc == STORE_CONFLICT) {
         reply_conflict(ctx, req, in.username, in.email, NULL);
     } else if (rc != STORE_OK) {
-        reply_store_error(ctx, req, "signup");
+        http_reply_store_error(req, rc, "signup");
     } else {
-        char location[64];
-        snprintf(location, sizeof location, "/api/v1/users/%s", json_str(doc, "id"));
-        http_add_header(req, "Location", location);
+        http_add_location(req, "/api/v1/users/%s", json_str(doc, "id"));
         session_set_cookies(ctx, req, access, refresh);
         http_reply_json(req, 201, user_view(doc, true));
         cJSON *fields = cJSON_CreateObject();
@@ -281,75 +262,40 @@ void users_signup(http_req_t *req, void *arg) {
 
 /* ---------------------------------------------------------------- list & get */
 
-/* Parses ?ids=a,b,c into a filter condition. 0, or -1 when it answered 400. */
-static int filter_ids(http_req_t *req, const char *ids, store_filter_t *f) {
-    char *copy = strdup(ids);
-    const char *list[IDS_MAX];
-    int n = 0;
-    const char *bad = NULL;
-    char *save = NULL;
-    if (copy == NULL) {
-        http_reply_problem(req, 500, "internal error");
-        return -1;
-    }
-    /* strtok_r would silently skip empty items ("a,,b"); walk the commas by hand instead */
-    for (char *item = copy;; item = save + 1) {
-        save = strchr(item, ',');
-        if (save != NULL) *save = '\0';
-        if (n == IDS_MAX)
-            bad = "at most 100 ids";
-        else if (!id_valid(item))
-            bad = "must be a comma-separated list of 24-hex ids";
-        if (bad != NULL) break;
-        list[n++] = item;
-        if (save == NULL) break;
-    }
-    if (bad != NULL) {
-        cJSON *p = problem_new(400, "invalid query parameter");
-        problem_add_error(p, "ids", bad);
-        http_reply_problem_obj(req, p);
-        free(copy);
-        return -1;
-    }
-    store_where_in(f, "id", STORE_IN, list, n);
-    free(copy);
-    return 0;
-}
-
 void users_list(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     int a = authn_optional(req, &u);
     if (a < 0) return;
     bool admin = a == 0 && authn_is_admin(&u);
 
     store_filter_t *f = store_filter_new();
-    http_page_t page = {.limit = IDS_MAX, .offset = 0};
+    /* with ?ids= one page holds every match: limit and offset are ignored */
+    http_page_t page = {.limit = QUERY_IDS_MAX, .offset = 0};
     const char *ids = http_query(req, "ids");
     const char *username = http_query(req, "username");
-    cJSON *docs = NULL;
+    cJSON *docs = NULL, *p = problem_new(400, "invalid query parameter");
     long count = 0;
-    if (username != NULL && utf8_len(username, strlen(username)) < 0) {
-        cJSON *p = problem_new(400, "invalid query parameter");
+    query_ids_t list;
+    const char *why = NULL;
+    if (username != NULL && utf8_len(username, strlen(username)) < 0)
         problem_add_error(p, "username", "must be valid UTF-8");
-        http_reply_problem_obj(req, p);
-        goto out;
-    }
+    if (ids != NULL && query_ids(ids, &list, &why) != 0) problem_add_error(p, "ids", why);
+    if (http_reply_if_invalid(req, p) != 0) goto out;
     if (username != NULL) {
         char *key = str_lower(username);
         store_where_str(f, "username_key", STORE_EQ, key ? key : "");
         free(key);
     }
-    if (ids != NULL) {
-        if (filter_ids(req, ids, f) != 0)
-            goto out; /* one page with every match: the limit is ignored */
-    } else if (http_page_params(req, &page) != 0) {
+    if (ids != NULL)
+        store_where_in(f, "id", STORE_IN, list.id, list.n);
+    else if (http_page_params(req, &page) != 0)
         goto out;
-    }
     /* with ?ids= every match is on the page: no count query */
-    if (store_page(ctx->store, AUTH_COLL_USERS, f, "created_at", page.limit, page.offset,
-                   ids != NULL ? NULL : &count, &docs) != STORE_OK) {
-        reply_store_error(ctx, req, "list users");
+    int rc = store_page(ctx->store, AUTH_COLL_USERS, f, "created_at", page.limit, page.offset,
+                        ids != NULL ? NULL : &count, &docs);
+    if (rc != STORE_OK) {
+        http_reply_store_error(req, rc, "list users");
         goto out;
     }
     if (ids != NULL) count = cJSON_GetArraySize(docs);
@@ -363,7 +309,7 @@ out:
 }
 
 void users_get(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     int a = authn_optional(req, &u);
     if (a < 0) return;
@@ -382,6 +328,7 @@ typedef struct {
     const char *name, *email, *password, *current;
 } patch_t;
 
+/* The 400 problem of the body's field errors, none when valid (http_reply_if_invalid). */
 static cJSON *patch_validate(const cJSON *body, patch_t *in) {
     cJSON *p = problem_new(400, "invalid user update");
     json_reject_unknown(body, patch_fields, p);
@@ -392,9 +339,7 @@ static cJSON *patch_validate(const cJSON *body, patch_t *in) {
         problem_add_error(p, "email", "is not a valid email address");
     json_field_string(body, "password", false, PASSWORD_MIN, PASSWORD_MAX, true, &in->password, p);
     json_field_string(body, "current_password", false, 0, 1024, true, &in->current, p);
-    if (problem_has_errors(p)) return p;
-    cJSON_Delete(p);
-    return NULL;
+    return p;
 }
 
 /* A user changing their own password proves the current one (limited like login).
@@ -485,7 +430,7 @@ static int patch_store(auth_ctx_t *ctx, const char *id, const cJSON *set, bool r
 }
 
 void users_patch(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
     cJSON *user = load_target(ctx, req), *set = NULL;
@@ -499,11 +444,7 @@ void users_patch(http_req_t *req, void *arg) {
     cJSON *body = json_body(req);
     if (body == NULL) goto out;
     patch_t in = {0};
-    cJSON *p = patch_validate(body, &in);
-    if (p != NULL) {
-        http_reply_problem_obj(req, p);
-        goto out;
-    }
+    if (http_reply_if_invalid(req, patch_validate(body, &in)) != 0) goto out;
     if (in.password != NULL && self && !patch_check_current(ctx, req, user, in.current)) goto out;
     if (patch_set(&in, &set) != 0) {
         http_reply_problem(req, 500, "internal error");
@@ -520,7 +461,7 @@ void users_patch(http_req_t *req, void *arg) {
             goto out;
         }
         if (rc != STORE_OK) {
-            reply_store_error(ctx, req, "update user");
+            http_reply_store_error(req, rc, "update user");
             goto out;
         }
         const cJSON *item;
@@ -565,7 +506,7 @@ static int delete_store(auth_ctx_t *ctx, const char *id) {
 }
 
 void users_delete(http_req_t *req, void *arg) {
-    auth_ctx_t *ctx = arg;
+    auth_ctx_t *ctx = service_data(arg);
     authn_user_t u;
     if (authn_require(req, &u) != 0) return;
     cJSON *user = load_target(ctx, req);
@@ -581,7 +522,7 @@ void users_delete(http_req_t *req, void *arg) {
     if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "no such user");
     } else if (rc != STORE_OK) {
-        reply_store_error(ctx, req, "delete user");
+        http_reply_store_error(req, rc, "delete user");
     } else {
         service_events_committed(ctx->svc);
         authn_mark_deleted(id);

@@ -23,18 +23,20 @@
 
 #include "authn.h"
 #include "erased.h"
+#include "http_store.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
+#include "query.h"
 #include "remote.h"
 #include "util.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The pizza remote model; base is PIZZA_URL, set once by likes_routes(). */
-static remote_model_t pizzas = {NULL, "v1", "pizzas"};
+/* The service's data (service_data): the pizza remote model, made by likes_routes() with
+ * base PIZZA_URL and freed by likes_free(). */
+static const remote_model_t *pizza_model(void *svc) { return service_data(svc); }
 
 int likes_migrate(store_t *s) {
     int rc = store_ensure_collection(s, LIKES_COLL);
@@ -43,11 +45,6 @@ int likes_migrate(store_t *s) {
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id", false);
     if (rc == STORE_OK) rc = erased_migrate(s);
     return rc;
-}
-
-static void reply_store_error(http_req_t *req) {
-    log_msg(LOG_ERROR, "store: %s", store_errmsg());
-    http_reply_problem(req, 503, "the likes store is unavailable");
 }
 
 /* The caller's verdict on one pizza (the unique key). Caller frees. */
@@ -69,24 +66,19 @@ static int parse_verdict(http_req_t *req, bool *liked) {
     cJSON *p = problem_new(400, "invalid like");
     json_reject_unknown(in, allowed, p);
     json_field_bool(in, "liked", true, liked, p);
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return -1;
-    }
-    cJSON_Delete(p);
-    return 0;
+    return http_reply_if_invalid(req, p);
 }
 
 /* Asks pizza whether the pizza exists (as the caller sees it): 0, or answered (422 when it
  * does not exist, 503 when pizza is unavailable) and -1. */
-static int check_pizza(http_req_t *req, const char *pizza_id) {
+static int check_pizza(http_req_t *req, const remote_model_t *pizzas, const char *pizza_id) {
     if (!id_valid(pizza_id)) {
         remote_reply_error(req, REMOTE_NOT_FOUND, "pizza", "pizza");
         return -1;
     }
     remote_ctx_t *rctx = remote_ctx_new(req);
     cJSON *pizza = NULL;
-    int err = remote_get(rctx, &pizzas, pizza_id, &pizza);
+    int err = remote_get(rctx, pizzas, pizza_id, &pizza);
     if (err != REMOTE_OK && err != REMOTE_NOT_FOUND)
         log_msg(LOG_WARN, "pizza %s: %s", pizza_id, remote_last_error(rctx));
     if (err != REMOTE_OK) remote_reply_error(req, err, "pizza", "pizza");
@@ -164,22 +156,16 @@ static void put_like(http_req_t *req, void *ctx) {
     bool liked = false;
     if (parse_verdict(req, &liked) != 0) return;
     const char *pizza_id = http_param(req, "pizza_id");
-    if (check_pizza(req, pizza_id) != 0) return;
+    if (check_pizza(req, pizza_model(ctx), pizza_id) != 0) return;
 
     struct upsert up = {&u, pizza_id, liked, NULL, false};
     int rc = erased_create(req, s, &u, upsert, &up);
     if (rc != STORE_OK) {
         cJSON_Delete(up.doc);
-        if (rc != ERASED_ANSWERED) reply_store_error(req);
+        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "put like");
         return;
     }
-    if (up.created) {
-        char loc[64];
-        snprintf(loc, sizeof loc, "/api/v1/likes/%s", pizza_id);
-        char *abs = http_absolute_url(req, loc);
-        http_add_header(req, "Location", abs);
-        free(abs);
-    }
+    if (up.created) http_add_location(req, "/api/v1/likes/%s", pizza_id);
     http_reply_json(req, up.created ? 201 : 200, up.doc);
 }
 
@@ -201,7 +187,7 @@ static void get_like(http_req_t *req, void *ctx) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "you have no verdict on this pizza");
     else if (rc != STORE_OK)
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "get like");
     else
         http_reply_json(req, 200, doc);
 }
@@ -219,7 +205,7 @@ static void delete_like(http_req_t *req, void *ctx) {
         store_filter_free(f);
     }
     if (rc != STORE_OK)
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "delete like");
     else if (deleted == 0)
         http_reply_problem(req, 404, "you have no verdict on this pizza");
     else
@@ -242,12 +228,7 @@ static int list_params(http_req_t *req, int *liked, bool *expand) {
         problem_add_error(p, "liked", "must be true or false");
     *expand = e && !strcmp(e, "pizza");
     if (e && !*expand) problem_add_error(p, "expand", "must be pizza");
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return -1;
-    }
-    cJSON_Delete(p);
-    return 0;
+    return http_reply_if_invalid(req, p);
 }
 
 static cJSON *find_by_id(cJSON *items, const char *id) {
@@ -262,7 +243,7 @@ static cJSON *find_by_id(cJSON *items, const char *id) {
 /* Embeds "pizza" (the entity, or null when it no longer exists) into every like of the
  * page with one batched remote call. Returns false when pizza could not be asked: every
  * "pizza" is then null. */
-static bool embed_pizzas(http_req_t *req, cJSON *likes) {
+static bool embed_pizzas(http_req_t *req, const remote_model_t *pizzas, cJSON *likes) {
     int n = cJSON_GetArraySize(likes), nids = 0;
     const char **ids = calloc((size_t)n + 1, sizeof *ids);
     if (!ids) abort();
@@ -275,7 +256,7 @@ static bool embed_pizzas(http_req_t *req, cJSON *likes) {
     int err = REMOTE_OK;
     if (nids > 0) {
         remote_ctx_t *rctx = remote_ctx_new(req);
-        err = remote_get_many(rctx, &pizzas, ids, nids, &found);
+        err = remote_get_many(rctx, pizzas, ids, nids, &found);
         if (err != REMOTE_OK) log_msg(LOG_WARN, "expand=pizza: %s", remote_last_error(rctx));
         remote_ctx_free(rctx);
     }
@@ -295,6 +276,7 @@ static bool embed_pizzas(http_req_t *req, cJSON *likes) {
 /* The worker half of ?expand=pizza (http_finish_on_worker): the page's pizzas, then the
  * answer. Owns the job. */
 struct expand_job {
+    const remote_model_t *pizzas;
     http_page_t page;
     long count;
     cJSON *docs;
@@ -302,7 +284,7 @@ struct expand_job {
 
 static void finish_expanded(http_req_t *req, void *arg) {
     struct expand_job *job = arg;
-    bool expanded = embed_pizzas(req, job->docs);
+    bool expanded = embed_pizzas(req, job->pizzas, job->docs);
     cJSON *body = http_page_body(req, &job->page, job->count, job->docs);
     cJSON_AddBoolToObject(body, "pizza_expanded", expanded);
     http_reply_json(req, 200, body);
@@ -328,7 +310,7 @@ static void list_likes(http_req_t *req, void *ctx) {
         store_page(s, LIKES_COLL, f, "-updated_at,-id", page.limit, page.offset, &count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "list likes");
         return;
     }
     if (!expand) {
@@ -338,7 +320,7 @@ static void list_likes(http_req_t *req, void *ctx) {
     /* the remote call must not block the loop: the rest runs on a worker */
     struct expand_job *job = malloc(sizeof *job);
     if (!job) abort();
-    *job = (struct expand_job){page, count, docs};
+    *job = (struct expand_job){pizza_model(ctx), page, count, docs};
     http_finish_on_worker(req, finish_expanded, job);
 }
 
@@ -356,7 +338,7 @@ static void seen(http_req_t *req, void *ctx) {
     store_filter_free(f);
     if (rc != STORE_OK) {
         cJSON_Delete(docs);
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "seen likes");
         return;
     }
     cJSON *body = cJSON_CreateObject();
@@ -370,26 +352,12 @@ static void seen(http_req_t *req, void *ctx) {
     http_reply_json(req, 200, body);
 }
 
-/* Splits ?pizza_ids=a,b,c in place into ids[] (1..LIKES_MAX_IDS valid ids). Returns the
- * number of ids, or -1 when the list is missing or bad. */
-static int split_ids(char *list, char **ids) {
-    int n = 0;
-    for (char *p = list; p;) {
-        char *comma = strchr(p, ',');
-        if (comma) *comma = '\0';
-        if (n == LIKES_MAX_IDS || !id_valid(p)) return -1;
-        ids[n++] = p;
-        p = comma ? comma + 1 : NULL;
-    }
-    return n;
-}
-
 /* {"<id>": {"likes": 0, "dislikes": 0}, ...} for every distinct id. */
-static cJSON *zero_counts(char **ids, int n) {
+static cJSON *zero_counts(const query_ids_t *ids) {
     cJSON *counts = cJSON_CreateObject();
-    for (int i = 0; i < n; i++) {
-        if (cJSON_GetObjectItemCaseSensitive(counts, ids[i])) continue;
-        cJSON *c = cJSON_AddObjectToObject(counts, ids[i]);
+    for (int i = 0; i < ids->n; i++) {
+        if (cJSON_GetObjectItemCaseSensitive(counts, ids->id[i])) continue;
+        cJSON *c = cJSON_AddObjectToObject(counts, ids->id[i]);
         cJSON_AddNumberToObject(c, "likes", 0);
         cJSON_AddNumberToObject(c, "dislikes", 0);
     }
@@ -411,31 +379,23 @@ static void tally(cJSON *counts, const cJSON *docs) {
 
 static void counts(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
-    const char *q = http_query(req, "pizza_ids");
-    char *list = strdup(q ? q : "");
-    if (!list) abort();
-    char *ids[LIKES_MAX_IDS];
-    int n = split_ids(list, ids);
-    if (n < 0) {
-        free(list);
-        cJSON *p = problem_new(400, "invalid query parameters");
-        problem_add_error(p, "pizza_ids", "must be 1 to 100 comma-separated pizza ids");
-        http_reply_problem_obj(req, p);
-        return;
-    }
+    query_ids_t ids; /* required: an absent list is no list */
+    const char *why = NULL;
+    cJSON *p = problem_new(400, "invalid query parameters");
+    if (query_ids(http_query(req, "pizza_ids"), &ids, &why) != 0)
+        problem_add_error(p, "pizza_ids", why);
+    if (http_reply_if_invalid(req, p) != 0) return;
     store_filter_t *f = store_filter_new();
-    store_where_in(f, "pizza_id", STORE_IN, (const char *const *)ids, n);
+    store_where_in(f, "pizza_id", STORE_IN, ids.id, ids.n);
     cJSON *docs = NULL;
     int rc = store_find(s, LIKES_COLL, f, NULL, 0, 0, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        free(list);
         cJSON_Delete(docs);
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "count likes");
         return;
     }
-    cJSON *c = zero_counts(ids, n);
-    free(list);
+    cJSON *c = zero_counts(&ids);
     tally(c, docs);
     cJSON_Delete(docs);
     cJSON *body = cJSON_CreateObject();
@@ -444,7 +404,10 @@ static void counts(http_req_t *req, void *ctx) {
 }
 
 void likes_routes(service_t *svc, const char *pizza_url) {
-    pizzas.base = pizza_url;
+    remote_model_t *pizzas = malloc(sizeof *pizzas);
+    if (!pizzas) abort();
+    *pizzas = (remote_model_t){pizza_url, "v1", "pizzas"};
+    service_set_data(svc, pizzas);
     http_server_t *srv = service_http(svc);
     int fl = service_store_flags(svc);
     /* inline on SQLite; ?expand=pizza finishes on a worker (http_finish_on_worker) */
@@ -454,4 +417,9 @@ void likes_routes(service_t *svc, const char *pizza_url) {
     http_route(srv, "PUT", "/api/v1/likes/{pizza_id}", put_like, svc, HTTP_OFFLOAD);
     http_route(srv, "GET", "/api/v1/likes/{pizza_id}", get_like, svc, fl);
     http_route(srv, "DELETE", "/api/v1/likes/{pizza_id}", delete_like, svc, fl);
+}
+
+void likes_free(service_t *svc) {
+    free(service_data(svc));
+    service_set_data(svc, NULL);
 }

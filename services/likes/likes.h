@@ -4,11 +4,12 @@
 
 #include "service.h"
 
-#define LIKES_COLL    "likes"
-#define LIKES_MAX_IDS 100 /* pizza ids in one ?pizza_ids= */
+#define LIKES_COLL "likes"
 
-/* likes.c: routes of /api/v1/likes; pizza_url is where the pizza remote model lives. */
+/* likes.c: routes of /api/v1/likes, whose ctx is the service; pizza_url is where the pizza
+ * remote model lives, kept as the service's data until likes_free(). */
 void likes_routes(service_t *svc, const char *pizza_url);
+void likes_free(service_t *svc);
 int likes_migrate(store_t *s);
 
 /* events.c: the user.deleted and pizza.deleted consumers */

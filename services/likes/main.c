@@ -37,6 +37,7 @@ static const service_def_t likes_service = {
     .load_keys = authn_load_remote_keys,
     .migrate = migrate,
     .setup = setup,
+    .teardown = likes_free,
 };
 
 int main(int argc, char **argv) { return service_main(&likes_service, argc, argv); }

@@ -38,6 +38,7 @@ static const service_def_t pizza_service = {
     .load_keys = authn_load_remote_keys,
     .migrate = migrate,
     .setup = setup,
+    .teardown = pizzas_free,
 };
 
 int main(int argc, char **argv) { return service_main(&pizza_service, argc, argv); }

@@ -25,9 +25,11 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "http_store.h"
 #include "json.h"
 #include "log.h"
 #include "problem.h"
+#include "query.h"
 #include "remote.h"
 #include "util.h"
 
@@ -45,8 +47,9 @@ static const char *const fields[] = {"pizzeria_id", "title",    "description", "
                                      "kind",        "approved", NULL};
 static const char *const kinds[] = {"meat", "vegetarian", "vegan", NULL};
 
-/* Set once by pizzas_routes() before serving; read-only afterwards. */
-static remote_model_t likes_seen = {NULL, "v1", "likes"};
+/* The service's data (service_data): the likes remote model, made by pizzas_routes() with
+ * base LIKES_URL and freed by pizzas_free(). */
+static const remote_model_t *likes_model(void *svc) { return service_data(svc); }
 
 cJSON *pizza_view(cJSON *doc) {
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "visible_to");
@@ -152,7 +155,7 @@ static cJSON *load(http_req_t *req, store_t *s, const authn_user_t *u) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "no such pizza");
     else if (rc != STORE_OK)
-        pizza_store_error(req, "get pizza");
+        http_reply_store_error(req, rc, "get pizza");
     if (rc == STORE_OK) return doc;
     cJSON_Delete(doc);
     return NULL;
@@ -194,7 +197,12 @@ static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has
     else if (prefix)
         store_where_str(f, "title", STORE_PREFIX, prefix);
     *has_ids = ids != NULL;
-    if (ids) pizza_filter_ids(ids, "id", "ids", f, p);
+    query_ids_t list;
+    const char *why = NULL;
+    if (ids && query_ids(ids, &list, &why) != 0)
+        problem_add_error(p, "ids", why);
+    else if (ids)
+        store_where_in(f, "id", STORE_IN, list.id, list.n);
 }
 
 static void list_pizzas(http_req_t *req, void *ctx) {
@@ -208,14 +216,14 @@ static void list_pizzas(http_req_t *req, void *ctx) {
     list_filters(req, f, p, &has_ids);
     where_visible(f, a == 0 ? &u : NULL);
     /* with ?ids= the page holds every match: the limit is ignored */
-    http_page_t page = {.limit = PIZZA_IDS_MAX, .offset = 0};
-    if (pizza_reply_if_invalid(req, p) != 0) goto out;
+    http_page_t page = {.limit = QUERY_IDS_MAX, .offset = 0};
+    if (http_reply_if_invalid(req, p) != 0) goto out;
     if (!has_ids && http_page_params(req, &page) != 0) goto out;
     long count = 0;
     int rc = store_page(s, PIZZAS, f, "-created_at,-id", page.limit, page.offset,
                         has_ids ? NULL : &count, &docs);
     if (rc != STORE_OK) {
-        pizza_store_error(req, "list pizzas");
+        http_reply_store_error(req, rc, "list pizzas");
         goto out;
     }
     if (has_ids) count = cJSON_GetArraySize(docs); /* every match is on the page */
@@ -277,7 +285,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     cJSON *body = json_body(req);
     if (!body) return;
     pizza_in_t in = {0};
-    if (pizza_reply_if_invalid(req, validate(body, CREATE, &in)) != 0 ||
+    if (http_reply_if_invalid(req, validate(body, CREATE, &in)) != 0 ||
         check_approver(req, &in, &u) != 0) {
         cJSON_Delete(in.set);
         return;
@@ -301,7 +309,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     struct new_pizza p = {doc, &u};
     int rc = erased_create(req, s, &u, insert_pizza, &p);
     if (rc == STORE_OK) {
-        pizza_add_location(req, PREFIX, id);
+        http_add_location(req, PREFIX "/%s", id);
         http_reply_json(req, 201, pizza_view(doc));
         return;
     }
@@ -314,7 +322,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     } else if (rc == NOT_OWNER) {
         http_reply_problem(req, 403, "only the pizzeria's owner or an admin may add pizzas to it");
     } else {
-        pizza_store_error(req, "insert pizza");
+        http_reply_store_error(req, rc, "insert pizza");
     }
 }
 
@@ -333,7 +341,7 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
     if (in.pizzeria_id && id_valid(in.pizzeria_id) &&
         strcmp(in.pizzeria_id, json_str(doc, "pizzeria_id")) != 0)
         problem_add_error(p, "pizzeria_id", "cannot be changed");
-    if (pizza_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
+    if (http_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
     if (cJSON_GetArraySize(in.set) > 0) {
         if (in.has_approved) {
             bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
@@ -373,7 +381,7 @@ static void delete_pizza(http_req_t *req, void *ctx) {
     int rc = store_transact(s, delete_txn, (void *)json_str(doc, "id"));
     cJSON_Delete(doc);
     if (rc != STORE_OK) {
-        pizza_store_error(req, "delete pizza");
+        http_reply_store_error(req, rc, "delete pizza");
         return;
     }
     service_events_committed(svc);
@@ -401,10 +409,10 @@ static int random_count(http_req_t *req, long *count) {
 
 /* Asks likes which pizzas the caller judged and adds id NIN (those) to f. True when the
  * answer was usable (the exclusion applies, even when empty). */
-static bool exclude_seen(http_req_t *req, store_filter_t *f) {
+static bool exclude_seen(http_req_t *req, const remote_model_t *likes, store_filter_t *f) {
     remote_ctx_t *rctx = remote_ctx_new(req);
     cJSON *out = NULL;
-    int err = rctx ? remote_get_path(rctx, &likes_seen, "seen", NULL, &out) : REMOTE_UNAVAILABLE;
+    int err = rctx ? remote_get_path(rctx, likes, "seen", NULL, &out) : REMOTE_UNAVAILABLE;
     remote_ctx_free(rctx);
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(out, "pizza_ids");
     int n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : -1;
@@ -434,13 +442,13 @@ static void random_pizzas(http_req_t *req, void *ctx) {
     if (a < 0) return;
     store_filter_t *f = store_filter_new();
     store_where_bool(f, "approved", true);
-    bool excluded = a == 0 && exclude_seen(req, f);
+    bool excluded = a == 0 && exclude_seen(req, likes_model(ctx), f);
     cJSON *docs = NULL;
     int rc = store_sample(s, PIZZAS, f, count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
         cJSON_Delete(docs);
-        pizza_store_error(req, "sample pizzas");
+        http_reply_store_error(req, rc, "sample pizzas");
         return;
     }
     cJSON *out = cJSON_CreateObject(), *results = cJSON_AddArrayToObject(out, "results"), *d;
@@ -451,7 +459,10 @@ static void random_pizzas(http_req_t *req, void *ctx) {
 }
 
 void pizzas_routes(service_t *svc, const char *likes_url) {
-    likes_seen.base = likes_url;
+    remote_model_t *likes = malloc(sizeof *likes);
+    if (!likes) abort();
+    *likes = (remote_model_t){likes_url, "v1", "likes"};
+    service_set_data(svc, likes);
     http_server_t *srv = service_http(svc);
     int fl = service_store_flags(svc);
     http_route(srv, "GET", PREFIX, list_pizzas, svc, fl);
@@ -462,4 +473,9 @@ void pizzas_routes(service_t *svc, const char *likes_url) {
     http_route(srv, "PUT", PREFIX "/{id}", replace_pizza, svc, fl);
     http_route(srv, "PATCH", PREFIX "/{id}", patch_pizza, svc, fl);
     http_route(srv, "DELETE", PREFIX "/{id}", delete_pizza, svc, fl);
+}
+
+void pizzas_free(service_t *svc) {
+    free(service_data(svc));
+    service_set_data(svc, NULL);
 }

@@ -13,6 +13,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "http_store.h"
 #include "json.h"
 #include "problem.h"
 #include "util.h"
@@ -56,7 +57,7 @@ static cJSON *load(http_req_t *req, store_t *s) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "no such pizzeria");
     else if (rc != STORE_OK)
-        pizza_store_error(req, "get pizzeria");
+        http_reply_store_error(req, rc, "get pizzeria");
     return rc == STORE_OK ? doc : NULL;
 }
 
@@ -82,7 +83,7 @@ static void list_pizzerias(http_req_t *req, void *ctx) {
         problem_add_error(p, "owner_id", "must be a 24-hex id");
     else if (owner)
         store_where_str(f, "owner_id", STORE_EQ, owner);
-    if (pizza_reply_if_invalid(req, p) != 0) {
+    if (http_reply_if_invalid(req, p) != 0) {
         store_filter_free(f);
         return;
     }
@@ -91,7 +92,7 @@ static void list_pizzerias(http_req_t *req, void *ctx) {
     int rc = store_page(s, PIZZERIAS, f, "-created_at,-id", page.limit, page.offset, &count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        pizza_store_error(req, "list pizzerias");
+        http_reply_store_error(req, rc, "list pizzerias");
         return;
     }
     http_reply_page(req, &page, count, docs);
@@ -114,7 +115,7 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
     cJSON *body = json_body(req);
     if (!body) return;
     cJSON *set = NULL;
-    if (pizza_reply_if_invalid(req, validate(body, CREATE, &set)) != 0) {
+    if (http_reply_if_invalid(req, validate(body, CREATE, &set)) != 0) {
         cJSON_Delete(set);
         return;
     }
@@ -132,11 +133,11 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
     cJSON_Delete(set);
     int rc = erased_create(req, s, &u, insert_pizzeria, doc);
     if (rc != STORE_OK) {
-        if (rc != ERASED_ANSWERED) pizza_store_error(req, "insert pizzeria");
+        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "insert pizzeria");
         cJSON_Delete(doc);
         return;
     }
-    pizza_add_location(req, PREFIX, id);
+    http_add_location(req, PREFIX "/%s", id);
     http_reply_json(req, 201, doc);
 }
 
@@ -149,7 +150,7 @@ static void update_pizzeria(http_req_t *req, service_t *svc, enum mode mode) {
     if (!doc) return;
     cJSON *body = json_body(req);
     if (!body) goto out;
-    if (pizza_reply_if_invalid(req, validate(body, mode, &set)) != 0) goto out;
+    if (http_reply_if_invalid(req, validate(body, mode, &set)) != 0) goto out;
     if (cJSON_GetArraySize(set) > 0 && pizza_update(req, s, PIZZERIAS, "pizzeria", doc, set) != 0)
         goto out;
     http_reply_json(req, 200, doc);
@@ -198,7 +199,7 @@ static void delete_pizzeria(http_req_t *req, void *ctx) {
         return;
     }
     if (rc != STORE_OK) {
-        pizza_store_error(req, "delete pizzeria");
+        http_reply_store_error(req, rc, "delete pizzeria");
         return;
     }
     if (pizzas > 0) service_events_committed(svc);

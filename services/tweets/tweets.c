@@ -9,8 +9,8 @@
 
 #include "authn.h"
 #include "erased.h"
+#include "http_store.h"
 #include "json.h"
-#include "log.h"
 #include "problem.h"
 #include "util.h"
 
@@ -32,11 +32,6 @@ int tweets_migrate(store_t *s) {
 static cJSON *tweet_view(cJSON *doc) {
     cJSON_DeleteItemFromObject(doc, "tweetedby_key");
     return doc;
-}
-
-static void reply_store_error(http_req_t *req) {
-    log_msg(LOG_ERROR, "store: %s", store_errmsg());
-    http_reply_problem(req, 503, "the tweets store is unavailable");
 }
 
 static void list_tweets(http_req_t *req, void *ctx) {
@@ -61,7 +56,7 @@ static void list_tweets(http_req_t *req, void *ctx) {
     int rc = store_page(s, COLL, f, "-timestamp,-id", page.limit, page.offset, &count, &docs);
     store_filter_free(f);
     if (rc != STORE_OK) {
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "list tweets");
         return;
     }
     cJSON *results = cJSON_CreateArray();
@@ -79,7 +74,7 @@ static void get_tweet(http_req_t *req, void *ctx) {
     if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "no such tweet");
     else if (rc != STORE_OK)
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "get tweet");
     else
         http_reply_json(req, 200, tweet_view(doc));
 }
@@ -93,12 +88,7 @@ static const char *parse_body(http_req_t *req) {
     const char *body = NULL;
     json_reject_unknown(in, allowed, p);
     json_field_text(in, "body", true, 1, TWEET_MAX_CHARS, JSON_MULTILINE | JSON_NONBLANK, &body, p);
-    if (problem_has_errors(p)) {
-        http_reply_problem_obj(req, p);
-        return NULL;
-    }
-    cJSON_Delete(p);
-    return body;
+    return http_reply_if_invalid(req, p) == 0 ? body : NULL;
 }
 
 static cJSON *new_tweet(const authn_user_t *u, const char *body) {
@@ -131,16 +121,11 @@ static void create_tweet(http_req_t *req, void *ctx) {
     cJSON *doc = new_tweet(&u, body);
     int rc = erased_create(req, s, &u, insert_tweet, doc);
     if (rc != STORE_OK) {
-        if (rc != ERASED_ANSWERED) reply_store_error(req);
+        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "insert tweet");
         cJSON_Delete(doc);
         return;
     }
-    const char *id = json_str(doc, "id");
-    char loc[64];
-    snprintf(loc, sizeof loc, "/api/v2/tweets/%s", id);
-    char *abs = http_absolute_url(req, loc);
-    http_add_header(req, "Location", abs);
-    free(abs);
+    http_add_location(req, "/api/v2/tweets/%s", json_str(doc, "id"));
     http_reply_json(req, 201, tweet_view(doc));
 }
 
@@ -156,7 +141,7 @@ static void delete_tweet(http_req_t *req, void *ctx) {
         return;
     }
     if (rc != STORE_OK) {
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "get tweet");
         return;
     }
     const char *author = json_str(doc, "user_id");
@@ -170,7 +155,7 @@ static void delete_tweet(http_req_t *req, void *ctx) {
     if (rc == STORE_OK || rc == STORE_NOTFOUND)
         http_reply_empty(req, 204);
     else
-        reply_store_error(req);
+        http_reply_store_error(req, rc, "delete tweet");
 }
 
 void tweets_routes(service_t *svc) {

@@ -183,8 +183,9 @@ class TestSignup(ServiceTestCase):
         self.assertEqual(u["role"], "user")
         self.assertIsoMs(u["created_at"])
         self.assertIsoMs(u["updated_at"])
+        # absolute, on the address the client connected to (no PUBLIC_URL, no trusted proxy)
         loc = r.headers.get("Location") or ""
-        self.assertEqual(urllib.parse.urlsplit(loc).path, "/api/v1/users/" + u["id"], loc)
+        self.assertEqual(loc, "http://127.0.0.1:%d/api/v1/users/%s" % (SVC.port, u["id"]))
         cookies = r.set_cookies()
         self.assertIn("tizza_access", cookies)
         self.assertIn("tizza_refresh", cookies)

@@ -21,6 +21,7 @@ Only the standard library and tests/integration/harness.py.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -215,12 +216,15 @@ class TestStack(unittest.TestCase):
                                          approve=True)["id"] for i in range(3)]
         except BaseException:
             S.sh("down", check=False)  # tearDownClass does not run after this
+            shutil.rmtree(S.dir, ignore_errors=True)
             raise
 
     @classmethod
     def tearDownClass(cls):
         if cls.S and not cls.downed:
             cls.S.sh("down", check=False)
+        if cls.S:
+            shutil.rmtree(cls.S.dir, ignore_errors=True)
 
     def assertNoFailures(self, what, sent, failures):
         figure("%s: requests, failed" % what, "%d, %d" % (sent, len(failures)))

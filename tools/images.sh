@@ -2,11 +2,13 @@
 # tools/images.sh -- builds every Tizza image (`make images`): tizza/<service> for each
 # services/<name> with a C service (deploy/docker/service.Dockerfile, SERVICE and its PORT as
 # build arguments) and tizza/gateway (deploy/docker/gateway.Dockerfile), tagged TIZZA_TAG
-# (latest). Prints each image's size and the total time.
+# (latest); for the offline stack (podman, or TIZZA_STACK_OFFLINE=1) also the stand-ins
+# tizza/offline-<name> of deploy/docker/offline/<name>.Dockerfile. Prints each image's size
+# and the total time.
 #
 # The engine is podman when installed (then tools/podman-setup.sh runs first: it prepares
-# podman and makes the base images locally, so no registry is needed), else docker.
-# TIZZA_ENGINE=docker|podman picks one. The service images share one build stage (it does not
+# podman and makes the base images locally, so no registry is needed), else docker
+# (tools/containers.sh; TIZZA_ENGINE=docker|podman picks one). The service images share one build stage (it does not
 # depend on SERVICE), so it compiles once. A machine whose TLS goes through an intercepting
 # proxy has its CA bundle (SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt) mounted
 # read-only into the builds for npm (gateway.Dockerfile's NODE_EXTRA_CA_CERTS); nothing of it
@@ -17,36 +19,16 @@ cd "$(dirname "$0")/.."
 log() { printf 'images: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-engine=${TIZZA_ENGINE:-}
-if [[ -z $engine ]]; then
-    if command -v podman >/dev/null; then engine=podman
-    elif command -v docker >/dev/null; then engine=docker
-    elif ((EUID == 0)); then engine=podman
-    else die "neither podman nor docker is installed (as root, tools/podman-setup.sh installs podman)"
-    fi
-fi
+source tools/containers.sh
 if [[ $engine == podman ]]; then
     if ((EUID == 0)); then bash tools/podman-setup.sh
     else log "not root: assuming podman and its base images are ready (tools/podman-setup.sh)"
     fi
 fi
-tag=${TIZZA_TAG:-latest}
-# podman writes OCI images by default, which have no HEALTHCHECK
-format=()
-[[ $engine == podman ]] && format=(--format docker)
 ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
 ca_args=()
 [[ -r $ca ]] && ca_args=(--volume "$ca:/run/tizza-build-ca.crt:ro"
                          --build-arg NODE_EXTRA_CA_CERTS=/run/tizza-build-ca.crt)
-
-build() { # image dockerfile [build args...]
-    local image=$1 file=$2 t=$SECONDS
-    shift 2
-    log "building $image:$tag"
-    "$engine" build -q "${format[@]}" -f "$file" -t "$image:$tag" "$@" . >/dev/null ||
-        die "building $image failed"
-    log "built $image:$tag in $((SECONDS - t)) s"
-}
 
 t0=$SECONDS
 images=()
@@ -67,6 +49,14 @@ else # docker build has no --volume: the CA reaches npm only where Docker's own 
     build tizza/gateway deploy/docker/gateway.Dockerfile
 fi
 images+=(tizza/gateway)
+# where no registry is reachable, the stand-ins compose.offline.yml runs instead
+if [[ $offline == 1 ]]; then
+    for file in deploy/docker/offline/*.Dockerfile; do
+        name=tizza/offline-$(basename "$file" .Dockerfile)
+        build "$name" "$file"
+        images+=("$name")
+    done
+fi
 
 printf '%-16s %8s\n' IMAGE MB
 for image in "${images[@]}"; do

@@ -24,9 +24,10 @@
 #
 # Settings (environment):
 #   TIZZA_STACK_PROJECT   compose project name (tizza)
-#   TIZZA_STACK_OFFLINE   1: add deploy/docker/compose.offline.yml, which builds MongoDB (the
-#                         project's double), RabbitMQ and Prometheus here from Debian packages
-#                         instead of pulling their images; default 1 with podman, 0 with docker
+#   TIZZA_STACK_OFFLINE   1: add deploy/docker/compose.offline.yml: MongoDB (the project's
+#                         double), RabbitMQ and Prometheus from images `make images` built from
+#                         Debian packages instead of pulled ones; default 1 with podman, 0 with
+#                         docker (tools/containers.sh)
 #   TIZZA_STACK_ENV_FILE  the compose env file (default .env; `up` adds a fresh
 #                         AUTH_KEY_ENCRYPTION_KEY to it when neither it nor the environment
 #                         has one, as the README says to do once)
@@ -44,21 +45,17 @@ state=${TIZZA_STACK_STATE:-var/stack/$project}
 [[ $state == /* ]] || state=$PWD/$state
 env_file=${TIZZA_STACK_ENV_FILE:-.env}
 tick=${TIZZA_STACK_TICK:-2}
-if [[ -n ${TIZZA_ENGINE:-} ]]; then engine=$TIZZA_ENGINE
-elif command -v podman >/dev/null; then engine=podman
-elif command -v docker >/dev/null; then engine=docker
-else die "neither podman nor docker is installed (make images installs podman as root)"
-fi
-offline=${TIZZA_STACK_OFFLINE:-$([[ $engine == podman ]] && echo 1 || echo 0)}
+source tools/containers.sh
 files=(-f docker-compose.yml)
 [[ $offline == 1 ]] && files+=(-f deploy/docker/compose.offline.yml)
 
 mkdir -p "$state"
+# systemd's absence, which podman reports for every health check it cannot schedule: not news
+quiet() { grep -v 'unable to get systemd' >&2; }
 running() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # podman: its Docker API on a socket of ours, and the health check ticker.
 podman_api() {
-    mkdir -p "$state"
     local sock=$state/podman.sock
     export DOCKER_HOST=unix://$sock
     running "$state/podman.pid" && return 0
@@ -73,7 +70,7 @@ ticker() {
     (
         trap 'exit 0' TERM
         while :; do
-            for c in $(podman ps -q --filter "label=com.docker.compose.project=$project"); do
+            for c in $(replicas); do
                 podman healthcheck run "$c" >/dev/null 2>&1 || true
             done
             sleep "$tick"
@@ -97,7 +94,7 @@ compose() {
         command -v docker-compose >/dev/null ||
             die "docker-compose is missing (Debian: apt-get install docker-compose; make deps)"
         podman_api
-        docker-compose -p "$project" "${envf[@]}" "${files[@]}" "$@"
+        docker-compose -p "$project" "${envf[@]}" "${files[@]}" "$@" 2> >(quiet)
     elif docker compose version >/dev/null 2>&1; then
         docker compose -p "$project" "${envf[@]}" "${files[@]}" "$@"
     else
@@ -106,17 +103,17 @@ compose() {
 }
 
 containers() { "$engine" ps -a -q --filter "label=com.docker.compose.project=$project"; }
-replicas() { # SERVICE: its running containers
+replicas() { # [SERVICE]: the running containers of the project (of that service)
     "$engine" ps -q --filter "label=com.docker.compose.project=$project" \
-        --filter "label=com.docker.compose.service=$1"
+        ${1:+--filter "label=com.docker.compose.service=$1"}
 }
 
 # name status health, one line per container of the project
 status() {
-    local c
-    for c in $(containers); do
-        "$engine" inspect --format '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' "$c"
-    done
+    local ids
+    ids=$(containers)
+    [[ -z $ids ]] ||
+        "$engine" inspect --format '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' $ids
 }
 
 wait_healthy() {
@@ -149,31 +146,14 @@ ensure_key() {
 
 cmd=${1:-up}
 shift || true
-# podman's API and the health check ticker start here, before any redirection below: a
-# daemon started inside `compose ... 2> >(...)` would hold that pipe open for ever.
-if [[ $engine == podman && $cmd != down && $cmd != ps ]]; then
-    podman_api
-    ticker
-fi
+# with podman, whatever starts containers keeps their health checks ticking
+[[ $engine == podman && $cmd =~ ^(up|scale|roll)$ ]] && ticker
 case $cmd in
 up)
     ensure_key
     t0=$SECONDS
-    # Tizza's images come from `make images`; the offline stand-ins are built here (cached
-    # after the first time)
-    if [[ $offline == 1 ]]; then
-        for s in mongo rabbitmq prometheus; do
-            fmt=()
-            [[ $engine == podman ]] && fmt=(--format docker)
-            f=deploy/docker/offline/$s.Dockerfile
-            [[ $s == mongo ]] && f=deploy/docker/offline/mongo-double.Dockerfile
-            "$engine" build -q "${fmt[@]}" -f "$f" -t "tizza/offline-$s:latest" . >/dev/null ||
-                die "building tizza/offline-$s failed"
-        done
-    fi
-    # (podman logs its missing systemd for every health check it cannot schedule: not news)
-    compose up -d --no-build "$@" 2> >(grep -v 'unable to get systemd' >&2) ||
-        die "compose up failed"
+    # the images come from `make images` (make stack runs it first)
+    compose up -d --no-build "$@" || die "compose up failed"
     [[ -n $(containers) ]] || die "compose up started nothing"
     wait_healthy || exit 1
     log "healthy in $((SECONDS - t0)) s: $(status | wc -l) containers (project $project)"
@@ -181,7 +161,7 @@ up)
 down)
     # (compose interpolates the whole file even to take it down; the key is not used)
     AUTH_KEY_ENCRYPTION_KEY=${AUTH_KEY_ENCRYPTION_KEY:-unused} compose down --volumes \
-        --remove-orphans --timeout 20 2> >(grep -v 'unable to get systemd' >&2) ||
+        --remove-orphans --timeout 20 ||
         log "compose down failed; removing what is left by label"
     label=label=com.docker.compose.project=$project
     left=$(containers)
@@ -201,8 +181,8 @@ scale)
         [[ $a =~ ^[a-z][a-z0-9_-]*=[0-9]+$ ]] || die "scale: $a is not SERVICE=N"
         args+=(--scale "$a") svcs+=("${a%%=*}")
     done
-    compose up -d --no-build --no-deps --no-recreate "${args[@]}" "${svcs[@]}" \
-        2> >(grep -v 'unable to get systemd' >&2) || die "compose up --scale failed"
+    compose up -d --no-build --no-deps --no-recreate "${args[@]}" "${svcs[@]}" ||
+        die "compose up --scale failed"
     wait_healthy || exit 1
     ;;
 roll)
@@ -212,8 +192,8 @@ roll)
     ((${#old[@]})) || die "roll: no running replica of $svc"
     for c in "${old[@]}"; do
         n=$(replicas "$svc" | wc -l)
-        compose up -d --no-build --no-deps --no-recreate --scale "$svc=$((n + 1))" "$svc" \
-            2> >(grep -v 'unable to get systemd' >&2) || die "roll: starting a new $svc failed"
+        compose up -d --no-build --no-deps --no-recreate --scale "$svc=$((n + 1))" "$svc" ||
+            die "roll: starting a new $svc failed"
         wait_healthy || exit 1
         "$engine" stop -t 20 "$c" >/dev/null
         "$engine" rm "$c" >/dev/null

@@ -19,6 +19,7 @@ Figures (start to healthy, scale-out, failures) go to stderr and to figures.txt 
 TIZZA_TEST_ARTIFACTS. Traffic goes only to ports published on 127.0.0.1.
 Only the standard library and tests/integration/harness.py.
 """
+import calendar
 import json
 import os
 import shutil
@@ -360,8 +361,7 @@ class TestStack(unittest.TestCase):
 def _epoch(rfc3339):
     """Prometheus' lastScrape ('2026-12-07T16:51:01.123456789Z') as seconds."""
     head, _, frac = rfc3339.rstrip("Z").partition(".")
-    base = time.mktime(time.strptime(head, "%Y-%m-%dT%H:%M:%S")) - time.timezone
-    return base + float("0." + (frac[:6] or "0"))
+    return calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
 
 
 if __name__ == "__main__":

@@ -138,11 +138,17 @@ static const config_var_t *row(const char *name, config_type_t type) {
     return v;
 }
 
-/* The default text of a row: the override, else def (NULL when none). */
-static const char *default_text(const config_var_t *v) {
+/* The override of a row's default (config_set_default), or NULL. */
+static const char *override_of(const config_var_t *v) {
     pthread_mutex_lock(&reg_lock);
     const char *o = override_locked(v->name);
     pthread_mutex_unlock(&reg_lock);
+    return o;
+}
+
+/* The default text of a row: the override, else def (NULL when none). */
+static const char *default_text(const config_var_t *v) {
+    const char *o = override_of(v);
     return o ? o : v->def;
 }
 
@@ -180,13 +186,14 @@ long config_long(const char *name) {
     const char *v = env_value(name);
     long x = 0;
     if (!v) {
-        const char *d = default_text(r);
-        if (d && d != r->def) { /* an override: the binary's own */
-            if (!parse_long(d, LONG_MIN, LONG_MAX, &x)) config_bug(name, "default not a number");
+        const char *o = override_of(r); /* the binary's own, before the row's */
+        if (o) {
+            if (!parse_long(o, LONG_MIN, LONG_MAX, &x)) config_bug(name, "default not a number");
             return x;
         }
         if (r->def_fn) return r->def_fn();
-        if (!d || !parse_long(d, LONG_MIN, LONG_MAX, &x)) config_bug(name, "no numeric default");
+        if (!r->def || !parse_long(r->def, LONG_MIN, LONG_MAX, &x))
+            config_bug(name, "no numeric default");
         return x;
     }
     if (!parse_long(v, r->min, r->max, &x)) {
@@ -276,9 +283,7 @@ static void help_words(FILE *out, const char *s, int *col) {
 
 /* "(default; range)" of a row in buf, or "" when there is neither. */
 static void help_suffix(const config_var_t *v, char *buf, size_t len) {
-    pthread_mutex_lock(&reg_lock);
-    const char *o = override_locked(v->name);
-    pthread_mutex_unlock(&reg_lock);
+    const char *o = override_of(v);
     const char *def = o ? o : (v->def_doc ? v->def_doc : v->def);
     size_t n = (size_t)snprintf(buf, len, "(%s", def && *def ? def : "");
     const char *sep = n > 1 ? "; " : "";

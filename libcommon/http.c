@@ -113,8 +113,9 @@ struct http_server {
     int ncors;
     char **trusted;
     int ntrusted;
-    long page_size;
     char *public_url; /* PUBLIC_URL without its trailing slash, or NULL */
+    /* /info's "instance": the host name, read once */
+    char instance[256];
     struct {
         char *name;
         ratelimit_t *rl; /* NULL when disabled */
@@ -586,10 +587,8 @@ void http_add_location(http_req_t *req, const char *fmt, ...) {
 /* ------------------------------------------------------------------------------------------
  * Pagination */
 
-static long page_size(const http_server_t *srv) { return srv->page_size; }
-
 int http_page_params(http_req_t *req, http_page_t *page) {
-    page->limit = page_size(req->srv);
+    page->limit = req->srv->cfg.page_size;
     page->offset = 0;
     int bad = query_page(http_query(req, "limit"), http_query(req, "offset"), &page->limit,
                          &page->offset);
@@ -715,7 +714,8 @@ static void h_openapi(http_req_t *req, void *ctx) {
     http_reply_raw(req, 200, "application/yaml; charset=utf-8", y, strlen(y));
 }
 
-/* {"name","version","buildtime","api_version":[{"version","buildtime","links","methods"}]}
+/* {"name","version","buildtime","instance",
+ *  "api_version":[{"version","buildtime","links","methods"}]}
  * One row per API version, its methods collected from the routes under /api/<version>/. */
 static void h_info(http_req_t *req, void *ctx) {
     http_server_t *srv = ctx;
@@ -723,10 +723,7 @@ static void h_info(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(b, "name", srv->cfg.service);
     cJSON_AddStringToObject(b, "version", srv->cfg.version);
     cJSON_AddStringToObject(b, "buildtime", srv->cfg.build_time);
-    /* which replica answered: the host name (a container's id, a Kubernetes pod's name) */
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    cJSON_AddStringToObject(b, "instance", host);
+    cJSON_AddStringToObject(b, "instance", srv->instance);
     cJSON *rows = cJSON_AddArrayToObject(b, "api_version");
     int nv = 0;
     char **versions = split_list(srv->cfg.api_versions, &nv);
@@ -789,8 +786,10 @@ http_server_t *http_server_new(const http_config_t *cfg) {
     config_declare(http_config_vars);
     srv->cors = split_list(config_str("CORS_ORIGINS"), &srv->ncors);
     srv->trusted = split_list(config_str("TRUSTED_PROXIES"), &srv->ntrusted);
-    srv->page_size = cfg->page_size;
     srv->public_url = public_url_from_env();
+    /* which replica answered /info: the host name (a container's id, a Kubernetes pod's
+     * name), which does not change while the process runs */
+    gethostname(srv->instance, sizeof srv->instance - 1);
     srv->routes = route_table_new();
     pthread_mutex_init(&srv->q_mu, NULL);
     pthread_cond_init(&srv->q_cv, NULL);

@@ -35,7 +35,7 @@
 #define AUTH_COOKIE_REFRESH "tizza_refresh"
 #define AUTH_COOKIE_DEVICE  "tizza_device"
 
-/* Field limits (SPEC §4, AUTH-API.md). */
+/* Field limits (SPEC §4, proto-docs/auth.openapi.yaml). */
 #define USERNAME_MIN 3
 #define USERNAME_MAX 30
 #define EMAIL_MIN    3
@@ -55,6 +55,8 @@ typedef struct {
     ratelimit_t *login_fail; /* failures per (username, client); NULL when disabled */
     ratelimit_t *login_all;  /* failures per username from unknown devices; NULL = off */
     int store_flags;         /* HTTP_INLINE, or HTTP_OFFLOAD on MongoDB */
+    /* ERASURE_SERVICES, read once at start (erasure.c) */
+    const char *erasure_services;
     /* keys the device cookies (sessions.c); derived from the signing key */
     unsigned char device_key[crypto_generichash_KEYBYTES];
 } auth_ctx_t;

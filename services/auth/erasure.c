@@ -11,7 +11,6 @@
 #include "auth.h"
 
 #include "authn.h"
-#include "config.h"
 #include "events.h"
 #include "http_store.h"
 #include "json.h"
@@ -21,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ERASURE_SERVICES as a JSON array of names. */
-static cJSON *expected_services(void) {
-    const char *list = config_str("ERASURE_SERVICES");
+/* ERASURE_SERVICES (read at start, auth_ctx_t) as a JSON array of names. */
+static cJSON *expected_services(const auth_ctx_t *ctx) {
+    const char *list = ctx->erasure_services;
     cJSON *arr = cJSON_CreateArray();
     char *copy = strdup(list), *save = NULL;
     for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
@@ -39,7 +38,7 @@ int erasure_begin(auth_ctx_t *ctx, const char *user_id) {
     cJSON_AddStringToObject(rec, "id", user_id);
     cJSON_AddStringToObject(rec, "user_id", user_id);
     cJSON_AddStringToObject(rec, "requested_at", now);
-    cJSON_AddItemToObject(rec, "expected", expected_services());
+    cJSON_AddItemToObject(rec, "expected", expected_services(ctx));
     cJSON_AddObjectToObject(rec, "services");
     int rc = store_insert(ctx->store, AUTH_COLL_ERASURES, rec);
     cJSON_Delete(rec);

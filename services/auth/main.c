@@ -114,11 +114,12 @@ static const char *settings_load(auth_ctx_t *ctx, unsigned char kek[AUTH_KEK_BYT
     if (failures > 0) ctx->login_fail = ratelimit_new((double)failures / 15.0, (double)failures);
     long all = config_long("LOGIN_FAILURES_PER_USER_TOTAL");
     if (all > 0) ctx->login_all = ratelimit_new((double)all / 15.0, (double)all);
-    const char *seed = config_str("AUTH_SIGNING_KEY");
-    if (seed != NULL && *seed != '\0' && token_key_from_seed(&ctx->key, seed) != 0)
+    ctx->erasure_services = config_str("ERASURE_SERVICES");
+    const char *seed = config_str("AUTH_SIGNING_KEY"); /* NULL when unset or empty */
+    if (seed != NULL && token_key_from_seed(&ctx->key, seed) != 0)
         config_fail("AUTH_SIGNING_KEY", "must be a base64url 32-byte Ed25519 seed");
     int have_kek = keys_kek_from_config(kek);
-    if (seed != NULL && *seed != '\0') return seed;
+    if (seed != NULL) return seed;
     if (!have_kek)
         config_fail("AUTH_KEY_ENCRYPTION_KEY",
                     "required to keep the signing key in the store, encrypted (or give the key "

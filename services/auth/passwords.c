@@ -24,10 +24,11 @@
  *     slot is enough for a known user not to wait behind them;
  *   - an unknown-user verification starts only while no known hash waits, fewer than
  *     HASH_CONCURRENCY hashes run in all and fewer than HASH_CONCURRENCY - 1 (at least 1)
- *     unknown ones run; otherwise it waits in a bounded queue (LOGIN_UNKNOWN_QUEUE), and when that
- * is full password_verify_unknown refuses at once and the login answers 503 with Retry-After. A
- * flood thus holds at most (its slots + queue) worker threads and costs no argon2id beyond its
- * slots. An idle server spends the same time on both kinds; under such a flood unknown usernames
+ *     unknown ones run; otherwise it waits in a bounded queue (LOGIN_UNKNOWN_QUEUE), and
+ *     when that is full password_verify_unknown refuses at once and the login answers 503
+ *     with Retry-After. A flood thus holds at most (its slots + queue) worker threads and
+ *     costs no argon2id beyond its slots.
+ * An idle server spends the same time on both kinds; under such a flood unknown usernames
  * are slower or refused while known ones are not -- which tells nothing new, since GET
  * /api/v1/users?username= says whether a username exists anyway.
  *

@@ -45,8 +45,9 @@ bool username_valid(const char *s) {
     return true;
 }
 
-/* Deliberately loose (AUTH-API.md): 3-254 bytes, exactly one '@' after a non-empty local
- * part, a domain containing a '.', no whitespace or control characters. */
+/* Deliberately loose (proto-docs/auth.openapi.yaml, Email): 3-254 bytes, exactly one '@'
+ * after a non-empty local part, a domain containing a '.', no whitespace or control
+ * characters. */
 bool email_valid(const char *s) {
     size_t n = strlen(s);
     if (n < EMAIL_MIN || n > EMAIL_MAX) return false;

@@ -116,8 +116,9 @@ $(OUT)/tests/test_%: libcommon/tests/test_%.c libcommon/tests/testlib.h $(OUT)/l
 asan:
 	$(MAKE) SANITIZE=1 all
 
-# Every suite: on the sanitizer build, plus the static checks and the cross-service
-# integration modules on the release build (tests/run-all.sh).
+# Every suite (tests/run-all.sh): on the sanitizer build, plus the static checks and the
+# cross-service integration modules on the release build, the fuzz targets briefly, and the
+# containers suite (images and the compose stack; it skips itself where containers cannot run).
 test: all asan
 	bash tests/run-all.sh
 

@@ -43,7 +43,7 @@ fi
 # The binaries `make` ships link mimalloc (Makefile, MALLOC); the sanitizer build cannot. The
 # cross-service modules run once more on them, on both stores.
 if [[ $what == all || $what == integration ]]; then
-    run "integration on the release build (constellation, likes, pizza)" \
+    run "integration on the release build (constellation, likes, login abuse, pizza)" \
         env TIZZA_BIN_DIR=build/bin TIZZA_TEST_PATTERN='test_[clp]*.py' \
         TIZZA_TEST_ARTIFACT_ROOT=tests/artifacts/integration-release bash tests/integration/run.sh
 fi

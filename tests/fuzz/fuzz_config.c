@@ -1,8 +1,9 @@
 /* fuzz_config -- config.h's getters on a value from the environment.
  *
  * Input: byte 0 picks the getter (config_long, config_bool, config_enum, config_url) and the
- * bounds or choices of the one declared row; the rest, cut at its first NUL and at 1024 bytes, is the value of the
- * variable FUZZ_CONFIG (a putenv()ed buffer of this file, rewritten for each input).
+ * bounds or choices of the one declared row; the rest, cut at its first NUL and at 1024
+ * bytes, is the value of the variable FUZZ_CONFIG (a putenv()ed buffer of this file,
+ * rewritten for each input).
  *
  * An invalid value makes config_fail() print one line and exit(2): the end of the process,
  * which libFuzzer would take for a crash. config.c offers no hook, so this target is linked

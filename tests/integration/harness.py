@@ -965,6 +965,7 @@ class Api:
                 raise AssertionError("%d of %d erasures not complete after %.0f s; e.g. %s: %r"
                                      % (len(missing), len(ids), timeout, missing[0],
                                         self.erasure(missing[0], token)))
+            time.sleep(0.1)
 
 
 class Group(Api):
@@ -1012,7 +1013,6 @@ class Group(Api):
         if r.returncode != 0:
             raise AssertionError("create-superuser: rc=%d\n%s%s" % (r.returncode, r.stdout,
                                                                      r.stderr))
-            time.sleep(0.1)
 
 
 def started(group, fixtures=None):

@@ -96,18 +96,52 @@ def stage(p, rel, name):
 
 
 def replace_instruction(stage, keyword, new_arg):
+    assert stage.all(keyword), keyword
     stage.instructions = [(kw, new_arg if kw == keyword else arg) for kw, arg in stage.instructions]
 
 
-def edit_runs(stage, old, new):
-    """Replaces text in a stage's RUN instructions; the text must be there."""
-    assert any(old in arg for kw, arg in stage.instructions if kw == "RUN"), old
-    stage.instructions = [(kw, arg.replace(old, new) if kw == "RUN" else arg) for kw, arg in stage.instructions]
+# The editing helpers assert that what they edit is there: a mutation that changes nothing
+# fails as a crash that names it, instead of leaving the check to notice something else.
+
+def edited(text, old, new):
+    assert old in (text or ""), old
+    return text.replace(old, new)
 
 
-def drop(stage, keyword, arg):
-    assert (keyword, arg) in stage.instructions, (keyword, arg)
-    stage.instructions = [i for i in stage.instructions if i != (keyword, arg)]
+def edit_text(owner, key, old, new):
+    """Replaces text in owner[key] (a dict of file texts) or in the attribute owner.key."""
+    if isinstance(owner, dict):
+        owner[key] = edited(owner[key], old, new)
+    else:
+        setattr(owner, key, edited(getattr(owner, key), old, new))
+
+
+def edit_args(stage, keyword, old, new):
+    """Replaces text in the arguments of a stage's `keyword` instructions (any, for None)."""
+    def hit(kw):
+        return keyword is None or kw == keyword
+    assert any(old in arg for kw, arg in stage.instructions if hit(kw)), old
+    stage.instructions = [(kw, arg.replace(old, new) if hit(kw) else arg) for kw, arg in stage.instructions]
+
+
+def edit_rootfs(old, new):
+    """The mutation: text replaced in the RUN instructions of service.Dockerfile's rootfs stage."""
+    return lambda p: edit_args(stage(p, SERVICE_DF, "rootfs"), "RUN", old, new)
+
+
+def drop_where(stages, pred):
+    """Drops the instructions for which pred(keyword, argument) holds from a stage (or a list
+    of stages); at least one."""
+    dropped = 0
+    for st in stages if isinstance(stages, list) else [stages]:
+        kept = [i for i in st.instructions if not pred(*i)]
+        dropped += len(st.instructions) - len(kept)
+        st.instructions = kept
+    assert dropped, "no instruction to drop"
+
+
+def drop(stages, keyword, arg):
+    drop_where(stages, lambda kw, a: (kw, a) == (keyword, arg))
 
 
 def build_args(p, name):
@@ -167,8 +201,7 @@ SELFTESTS = [
     ("tweets built from a per-service Dockerfile", checks.check_compose_images_built,
      lambda p: services(p)["tweets"]["build"].update(dockerfile="deploy/docker/tweets.Dockerfile")),
     ("service.Dockerfile declares no ARG PORT", checks.check_compose_images_built,
-     lambda p: [setattr(st, "instructions", [i for i in st.instructions if i != ("ARG", "PORT")])
-                for st in p.dockerfiles[SERVICE_DF]]),
+     lambda p: drop(p.dockerfiles[SERVICE_DF], "ARG", "PORT")),
     ("likes tagged as pizza's image", checks.check_compose_images_built,
      lambda p: services(p)["likes"].update(image="tizza/pizza:${TIZZA_TAG:-latest}")),
     ("a Dockerfile no compose file builds", checks.check_compose_images_built,
@@ -195,23 +228,23 @@ SELFTESTS = [
      lambda p: final(p, SERVICE_DF).instructions.insert(
          0, ("COPY", "--from=build /src/build/bin/tizza-auth /usr/local/bin/"))),
     ("build stage lacks libmongoc-dev", checks.check_service_dockerfile_stages,
-     lambda p: edit_runs(p.dockerfiles[SERVICE_DF][0], "libmongoc-dev ", "")),
+     lambda p: edit_args(p.dockerfiles[SERVICE_DF][0], "RUN", "libmongoc-dev ", "")),
     ("build stage makes no plugin", checks.check_service_dockerfile_stages,
-     lambda p: edit_runs(p.dockerfiles[SERVICE_DF][0], "services plugin", "services")),
+     lambda p: edit_args(p.dockerfiles[SERVICE_DF][0], "RUN", "services plugin", "services")),
     ("rootfs stage not FROM the build stage", checks.check_service_dockerfile_stages,
      lambda p: setattr(stage(p, SERVICE_DF, "rootfs"), "image", "debian:bookworm-slim")),
     ("rootfs.sh not given bash", checks.check_service_rootfs,
-     lambda p: edit_runs(stage(p, SERVICE_DF, "rootfs"), " /bin/bash", "")),
+     edit_rootfs(" /bin/bash", "")),
     ("rootfs.sh not given the plugin", checks.check_service_rootfs,
-     lambda p: edit_runs(stage(p, SERVICE_DF, "rootfs"), "/usr/local/lib/tizza-store-mongo.so /usr/local", "/usr/local")),
+     edit_rootfs("/usr/local/lib/tizza-store-mongo.so /usr/local", "/usr/local")),
     ("TIZZA_LIB_DIR not where the plugin is", checks.check_service_rootfs,
      lambda p: final(p, SERVICE_DF).instructions.append(("ENV", "TIZZA_LIB_DIR=/opt/lib"))),
     ("no tizza-service link", checks.check_service_rootfs,
-     lambda p: edit_runs(stage(p, SERVICE_DF, "rootfs"), '&& ln -s "tizza-$SERVICE" /usr/local/bin/tizza-service', "")),
+     edit_rootfs('&& ln -s "tizza-$SERVICE" /usr/local/bin/tizza-service', "")),
     ("the link not copied into /rootfs", checks.check_service_rootfs,
-     lambda p: edit_runs(stage(p, SERVICE_DF, "rootfs"), "&& cp -P /usr/local/bin/tizza-service /rootfs/usr/local/bin/", "")),
+     edit_rootfs("&& cp -P /usr/local/bin/tizza-service /rootfs/usr/local/bin/", "")),
     ("rootfs.sh assembles another directory", checks.check_service_rootfs,
-     lambda p: edit_runs(stage(p, SERVICE_DF, "rootfs"), "rootfs.sh /rootfs", "rootfs.sh /image")),
+     edit_rootfs("rootfs.sh /rootfs", "rootfs.sh /image")),
     ("no ARG SERVICE in the rootfs stage", checks.check_service_rootfs,
      lambda p: drop(stage(p, SERVICE_DF, "rootfs"), "ARG", "SERVICE")),
     ("shell-form ENTRYPOINT", checks.check_service_image_config,
@@ -234,12 +267,11 @@ SELFTESTS = [
     ("USER root", checks.check_images_non_root,
      lambda p: replace_instruction(final(p, SERVICE_DF), "USER", "root")),
     ("no USER in the gateway", checks.check_images_non_root,
-     lambda p: setattr(final(p, GATEWAY_DF), "instructions",
-                       [i for i in final(p, GATEWAY_DF).instructions if i[0] != "USER"])),
+     lambda p: drop_where(final(p, GATEWAY_DF), lambda kw, _: kw == "USER")),
     ("k8s uid differs from the image's", checks.check_images_non_root,
      lambda p: k8s(p, "Deployment", "pizza")["spec"]["template"]["spec"]["securityContext"].update(runAsUser=1000)),
     ("rootfs.sh's /etc/passwd without the image's uid", checks.check_images_non_root,
-     lambda p: p.scripts.update({"rootfs.sh": p.scripts["rootfs.sh"].replace("tizza:x:10001:", "tizza:x:1000:")})),
+     lambda p: edit_text(p.scripts, "rootfs.sh", "tizza:x:10001:", "tizza:x:1000:")),
     ("ENV AUTH_SIGNING_KEY in an image", checks.check_no_secrets_in_images,
      lambda p: final(p, SERVICE_DF).instructions.append(("ENV", "AUTH_SIGNING_KEY=abc"))),
     ("ENV AMQP_URL with a password in an image", checks.check_no_secrets_in_images,
@@ -247,43 +279,37 @@ SELFTESTS = [
     ("ARG with a password in an offline image", checks.check_no_secrets_in_images,
      lambda p: final(p, OFFLINE_MONGO).instructions.append(("ARG", "RABBITMQ_DEFAULT_PASS=tizza"))),
     (".dockerignore lets node_modules in", checks.check_no_secrets_in_images,
-     lambda p: with_dockerignore(p, p.dockerignore_text.replace("**/node_modules\n", ""))),
+     lambda p: with_dockerignore(p, edited(p.dockerignore_text, "**/node_modules\n", ""))),
     (".dockerignore drops a header make needs", checks.check_build_context,
      lambda p: with_dockerignore(p, p.dockerignore_text + "libcommon/http.h\n")),
     (".dockerignore leaves out the offline mongo's double", checks.check_build_context,
-     lambda p: with_dockerignore(p, p.dockerignore_text.replace("!tests/mongo_double.py\n", ""))),
+     lambda p: with_dockerignore(p, edited(p.dockerignore_text, "!tests/mongo_double.py\n", ""))),
     ("build stage does not copy proto-docs", checks.check_build_context,
-     lambda p: setattr(p.dockerfiles[SERVICE_DF][0], "instructions",
-                       [i for i in p.dockerfiles[SERVICE_DF][0].instructions if "proto-docs" not in i[1]])),
+     lambda p: drop_where(p.dockerfiles[SERVICE_DF][0], lambda _, arg: "proto-docs" in arg)),
     ("gateway image without the upstreams template", checks.check_gateway_image,
-     lambda p: setattr(final(p, GATEWAY_DF), "instructions",
-                       [i for i in final(p, GATEWAY_DF).instructions if "upstreams" not in i[1]])),
+     lambda p: drop_where(final(p, GATEWAY_DF), lambda _, arg: "upstreams" in arg)),
     ("the upstreams template copied into conf.d", checks.check_gateway_image,
-     lambda p: setattr(final(p, GATEWAY_DF), "instructions",
-                       [(kw, arg.replace("/etc/nginx/upstreams.template.conf", "/etc/nginx/conf.d/00-upstreams.conf"))
-                        for kw, arg in final(p, GATEWAY_DF).instructions])),
+     lambda p: edit_args(final(p, GATEWAY_DF), None, "/etc/nginx/upstreams.template.conf",
+                         "/etc/nginx/conf.d/00-upstreams.conf")),
     ("gateway ENTRYPOINT nginx itself", checks.check_gateway_image,
      lambda p: replace_instruction(final(p, GATEWAY_DF), "ENTRYPOINT", '["nginx", "-g", "daemon off;"]')),
     ("the gateway's main config without the rendered upstreams", checks.check_gateway_image,
-     lambda p: setattr(p, "gateway_main", p.gateway_main.replace("include /tmp/upstreams.conf;", ""))),
+     lambda p: edit_text(p, "gateway_main", "include /tmp/upstreams.conf;", "")),
     ("the entrypoint renders outside /tmp", checks.check_gateway_image,
-     lambda p: p.scripts.update({"gateway-entrypoint.sh": p.scripts["gateway-entrypoint.sh"].replace(
-         "out=/tmp/upstreams.conf", "out=/etc/nginx/upstreams.conf")})),
+     lambda p: edit_text(p.scripts, "gateway-entrypoint.sh", "out=/tmp/upstreams.conf",
+                         "out=/etc/nginx/upstreams.conf")),
     ("a temp path nginx cannot create", checks.check_gateway_image,
-     lambda p: setattr(p, "gateway_main", p.gateway_main.replace("/tmp/proxy_temp", "/tmp/nginx/proxy"))),
+     lambda p: edit_text(p, "gateway_main", "/tmp/proxy_temp", "/tmp/nginx/proxy")),
     ("an upstream on the wrong port", checks.check_gateway_upstreams,
-     lambda p: p.nginx.update({"upstreams.compose.conf": p.nginx["upstreams.compose.conf"].replace(
-         "likes:8003", "likes:8004")})),
+     lambda p: edit_text(p.nginx, "upstreams.compose.conf", "likes:8003", "likes:8004")),
     ("a gateway config nginx rejects", checks.check_gateway_nginx_config,
-     lambda p: p.nginx.update({"gateway.conf": p.nginx["gateway.conf"].replace(
-         "proxy_read_timeout 30s;", "proxy_read_timeout thirty;")})),
+     lambda p: edit_text(p.nginx, "gateway.conf", "proxy_read_timeout 30s;", "proxy_read_timeout thirty;")),
     ("an upstreams template nginx rejects once rendered", checks.check_gateway_nginx_config,
-     lambda p: p.nginx.update({"upstreams.compose.conf": p.nginx["upstreams.compose.conf"].replace(
-         "keepalive 16;", "keepalive sixteen;")})),
+     lambda p: edit_text(p.nginx, "upstreams.compose.conf", "keepalive 16;", "keepalive sixteen;")),
     ("the gateway's main config without conf.d", checks.check_gateway_nginx_config,
-     lambda p: setattr(p, "gateway_main", p.gateway_main.replace("include /etc/nginx/conf.d/*.conf;", ""))),
+     lambda p: edit_text(p, "gateway_main", "include /etc/nginx/conf.d/*.conf;", "")),
     ("the gateway's main config without the rendered upstreams (nginx -t)", checks.check_gateway_nginx_config,
-     lambda p: setattr(p, "gateway_main", p.gateway_main.replace("include /tmp/upstreams.conf;", ""))),
+     lambda p: edit_text(p, "gateway_main", "include /tmp/upstreams.conf;", "")),
     ("the base's kustomization forgets a manifest", checks.check_k8s_manifests,
      lambda p: kustomization(p, "base")["resources"].remove("gateway.yaml")),
     ("the production overlay forgets a service", checks.check_k8s_manifests,
@@ -328,6 +354,8 @@ SELFTESTS = [
      lambda p: k8s(p, "ConfigMap", "tizza-common")["data"].update(AMQP_URL="amqp://a:b@rabbitmq:5672/%2f")),
     ("a real-looking password in the Secret template", checks.check_k8s_secrets_are_templates,
      lambda p: k8s(p, "Secret", "tizza-rabbitmq")["stringData"].update(RABBITMQ_DEFAULT_PASS="hunter2")),
+    ("no Secret template at all", checks.check_k8s_secrets_are_templates,
+     lambda p: setattr(p, "k8s", [(rel, d) for rel, d in p.k8s if d.get("kind") != "Secret"])),
     ("mongo without persistent storage", checks.check_k8s_data_stores,
      lambda p: k8s(p, "StatefulSet", "mongo")["spec"].pop("volumeClaimTemplates")),
     ("Prometheus scraping one replica only", checks.check_prometheus,
@@ -344,7 +372,7 @@ SELFTESTS = [
     ("a runbook naming a missing file", checks.check_runbook,
      lambda p: setattr(p, "runbook", p.runbook + "\nsee `deploy/k8s/missing.yaml`\n")),
     ("a runbook without backups", checks.check_runbook,
-     lambda p: setattr(p, "runbook", p.runbook.replace("mongodump", "dump"))),
+     lambda p: edit_text(p, "runbook", "mongodump", "dump")),
 ]
 
 

@@ -1166,6 +1166,8 @@ def check_k8s_secrets_are_templates(p):
                 problems.append(f"{rel}: {k} holds a password that is not CHANGE_ME")
         if d.get("data"):
             problems.append(f"{rel}: base64 `data` in a template (use stringData placeholders)")
+    if not any(d.get("kind") == "Secret" and rel.endswith(".example.yaml") for rel, d in p.k8s):
+        problems.append(f"{K8S_DIR}: no Secret template (*.example.yaml) to check")
     return problems
 
 

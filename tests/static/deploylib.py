@@ -305,22 +305,6 @@ def readme_config_table(text):
     return names
 
 
-def help_environment(text):
-    """(names, prefixes) in the `environment` section of a binary's --help."""
-    names, prefixes = set(), set()
-    _, _, env = text.partition("environment")
-    for token in re.findall(r"[A-Z][A-Z0-9_]*(?:<[A-Z]+>)?(?:/_[A-Z0-9_]+)?", env):
-        if token.endswith(">"):  # RATE_LIMIT_<NAME>
-            prefixes.add(token[:token.index("<")])
-            continue
-        base, _, alt = token.partition("/")
-        if len(base) >= 3:
-            names.add(base)
-        if alt:  # REMOTE_BREAKER_FAILURES/_COOLDOWN_MS
-            names.add(base[:base.rindex("_")] + alt)
-    return names, prefixes
-
-
 def help_rows(text):
     """The variables a binary's --help lists, one row each ("  NAME  meaning (default)") in
     its `environment` section."""
@@ -519,8 +503,7 @@ class Project:
 
         p.config_table = readme_config_table(read(root, "README.md") or "")
         p.literals, p.metric_names, p.routes = code_facts(root)
-        p.help_env, p.help_prefixes, p.help_ports, p.help_commands = {}, {}, {}, {}
-        p.help_rows = {}
+        p.help_rows, p.help_ports, p.help_commands = {}, {}, {}
         for s in SERVICES:
             binary = os.path.join(root, f"build/bin/tizza-{s}")
             if not os.access(binary, os.X_OK):
@@ -528,7 +511,6 @@ class Project:
                 continue
             text = subprocess.run([binary, "--help"], capture_output=True, text=True,
                                   timeout=30).stdout
-            p.help_env[s], p.help_prefixes[s] = help_environment(text)
             p.help_rows[s] = help_rows(text)
             p.help_ports[s] = help_port(text)
             p.help_commands[s] = help_commands(text)
@@ -546,19 +528,12 @@ class Project:
         return instantiate(self.dockerfiles.get(self.image_dockerfiles[name]) or [], self.image_args(name))
 
     def allowed_env(self, service):
-        """Variables `service` reads: in the README table and in the code, and either in its
-        --help or in no binary's --help (the common ones --help leaves out)."""
-        in_some_help = set().union(*self.help_env.values()) if self.help_env else set()
-        mine = self.help_env.get(service, set())
-        prefixes = self.help_prefixes.get(service, set())
-        allowed = set()
-        for name in self.config_table:
-            if name not in self.literals and not any(
-                    name.startswith(p) and p in self.literals for p in prefixes):
-                continue
-            if name in mine or name not in in_some_help or any(name.startswith(p) for p in prefixes):
-                allowed.add(name)
-        return allowed
+        """Variables `service` reads: in the README table and in the code, and either a row
+        of its --help or of no binary's --help (check_config_documented reports those)."""
+        in_some_help = set().union(*self.help_rows.values())
+        mine = self.help_rows.get(service, set())
+        return {name for name in self.config_table
+                if name in self.literals and (name in mine or name not in in_some_help)}
 
     def k8s_docs(self, kind, name=None):
         return [d for _, d in self.k8s if d.get("kind") == kind and

@@ -3,7 +3,8 @@
 # with AddressSanitizer + UndefinedBehaviorSanitizer in build/asan/.
 #
 # Layout: libcommon/*.c -> libcommon.a; libcommon/tests/test_*.c -> one cmocka binary each;
-# services/<name>/*.c -> tizza-<name>, with proto-docs/<name>.openapi.yaml embedded.
+# services/<name>/*.c -> tizza-<name>, with proto-docs/<name>.openapi.yaml and
+# proto-docs/events.asyncapi.yaml embedded.
 # Except libcommon/store_mongo.c, the MongoDB backend: it is the plugin lib/tizza-store-mongo.so
 # (the only thing linked against libmongoc), which store.c dlopen()s from <bin>/../lib on the
 # first mongodb:// STORE_URL. Binaries link with --as-needed, so each one depends only on the
@@ -11,7 +12,8 @@
 
 CC      ?= cc
 VERSION := 0.1.0
-PKGS    := libevent libevent_pthreads libcjson libsodium sqlite3 libbson-1.0 libcurl librabbitmq
+PKGS    := libevent libevent_pthreads libcjson libsodium sqlite3 libbson-1.0 libcurl librabbitmq \
+           yaml-0.1
 MONGO_PKGS := libmongoc-1.0 libbson-1.0 libcjson
 SANITIZE ?=
 # The allocator the service binaries link: mimalloc (Debian's libmimalloc2.0) unless
@@ -53,13 +55,14 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: FORCE all services plugin images stack stack-down test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help fuzz
+.PHONY: FORCE all services plugin gen images stack stack-down test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help fuzz
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 services: $(BINS)
 plugin: $(PLUGIN)
 
 help:
 	@echo "make | make test | make run | make deps | make bench | make ci-fresh | make fmt | make lint | make clean"
+	@echo "make gen: rewrite the deployment files' service sections from services/*/service.yaml"
 	@echo "make images | make stack [STACK_ARGS=\"--scale likes=3\"] | make stack-down: containers (podman or docker)"
 	@echo "make fuzz [FUZZ_SECONDS=300] [FUZZ_JOBS=1]: the libFuzzer targets of tests/fuzz/"
 	@echo "  ($(FUZZ_NAMES)), each run that long"
@@ -95,10 +98,11 @@ $(OUT)/malloc.stamp: FORCE
 
 FORCE:
 
-# The service's proto-doc and build time are compiled into the binary (served at /openapi.yaml).
-$(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml tools/embed.sh
+# The service's proto-doc (served at /openapi.yaml), the events document (its broker topology,
+# libcommon/topology.h) and the build time are compiled into the binary.
+$(OUT)/gen/%_embed.c: proto-docs/%.openapi.yaml proto-docs/events.asyncapi.yaml tools/embed.sh
 	@mkdir -p $(dir $@)
-	@sh tools/embed.sh $< > $@
+	@sh tools/embed.sh service_openapi_yaml $< service_asyncapi_yaml proto-docs/events.asyncapi.yaml > $@
 
 .SECONDARY:
 .SECONDEXPANSION:
@@ -192,6 +196,11 @@ deps:
 # .ci/run on a fresh clone of HEAD in a new Debian 12 container (README, "Contributing").
 ci-fresh:
 	bash tools/ci-fresh.sh
+
+# The deployment files' service sections, from services/*/service.yaml (tools/gen.py); make
+# test fails while they are stale (tests/static).
+gen:
+	bash tools/python.sh tools/gen.py
 
 run:
 	bash tools/deps.sh

@@ -162,9 +162,7 @@ event_consumer_spec_t erased_consumer(erased_consumer_t *c, const char *service,
     c->erase = erase;
     c->ctx = ctx;
     return (event_consumer_spec_t){
-        .queue = c->queue,
-        .exchange = "users",
-        .binding = "user.deleted.1.#",
+        .queue = c->queue, /* its exchange and binding: the topology's (events.h) */
         .major = 1,
         .fn = on_user_deleted,
         .ctx = c,

@@ -84,7 +84,7 @@ typedef struct {
 } erased_consumer_t;
 
 /* The service's user.deleted consumer, to pass to service_consume(), registered in *c:
- * queue "<service>.user-deleted" on exchange "users", binding user.deleted.1.#. Per event,
+ * queue "<service>.user-deleted", bound as the topology says (user.deleted). Per event,
  * in the consumer's one transaction: a missing or malformed user_id is poison; then the
  * user's guard FIRST, erase(s, user_id, removed, ctx), erased_remember(), user.erased
  * {user_id, service, removed} into the outbox, and the in-memory mark (see "Who wins").

@@ -32,7 +32,7 @@
  * 2, which is in tx mode so tx.commit-ok proves the broker has the copy before the original
  * is acked (nothing is lost if the broker dies in between). Malformed messages, handler
  * poison and the EVENT_MAX_ATTEMPTS-th failure are rejected without requeue, which
- * dead-letters them to Q.dlq by the queue's arguments. */
+ * dead-letters them to the queue's dead-letter queue by its arguments. */
 #include "events.h"
 
 #include "log.h"
@@ -79,21 +79,6 @@ const config_var_t events_config_vars[] = {
 #define RPC_TIMEOUT_MS       5000
 #define CH_MAIN              1
 #define CH_RETRY             2
-
-static const char *const default_exchanges[] = {"users", "pizzas"};
-
-/* Every consumer queue of the system (SPEC §6, proto-docs/events.asyncapi.yaml). Every relay
- * and consumer connection declares all of them, so an event published before its consumer
- * ever started still finds its queue and waits there. */
-static const struct {
-    const char *queue, *exchange, *binding;
-} system_queues[] = {
-    {"auth.user-erased", "users", "user.erased.1.#"},
-    {"tweets.user-deleted", "users", "user.deleted.1.#"},
-    {"pizza.user-deleted", "users", "user.deleted.1.#"},
-    {"likes.user-deleted", "users", "user.deleted.1.#"},
-    {"likes.pizza-deleted", "pizzas", "pizza.deleted.1.#"},
-};
 
 /* ---------------------------------------------------------------------------------------
  * waiter: interruptible sleeps shared between a worker thread and the outside world. */
@@ -290,25 +275,15 @@ static int mq_declare_exchange(struct mq *m, const char *name) {
     return mq_rpc_ok(m, "exchange.declare");
 }
 
+/* Q with dead-lettering into dlq (NULL: Q.dlq), the dlq itself, and Q bound to exchange by
+ * binding. */
 static int mq_declare_queue(struct mq *m, const char *queue, const char *exchange,
-                            const char *binding);
-
-/* The exchanges and the system's queues (see system_queues). */
-static int mq_declare_exchanges(struct mq *m) {
-    for (size_t i = 0; i < sizeof default_exchanges / sizeof *default_exchanges; i++)
-        if (mq_declare_exchange(m, default_exchanges[i]) != 0) return -1;
-    for (size_t i = 0; i < sizeof system_queues / sizeof *system_queues; i++)
-        if (mq_declare_queue(m, system_queues[i].queue, system_queues[i].exchange,
-                             system_queues[i].binding) != 0)
-            return -1;
-    return 0;
-}
-
-/* Q with dead-lettering into Q.dlq, Q.dlq itself, and Q bound to exchange by binding. */
-static int mq_declare_queue(struct mq *m, const char *queue, const char *exchange,
-                            const char *binding) {
-    char dlq[256];
-    snprintf(dlq, sizeof dlq, "%s.dlq", queue);
+                            const char *binding, const char *dlq) {
+    char dflt[256];
+    if (!dlq) {
+        snprintf(dflt, sizeof dflt, "%s.dlq", queue);
+        dlq = dflt;
+    }
     amqp_table_entry_t args[2];
     args[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
     args[0].value.kind = AMQP_FIELD_KIND_UTF8;
@@ -326,6 +301,19 @@ static int mq_declare_queue(struct mq *m, const char *queue, const char *exchang
     amqp_queue_bind(m->conn, CH_MAIN, amqp_cstring_bytes(queue), amqp_cstring_bytes(exchange),
                     amqp_cstring_bytes(binding), amqp_empty_table);
     return mq_rpc_ok(m, "queue.bind");
+}
+
+/* Every exchange and queue of the system's topology (NULL: none). Every relay and consumer
+ * connection declares all of them, so an event published before its consumer ever started
+ * still finds its queue and waits there. */
+static int mq_declare_topology(struct mq *m, const topology_t *topo) {
+    for (size_t i = 0; i < topology_exchange_count(topo); i++)
+        if (mq_declare_exchange(m, topology_exchange(topo, i)) != 0) return -1;
+    for (size_t i = 0; i < topology_queue_count(topo); i++) {
+        const topology_queue_t *q = topology_queue_at(topo, i);
+        if (mq_declare_queue(m, q->queue, q->exchange, q->binding, q->dlq) != 0) return -1;
+    }
+    return 0;
 }
 
 /* Fails on a frame that means the connection or a channel is gone. */
@@ -456,7 +444,8 @@ struct outbox_relay {
     uint64_t next_tag;  /* delivery tag of the next publish on this channel */
     bool store_failing; /* a store error was logged and not yet recovered */
     uint64_t last_purge_ns;
-    char *extra_exchanges[8]; /* exchanges declared on this connection beyond the defaults */
+    const topology_t *topo;   /* not owned */
+    char *extra_exchanges[8]; /* exchanges declared on this connection beyond the topology's */
 };
 
 enum row_state { ROW_PENDING, ROW_ACKED, ROW_FAILED, ROW_DROPPED };
@@ -475,10 +464,9 @@ static void relay_forget_exchanges(outbox_relay_t *r) {
     }
 }
 
-/* Declares a row's exchange once per connection when it is not one of the defaults. */
+/* Declares a row's exchange once per connection when the topology does not have it. */
 static int relay_ensure_exchange(outbox_relay_t *r, const char *name) {
-    for (size_t i = 0; i < sizeof default_exchanges / sizeof *default_exchanges; i++)
-        if (strcmp(name, default_exchanges[i]) == 0) return 0;
+    if (topology_has_exchange(r->topo, name)) return 0;
     size_t n = sizeof r->extra_exchanges / sizeof *r->extra_exchanges, i;
     for (i = 0; i < n && r->extra_exchanges[i]; i++)
         if (strcmp(name, r->extra_exchanges[i]) == 0) return 0;
@@ -495,7 +483,7 @@ static void relay_disconnect(outbox_relay_t *r, bool graceful) {
 
 static int relay_connect(outbox_relay_t *r) {
     if (mq_connect(&r->mq) != 0) return -1;
-    if (mq_declare_exchanges(&r->mq) != 0) goto fail;
+    if (mq_declare_topology(&r->mq, r->topo) != 0) goto fail;
     amqp_confirm_select(r->mq.conn, CH_MAIN);
     if (mq_rpc_ok(&r->mq, "confirm.select") != 0) goto fail;
     r->next_tag = 1;
@@ -768,7 +756,8 @@ static void *relay_main(void *arg) {
     return NULL;
 }
 
-outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char *producer) {
+outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char *producer,
+                                   const topology_t *topo) {
     if (!s || !amqp_url || !producer || !url_valid(amqp_url)) {
         log_msg(LOG_ERROR, "outbox relay: invalid AMQP URL or arguments");
         return NULL;
@@ -776,6 +765,7 @@ outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char 
     outbox_relay_t *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->store = s;
+    r->topo = topo;
     r->producer = strdup(producer);
     r->mq.url = strdup(amqp_url);
     backoff_reset(&r->backoff);
@@ -820,6 +810,7 @@ void outbox_relay_stop(outbox_relay_t *r) {
 
 struct event_consumer {
     store_t *store;
+    const topology_t *topo;       /* not owned */
     event_consumer_spec_t *specs; /* copies; the strings are owned */
     int nspecs;
     int prefetch;
@@ -1049,10 +1040,12 @@ static int consume_one(event_consumer_t *c, const amqp_envelope_t *env) {
 static int consumer_connect(event_consumer_t *c) {
     struct mq *m = &c->mq;
     if (mq_connect(m) != 0) return -1;
-    if (mq_declare_exchanges(m) != 0) goto fail;
-    for (int i = 0; i < c->nspecs; i++)
-        if (mq_declare_queue(m, c->specs[i].queue, c->specs[i].exchange, c->specs[i].binding) != 0)
-            goto fail;
+    if (mq_declare_topology(m, c->topo) != 0) goto fail;
+    for (int i = 0; i < c->nspecs; i++) {
+        const event_consumer_spec_t *sp = &c->specs[i];
+        const topology_queue_t *q = topology_queue(c->topo, sp->queue);
+        if (!q && mq_declare_queue(m, sp->queue, sp->exchange, sp->binding, NULL) != 0) goto fail;
+    }
     amqp_basic_qos(m->conn, CH_MAIN, 0, (uint16_t)c->prefetch, 0);
     if (mq_rpc_ok(m, "basic.qos") != 0) goto fail;
     amqp_channel_open(m->conn, CH_RETRY);
@@ -1140,7 +1133,26 @@ static void consumer_free(event_consumer_t *c) {
     free(c);
 }
 
-event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url,
+/* A spec event_consumer_start accepts: a queue, a handler, and an exchange and binding of
+ * its own or from the topology (see event_consumer_spec_t); logs why not. */
+static bool spec_complete(const topology_t *topo, const event_consumer_spec_t *sp) {
+    if (!sp->queue || !sp->fn || strlen(sp->queue) > 200) return false;
+    const topology_queue_t *q = topology_queue(topo, sp->queue);
+    if (!q) {
+        if (sp->exchange && sp->binding) return true;
+        log_msg(LOG_ERROR, "event consumer: queue %s has no exchange and binding", sp->queue);
+        return false;
+    }
+    if ((sp->exchange && strcmp(sp->exchange, q->exchange) != 0) ||
+        (sp->binding && strcmp(sp->binding, q->binding) != 0)) {
+        log_msg(LOG_ERROR, "event consumer: queue %s is bound to %s by %s in the topology",
+                sp->queue, q->exchange, q->binding);
+        return false;
+    }
+    return true;
+}
+
+event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url, const topology_t *topo,
                                        const event_consumer_spec_t *specs, int nspecs,
                                        int prefetch) {
     if (!s || !amqp_url || !specs || nspecs <= 0 || !url_valid(amqp_url)) {
@@ -1148,12 +1160,11 @@ event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url,
         return NULL;
     }
     for (int i = 0; i < nspecs; i++)
-        if (!specs[i].queue || !specs[i].exchange || !specs[i].binding || !specs[i].fn ||
-            strlen(specs[i].queue) > 200)
-            return NULL;
+        if (!spec_complete(topo, &specs[i])) return NULL;
     event_consumer_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->store = s;
+    c->topo = topo;
     c->prefetch = prefetch > 0 ? (prefetch > 65535 ? 65535 : prefetch) : 10;
     c->mq.url = strdup(amqp_url);
     c->specs = calloc((size_t)nspecs, sizeof *c->specs);
@@ -1163,10 +1174,11 @@ event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url,
     atomic_init(&c->connected, false);
     bool ok = c->mq.url && c->specs;
     for (int i = 0; ok && i < nspecs; i++) {
+        const topology_queue_t *q = topology_queue(topo, specs[i].queue);
         c->specs[i] = specs[i];
         c->specs[i].queue = strdup(specs[i].queue);
-        c->specs[i].exchange = strdup(specs[i].exchange);
-        c->specs[i].binding = strdup(specs[i].binding);
+        c->specs[i].exchange = strdup(q ? q->exchange : specs[i].exchange);
+        c->specs[i].binding = strdup(q ? q->binding : specs[i].binding);
         c->nspecs = i + 1;
         ok = c->specs[i].queue && c->specs[i].exchange && c->specs[i].binding;
     }

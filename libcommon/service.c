@@ -24,6 +24,7 @@
 #include <string.h>
 
 extern const char service_openapi_yaml[];
+extern const char service_asyncapi_yaml[];
 extern const char service_build_time[];
 
 #define MAX_CONSUMERS 8
@@ -36,6 +37,8 @@ struct service {
     event_consumer_t *consumer;
     event_consumer_spec_t specs[MAX_CONSUMERS];
     int nspecs;
+    bool bad_spec; /* service_consume() was given a queue the topology does not give it */
+    topology_t *topology;
     void *data;
 };
 
@@ -44,6 +47,7 @@ http_server_t *service_http(service_t *svc) { return svc->http; }
 void *service_data(service_t *svc) { return svc->data; }
 void service_set_data(service_t *svc, void *data) { svc->data = data; }
 const char *service_name(service_t *svc) { return svc->def->name; }
+const topology_t *service_topology(service_t *svc) { return svc->topology; }
 
 int service_store_flags(service_t *svc) {
     return strcmp(store_backend(svc->store), "sqlite") == 0 ? HTTP_INLINE : HTTP_OFFLOAD;
@@ -51,6 +55,13 @@ int service_store_flags(service_t *svc) {
 
 void service_consume(service_t *svc, const event_consumer_spec_t *spec) {
     if (svc->nspecs == MAX_CONSUMERS) abort(); /* programming error */
+    const topology_queue_t *q = topology_queue(svc->topology, spec->queue);
+    if (!q || strcmp(q->consumer, svc->def->name) != 0) {
+        log_msg(LOG_ERROR, "queue %s: not consumed by %s in the events document", spec->queue,
+                svc->def->name);
+        svc->bad_spec = true;
+        return;
+    }
     svc->specs[svc->nspecs++] = *spec;
 }
 
@@ -116,10 +127,10 @@ static int ready_check(char *why, size_t len, void *ctx) {
 
 static void start_events(service_t *svc) {
     const char *url = config_str("AMQP_URL");
-    svc->relay = outbox_relay_start(svc->store, url, svc->def->name);
+    svc->relay = outbox_relay_start(svc->store, url, svc->def->name, svc->topology);
     if (svc->nspecs) {
-        svc->consumer = event_consumer_start(svc->store, url, svc->specs, svc->nspecs,
-                                             (int)config_long("AMQP_PREFETCH"));
+        svc->consumer = event_consumer_start(svc->store, url, svc->topology, svc->specs,
+                                             svc->nspecs, (int)config_long("AMQP_PREFETCH"));
         event_consumer_on_commit(svc->consumer, on_consumer_commit, svc);
     }
 }
@@ -149,6 +160,7 @@ static int serve(service_t *svc) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     int rc = def->setup(svc);
+    if (rc == 0 && svc->bad_spec) rc = -1;
     if (rc == 0 && def->uses_broker) start_events(svc);
     if (rc == 0)
         rc = http_server_run(svc->http) == 0 ? 0 : 1;
@@ -199,6 +211,11 @@ int service_main(const service_def_t *def, int argc, char **argv) {
     char err[256] = "", dbname[64];
     snprintf(dbname, sizeof dbname, "tizza_%s", def->name);
     service_t svc = {.def = def};
+    svc.topology = topology_parse(service_asyncapi_yaml, err, sizeof err);
+    if (!svc.topology) { /* the embedded document is the build's: a build mistake */
+        fprintf(stderr, "%s: events document: %s\n", prog, err);
+        return 1;
+    }
     const char *url = config_str("STORE_URL");
     if (strncmp(url, "sqlite://", 9) != 0 && strncmp(url, "mongodb://", 10) != 0 &&
         strncmp(url, "mongodb+srv://", 14) != 0)
@@ -207,6 +224,7 @@ int service_main(const service_def_t *def, int argc, char **argv) {
     if (!svc.store) {
         log_msg(LOG_ERROR, "cannot open store: %s", err);
         fprintf(stderr, "%s: cannot open store: %s\n", prog, err);
+        topology_free(svc.topology);
         return 1;
     }
     int rc;
@@ -226,5 +244,6 @@ int service_main(const service_def_t *def, int argc, char **argv) {
         }
     }
     store_close(svc.store);
+    topology_free(svc.topology);
     return rc;
 }

@@ -61,7 +61,12 @@ int service_store_flags(service_t *svc);
 void *service_data(service_t *svc);
 void service_set_data(service_t *svc, void *data);
 
-/* Adds a consumer queue (before serving starts). */
+/* The system's broker topology, read from the events document embedded in the binary
+ * (proto-docs/events.asyncapi.yaml; topology.h). */
+const topology_t *service_topology(service_t *svc);
+/* Adds a consumer queue (before serving starts). Its exchange and binding may be left NULL:
+ * they come from the topology, where the queue must be one this service consumes (else
+ * serving does not start). */
 void service_consume(service_t *svc, const event_consumer_spec_t *spec);
 /* Wakes the outbox relay (after a commit that added events). Safe from any thread. */
 void service_events_committed(service_t *svc);

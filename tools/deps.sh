@@ -26,7 +26,7 @@ PACKAGES=(
     build-essential pkg-config
     libevent-dev libcjson-dev libsodium-dev libsqlite3-dev
     libmongoc-dev libbson-dev librabbitmq-dev libcurl4-openssl-dev libcmocka-dev libmimalloc-dev
-    libhttp-parser-dev
+    libhttp-parser-dev libyaml-dev
     clang-14 libclang-rt-14-dev  # make fuzz: clang and its libFuzzer runtime
     python3 python3-yaml python3-mockupdb python3-mongomock
     rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps

@@ -401,7 +401,7 @@ static consumer_fixture_t *consumer_fixture_start(store_t *s, const char *what) 
                                   .major = 1,
                                   .fn = test_handler,
                                   .ctx = &f->h};
-    f->c = test_defer(consumer_stop, event_consumer_start(s, amqp_url, &spec, 1, 10));
+    f->c = test_defer(consumer_stop, event_consumer_start(s, amqp_url, NULL, &spec, 1, 10));
     assert_non_null(f->c);
     event_consumer_on_commit(f->c, on_commit, &f->h);
     for (int i = 0; i < 200 && !event_consumer_connected(f->c); i++) sleep_ms(50);
@@ -423,7 +423,7 @@ static void relay_stop(void *r) { outbox_relay_stop(r); }
 
 /* outbox_relay_start(), stopped by the teardown or test_release(). */
 static outbox_relay_t *relay_start(store_t *s, const char *url, const char *producer) {
-    return test_defer(relay_stop, outbox_relay_start(s, url, producer));
+    return test_defer(relay_stop, outbox_relay_start(s, url, producer, NULL));
 }
 
 /* ---- tests: outbox and relay ---------------------------------------------------------- */
@@ -886,7 +886,8 @@ static void test_consumer_unreachable_then_stop(void **state) {
                                   .major = 1,
                                   .fn = test_handler,
                                   .ctx = NULL};
-    event_consumer_t *c = test_defer(consumer_stop, event_consumer_start(s, dead_url, &spec, 1, 5));
+    event_consumer_t *c =
+        test_defer(consumer_stop, event_consumer_start(s, dead_url, NULL, &spec, 1, 5));
     assert_non_null(c);
     sleep_ms(700);
     assert_false(event_consumer_connected(c));

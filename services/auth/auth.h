@@ -55,8 +55,9 @@ typedef struct {
     ratelimit_t *login_fail; /* failures per (username, client); NULL when disabled */
     ratelimit_t *login_all;  /* failures per username from unknown devices; NULL = off */
     int store_flags;         /* HTTP_INLINE, or HTTP_OFFLOAD on MongoDB */
-    /* ERASURE_SERVICES, read once at start (erasure.c) */
-    const char *erasure_services;
+    /* ERASURE_SERVICES, else the events document's publishers of user.erased; read once at
+     * start (erasure.c); owned */
+    char *erasure_services;
     /* keys the device cookies (sessions.c); derived from the signing key */
     unsigned char device_key[crypto_generichash_KEYBYTES];
 } auth_ctx_t;

@@ -143,8 +143,6 @@ static int on_user_erased(store_t *s, const cJSON *event, void *arg) {
 void erasure_consume(service_t *svc) {
     event_consumer_spec_t spec = {
         .queue = "auth.user-erased",
-        .exchange = "users",
-        .binding = "user.erased.1.#",
         .major = 1,
         .fn = on_user_erased,
         .ctx = NULL,

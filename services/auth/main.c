@@ -91,8 +91,8 @@ static const config_var_t auth_config_vars[] = {
              "minutes before those get 429, 0: off"},
     {.name = "ERASURE_SERVICES",
      .type = CONFIG_STR,
-     .def = "pizza,likes,tweets",
-     .help = "services whose user.erased completes an erasure"},
+     .def_doc = "the publishers of user.erased in the events document",
+     .help = "services whose user.erased completes an erasure (comma-separated)"},
     {.name = "TIZZA_SUPERUSER_PASSWORD",
      .type = CONFIG_STR,
      .def_doc = "read from stdin",
@@ -114,7 +114,9 @@ static const char *settings_load(auth_ctx_t *ctx, unsigned char kek[AUTH_KEK_BYT
     if (failures > 0) ctx->login_fail = ratelimit_new((double)failures / 15.0, (double)failures);
     long all = config_long("LOGIN_FAILURES_PER_USER_TOTAL");
     if (all > 0) ctx->login_all = ratelimit_new((double)all / 15.0, (double)all);
-    ctx->erasure_services = config_str("ERASURE_SERVICES");
+    const char *erasure = config_str("ERASURE_SERVICES");
+    ctx->erasure_services =
+        erasure ? strdup(erasure) : topology_producers(service_topology(ctx->svc), "user.erased");
     const char *seed = config_str("AUTH_SIGNING_KEY"); /* NULL when unset or empty */
     if (seed != NULL && token_key_from_seed(&ctx->key, seed) != 0)
         config_fail("AUTH_SIGNING_KEY", "must be a base64url 32-byte Ed25519 seed");
@@ -241,6 +243,7 @@ static void auth_teardown(service_t *svc) {
     if (ctx == NULL) return;
     if (ctx->login_fail != NULL) ratelimit_free(ctx->login_fail);
     if (ctx->login_all != NULL) ratelimit_free(ctx->login_all);
+    free(ctx->erasure_services);
     sodium_memzero(ctx, sizeof *ctx); /* the signing and device keys */
     free(ctx);
     service_set_data(svc, NULL);

@@ -1,11 +1,12 @@
 /* events.c -- what likes consumes and publishes.
  *
- * user.deleted (queue likes.user-deleted, exchange users, binding user.deleted.1.#): deletes
- * the user's verdicts, remembers the id (erased_remember: writes by that user are refused)
- * and publishes user.erased {user_id, service:"likes", removed:{likes:n}}.
+ * user.deleted (queue likes.user-deleted): deletes the user's verdicts, remembers the id
+ * (erased_remember: writes by that user are refused) and publishes user.erased
+ * {user_id, service:"likes", removed:{likes:n}}.
  *
- * pizza.deleted (queue likes.pizza-deleted, exchange pizzas, binding pizza.deleted.1.#):
- * deletes every verdict on that pizza.
+ * pizza.deleted (queue likes.pizza-deleted): deletes every verdict on that pizza.
+ *
+ * The queues' bindings are the events document's (proto-docs/events.asyncapi.yaml).
  *
  * Each handler runs inside the consumer's one store transaction (events.h), so a crash at
  * any point either redoes everything or nothing, and a redelivered event is skipped. The
@@ -52,8 +53,6 @@ void likes_events(service_t *svc) {
         erased_consumer(&user_deleted_consumer, "likes", erase_user, NULL);
     const event_consumer_spec_t pizza_deleted = {
         .queue = "likes.pizza-deleted",
-        .exchange = "pizzas",
-        .binding = "pizza.deleted.1.#",
         .major = 1,
         .fn = on_pizza_deleted,
         .ctx = svc,

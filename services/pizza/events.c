@@ -6,7 +6,7 @@
  * outbox (exchange "pizzas", key pizza.deleted.1.0.0) -- inside the caller's transaction,
  * so the events are committed exactly with the deletions. The relay publishes them.
  *
- * Consuming. On user.deleted (queue pizza.user-deleted, binding user.deleted.1.#) it
+ * Consuming. On user.deleted (queue pizza.user-deleted) it
  * deletes the user's pizzas (owner_id is copied onto every pizza of their pizzerias) and
  * pizzerias, remembers the id (erased_remember: writes by it are refused with 401) and
  * publishes user.erased {user_id, service:"pizza", removed:{pizzerias, pizzas}} -- all in

@@ -1,9 +1,9 @@
 /* events.c -- what tweets consumes and publishes.
  *
- * On user.deleted (queue tweets.user-deleted, binding user.deleted.1.#) it deletes the
- * user's tweets, remembers the id (erased_remember: writes by that user are refused) and
- * publishes user.erased with the count -- all in the consumer's one store transaction, so a
- * crash at any point either redoes everything or nothing. */
+ * On user.deleted (queue tweets.user-deleted) it deletes the user's tweets, remembers the id
+ * (erased_remember: writes by that user are refused) and publishes user.erased with the count --
+ * all in the consumer's one store transaction, so a crash at any point either redoes everything or
+ * nothing. */
 #include "tweets.h"
 
 #include "erased.h"

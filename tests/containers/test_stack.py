@@ -16,7 +16,7 @@ The steps run in order on one stack (a compose project of its own, tizza-test-<p
   5. a rolling update of likes (tools/stack.sh roll) under load: no failed request;
   6. `stack.sh down` leaves no container, network or volume of the project.
 Figures (start to healthy, scale-out, failures) go to stderr and to figures.txt in
-TIZZA_TEST_ARTIFACTS. Traffic goes only to ports published on 127.0.0.1.
+TIZZA_TEST_ARTIFACTS; when requests failed, so do all the containers' logs (logs-<step>.txt). Traffic goes only to ports published on 127.0.0.1.
 Only the standard library and tests/integration/harness.py.
 """
 import calendar
@@ -113,6 +113,15 @@ class Stack(Api):
                                           "{{json .NetworkSettings.Networks}}", c) or "{}")
             out[c] = [n.get("IPAddress") for n in nets.values()][0]
         return out
+
+    def save_logs(self, what):
+        """Every container's log so far, timestamped, into TIZZA_TEST_ARTIFACTS."""
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        name = "logs-%s.txt" % "".join(c if c.isalnum() else "-" for c in what)
+        with open(os.path.join(ARTIFACTS, name), "w") as out:
+            subprocess.run(["bash", STACK, "compose", "logs", "--no-color", "--timestamps"],
+                           env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                           timeout=120)
 
     def left(self):
         """What of the project is still there: containers, networks, volumes."""
@@ -229,6 +238,8 @@ class TestStack(unittest.TestCase):
 
     def assertNoFailures(self, what, sent, failures):
         figure("%s: requests, failed" % what, "%d, %d" % (sent, len(failures)))
+        if failures:
+            self.S.save_logs(what)
         self.assertGreater(sent, 50, what)
         self.assertEqual(failures, [], "%s: %d of %d failed" % (what, len(failures), sent))
 

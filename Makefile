@@ -55,7 +55,7 @@ UNIT_SRC    := $(wildcard libcommon/tests/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:libcommon/tests/%.c=$(OUT)/tests/%)
 BINS        := $(SERVICES:%=$(OUT)/bin/tizza-%)
 
-.PHONY: FORCE all services plugin gen images stack stack-down test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help fuzz
+.PHONY: FORCE all services plugin gen new-service images stack stack-down test unit store-conformance integration static e2e web bench deps ci-fresh run clean fmt lint asan help fuzz
 all: $(BINS) $(UNIT_BIN) $(PLUGIN)
 services: $(BINS)
 plugin: $(PLUGIN)
@@ -63,6 +63,7 @@ plugin: $(PLUGIN)
 help:
 	@echo "make | make test | make run | make deps | make bench | make ci-fresh | make fmt | make lint | make clean"
 	@echo "make gen: rewrite the deployment files' service sections from services/*/service.yaml"
+	@echo "make new-service NAME=reviews: a new service with everything wired"
 	@echo "make images | make stack [STACK_ARGS=\"--scale likes=3\"] | make stack-down: containers (podman or docker)"
 	@echo "make fuzz [FUZZ_SECONDS=300] [FUZZ_JOBS=1]: the libFuzzer targets of tests/fuzz/"
 	@echo "  ($(FUZZ_NAMES)), each run that long"
@@ -201,6 +202,10 @@ ci-fresh:
 # test fails while they are stale (tests/static).
 gen:
 	bash tools/python.sh tools/gen.py
+
+# A new service with everything wired (tools/new_service.py): make new-service NAME=reviews
+new-service:
+	bash tools/python.sh tools/new_service.py "$(NAME)"
 
 run:
 	bash tools/deps.sh

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test suites on the sanitizer build (build/asan), and the cross-service integration
 # modules once more on the release build (build/bin). `make test` calls it with no argument
-# (everything); `unit`, `store`, `integration`, `static`, `e2e`, `fuzz` or `containers` runs
-# one part.
+# (everything); `unit`, `store`, `integration`, `static`, `scaffold`, `e2e`, `fuzz` or
+# `containers` runs one part.
 # Prints a closing "N passed, M failed" line over the suites it ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +49,10 @@ if [[ $what == all || $what == integration ]]; then
 fi
 if [[ $what == all || $what == static ]]; then
     run "static (deployment files)" bash tests/static/run.sh
+fi
+# make new-service NAME=reviews in a temporary copy: built, its tests run with every service.
+if [[ $what == all || $what == scaffold ]]; then
+    run "scaffold (make new-service in a copy of the repository)" bash tests/scaffold/run.sh
 fi
 if [[ $what == all || $what == e2e ]]; then
     run "frontend e2e + unit (headless chromium, vitest)" env TIZZA_BIN_DIR="$ASAN_BIN/bin" bash tests/e2e/run.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/images.sh -- builds every Tizza image (`make images`): tizza/<service> for each
-# services/<name> with a C service (deploy/docker/service.Dockerfile, SERVICE and its PORT as
-# build arguments) and tizza/gateway (deploy/docker/gateway.Dockerfile), tagged TIZZA_TAG
+# service of services/*/service.yaml (deploy/docker/service.Dockerfile, SERVICE and its PORT
+# as build arguments) and tizza/gateway (deploy/docker/gateway.Dockerfile), tagged TIZZA_TAG
 # (latest); for the offline stack (podman, or TIZZA_STACK_OFFLINE=1) also the stand-ins
 # tizza/offline-<name> of deploy/docker/offline/<name>.Dockerfile. Prints each image's size
 # and the total time.
@@ -20,6 +20,8 @@ log() { printf 'images: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 source tools/containers.sh
+# shellcheck source=tools/python.sh
+source tools/python.sh
 if [[ $engine == podman ]]; then
     if ((EUID == 0)); then bash tools/podman-setup.sh
     else log "not root: assuming podman and its base images are ready (tools/podman-setup.sh)"
@@ -32,17 +34,12 @@ ca_args=()
 
 t0=$SECONDS
 images=()
-for dir in services/*/; do
-    name=$(basename "$dir")
-    # a C service is one whose main.c declares its default port
-    port=$(sed -n 's/^[[:space:]]*\.default_port[[:space:]]*=[[:space:]]*\([0-9]\{1,5\}\).*/\1/p' \
-        "$dir/main.c" 2>/dev/null | head -1 || true)
-    [[ -n $port ]] || continue
+while read -r name port <&3; do # fd 3: the engine may read stdin
     build "tizza/$name" deploy/docker/service.Dockerfile --build-arg "SERVICE=$name" \
         --build-arg "PORT=$port"
     images+=("tizza/$name")
-done
-((${#images[@]})) || die "no service found under services/"
+done 3< <("$TIZZA_PYTHON" tools/gen.py --list)
+((${#images[@]})) || die "no service found (services/*/service.yaml)"
 if [[ $engine == podman ]]; then
     build tizza/gateway deploy/docker/gateway.Dockerfile "${ca_args[@]}"
 else # docker build has no --volume: the CA reaches npm only where Docker's own trust has it

@@ -8,7 +8,8 @@
 #      missing or older than its sources (npm ci only when node_modules is stale),
 #   3. renders the gateway config (deploy/nginx/render.sh) into ./var/nginx and tests it,
 #   4. starts RabbitMQ, migrates auth's store and makes sure the admin exists
-#      (tizza-auth create-superuser), starts the four services on SQLite and nginx,
+#      (tizza-auth create-superuser), starts every service (services/*/service.yaml) on
+#      SQLite, then nginx,
 #   5. seeds the demo data once through the gateway (tools/seed.py; it first waits for every
 #      service's /ready), and prints the URL and the demo logins.
 #
@@ -32,13 +33,12 @@
 #
 # Environment (all optional): BIN (default build/bin), VAR_DIR (default ./var),
 # STOP_TIMEOUT (default 10), LOG_FORMAT (default text here, for humans; json for machines),
-# WEB_BUILD (auto | always | never; default auto), AUTH_PORT PIZZA_PORT LIKES_PORT TWEETS_PORT
-# (default 8001-8004), GATEWAY_PORT (8080), AMQP_PORT (5672), PUBLIC_URL (the address printed
+# WEB_BUILD (auto | always | never; default auto), <SERVICE>_PORT for each service (AUTH_PORT,
+# PIZZA_PORT, ...; default its port in services/<name>/service.yaml), GATEWAY_PORT (8080), AMQP_PORT (5672), PUBLIC_URL (the address printed
 # and used in the demo pizzas' picture URLs; default http://localhost:GATEWAY_PORT; set it,
 # e.g. to http://192.168.1.20:8080, before the first seeding to try Tizza from a phone: the
 # gateway listens on every interface), HOST (where the services listen; default 127.0.0.1:
-# the gateway is the way in), AUTH_/PIZZA_/LIKES_/TWEETS_STORE_URL
-# (default sqlite://<VAR_DIR>/<service>.db), TIZZA_ADMIN_PASSWORD / TIZZA_DEMO_PASSWORD (the
+# the gateway is the way in), <SERVICE>_STORE_URL (default sqlite://<VAR_DIR>/<service>.db), TIZZA_ADMIN_PASSWORD / TIZZA_DEMO_PASSWORD (the
 # demo passwords, used when the logins file is first made), and everything the services read
 # themselves (LOG_LEVEL, ...). TRUSTED_PROXIES defaults to 127.0.0.1, the gateway, so the
 # services believe its X-Forwarded-* headers and their Location and next/previous URLs point
@@ -54,10 +54,17 @@ VAR=${VAR_DIR:-var}
 [[ $VAR = /* ]] || VAR=$REPO/$VAR
 STOP_TIMEOUT=${STOP_TIMEOUT:-10}
 WEB_BUILD=${WEB_BUILD:-auto}
-AUTH_PORT=${AUTH_PORT:-8001}
-PIZZA_PORT=${PIZZA_PORT:-8002}
-LIKES_PORT=${LIKES_PORT:-8003}
-TWEETS_PORT=${TWEETS_PORT:-8004}
+# The services (services/*/service.yaml, in port order): <NAME>_PORT, and <NAME>_URL for the
+# services that call them.
+SERVICES=()
+declare -A PORT
+while read -r name port; do
+    SERVICES+=("$name")
+    v=${name^^}_PORT
+    PORT[$name]=${!v:-$port}
+    export "${name^^}_URL=http://127.0.0.1:${PORT[$name]}"
+done < <("$TIZZA_PYTHON" tools/gen.py --list)
+((${#SERVICES[@]})) || { echo "run.sh: no services (tools/gen.py --list)" >&2; exit 1; }
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 AMQP_PORT=${AMQP_PORT:-5672}
 URL=${PUBLIC_URL:-http://localhost:$GATEWAY_PORT}
@@ -66,8 +73,6 @@ export LOG_FORMAT=${LOG_FORMAT:-text}
 export HOST=${HOST:-127.0.0.1}
 export TRUSTED_PROXIES=${TRUSTED_PROXIES:-127.0.0.1}
 export AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f}
-export AUTH_URL=http://127.0.0.1:$AUTH_PORT PIZZA_URL=http://127.0.0.1:$PIZZA_PORT \
-       LIKES_URL=http://127.0.0.1:$LIKES_PORT TWEETS_URL=http://127.0.0.1:$TWEETS_PORT
 mkdir -p "$VAR"
 if [[ -z ${AUTH_KEY_ENCRYPTION_KEY:-} && -z ${AUTH_SIGNING_KEY:-} ]]; then
     [[ -s $VAR/auth.kek ]] ||
@@ -213,7 +218,7 @@ trap 'on_signal terminated' TERM HUP
 trap stop_all EXIT
 
 # ---- 1. the binaries are there and the ports are free -------------------------------------
-for s in auth pizza likes tweets; do
+for s in "${SERVICES[@]}"; do
     [[ -x $BIN/tizza-$s ]] || die "$BIN/tizza-$s not found; build first with 'make'"
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -221,8 +226,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 busy=0
-for p in "auth $AUTH_PORT" "pizza $PIZZA_PORT" "likes $LIKES_PORT" "tweets $TWEETS_PORT" \
-         "gateway $GATEWAY_PORT" "rabbitmq $AMQP_PORT"; do
+for s in "${SERVICES[@]}"; do busy_check+=("$s ${PORT[$s]}"); done
+for p in "${busy_check[@]}" "gateway $GATEWAY_PORT" "rabbitmq $AMQP_PORT"; do
     read -r what port <<<"$p"
     if port_busy "$port"; then
         holder=$(ss -Htlnp "sport = :$port" 2>/dev/null |
@@ -275,9 +280,10 @@ fi
 
 # ---- 3. the gateway's config ---------------------------------------------------------------
 mkdir -p "$VAR/nginx"
+upstream_args=()
+for s in "${SERVICES[@]}"; do upstream_args+=("--$s" "127.0.0.1:${PORT[$s]}"); done
 bash deploy/nginx/render.sh --listen "$GATEWAY_PORT" --root "$web_root" --prefix "$VAR/nginx" \
-    --auth "127.0.0.1:$AUTH_PORT" --pizza "127.0.0.1:$PIZZA_PORT" \
-    --likes "127.0.0.1:$LIKES_PORT" --tweets "127.0.0.1:$TWEETS_PORT" > "$VAR/nginx/nginx.conf"
+    "${upstream_args[@]}" > "$VAR/nginx/nginx.conf"
 NGINX_ARGS=(-e stderr -p "$VAR/nginx" -c "$VAR/nginx/nginx.conf" -g 'daemon off;')
 oneshot nginx "$NGINX" -t -q "${NGINX_ARGS[@]}" || die "nginx -t failed for $VAR/nginx/nginx.conf"
 
@@ -297,10 +303,9 @@ oneshot auth env STORE_URL="$(store auth)" TIZZA_SUPERUSER_PASSWORD="$admin_pass
     "$BIN/tizza-auth" create-superuser --username admin --email admin@tizza.example ||
     die "creating the admin failed"
 unset admin_password
-start auth env PORT="$AUTH_PORT" STORE_URL="$(store auth)" "$BIN/tizza-auth" serve
-start tweets env PORT="$TWEETS_PORT" STORE_URL="$(store tweets)" "$BIN/tizza-tweets" serve
-start pizza env PORT="$PIZZA_PORT" STORE_URL="$(store pizza)" "$BIN/tizza-pizza" serve
-start likes env PORT="$LIKES_PORT" STORE_URL="$(store likes)" "$BIN/tizza-likes" serve
+for s in "${SERVICES[@]}"; do
+    start "$s" env PORT="${PORT[$s]}" STORE_URL="$(store "$s")" "$BIN/tizza-$s" serve
+done
 start nginx "$NGINX" "${NGINX_ARGS[@]}"
 # -------------------------------------------------------------------------------------------
 
@@ -312,7 +317,7 @@ fi
 cat <<EOF
 
   Tizza is up: $URL
-  (auth :$AUTH_PORT, pizza :$PIZZA_PORT, likes :$LIKES_PORT, tweets :$TWEETS_PORT, RabbitMQ :$AMQP_PORT; data in $VAR)
+  ($(for s in "${SERVICES[@]}"; do printf '%s :%s, ' "$s" "${PORT[$s]}"; done)RabbitMQ :$AMQP_PORT; data in $VAR)
 
 $("$TIZZA_PYTHON" tools/seed.py show --logins "$LOGINS" | sed 's/^/  /')
 

@@ -28,7 +28,7 @@ pizzas point at the frontend's own files, <public-url>/pizzas/<name>.svg
 (services/web/public/pizzas/, copied into the build by Vite); public-url defaults to
 http://localhost:8080, the address `make run` prints.
 
-Only the Python standard library.
+The Python standard library, and tools/gen.py for the list of services.
 """
 import argparse
 import http.client
@@ -39,7 +39,10 @@ import sys
 import time
 import urllib.parse
 
-SERVICES = ("auth", "pizza", "likes", "tweets")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen  # noqa: E402
+
+SERVICES = tuple(s["name"] for s in gen.load_services())
 ADMIN = {"username": "admin", "email": "admin@tizza.example", "about": "approves pizzas"}
 USERS = [
     {"username": "luigi", "email": "luigi@tizza.example", "name": "Luigi Esposito",

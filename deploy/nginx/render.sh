@@ -2,15 +2,17 @@
 # deploy/nginx/render.sh -- prints the gateway's main nginx config for one machine.
 #
 #   render.sh [--listen ADDR] [--root DIR] [--prefix DIR] [--user NAME]
-#             [--auth HOST:PORT] [--pizza HOST:PORT] [--likes HOST:PORT] [--tweets HOST:PORT]
+#             [--<service> HOST:PORT ...]
 #
 # Output (stdout): nginx.local.conf with its markers filled and two files pasted in at its
 # marker lines: upstreams.local.conf (each service address replaced by --<service> when given)
 # and gateway.conf (its `listen 8080;` replaced by --listen when given). One self-contained
 # file, so what runs is what you read. Start it with
 #     nginx -e stderr -p PREFIX -c FILE -g 'daemon off;'
-# Defaults: --listen 8080, --root <repo>/services/web/dist, --prefix <repo>/var/nginx, the
-# services at 127.0.0.1:8001..8004, --user root when run as root (else no user directive).
+# Defaults: --listen 8080, --root <repo>/services/web/dist, --prefix <repo>/var/nginx, each
+# service at the address its group in upstreams.local.conf has (127.0.0.1 and its port;
+# the groups are generated from services/*/service.yaml, tools/gen.py), --user root when run
+# as root (else no user directive).
 # The prefix directory is created (nginx writes its pid file and temp directories there).
 # Users: tools/run.sh (make run), tests/e2e/run.sh, tests/integration/test_gateway.py.
 # Exit status 2 on a bad argument, with one line on stderr.
@@ -25,10 +27,22 @@ root=$repo/services/web/dist
 prefix=$repo/var/nginx
 user=
 ((EUID == 0)) && user=root
-declare -A addr=([auth]=127.0.0.1:8001 [pizza]=127.0.0.1:8002 [likes]=127.0.0.1:8003
-                 [tweets]=127.0.0.1:8004)
-declare -A default_addr
-for s in "${!addr[@]}"; do default_addr[$s]=${addr[$s]}; done
+main=$(<"$here/nginx.local.conf")
+upstreams=$(<"$here/upstreams.local.conf")
+gateway=$(<"$here/gateway.conf")
+
+# The services and their default addresses: `upstream tizza_NAME {` then `server ADDR;`.
+declare -A addr default_addr
+group=
+while read -r a b _; do
+    if [[ $a == upstream && $b == tizza_* ]]; then
+        group=${b#tizza_}
+    elif [[ $a == server && -n $group ]]; then
+        addr[$group]=${b%;}
+        default_addr[$group]=${b%;}
+        group=
+    fi
+done <<<"$upstreams"
 
 while (($#)); do
     opt=$1
@@ -40,8 +54,10 @@ while (($#)); do
     --root) root=$val ;;
     --prefix) prefix=$val ;;
     --user) user=$val ;;
-    --auth | --pizza | --likes | --tweets) addr[${opt#--}]=$val ;;
-    *) die "unknown option $opt" ;;
+    *)
+        [[ $opt == --* && -n ${addr[${opt#--}]+set} ]] || die "unknown option $opt"
+        addr[${opt#--}]=$val
+        ;;
     esac
 done
 
@@ -70,11 +86,7 @@ replace_once() {
     printf '%s' "${text%%"$old"*}$new$rest"
 }
 
-main=$(<"$here/nginx.local.conf")
-upstreams=$(<"$here/upstreams.local.conf")
-gateway=$(<"$here/gateway.conf")
-
-for s in auth pizza likes tweets; do
+for s in "${!addr[@]}"; do
     upstreams=$(replace_once "$upstreams" "server ${default_addr[$s]};" "server ${addr[$s]};")
 done
 gateway=$(replace_once "$gateway" $'\n    listen 8080;\n' $'\n    listen '"$listen"$';\n')

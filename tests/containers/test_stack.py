@@ -16,7 +16,8 @@ The steps run in order on one stack (a compose project of its own, tizza-test-<p
   5. a rolling update of likes (tools/stack.sh roll) under load: no failed request;
   6. `stack.sh down` leaves no container, network or volume of the project.
 Figures (start to healthy, scale-out, failures) go to stderr and to figures.txt in
-TIZZA_TEST_ARTIFACTS; when requests failed, so do all the containers' logs (logs-<step>.txt). Traffic goes only to ports published on 127.0.0.1.
+TIZZA_TEST_ARTIFACTS; when requests failed, so do all the containers' logs (logs-<step>.txt).
+Traffic goes only to ports published on 127.0.0.1.
 Only the standard library and tests/integration/harness.py.
 """
 import calendar
@@ -36,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import harness  # noqa: E402
+from constellation import ERASERS  # noqa: E402
 from harness import Api, Client, free_port, wait_for  # noqa: E402
 
 STACK = os.path.join(REPO, "tools", "stack.sh")
@@ -257,7 +259,7 @@ class TestStack(unittest.TestCase):
         r = S.auth.delete("/api/v1/users/" + u.id, token=u.token)
         self.assertEqual(r.status, 202, r)
         rec = S.wait_erased([u.id], 60)[u.id]
-        self.assertEqual(set(rec["services"]), {"pizza", "likes", "tweets"}, rec)
+        self.assertEqual(set(rec["services"]), ERASERS, rec)
         self.assertEqual(rec["services"]["pizza"]["removed"], {"pizzerias": 1, "pizzas": 1})
         self.assertEqual(rec["services"]["likes"]["removed"], {"likes": 1})
         self.assertEqual(rec["services"]["tweets"]["removed"], {"tweets": 1})

@@ -1,6 +1,7 @@
 """constellation -- the whole Tizza back end for one test module: a RabbitMQ vhost and the REAL
-tizza-auth, tizza-pizza, tizza-likes and tizza-tweets binaries, for the integration tests of
-pizza and likes (test_pizza, test_likes, test_constellation, test_openapi_services).
+binary of every service (services/*/service.yaml, read with tools/gen.py: auth, pizza, likes,
+tweets, ...), for the integration tests of pizza and likes (test_pizza, test_likes,
+test_constellation, test_openapi_services).
 
 Design. The RabbitMQ node is harness.broker(): one private node per test process, shared
 with every other module of the run. Each Constellation adds a vhost of its own to it, so the
@@ -10,10 +11,10 @@ file per service, or, with TIZZA_TEST_BACKEND=mongo, a database per service on t
 MongoDB wire-protocol double of the process (harness.mongo_double()).
 
 Ports are chosen before anything starts, because the services point at each other
-(AUTH_URL, PIZZA_URL, LIKES_URL, TWEETS_URL) and a restarted service must come back on the
+(AUTH_URL, PIZZA_URL, ...: <NAME>_URL for each) and a restarted service must come back on the
 same port for its callers; a port taken by somebody else meanwhile is a start failure
 (reported, not papered over). Start order: the admin (tizza-auth create-superuser against
-auth's store), auth, then pizza, likes and tweets together (they fetch auth's JWKS at start);
+auth's store), auth, then all the others together (they fetch auth's JWKS at start);
 readiness is GET /ready == 200 (store and broker both work).
 
 A `Proc` is a harness.Proc on its fixed port: `stop()` sends SIGTERM and asserts what makes
@@ -26,16 +27,21 @@ starts one with harness.started().
 HTTP goes through harness.Client (one connection per request, no cookies kept here): every
 call returns a harness.Response (status, headers, json/raw).
 
-Only the Python standard library is used.
+The Python standard library, and tools/gen.py for the list of services.
 """
 import os
+import sys
 
 import harness
 from harness import ADMIN_PASSWORD, NO_SUCH_ID, Client, User, wait_for  # noqa: F401
 
-SERVICES = ("auth", "pizza", "likes", "tweets")
-URL_VARS = {"auth": "AUTH_URL", "pizza": "PIZZA_URL", "likes": "LIKES_URL",
-            "tweets": "TWEETS_URL"}
+sys.path.insert(0, os.path.join(harness.REPO, "tools"))
+import gen  # noqa: E402
+
+SERVICES = tuple(s["name"] for s in gen.load_services())
+# the services that confirm an erasure (their manifests say what they erase)
+ERASERS = frozenset(s["name"] for s in gen.load_services() if s["erases"])
+URL_VARS = {s: s.upper() + "_URL" for s in SERVICES}
 
 
 class Proc(harness.Proc):
@@ -72,7 +78,7 @@ class Proc(harness.Proc):
 
 
 class Constellation(harness.Group):
-    """A vhost + auth, pizza, likes and tweets, each on a store of its own."""
+    """A vhost + every service, each on a store of its own."""
 
     def __init__(self, env=None, name=None):
         """env: {service: {VAR: value}} added to (or overriding) that service's env."""
@@ -97,7 +103,7 @@ class Constellation(harness.Group):
     tweets = property(lambda self: self.procs["tweets"])
 
     def start(self):
-        """Admin, auth, then the other three in parallel; returns self."""
+        """Admin, auth, then the others in parallel; returns self."""
         self.create_admin()
         self.auth.start()
         others = [self.procs[s] for s in SERVICES if s != "auth"]
@@ -115,4 +121,4 @@ class Constellation(harness.Group):
         return self.procs[name].start(timeout)
 
     def in_stop_order(self):
-        return [self.procs[s] for s in ("tweets", "likes", "pizza", "auth")]
+        return [self.procs[s] for s in reversed(SERVICES) if s != "auth"] + [self.auth]

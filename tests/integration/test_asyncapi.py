@@ -23,6 +23,7 @@ import unittest
 import yaml
 
 from cluster import REPO, Cluster, sqlite_only, wait_for
+from constellation import SERVICES
 
 sqlite_only()
 
@@ -221,7 +222,7 @@ class TestDocument(unittest.TestCase):
                 kind = ch["bindings"]["amqp"]["is"]
                 if op["action"] == "send":
                     self.assertEqual(kind, "routingKey")
-                    self.assertIn(op["x-producer"], ("auth", "pizza", "likes", "tweets"))
+                    self.assertIn(op["x-producer"], SERVICES)
                     self.assertEqual(op["bindings"]["amqp"]["deliveryMode"], 2)
                 else:
                     self.assertEqual(kind, "queue")

@@ -158,6 +158,13 @@ def with_dockerignore(p, text):
 
 
 SELFTESTS = [
+    ("a manifest's port changed, the files not regenerated", checks.check_generated_files_fresh,
+     lambda p: p.manifests[-1].update(port=p.manifests[-1]["port"] + 100)),
+    ("a service added to the list only", checks.check_generated_files_fresh,
+     lambda p: p.manifests.append(dict(p.manifests[-1], name="reviews", port=8099,
+                                       routes=["/api/v1/reviews"]))),
+    ("a manifest port that is not the binary's", checks.check_manifest_ports,
+     lambda p: p.manifests[0].update(port=8099)),
     ("no grafana in compose", checks.check_compose_services,
      lambda p: services(p).pop("grafana")),
     ("container_name on likes breaks --scale", checks.check_compose_scalable,

@@ -24,7 +24,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 from deploylib import (COMPOSE_OFFLINE, DOCKER_DIR, GATEWAY_DOCKERFILE, K8S_DIR, K8S_OVERLAY,
-                       K8S_RENDERED, K8S_TOOLS, SERVICE_DOCKERFILE, SERVICES, apt_installs,
+                       K8S_RENDERED, K8S_TOOLS, SERVICE_DOCKERFILE, SERVICES, apt_installs, gen,
                        copy_parts, env_pairs, exec_form, ignored, kustomization_of,
                        kustomize_references, shell_commands)
 
@@ -84,6 +84,19 @@ def image_env(stage):
 def check_files_load(p):
     """Every deployment file exists and parses; the binaries are built."""
     return list(p.load_problems)
+
+
+def check_generated_files_fresh(p):
+    """The files tools/gen.py writes from services/*/service.yaml are as it would write them."""
+    return [f"{rel}: stale (make gen, and commit it)"
+            for rel, (old, new) in gen.generate(p.root, p.manifests).items() if old != new]
+
+
+def check_manifest_ports(p):
+    """Each service's manifest port is the default port its binary's --help gives."""
+    return [f"services/{m['name']}/service.yaml: port {m['port']}, but tizza-{m['name']} "
+            f"--help says {p.help_ports.get(m['name'])}"
+            for m in p.manifests if p.help_ports.get(m["name"]) != m["port"]]
 
 
 # =============================================================== docker-compose.yml
@@ -1411,7 +1424,7 @@ def check_live_binaries(p):
     return problems
 
 
-ALL = [check_files_load,
+ALL = [check_files_load, check_generated_files_fresh, check_manifest_ports,
        check_compose_services, check_compose_scalable, check_compose_ports,
        check_compose_health_and_order, check_compose_healthcheck_paths, check_compose_env,
        check_config_documented,

@@ -23,10 +23,15 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 
 import yaml
 
-SERVICES = ("auth", "pizza", "likes", "tweets")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import gen  # noqa: E402  (the list of services: services/*/service.yaml)
+
+SERVICES = tuple(s["name"] for s in gen.load_services(ROOT))
 DOCKER_DIR = "deploy/docker"
 SERVICE_DOCKERFILE = f"{DOCKER_DIR}/service.Dockerfile"  # the four services' image
 GATEWAY_DOCKERFILE = f"{DOCKER_DIR}/gateway.Dockerfile"
@@ -427,6 +432,8 @@ class Project:
         p.compose = load_yaml(root, "docker-compose.yml", p.load_problems)
 
         p.compose_offline = load_yaml(root, COMPOSE_OFFLINE, p.load_problems)
+        # the service manifests, and what tools/gen.py would write from them
+        p.manifests = gen.load_services(root)
 
         # every Dockerfile under deploy/docker, by path; the image of each service and of the
         # gateway is one of them (Project.image)

@@ -600,6 +600,9 @@ static int perform(CURL *h, const call_t *c, struct curl_slist *headers, long bu
     curl_easy_setopt(h, CURLOPT_URL, c->url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    /* a scaled dependency's replicas come and go behind one name: resolve it again after 5 s
+     * (curl's default keeps an address 60 s, long after its replica was removed) */
+    curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 5L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, budget_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      settings.connect_ms < budget_ms ? settings.connect_ms : budget_ms);

@@ -153,11 +153,21 @@ void sessions_refresh(http_req_t *req, void *ctx);
 void sessions_logout(http_req_t *req, void *ctx);
 void sessions_me(http_req_t *req, void *ctx);
 void sessions_jwks(http_req_t *req, void *ctx);
+#define AUTH_TOKEN_HASH_HEX (crypto_hash_sha256_BYTES * 2 + 1)
+/* The hex SHA-256 of a secret token, what the store keeps instead of it (refresh tokens,
+ * erasure receipts). */
+void auth_token_hash_hex(const char *token, char out[AUTH_TOKEN_HASH_HEX]);
 
 /* ---- erasure.c ---- */
-/* Inside the caller's transaction: the erasure record and the user.deleted event. */
-int erasure_begin(auth_ctx_t *ctx, const char *user_id);
+/* A new erasure receipt: 32 random bytes, base64url (43 characters), malloc'd. */
+char *erasure_receipt_new(void);
+/* Inside the caller's transaction: the erasure record (keeping the receipt's hash) and the
+ * user.deleted event. */
+int erasure_begin(auth_ctx_t *ctx, const char *user_id, const char *receipt);
+/* GET /api/v1/users/{id}/erasure (the deleted user's last token or an admin) and
+ * GET /api/v1/erasures/{receipt} (whoever holds the receipt). */
 void erasure_get(http_req_t *req, void *ctx);
+void erasure_by_receipt(http_req_t *req, void *ctx);
 /* Registers the user.erased consumer. */
 void erasure_consume(service_t *svc);
 

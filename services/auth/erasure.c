@@ -7,7 +7,10 @@
  * services.<name> = {status: "done", at, removed} on the record. The record is complete when
  * every expected service (ERASURE_SERVICES at the time of the request) is done.
  * GET /api/v1/users/{id}/erasure shows it to the deleted user's last (unexpired) token or an
- * admin. */
+ * admin. The DELETE's answer also carries a receipt, an unguessable URL
+ * (/api/v1/erasures/{receipt}, 256 random bits) that shows the same to whoever holds it, with
+ * no token: the deleted user's page keeps it across a reload, when their session is gone. Only
+ * the receipt's SHA-256 is stored (receipt_hash), as for refresh tokens. */
 #include "auth.h"
 
 #include "authn.h"
@@ -31,7 +34,18 @@ static cJSON *expected_services(const auth_ctx_t *ctx) {
     return arr;
 }
 
-int erasure_begin(auth_ctx_t *ctx, const char *user_id) {
+#define RECEIPT_BYTES 32
+#define RECEIPT_CHARS 43 /* base64url of RECEIPT_BYTES, unpadded */
+
+char *erasure_receipt_new(void) {
+    unsigned char raw[RECEIPT_BYTES];
+    randombytes_buf(raw, sizeof raw);
+    char *receipt = b64url_encode(raw, sizeof raw);
+    sodium_memzero(raw, sizeof raw);
+    return receipt;
+}
+
+int erasure_begin(auth_ctx_t *ctx, const char *user_id, const char *receipt) {
     char now[32];
     iso_now(now);
     cJSON *rec = cJSON_CreateObject();
@@ -40,6 +54,9 @@ int erasure_begin(auth_ctx_t *ctx, const char *user_id) {
     cJSON_AddStringToObject(rec, "requested_at", now);
     cJSON_AddItemToObject(rec, "expected", expected_services(ctx));
     cJSON_AddObjectToObject(rec, "services");
+    char hash[AUTH_TOKEN_HASH_HEX];
+    auth_token_hash_hex(receipt, hash);
+    cJSON_AddStringToObject(rec, "receipt_hash", hash);
     int rc = store_insert(ctx->store, AUTH_COLL_ERASURES, rec);
     cJSON_Delete(rec);
     if (rc != STORE_OK) return rc;
@@ -98,6 +115,31 @@ void erasure_get(http_req_t *req, void *arg) {
         http_reply_store_error(req, rc, "erasure");
     else
         http_reply_json(req, 200, erasure_view(rec));
+}
+
+void erasure_by_receipt(http_req_t *req, void *arg) {
+    auth_ctx_t *ctx = service_data(arg);
+    const char *receipt = http_param(req, "receipt");
+    size_t n = receipt ? strlen(receipt) : 0;
+    cJSON *rec = NULL;
+    int rc = STORE_NOTFOUND;
+    if (n == RECEIPT_CHARS && strspn(receipt, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                              "0123456789-_") == n) {
+        char hash[AUTH_TOKEN_HASH_HEX];
+        auth_token_hash_hex(receipt, hash);
+        store_filter_t *f = store_filter_new();
+        store_where_str(f, "receipt_hash", STORE_EQ, hash);
+        rc = store_find_one(ctx->store, AUTH_COLL_ERASURES, f, &rec);
+        store_filter_free(f);
+    }
+    if (rc == STORE_NOTFOUND) {
+        http_reply_problem(req, 404, "no erasure for this receipt");
+    } else if (rc != STORE_OK) {
+        http_reply_store_error(req, rc, "erasure");
+    } else {
+        http_add_header(req, "Cache-Control", "no-store");
+        http_reply_json(req, 200, erasure_view(rec));
+    }
 }
 
 /* user.erased: {user_id, service, removed}. Runs inside the consumer's transaction. */

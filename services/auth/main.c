@@ -139,7 +139,7 @@ static int auth_migrate(store_t *s) {
         {AUTH_COLL_USERS, "username_key", true},     {AUTH_COLL_USERS, "email_key", true},
         {AUTH_COLL_USERS, "created_at", false},      {AUTH_COLL_REFRESH, "token_hash", true},
         {AUTH_COLL_REFRESH, "family_id", false},     {AUTH_COLL_REFRESH, "user_id", false},
-        {AUTH_COLL_ERASURES, "requested_at", false},
+        {AUTH_COLL_ERASURES, "requested_at", false}, {AUTH_COLL_ERASURES, "receipt_hash", false},
     };
     static const char *const colls[] = {AUTH_COLL_USERS, AUTH_COLL_REFRESH, AUTH_COLL_KEYS,
                                         AUTH_COLL_ERASURES};
@@ -198,6 +198,7 @@ static void routes(service_t *svc, const auth_ctx_t *ctx) {
     http_route(srv, "PATCH", "/api/v1/users/{id}", users_patch, svc, HTTP_OFFLOAD);
     http_route(srv, "DELETE", "/api/v1/users/{id}", users_delete, svc, st);
     http_route(srv, "GET", "/api/v1/users/{id}/erasure", erasure_get, svc, st);
+    http_route(srv, "GET", "/api/v1/erasures/{receipt}", erasure_by_receipt, svc, st);
 
     http_rate_limit(srv, "POST", "/api/v1/auth/login", "login");
     http_rate_limit(srv, "POST", "/api/v1/auth/signup", "signup");

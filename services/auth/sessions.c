@@ -65,15 +65,14 @@
 #include <string.h>
 
 #define REFRESH_RAW_BYTES 32
-#define TOKEN_HASH_HEX    (crypto_hash_sha256_BYTES * 2 + 1)
 #define TOKEN_MAX_BYTES   512 /* far above the 43 bytes of a real refresh token */
 
 /* ---------------------------------------------------------------- tokens */
 
-static void token_hash_hex(const char *token, char out[TOKEN_HASH_HEX]) {
+void auth_token_hash_hex(const char *token, char out[AUTH_TOKEN_HASH_HEX]) {
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
-    sodium_bin2hex(out, TOKEN_HASH_HEX, h, sizeof h);
+    sodium_bin2hex(out, AUTH_TOKEN_HASH_HEX, h, sizeof h);
 }
 
 char *session_access_token(const auth_ctx_t *ctx, const cJSON *user) {
@@ -103,7 +102,7 @@ char *session_access_token(const auth_ctx_t *ctx, const cJSON *user) {
 static int refresh_new(auth_ctx_t *ctx, const char *user_id, const char *family_id, char **token,
                        cJSON **doc) {
     unsigned char raw[REFRESH_RAW_BYTES];
-    char id[ID_LEN + 1], family[ID_LEN + 1], hash[TOKEN_HASH_HEX], now[32], expires[32];
+    char id[ID_LEN + 1], family[ID_LEN + 1], hash[AUTH_TOKEN_HASH_HEX], now[32], expires[32];
 
     *token = NULL;
     *doc = NULL;
@@ -111,7 +110,7 @@ static int refresh_new(auth_ctx_t *ctx, const char *user_id, const char *family_
     char *tok = b64url_encode(raw, sizeof raw);
     sodium_memzero(raw, sizeof raw);
     if (tok == NULL) return STORE_ERR;
-    token_hash_hex(tok, hash);
+    auth_token_hash_hex(tok, hash);
     id_new(id);
     if (family_id == NULL)
         id_new(family);
@@ -442,8 +441,8 @@ static int presented_refresh(http_req_t *req, const char **tok, bool *from_body)
 
 /* Finds the stored refresh token: STORE_OK (*out), STORE_NOTFOUND or STORE_ERR. */
 static int refresh_find(auth_ctx_t *ctx, const char *tok, cJSON **out) {
-    char hash[TOKEN_HASH_HEX];
-    token_hash_hex(tok, hash);
+    char hash[AUTH_TOKEN_HASH_HEX];
+    auth_token_hash_hex(tok, hash);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "token_hash", STORE_EQ, hash);
     int rc = store_find_one(ctx->store, AUTH_COLL_REFRESH, f, out);

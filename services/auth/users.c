@@ -480,7 +480,7 @@ out:
 
 struct delete_txn {
     auth_ctx_t *ctx;
-    const char *id;
+    const char *id, *receipt;
 };
 
 /* One run of delete_store()'s transaction (store_transact). The erasure record and the
@@ -495,15 +495,32 @@ static int delete_txn(store_t *s, void *arg) {
         rc = store_delete(s, AUTH_COLL_REFRESH, f, NULL);
         store_filter_free(f);
     }
-    if (rc == STORE_OK) rc = erasure_begin(t->ctx, t->id);
+    if (rc == STORE_OK) rc = erasure_begin(t->ctx, t->id, t->receipt);
     return rc;
 }
 
-/* Removes the user and their refresh tokens and records the erasure, in one transaction.
- * STORE_OK, STORE_NOTFOUND or a store failure. */
-static int delete_store(auth_ctx_t *ctx, const char *id) {
-    struct delete_txn t = {ctx, id};
+/* Removes the user and their refresh tokens and records the erasure with its receipt, in one
+ * transaction. STORE_OK, STORE_NOTFOUND or a store failure. */
+static int delete_store(auth_ctx_t *ctx, const char *id, const char *receipt) {
+    struct delete_txn t = {ctx, id, receipt};
     return store_transact(ctx->store, delete_txn, &t);
+}
+
+/* The 202 of a deletion: {id, status, erasure, receipt}, both URLs absolute. */
+static cJSON *deleted_view(http_req_t *req, const char *id, const char *receipt) {
+    char path[128];
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "id", id);
+    cJSON_AddStringToObject(out, "status", "erasing");
+    snprintf(path, sizeof path, "/api/v1/users/%s/erasure", id);
+    char *url = http_absolute_url(req, path);
+    cJSON_AddStringToObject(out, "erasure", url ? url : path);
+    free(url);
+    snprintf(path, sizeof path, "/api/v1/erasures/%s", receipt);
+    url = http_absolute_url(req, path);
+    cJSON_AddStringToObject(out, "receipt", url ? url : path);
+    free(url);
+    return out;
 }
 
 void users_delete(http_req_t *req, void *arg) {
@@ -519,7 +536,8 @@ void users_delete(http_req_t *req, void *arg) {
         cJSON_Delete(user);
         return;
     }
-    int rc = delete_store(ctx, id);
+    char *receipt = erasure_receipt_new();
+    int rc = receipt ? delete_store(ctx, id, receipt) : STORE_ERR;
     if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "no such user");
     } else if (rc != STORE_OK) {
@@ -528,20 +546,13 @@ void users_delete(http_req_t *req, void *arg) {
         service_events_committed(ctx->svc);
         authn_mark_deleted(id);
         if (self) session_clear_cookies(ctx, req);
-        char path[80];
-        snprintf(path, sizeof path, "/api/v1/users/%s/erasure", id);
-        char *url = http_absolute_url(req, path);
-        cJSON *out = cJSON_CreateObject();
-        cJSON_AddStringToObject(out, "id", id);
-        cJSON_AddStringToObject(out, "status", "erasing");
-        cJSON_AddStringToObject(out, "erasure", url ? url : path);
-        free(url);
-        http_reply_json(req, 202, out);
+        http_reply_json(req, 202, deleted_view(req, id, receipt));
         cJSON *fields = cJSON_CreateObject();
         cJSON_AddStringToObject(fields, "user_id", id);
         cJSON_AddStringToObject(fields, "by", self ? "self" : "admin");
         log_fields(LOG_INFO, "user deleted", fields);
     }
+    free(receipt);
     cJSON_Delete(user);
 }
 

@@ -1172,6 +1172,9 @@ class TestDeleteUser(ServiceTestCase):
         self.assertEqual(r.json["id"], u.id)
         self.assertEqual(r.json["status"], "erasing")
         self.assertEqual(r.json["erasure"], SVC.base + path + "/erasure")
+        self.assertEqual(set(r.json), {"id", "status", "erasure", "receipt"})
+        receipt = r.json["receipt"]
+        self.assertRegex(receipt, "^" + re.escape(SVC.base) + "/api/v1/erasures/[A-Za-z0-9_-]{43}$")
         cleared = r.set_cookies()
         for name in ("tizza_access", "tizza_refresh"):
             self.assertIn(name, cleared, "deleting oneself clears the session cookies")
@@ -1196,6 +1199,19 @@ class TestDeleteUser(ServiceTestCase):
             self.check_erasure(r.json, u.id)
         self.assertProblem(anon().get(erasure), 401)
         self.assertProblem(shared("bob").api().get(erasure), 403)
+        # ... and to whoever holds the receipt, with no token and not cached.
+        tail = receipt[len(SVC.base):]
+        r = anon().get(tail)
+        self.assertEqual(r.status, 200, r)
+        self.check_erasure(r.json, u.id)
+        self.assertEqual(r.headers.get("cache-control"), "no-store")
+        # A receipt is not guessable: any other string is unknown (one character off, too
+        # short, too long, not base64url, another deletion's).
+        last = tail[-1]
+        for other in (tail[:-1] + ("A" if last != "A" else "B"), tail[:-1], tail + "A",
+                      tail[:-1] + "=", "/api/v1/erasures/" + u.id):
+            with self.subTest(receipt=other):
+                self.assertProblem(anon().get(other), 404)
         # The name and email are free again; the new account is another user.
         c = Client(SVC)
         r = c.post(SIGNUP, {"username": u.username, "email": u.email, "password": new_password()})
@@ -1215,6 +1231,9 @@ class TestDeleteUser(ServiceTestCase):
         r = admin().api().delete(USERS + "/" + u.id)
         self.assertEqual(r.status, 202, r)
         self.assertEqual(r.json["status"], "erasing")
+        r2 = anon().get(r.json["receipt"][len(SVC.base):])  # the admin's receipt works too
+        self.assertEqual(r2.status, 200, r2)
+        self.check_erasure(r2.json, u.id)
         self.assertProblem(anon().get(USERS + "/" + u.id), 404)
         self.assertProblem(u.api().get(ME), 401)
         r = admin().api().get(USERS + "/" + u.id + "/erasure")

@@ -98,6 +98,19 @@ void config_seal(void) {
     pthread_mutex_unlock(&reg_lock);
 }
 
+void config_check_all(void) {
+    double a, b;
+    for (int t = 0; t < ntables; t++)
+        for (const config_var_t *v = tables[t]; v->name; v++) switch (v->type) {
+            case CONFIG_LONG: config_long(v->name); break;
+            case CONFIG_BOOL: config_bool(v->name); break;
+            case CONFIG_ENUM: config_enum(v->name); break;
+            case CONFIG_URL: config_url(v->name); break;
+            case CONFIG_RATE: config_rate(v->name, &a, &b); break;
+            case CONFIG_STR: break;
+            }
+}
+
 const config_var_t *config_lookup(const char *name) {
     pthread_mutex_lock(&reg_lock);
     const config_var_t *v = name ? find_locked(name) : NULL;

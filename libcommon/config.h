@@ -50,6 +50,9 @@ void config_seal(void);
 /* A default that depends on the binary (PORT, STORE_URL): replaces the row's for getters
  * and --help. The text is copied. Aborts on an undeclared name. */
 void config_set_default(const char *name, const char *def);
+/* Reads every declared variable through its typed getter, so that a bad value exits 2 now,
+ * before anything is opened, rather than when a module first reads it. */
+void config_check_all(void);
 /* The declared row of `name`, or NULL. */
 const config_var_t *config_lookup(const char *name);
 /* Prints every declared row, in declaration order: "  NAME  help (default; range)". */

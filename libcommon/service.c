@@ -203,6 +203,7 @@ int service_main(const service_def_t *def, int argc, char **argv) {
         return 2;
     }
     log_init(def->name);
+    config_check_all(); /* a bad value exits 2 before the store is opened */
     if (sodium_init() < 0) {
         fprintf(stderr, "%s: libsodium failed to initialise\n", prog);
         return 1;

@@ -35,6 +35,7 @@
  * dead-letters them to Q.dlq by the queue's arguments. */
 #include "events.h"
 
+#include "alloc.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -190,9 +191,9 @@ struct mq {
 };
 
 static bool url_valid(const char *url) {
-    char *copy = strdup(url);
+    char *copy = xstrdup(url);
     struct amqp_connection_info info;
-    bool ok = copy && amqp_parse_url(copy, &info) == AMQP_STATUS_OK;
+    bool ok = amqp_parse_url(copy, &info) == AMQP_STATUS_OK;
     free(copy);
     return ok;
 }
@@ -248,9 +249,9 @@ static void mq_close(struct mq *m, bool graceful) {
 
 /* Opens socket, logs in, opens channel 1. */
 static int mq_connect(struct mq *m) {
-    char *copy = strdup(m->url);
+    char *copy = xstrdup(m->url);
     struct amqp_connection_info info;
-    if (!copy || amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
+    if (amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
         snprintf(m->err, sizeof m->err, "malformed AMQP URL");
         free(copy);
         return -1;
@@ -483,7 +484,7 @@ static int relay_ensure_exchange(outbox_relay_t *r, const char *name) {
     for (i = 0; i < n && r->extra_exchanges[i]; i++)
         if (strcmp(name, r->extra_exchanges[i]) == 0) return 0;
     if (mq_declare_exchange(&r->mq, name) != 0) return -1;
-    if (i < n) r->extra_exchanges[i] = strdup(name);
+    if (i < n) r->extra_exchanges[i] = xstrdup(name);
     return 0;
 }
 
@@ -773,11 +774,10 @@ outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char 
         log_msg(LOG_ERROR, "outbox relay: invalid AMQP URL or arguments");
         return NULL;
     }
-    outbox_relay_t *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    outbox_relay_t *r = xcalloc(1, sizeof *r);
     r->store = s;
-    r->producer = strdup(producer);
-    r->mq.url = strdup(amqp_url);
+    r->producer = xstrdup(producer);
+    r->mq.url = xstrdup(amqp_url);
     backoff_reset(&r->backoff);
     atomic_init(&r->backlog, 0);
     atomic_init(&r->connected, false);
@@ -787,7 +787,7 @@ outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char 
     metrics_help("tizza_amqp_publish_errors_total", "counter",
                  "Publishes that failed or were nacked");
     metrics_help("tizza_amqp_reconnects_total", "counter", "AMQP reconnection attempts");
-    if (!r->producer || !r->mq.url || pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+    if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
         waiter_destroy(&r->w);
         free(r->producer);
         free(r->mq.url);
@@ -952,11 +952,7 @@ static int republish(event_consumer_t *c, const char *queue, const amqp_message_
                      long attempts) {
     amqp_basic_properties_t p = msg->properties;
     int old = (p._flags & AMQP_BASIC_HEADERS_FLAG) ? p.headers.num_entries : 0;
-    amqp_table_entry_t *entries = calloc((size_t)old + 1, sizeof *entries);
-    if (!entries) {
-        snprintf(c->mq.err, sizeof c->mq.err, "out of memory");
-        return -1;
-    }
+    amqp_table_entry_t *entries = xcalloc((size_t)old + 1, sizeof *entries);
     int n = 0;
     for (int i = 0; i < old; i++) {
         const amqp_table_entry_t *e = &p.headers.entries[i];
@@ -1151,29 +1147,26 @@ event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url,
         if (!specs[i].queue || !specs[i].exchange || !specs[i].binding || !specs[i].fn ||
             strlen(specs[i].queue) > 200)
             return NULL;
-    event_consumer_t *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
+    event_consumer_t *c = xcalloc(1, sizeof *c);
     c->store = s;
     c->prefetch = prefetch > 0 ? (prefetch > 65535 ? 65535 : prefetch) : 10;
-    c->mq.url = strdup(amqp_url);
-    c->specs = calloc((size_t)nspecs, sizeof *c->specs);
+    c->mq.url = xstrdup(amqp_url);
+    c->specs = xcalloc((size_t)nspecs, sizeof *c->specs);
     pthread_mutex_init(&c->cb_mu, NULL);
     waiter_init(&c->w);
     backoff_reset(&c->backoff);
     atomic_init(&c->connected, false);
-    bool ok = c->mq.url && c->specs;
-    for (int i = 0; ok && i < nspecs; i++) {
+    for (int i = 0; i < nspecs; i++) {
         c->specs[i] = specs[i];
-        c->specs[i].queue = strdup(specs[i].queue);
-        c->specs[i].exchange = strdup(specs[i].exchange);
-        c->specs[i].binding = strdup(specs[i].binding);
+        c->specs[i].queue = xstrdup(specs[i].queue);
+        c->specs[i].exchange = xstrdup(specs[i].exchange);
+        c->specs[i].binding = xstrdup(specs[i].binding);
         c->nspecs = i + 1;
-        ok = c->specs[i].queue && c->specs[i].exchange && c->specs[i].binding;
     }
     metrics_help("tizza_events_consumed_total", "counter",
                  "Deliveries handled, by queue and result");
     metrics_help("tizza_amqp_reconnects_total", "counter", "AMQP reconnection attempts");
-    if (!ok || pthread_create(&c->thread, NULL, consumer_main, c) != 0) {
+    if (pthread_create(&c->thread, NULL, consumer_main, c) != 0) {
         consumer_free(c);
         return NULL;
     }

@@ -8,6 +8,7 @@
  * every expected service (ERASURE_SERVICES at the time of the request) is done.
  * GET /api/v1/users/{id}/erasure shows it to the deleted user's last (unexpired) token or an
  * admin. */
+#include "alloc.h"
 #include "auth.h"
 
 #include "authn.h"
@@ -24,7 +25,7 @@
 static cJSON *expected_services(const auth_ctx_t *ctx) {
     const char *list = ctx->erasure_services;
     cJSON *arr = cJSON_CreateArray();
-    char *copy = strdup(list), *save = NULL;
+    char *copy = xstrdup(list), *save = NULL;
     for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
         cJSON_AddItemToArray(arr, cJSON_CreateString(t));
     free(copy);

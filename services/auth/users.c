@@ -86,7 +86,6 @@ cJSON *user_view(const cJSON *doc, bool private_view) {
 /* First user whose `field` equals lower(value). */
 static int find_by_key(auth_ctx_t *ctx, const char *field, const char *value, cJSON **out) {
     char *key = str_lower(value);
-    if (key == NULL) return STORE_ERR;
     store_filter_t *f = store_filter_new();
     store_where_str(f, field, STORE_EQ, key);
     int rc = store_find_one(ctx->store, AUTH_COLL_USERS, f, out);
@@ -285,7 +284,7 @@ void users_list(http_req_t *req, void *arg) {
     if (http_reply_if_invalid(req, p) != 0) goto out;
     if (username != NULL) {
         char *key = str_lower(username);
-        store_where_str(f, "username_key", STORE_EQ, key ? key : "");
+        store_where_str(f, "username_key", STORE_EQ, key);
         free(key);
     }
     if (ids != NULL)
@@ -377,7 +376,7 @@ static int patch_set(const patch_t *in, cJSON **out) {
     if (in->email != NULL) {
         char *key = str_lower(in->email);
         cJSON_AddStringToObject(set, "email", in->email);
-        cJSON_AddStringToObject(set, "email_key", key ? key : "");
+        cJSON_AddStringToObject(set, "email_key", key);
         free(key);
     }
     if (in->password != NULL) {

@@ -21,6 +21,7 @@
  * the remote call (http_finish_on_worker). */
 #include "likes.h"
 
+#include "alloc.h"
 #include "authn.h"
 #include "erased.h"
 #include "http_store.h"
@@ -245,8 +246,7 @@ static cJSON *find_by_id(cJSON *items, const char *id) {
  * "pizza" is then null. */
 static bool embed_pizzas(http_req_t *req, const remote_model_t *pizzas, cJSON *likes) {
     int n = cJSON_GetArraySize(likes), nids = 0;
-    const char **ids = calloc((size_t)n + 1, sizeof *ids);
-    if (!ids) abort();
+    const char **ids = xcalloc((size_t)n + 1, sizeof *ids);
     const cJSON *like;
     cJSON_ArrayForEach(like, likes) {
         const char *id = json_str(like, "pizza_id");
@@ -318,8 +318,7 @@ static void list_likes(http_req_t *req, void *ctx) {
         return;
     }
     /* the remote call must not block the loop: the rest runs on a worker */
-    struct expand_job *job = malloc(sizeof *job);
-    if (!job) abort();
+    struct expand_job *job = xmalloc(sizeof *job);
     *job = (struct expand_job){pizza_model(ctx), page, count, docs};
     http_finish_on_worker(req, finish_expanded, job);
 }
@@ -404,8 +403,7 @@ static void counts(http_req_t *req, void *ctx) {
 }
 
 void likes_routes(service_t *svc, const char *pizza_url) {
-    remote_model_t *pizzas = malloc(sizeof *pizzas);
-    if (!pizzas) abort();
+    remote_model_t *pizzas = xmalloc(sizeof *pizzas);
     *pizzas = (remote_model_t){pizza_url, "v1", "pizzas"};
     service_set_data(svc, pizzas);
     http_server_t *srv = service_http(svc);

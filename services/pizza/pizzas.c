@@ -22,6 +22,7 @@
  *
  * Every write refuses a deleted account (erased_require_writer); creating goes through
  * erased_create() (the race with an erasure: erased.h). */
+#include "alloc.h"
 #include "pizza.h"
 
 #include "erased.h"
@@ -416,8 +417,8 @@ static bool exclude_seen(http_req_t *req, const remote_model_t *likes, store_fil
     remote_ctx_free(rctx);
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(out, "pizza_ids");
     int n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : -1;
-    const char **list = n > 0 ? calloc((size_t)n, sizeof *list) : NULL;
-    bool ok = err == REMOTE_OK && n >= 0 && (n == 0 || list);
+    const char **list = n > 0 ? xcalloc((size_t)n, sizeof *list) : NULL;
+    bool ok = err == REMOTE_OK && n >= 0;
     int i = 0;
     const cJSON *it, *usable = ok ? ids : NULL;
     cJSON_ArrayForEach(it, usable) {
@@ -459,8 +460,7 @@ static void random_pizzas(http_req_t *req, void *ctx) {
 }
 
 void pizzas_routes(service_t *svc, const char *likes_url) {
-    remote_model_t *likes = malloc(sizeof *likes);
-    if (!likes) abort();
+    remote_model_t *likes = xmalloc(sizeof *likes);
     *likes = (remote_model_t){likes_url, "v1", "likes"};
     service_set_data(svc, likes);
     http_server_t *srv = service_http(svc);

@@ -876,28 +876,29 @@ static const char *event_malformed(const cJSON *ev, int major) {
 }
 
 /* One run of a delivery's transaction (store_transact): processed_events, the handler, the
- * processed mark. Its outcome, when it is not a plain commit, is left in `out`. */
+ * processed mark. Its outcome, when it is not a plain commit, is left in `out` (and the run
+ * returns STORE_ABORTED, or a store code). */
 struct handler_run {
     const event_consumer_spec_t *spec;
     const cJSON *ev;
     enum outcome out;
 };
 
-#define RUN_SEEN    100 /* processed already: nothing to do */
-#define RUN_REFUSED 101 /* the handler returned EVENT_RETRY or EVENT_POISON */
-
-static int handler_txn(store_t *s, void *arg) {
+static store_rc_t handler_txn(store_t *s, void *arg) {
     struct handler_run *r = arg;
     const char *id = row_str(r->ev, "event_id");
     cJSON *seen = NULL;
     int rc = store_get(s, PROCESSED, id, &seen);
     cJSON_Delete(seen);
-    if (rc == STORE_OK) return RUN_SEEN;
+    if (rc == STORE_OK) { /* processed already: nothing to do */
+        r->out = OUT_DUPLICATE;
+        return STORE_ABORTED;
+    }
     if (rc != STORE_NOTFOUND) return rc;
     int hr = r->spec->fn(s, r->ev, r->spec->ctx);
     if (hr != EVENT_OK) {
         r->out = hr == EVENT_POISON ? OUT_POISON : OUT_RETRY;
-        return RUN_REFUSED;
+        return STORE_ABORTED;
     }
     char now[32];
     iso_now(now);
@@ -919,8 +920,7 @@ static enum outcome run_handler(event_consumer_t *c, const event_consumer_spec_t
     int rc = store_transact(c->store, handler_txn, &r);
     switch (rc) {
     case STORE_OK: return OUT_OK;
-    case RUN_SEEN: return OUT_DUPLICATE;
-    case RUN_REFUSED: return r.out;
+    case STORE_ABORTED: return r.out;
     case STORE_CONFLICT: return OUT_DUPLICATE; /* the processed mark: a twin won */
     default: log_msg(LOG_ERROR, "consumer %s: %s", spec->queue, store_errmsg()); return OUT_RETRY;
     }

@@ -19,8 +19,8 @@
  *  - The transaction flag (nested begin and commit without begin are refused here).
  *  - store_transact(), the retry loop around a transaction: STORE_RETRY (a MongoDB write
  *    conflict, see store.h) -- returned by begin, fn or commit, or reported by any operation
- *    of the run (store_fail() notes it per thread) even when fn turned it into a code of its
- *    own -- runs the whole transaction again, up to STORE_TRANSACT_TRIES
+ *    of the run (store_fail() notes it per thread) even when fn turned it into another code
+ *    -- runs the whole transaction again, up to STORE_TRANSACT_TRIES
  *    times, with a random pause that doubles each time (1-2 ms, 2-4, 4-8, 8-16: at most
  *    30 ms in all) so that two conflicting writers do not meet again at once. The pause
  *    blocks the calling thread, which is fine: SQLite, the store whose handlers run on the
@@ -47,6 +47,7 @@
  */
 #include "alloc.h"
 #include "config.h"
+#include "log.h"
 #include "store_internal.h"
 #include "util.h"
 
@@ -534,13 +535,27 @@ static void transact_pause(int tries) {
     nanosleep(&ts, NULL);
 }
 
-int store_transact(store_t *s, int (*fn)(store_t *, void *), void *arg) {
+/* fn's code is one of enum store_rc (store.h: a caller's own outcome goes into its arg). */
+static store_rc_t txn_code(int rc) {
+    switch (rc) {
+    case STORE_OK:
+    case STORE_NOTFOUND:
+    case STORE_CONFLICT:
+    case STORE_RETRY:
+    case STORE_ABORTED:
+    case STORE_ERR: return rc;
+    }
+    log_msg(LOG_ERROR, "store_transact: the function returned %d, no store code", rc);
+    abort();
+}
+
+store_rc_t store_transact(store_t *s, store_txn_fn fn, void *arg) {
     int rc = STORE_RETRY;
     for (int tries = 0; rc == STORE_RETRY && tries < STORE_TRANSACT_TRIES; tries++) {
         if (tries) transact_pause(tries);
         rc = store_begin(s);
         if (rc != STORE_OK) continue; /* STORE_RETRY runs again, anything else ends */
-        rc = fn(s, arg);
+        rc = txn_code(fn(s, arg));
         if (rc != STORE_OK && txn_conflict) rc = STORE_RETRY; /* however fn reported it */
         if (rc == STORE_OK) {
             rc = store_commit(s); /* ends the transaction, failed or not */

@@ -505,7 +505,7 @@ struct rotation {
 /* One run of rotate()'s transaction (store_transact): marks the token used -- only if it
  * still is unused -- with the time and its successor sealed under it, and inserts the
  * successor. Re-runnable: each run makes a new successor. */
-static int rotate_txn(store_t *s, void *arg) {
+static store_rc_t rotate_txn(store_t *s, void *arg) {
     struct rotation *r = arg;
     cJSON *next_doc = NULL;
     long matched = 0;

@@ -203,7 +203,7 @@ struct signup_txn {
 
 /* One run of signup_store()'s transaction (store_transact). Re-runnable: a run starts by
  * dropping the refresh token of a previous, rolled-back one. */
-static int signup_txn(store_t *s, void *arg) {
+static store_rc_t signup_txn(store_t *s, void *arg) {
     struct signup_txn *t = arg;
     free(t->refresh);
     t->refresh = NULL;
@@ -401,7 +401,7 @@ struct patch_txn {
 };
 
 /* One run of patch_store()'s transaction (store_transact). */
-static int patch_txn(store_t *s, void *arg) {
+static store_rc_t patch_txn(store_t *s, void *arg) {
     const struct patch_txn *t = arg;
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, t->id);
@@ -485,7 +485,7 @@ struct delete_txn {
 /* One run of delete_store()'s transaction (store_transact). The erasure record and the
  * user.deleted outbox event are written inside it, so a run that is rolled back and run
  * again leaves exactly one of each. */
-static int delete_txn(store_t *s, void *arg) {
+static store_rc_t delete_txn(store_t *s, void *arg) {
     const struct delete_txn *t = arg;
     int rc = store_delete_id(s, AUTH_COLL_USERS, t->id);
     if (rc == STORE_OK) {

@@ -130,7 +130,7 @@ struct upsert {
 /* erased_create()'s write: updates the caller's verdict on the pizza, or inserts it. May
  * run several times, so doc and created are reset first. A concurrent first verdict on the
  * same pizza (unique index) is STORE_RETRY: the next run finds and updates it. */
-static int upsert(store_t *s, void *arg) {
+static store_rc_t upsert(store_t *s, void *arg) {
     struct upsert *up = arg;
     char now[32];
     iso_now(now);
@@ -163,7 +163,7 @@ static void put_like(http_req_t *req, void *ctx) {
     int rc = erased_create(req, s, &u, upsert, &up);
     if (rc != STORE_OK) {
         cJSON_Delete(up.doc);
-        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "put like");
+        if (!http_replied(req)) http_reply_store_error(req, rc, "put like");
         return;
     }
     if (up.created) http_add_location(req, "/api/v1/likes/%s", pizza_id);

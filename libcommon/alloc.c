@@ -60,15 +60,21 @@ char *xstrndup(const char *s, size_t n) {
     return p;
 }
 
+char *xvasprintf(const char *fmt, va_list ap) {
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    if (n < 0) abort(); /* a bad format: a programming error */
+    char *out = xmalloc((size_t)n + 1);
+    vsnprintf(out, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return out;
+}
+
 char *xasprintf(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) abort(); /* a bad format: a programming error */
-    char *out = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(out, (size_t)n + 1, fmt, ap);
+    char *out = xvasprintf(fmt, ap);
     va_end(ap);
     return out;
 }

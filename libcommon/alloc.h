@@ -14,6 +14,7 @@
 #ifndef TIZZA_ALLOC_H
 #define TIZZA_ALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *xmalloc(size_t n); /* xmalloc(0) returns a unique pointer, as malloc(1) would */
@@ -24,6 +25,7 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a fresh string. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Runs instead of the default handler on an allocation of `size` bytes that failed. */
 void alloc_set_oom_handler(void (*handler)(size_t size));

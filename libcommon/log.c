@@ -192,12 +192,10 @@ void log_fields(enum log_level level, const char *msg, cJSON *fields) {
 
 void log_msg(enum log_level level, const char *fmt, ...) {
     if (!log_enabled(level)) return;
-    char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(&msg, fmt, ap);
+    char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0) return;
     log_fields(level, msg, NULL);
     free(msg);
 }

@@ -492,8 +492,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
 
 static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value) {
     if (!list || !value || !*value) return list;
-    char *line = NULL;
-    if (asprintf(&line, "%s: %s", name, value) < 0) return list;
+    char *line = xasprintf("%s: %s", name, value);
     struct curl_slist *l = curl_slist_append(list, line);
     free(line);
     if (!l) { /* keep what we have; the caller checks the list it gets back */

@@ -3,7 +3,8 @@
  *
  * An allocation is made to fail by asking for more than any allocator gives (SIZE_MAX / 2);
  * under AddressSanitizer that needs allocator_may_return_null (below), else ASan would end the
- * process itself. Each failing call runs in a child process, whose stderr and end are read. */
+ * process itself. Each failing call runs in a child (test_in_child), whose stderr and end are
+ * read; a child whose call returns exits 0. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,33 +28,9 @@
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
 
-/* Runs fn() in a child; its stderr goes to err[size]. Returns the child's wait status. */
-static int in_child(void (*fn)(void), char *err, size_t size) {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        fn();
-        _exit(0); /* fn returned: the allocation did not fail, or was not caught */
-    }
-    close(fds[1]);
-    size_t len = 0;
-    ssize_t n;
-    while (len < size - 1 && (n = read(fds[0], err + len, size - 1 - len)) > 0) len += (size_t)n;
-    err[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return status;
-}
-
 static void expect_oom_abort(void (*fn)(void)) {
     char err[4096], want[96];
-    int status = in_child(fn, err, sizeof err);
+    int status = test_in_child(fn, err, sizeof err);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGABRT);
     snprintf(want, sizeof want, "out of memory allocating %zu bytes\n", (size_t)HUGE);
@@ -85,7 +62,7 @@ static void huge_with_handler(void) {
 
 static void test_handler_replaces_the_default(void **state) {
     char err[4096], want[64];
-    int status = in_child(huge_with_handler, err, sizeof err);
+    int status = test_in_child(huge_with_handler, err, sizeof err);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 3);
     snprintf(want, sizeof want, "handler saw %zu\n", (size_t)HUGE);
@@ -101,7 +78,7 @@ static void huge_with_returning_handler(void) {
 
 static void test_a_handler_that_returns_still_aborts(void **state) {
     char err[4096];
-    int status = in_child(huge_with_returning_handler, err, sizeof err);
+    int status = test_in_child(huge_with_returning_handler, err, sizeof err);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGABRT);
 }

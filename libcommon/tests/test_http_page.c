@@ -93,21 +93,22 @@ static void test_links(void **state) {
     assert_string_equal(link_of(b, "previous"),
                         "https://tizza.example/api/v1/pizzas?kind=a%20b%26c&limit=2");
 
-    /* the first page: no previous; the last: no next */
-    b = body_of(req_of("/p", NULL), 5, 0, 7);
-    assert_string_equal(link_of(b, "previous"), "null");
-    assert_string_equal(link_of(b, "next"), "https://tizza.example/p?limit=5&offset=5");
-    b = body_of(req_of("/p", NULL), 5, 5, 10);
-    assert_string_equal(link_of(b, "next"), "null");
-    assert_string_equal(link_of(b, "previous"), "https://tizza.example/p?limit=5");
-    /* a page that starts before `limit`: previous is the first page */
-    b = body_of(req_of("/p", NULL), 5, 3, 10);
-    assert_string_equal(link_of(b, "previous"), "https://tizza.example/p?limit=5");
-    assert_string_equal(link_of(b, "next"), "https://tizza.example/p?limit=5&offset=8");
-    /* past the end */
-    b = body_of(req_of("/p", NULL), 5, 20, 10);
-    assert_string_equal(link_of(b, "next"), "null");
-    assert_string_equal(link_of(b, "previous"), "https://tizza.example/p?limit=5&offset=15");
+    /* pages of 5 of /p: previous and next */
+    static const struct {
+        long offset, count;
+        const char *previous, *next;
+    } pages[] = {
+        {0, 7, "null", "https://tizza.example/p?limit=5&offset=5"}, /* first */
+        {5, 10, "https://tizza.example/p?limit=5", "null"},         /* last */
+        {3, 10, "https://tizza.example/p?limit=5", /* starts before 5: previous is the first */
+         "https://tizza.example/p?limit=5&offset=8"},
+        {20, 10, "https://tizza.example/p?limit=5&offset=15", "null"}, /* past the end */
+    };
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        b = body_of(req_of("/p", NULL), 5, pages[i].offset, pages[i].count);
+        assert_string_equal(link_of(b, "previous"), pages[i].previous);
+        assert_string_equal(link_of(b, "next"), pages[i].next);
+    }
 }
 
 int main(void) {

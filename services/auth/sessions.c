@@ -165,10 +165,8 @@ static int revoke_family(auth_ctx_t *ctx, const char *family_id) {
 
 static void add_cookie(const auth_ctx_t *ctx, http_req_t *req, const char *name, const char *value,
                        const char *path, long max_age, const char *same_site) {
-    char *c = NULL;
-    if (asprintf(&c, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=%s%s", name, value, path,
-                 max_age, same_site, ctx->cookie_secure ? "; Secure" : "") < 0)
-        return;
+    char *c = xasprintf("%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=%s%s", name, value, path,
+                        max_age, same_site, ctx->cookie_secure ? "; Secure" : "");
     http_add_header(req, "Set-Cookie", c);
     free(c);
 }

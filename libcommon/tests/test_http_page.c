@@ -30,14 +30,9 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void free_req(void *req) { http_req_free(req); }
-
-/* Ends the pairs of req_of(). */
-#define END ((const char *)NULL)
-
-/* A GET of path with query pairs key, value, ..., END (as the server parsed them). */
+/* A GET of path with query pairs key, value, ..., TEST_END (as the server parsed them). */
 static http_req_t *req_of(const char *path, ...) {
-    http_req_t *req = test_defer(free_req, http_req_new(srv, "GET", path));
+    http_req_t *req = test_defer_req(http_req_new(srv, "GET", path));
     va_list ap;
     va_start(ap, path);
     for (const char *k; (k = va_arg(ap, const char *));)
@@ -48,16 +43,17 @@ static http_req_t *req_of(const char *path, ...) {
 
 static void test_params(void **state) {
     http_page_t page;
-    assert_int_equal(http_page_params(req_of("/x", END), &page), 0);
+    assert_int_equal(http_page_params(req_of("/x", TEST_END), &page), 0);
     assert_int_equal(page.limit, 5); /* PAGE_SIZE */
     assert_int_equal(page.offset, 0);
-    assert_int_equal(http_page_params(req_of("/x", "limit", "100", "offset", "7", END), &page), 0);
+    assert_int_equal(http_page_params(req_of("/x", "limit", "100", "offset", "7", TEST_END), &page),
+                     0);
     assert_int_equal(page.limit, 100);
     assert_int_equal(page.offset, 7);
-    assert_int_equal(http_page_params(req_of("/x", "limit", "1", END), &page), 0);
+    assert_int_equal(http_page_params(req_of("/x", "limit", "1", TEST_END), &page), 0);
     assert_int_equal(page.limit, 1);
 
-    http_req_t *req = req_of("/x", "limit", "101", "offset", "-1", END);
+    http_req_t *req = req_of("/x", "limit", "101", "offset", "-1", TEST_END);
     assert_int_equal(http_page_params(req, &page), -1);
     assert_int_equal(req->status, 400);
     cJSON *p = test_defer_json(cJSON_ParseWithLength(req->resp_body, req->resp_len));
@@ -69,7 +65,7 @@ static void test_params(void **state) {
         cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(errors, 1), "field")),
         "offset");
 
-    req = req_of("/x", "limit", "0", END);
+    req = req_of("/x", "limit", "0", TEST_END);
     assert_int_equal(http_page_params(req, &page), -1);
     p = test_defer_json(cJSON_ParseWithLength(req->resp_body, req->resp_len));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(p, "errors")), 1);
@@ -86,7 +82,8 @@ static cJSON *body_of(http_req_t *req, long limit, long offset, long count) {
 }
 
 static void test_links(void **state) {
-    http_req_t *req = req_of("/api/v1/pizzas", "kind", "a b&c", "limit", "2", "offset", "2", END);
+    http_req_t *req =
+        req_of("/api/v1/pizzas", "kind", "a b&c", "limit", "2", "offset", "2", TEST_END);
     cJSON *b = body_of(req, 2, 2, 7);
     assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(b, "count")), 7);
     assert_true(cJSON_IsArray(cJSON_GetObjectItem(b, "results")));
@@ -108,7 +105,7 @@ static void test_links(void **state) {
         {20, 10, "https://tizza.example/p?limit=5&offset=15", "null"}, /* past the end */
     };
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
-        b = body_of(req_of("/p", END), 5, pages[i].offset, pages[i].count);
+        b = body_of(req_of("/p", TEST_END), 5, pages[i].offset, pages[i].count);
         assert_string_equal(link_of(b, "previous"), pages[i].previous);
         assert_string_equal(link_of(b, "next"), pages[i].next);
     }

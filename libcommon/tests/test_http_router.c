@@ -59,14 +59,9 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void free_req(void *req) { http_req_free(req); }
-
-/* Ends the pairs of req_of(). */
-#define END ((const char *)NULL)
-
-/* A request; header pairs follow as name, value, ..., END. */
+/* A request; header pairs follow as name, value, ..., TEST_END. */
 static http_req_t *req_of(const char *method, const char *path, const char *body, ...) {
-    http_req_t *req = test_defer(free_req, http_req_new(srv, method, path));
+    http_req_t *req = test_defer_req(http_req_new(srv, method, path));
     str_copy(req->peer, "192.0.2.7", sizeof req->peer);
     str_copy(req->client, "192.0.2.7", sizeof req->client);
     if (body) {
@@ -110,64 +105,64 @@ static void assert_routed(http_req_t *req, http_handler_fn fn, const char *patte
 }
 
 static void test_routes(void **state) {
-    assert_routed(req_of("GET", "/things", NULL, END), h_get, "/things");
-    assert_routed(req_of("POST", "/things", "{}", "Content-Type", "application/json", END), h_post,
-                  "/things");
+    assert_routed(req_of("GET", "/things", NULL, TEST_END), h_get, "/things");
+    assert_routed(req_of("POST", "/things", "{}", "Content-Type", "application/json", TEST_END),
+                  h_post, "/things");
     /* a literal segment wins over a parameter; a parameter is percent-decoded */
-    assert_routed(req_of("GET", "/things/seen", NULL, END), h_seen, "/things/seen");
-    http_req_t *item = req_of("GET", "/things/a%20b", NULL, END);
+    assert_routed(req_of("GET", "/things/seen", NULL, TEST_END), h_seen, "/things/seen");
+    http_req_t *item = req_of("GET", "/things/a%20b", NULL, TEST_END);
     assert_routed(item, h_item, "/things/{id}");
     assert_string_equal(http_param(item, "id"), "a b");
     /* HEAD is GET's handler */
-    assert_routed(req_of("HEAD", "/things", NULL, END), h_get, "/things");
+    assert_routed(req_of("HEAD", "/things", NULL, TEST_END), h_get, "/things");
     /* flags come with the entry */
-    http_req_t *post = req_of("POST", "/things", NULL, END);
+    http_req_t *post = req_of("POST", "/things", NULL, TEST_END);
     assert_int_equal(http_dispatch(post), 0);
     assert_int_equal(post->entry->flags, HTTP_OFFLOAD);
 }
 
 static void test_404(void **state) {
-    http_req_t *req = req_of("GET", "/nothing/here", NULL, END);
+    http_req_t *req = req_of("GET", "/nothing/here", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_problem(req, 404, "no such resource");
     assert_null(req->entry);
     assert_string_equal(http_route_pattern(req), "unmatched");
     /* a path longer than any route, and one deeper than a route */
-    req = req_of("GET", "/things/a/b", NULL, END);
+    req = req_of("GET", "/things/a/b", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_problem(req, 404, "no such resource");
     /* 404 before 405: no route, whatever the method */
-    req = req_of("DELETE", "/nothing", NULL, END);
+    req = req_of("DELETE", "/nothing", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 404);
 }
 
 static void test_405_with_allow(void **state) {
-    http_req_t *req = req_of("DELETE", "/things", NULL, END);
+    http_req_t *req = req_of("DELETE", "/things", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_problem(req, 405, "method not allowed on this resource");
     assert_string_equal(out_header(req, "Allow"), "GET, HEAD, POST, OPTIONS");
 
-    req = req_of("GET", "/gone", NULL, END); /* no GET: no HEAD either */
+    req = req_of("GET", "/gone", NULL, TEST_END); /* no GET: no HEAD either */
     assert_int_equal(http_dispatch(req), 1);
     assert_problem(req, 405, "method not allowed on this resource");
     assert_string_equal(out_header(req, "Allow"), "DELETE, OPTIONS");
-    req = req_of("HEAD", "/gone", NULL, END);
+    req = req_of("HEAD", "/gone", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 405);
 
-    req = req_of("POST", "/things/x", "{}", "Content-Type", "application/json", END);
+    req = req_of("POST", "/things/x", "{}", "Content-Type", "application/json", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_string_equal(out_header(req, "Allow"), "PUT, PATCH, GET, HEAD, OPTIONS");
 
     /* a method the parser did not know */
-    req = req_of("OTHER", "/things", NULL, END);
+    req = req_of("OTHER", "/things", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 405);
 
     /* 405 before 413 and 415 */
     req = req_of("DELETE", "/things", "way more than sixteen bytes", "Content-Type", "text/plain",
-                 END);
+                 TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 405);
 }
@@ -175,7 +170,7 @@ static void test_405_with_allow(void **state) {
 static void test_options(void **state) {
     /* no Origin: Allow only */
     http_req_t *req =
-        req_of("OPTIONS", "/things", NULL, "Access-Control-Request-Method", "POST", END);
+        req_of("OPTIONS", "/things", NULL, "Access-Control-Request-Method", "POST", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_true(req->replied);
     assert_int_equal(req->status, 204);
@@ -185,7 +180,7 @@ static void test_options(void **state) {
 
     /* a preflight from an allowed origin */
     req = req_of("OPTIONS", "/things", NULL, "Origin", "https://app.example",
-                 "Access-Control-Request-Method", "POST", END);
+                 "Access-Control-Request-Method", "POST", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 204);
     assert_string_equal(out_header(req, "Allow"), "GET, HEAD, POST, OPTIONS");
@@ -196,20 +191,20 @@ static void test_options(void **state) {
     assert_string_equal(out_header(req, "Access-Control-Max-Age"), "600");
 
     /* an allowed origin without Access-Control-Request-Method: no preflight */
-    req = req_of("OPTIONS", "/things", NULL, "Origin", "https://app.example", END);
+    req = req_of("OPTIONS", "/things", NULL, "Origin", "https://app.example", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_null(out_header(req, "Access-Control-Allow-Methods"));
 
     /* an origin not allowed: no preflight */
     req = req_of("OPTIONS", "/things", NULL, "Origin", "https://evil.example",
-                 "Access-Control-Request-Method", "POST", END);
+                 "Access-Control-Request-Method", "POST", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 204);
     assert_null(out_header(req, "Access-Control-Allow-Methods"));
     assert_null(out_header(req, "Access-Control-Max-Age"));
 
     /* OPTIONS on no route is 404 */
-    req = req_of("OPTIONS", "/nothing", NULL, END);
+    req = req_of("OPTIONS", "/nothing", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 404);
 }
@@ -220,25 +215,26 @@ static void test_413(void **state) {
     at[BODY_LIMIT] = '\0';
     memset(over, 'x', BODY_LIMIT + 1);
     over[BODY_LIMIT + 1] = '\0';
-    http_req_t *req = req_of("POST", "/things", over, "Content-Type", "application/json", END);
+    http_req_t *req = req_of("POST", "/things", over, "Content-Type", "application/json", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_problem(req, 413, "request body is over the limit of 16 bytes");
     /* at the limit: through */
-    assert_routed(req_of("POST", "/things", at, "Content-Type", "application/json", END), h_post,
-                  "/things");
+    assert_routed(req_of("POST", "/things", at, "Content-Type", "application/json", TEST_END),
+                  h_post, "/things");
     /* any method: a GET with a body over the limit too */
-    req = req_of("GET", "/things", over, END);
+    req = req_of("GET", "/things", over, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 413);
     /* 413 before 415 */
-    req = req_of("POST", "/things", over, "Content-Type", "text/plain", END);
+    req = req_of("POST", "/things", over, "Content-Type", "text/plain", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_int_equal(req->status, 413);
 }
 
 static void expect_415(const char *method, const char *path, const char *content_type) {
-    http_req_t *req = content_type ? req_of(method, path, "{}", "Content-Type", content_type, END)
-                                   : req_of(method, path, "{}", END);
+    http_req_t *req = content_type
+                          ? req_of(method, path, "{}", "Content-Type", content_type, TEST_END)
+                          : req_of(method, path, "{}", TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_problem(req, 415, "request body must be application/json");
 }
@@ -254,32 +250,32 @@ static void test_415(void **state) {
     const char *fine[] = {"application/json", "application/json; charset=utf-8", "Application/JSON",
                           " application/json", "application/json ;q=1"};
     for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
-        assert_routed(req_of("POST", "/things", "{}", "Content-Type", fine[i], END), h_post,
+        assert_routed(req_of("POST", "/things", "{}", "Content-Type", fine[i], TEST_END), h_post,
                       "/things");
     /* a mutation without a body needs no Content-Type */
-    assert_routed(req_of("POST", "/things", NULL, END), h_post, "/things");
+    assert_routed(req_of("POST", "/things", NULL, TEST_END), h_post, "/things");
     /* only POST, PUT and PATCH are held to it */
-    assert_routed(req_of("GET", "/things", "{}", "Content-Type", "text/plain", END), h_get,
+    assert_routed(req_of("GET", "/things", "{}", "Content-Type", "text/plain", TEST_END), h_get,
                   "/things");
-    assert_routed(req_of("DELETE", "/gone", "{}", "Content-Type", "text/plain", END), h_delete,
+    assert_routed(req_of("DELETE", "/gone", "{}", "Content-Type", "text/plain", TEST_END), h_delete,
                   "/gone");
 }
 
 static void test_429(void **state) {
     /* RATE_LIMIT_TEST_LOGIN=60/2: two at once, then one a second, per client address */
     for (int i = 0; i < 2; i++)
-        assert_routed(req_of("POST", "/login", NULL, END), h_post, "/login");
-    http_req_t *req = req_of("POST", "/login", NULL, END);
+        assert_routed(req_of("POST", "/login", NULL, TEST_END), h_post, "/login");
+    http_req_t *req = req_of("POST", "/login", NULL, TEST_END);
     assert_int_equal(http_dispatch(req), 1);
     assert_problem(req, 429, "too many requests; try again later");
     assert_string_equal(out_header(req, "Retry-After"), "1");
     /* another client is not affected */
-    req = req_of("POST", "/login", NULL, END);
+    req = req_of("POST", "/login", NULL, TEST_END);
     str_copy(req->client, "192.0.2.8", sizeof req->client);
     assert_int_equal(http_dispatch(req), 0);
     /* the route's other methods and other routes are not limited */
     for (int i = 0; i < 3; i++)
-        assert_routed(req_of("GET", "/things", NULL, END), h_get, "/things");
+        assert_routed(req_of("GET", "/things", NULL, TEST_END), h_get, "/things");
 }
 
 int main(void) {

@@ -10,7 +10,7 @@
  * Cleanups: a failed assertion longjmps out of the test body, so what the body opened is
  * only released if a teardown releases it. The body registers it with test_defer() (or a
  * typed helper: test_defer_store(), test_defer_filter(), test_defer_json(), test_defer_free(),
- * test_defer_ratelimit(), test_thread());
+ * test_defer_ratelimit(), test_defer_req() (with http_internal.h), test_thread());
  * test_cleanup(), as the test's teardown or called from it, runs what was registered,
  * newest first. test_release() runs one registered cleanup early. Main thread only. */
 #ifndef TIZZA_TESTLIB_H
@@ -186,6 +186,13 @@ static inline void test_ratelimit_free(void *rl) { ratelimit_free(rl); }
 static inline ratelimit_t *test_defer_ratelimit(ratelimit_t *rl) {
     return test_defer(test_ratelimit_free, rl);
 }
+
+#ifdef TIZZA_HTTP_INTERNAL_H /* requests made by hand (http_internal.h included first) */
+static inline void test_req_free(void *req) { http_req_free(req); }
+static inline http_req_t *test_defer_req(http_req_t *req) { return test_defer(test_req_free, req); }
+/* Ends a varargs list of name, value pairs. */
+#define TEST_END ((const char *)NULL)
+#endif
 
 static inline void test_thread_join(void *th) {
     pthread_join(*(pthread_t *)th, NULL);

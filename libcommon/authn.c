@@ -26,6 +26,7 @@
  * signs with its own key, does not link libcurl). */
 #include "authn.h"
 
+#include "alloc.h"
 #include "config.h"
 #include "log.h"
 
@@ -128,8 +129,7 @@ int authn_keys_from_env(void) {
     config_declare(authn_remote_config_vars);
     const char *env = config_str("AUTH_PUBLIC_KEY");
     if (!env) return 0;
-    char *list = strdup(env), *save = NULL;
-    if (!list) return -1;
+    char *list = xstrdup(env), *save = NULL;
     token_key_t k[AUTHN_MAX_KEYS];
     int n = 0, rc = 1;
     for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
@@ -281,7 +281,7 @@ static char *request_token(http_req_t *req) {
         }
     }
     const char *cookie = http_cookie(req, AUTHN_COOKIE);
-    return cookie ? strdup(cookie) : NULL;
+    return cookie ? xstrdup(cookie) : NULL;
 }
 
 /* 0 valid (*u filled), 1 no credentials, -1 invalid. Never answers. */

@@ -12,6 +12,7 @@
  * failed attempt is retried with exponential backoff (100 ms doubling up to 2 s) until
  * wait_ms has passed; each attempt's timeout is what is left, between 0.5 s and 5 s.
  * libcurl is initialised once, on first use. */
+#include "alloc.h"
 #include "authn.h"
 
 #include "config.h"
@@ -37,8 +38,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
     body_t *b = ud;
     size_t n = size * nmemb;
     if (b->len + n > JWKS_MAX_BODY) return 0; /* aborts the transfer */
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (!grown) return 0;
+    char *grown = xrealloc(b->data, b->len + n + 1);
     memcpy(grown + b->len, p, n);
     b->len += n;
     grown[b->len] = '\0';
@@ -112,8 +112,7 @@ int authn_fetch_jwks(const char *auth_url, int wait_ms) {
     pthread_once(&curl_once, curl_init_once);
     size_t base = strlen(auth_url);
     while (base && auth_url[base - 1] == '/') base--;
-    char *url = malloc(base + sizeof JWKS_PATH);
-    if (!url) return -1;
+    char *url = xmalloc(base + sizeof JWKS_PATH);
     memcpy(url, auth_url, base);
     memcpy(url + base, JWKS_PATH, sizeof JWKS_PATH);
 

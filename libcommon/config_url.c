@@ -11,6 +11,7 @@
  * An unset or empty variable means the default, which is validated like a value; an
  * invalid value is fatal through config_fail(), like every getter of config.c. Meant for
  * start-up, but the URL list is mutex-protected anyway. */
+#include "alloc.h"
 #include "config.h"
 
 #include <curl/curl.h>
@@ -29,8 +30,7 @@ static pthread_mutex_t url_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Keeps a copy of v[0..len) until exit. */
 static const char *url_keep(const char *v, size_t len) {
-    struct url_copy *u = malloc(sizeof *u + len + 1);
-    if (!u) config_fail("(memory)", "out of memory");
+    struct url_copy *u = xmalloc(sizeof *u + len + 1);
     memcpy(u->text, v, len);
     u->text[len] = '\0';
 

@@ -1,6 +1,8 @@
 /* conn -- connection limits and deadlines beside evhttp; see conn.h. */
 #include "conn.h"
 
+#include "alloc.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -142,8 +144,7 @@ void conn_config_from_env(conn_config_t *cfg) {
 }
 
 conn_shared_t *conn_shared_new(const conn_config_t *cfg) {
-    conn_shared_t *sh = calloc(1, sizeof *sh);
-    if (!sh) abort();
+    conn_shared_t *sh = xcalloc(1, sizeof *sh);
     sh->cfg = *cfg;
     pthread_mutex_init(&sh->mu, NULL);
     pthread_mutex_init(&sh->spare_mu, NULL);
@@ -215,8 +216,7 @@ static int client_add(conn_shared_t *sh, const char *addr, int delta) {
     struct client_count **found = tfind(&key, &sh->clients, cmp_addr);
     struct client_count *cc = found ? *found : NULL;
     if (!cc && delta > 0) {
-        cc = calloc(1, sizeof *cc);
-        if (!cc) abort();
+        cc = xcalloc(1, sizeof *cc);
         str_copy(cc->addr, addr, sizeof cc->addr);
         tsearch(cc, &sh->clients, cmp_addr);
     }
@@ -327,8 +327,7 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         int nv = evbuffer_peek(buf, (ev_ssize_t)info->n_added, &at, v, 8);
         struct evbuffer_iovec *vs = v;
         if (nv > 8) {
-            vs = malloc((size_t)nv * sizeof *vs);
-            if (!vs) abort();
+            vs = xmalloc((size_t)nv * sizeof *vs);
             evbuffer_peek(buf, (ev_ssize_t)info->n_added, &at, vs, nv);
         }
         int status = 0;
@@ -353,8 +352,7 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
     conn_guard_t *g = arg;
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) return NULL;
-    conn_t *c = calloc(1, sizeof *c);
-    if (!c) abort();
+    conn_t *c = xcalloc(1, sizeof *c);
     c->g = g;
     c->bev = bev;
     c->since = now();
@@ -573,8 +571,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
 
 conn_guard_t *conn_guard_new(conn_shared_t *sh, struct event_base *base, struct evhttp *http,
                              struct evhttp_bound_socket *bound, conn_lost_fn lost, void *arg) {
-    conn_guard_t *g = calloc(1, sizeof *g);
-    if (!g) abort();
+    conn_guard_t *g = xcalloc(1, sizeof *g);
     g->sh = sh;
     g->base = base;
     g->lost = lost;

@@ -113,22 +113,22 @@ int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u) {
 struct create {
     http_req_t *req;
     const authn_user_t *u;
-    int (*write)(store_t *, void *);
+    store_txn_fn write;
     void *arg;
 };
 
 /* One run of erased_create()'s transaction. */
-static int create_run(store_t *s, void *arg) {
+static store_rc_t create_run(store_t *s, void *arg) {
     struct create *c = arg;
     int rc = lookup(s, c->u->id);
     if (rc == STORE_RETRY) return rc; /* not answered: runs again */
-    if (allow(c->req, rc) != 0) return ERASED_ANSWERED;
+    if (allow(c->req, rc) != 0) return STORE_ABORTED;
     rc = c->write(s, c->arg);
     return rc == STORE_OK ? erased_guard(s, c->u->id) : rc;
 }
 
-int erased_create(http_req_t *req, store_t *s, const authn_user_t *u,
-                  int (*write)(store_t *s, void *arg), void *arg) {
+store_rc_t erased_create(http_req_t *req, store_t *s, const authn_user_t *u, store_txn_fn write,
+                         void *arg) {
     struct create c = {req, u, write, arg};
     return store_transact(s, create_run, &c);
 }

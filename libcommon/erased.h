@@ -108,20 +108,18 @@ int erased_require_writer(http_req_t *req, store_t *s, authn_user_t *u);
  * store error (STORE_RETRY when a concurrent transaction created the guard first). */
 int erased_guard(store_t *s, const char *user_id);
 
-/* erased_create(): the check refused the writer, or failed, and answered. */
-#define ERASED_ANSWERED 90
-
 /* The transaction of a handler that CREATES data, through store_transact(), for the caller
  * `u` the handler has already authenticated (authn_require(): 401 before a body's 400, and
  * the token is verified once): the deleted-account check of erased_require_writer(), then
  * write(s, arg) (the handler's reads and writes), then the
  * writer's guard; committed, or rolled back and run again on STORE_RETRY (at most
  * STORE_TRANSACT_TRIES runs). write() must therefore be re-runnable (store_transact()).
- * Returns STORE_OK once committed; ERASED_ANSWERED when the check answered (401/503);
- * otherwise, everything rolled back and nothing answered, write()'s own code (anything but
- * STORE_OK/STORE_RETRY: pick values >= 100) or the store error -- STORE_RETRY when every
- * run conflicted -- which the caller answers (http_reply_store_error for a store error). */
-int erased_create(http_req_t *req, store_t *s, const authn_user_t *u,
-                  int (*write)(store_t *s, void *arg), void *arg);
+ * Returns STORE_OK once committed. STORE_ABORTED when the check answered (401/503:
+ * http_replied(req) is then true) or write() returned it (its reason is in arg, and nothing
+ * is answered). Otherwise, everything rolled back and nothing answered, write()'s store code
+ * or the store error -- STORE_RETRY when every run conflicted -- which the caller answers
+ * (http_reply_store_error for a store error). */
+store_rc_t erased_create(http_req_t *req, store_t *s, const authn_user_t *u, store_txn_fn write,
+                         void *arg);
 
 #endif

@@ -35,6 +35,7 @@
  * dead-letters them to the queue's dead-letter queue by its arguments. */
 #include "events.h"
 
+#include "alloc.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -175,9 +176,9 @@ struct mq {
 };
 
 static bool url_valid(const char *url) {
-    char *copy = strdup(url);
+    char *copy = xstrdup(url);
     struct amqp_connection_info info;
-    bool ok = copy && amqp_parse_url(copy, &info) == AMQP_STATUS_OK;
+    bool ok = amqp_parse_url(copy, &info) == AMQP_STATUS_OK;
     free(copy);
     return ok;
 }
@@ -233,9 +234,9 @@ static void mq_close(struct mq *m, bool graceful) {
 
 /* Opens socket, logs in, opens channel 1. */
 static int mq_connect(struct mq *m) {
-    char *copy = strdup(m->url);
+    char *copy = xstrdup(m->url);
     struct amqp_connection_info info;
-    if (!copy || amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
+    if (amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
         snprintf(m->err, sizeof m->err, "malformed AMQP URL");
         free(copy);
         return -1;
@@ -471,7 +472,7 @@ static int relay_ensure_exchange(outbox_relay_t *r, const char *name) {
     for (i = 0; i < n && r->extra_exchanges[i]; i++)
         if (strcmp(name, r->extra_exchanges[i]) == 0) return 0;
     if (mq_declare_exchange(&r->mq, name) != 0) return -1;
-    if (i < n) r->extra_exchanges[i] = strdup(name);
+    if (i < n) r->extra_exchanges[i] = xstrdup(name);
     return 0;
 }
 
@@ -762,12 +763,11 @@ outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char 
         log_msg(LOG_ERROR, "outbox relay: invalid AMQP URL or arguments");
         return NULL;
     }
-    outbox_relay_t *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    outbox_relay_t *r = xcalloc(1, sizeof *r);
     r->store = s;
     r->topo = topo;
-    r->producer = strdup(producer);
-    r->mq.url = strdup(amqp_url);
+    r->producer = xstrdup(producer);
+    r->mq.url = xstrdup(amqp_url);
     backoff_reset(&r->backoff);
     atomic_init(&r->backlog, 0);
     atomic_init(&r->connected, false);
@@ -777,7 +777,7 @@ outbox_relay_t *outbox_relay_start(store_t *s, const char *amqp_url, const char 
     metrics_help("tizza_amqp_publish_errors_total", "counter",
                  "Publishes that failed or were nacked");
     metrics_help("tizza_amqp_reconnects_total", "counter", "AMQP reconnection attempts");
-    if (!r->producer || !r->mq.url || pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+    if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
         waiter_destroy(&r->w);
         free(r->producer);
         free(r->mq.url);
@@ -867,28 +867,29 @@ static const char *event_malformed(const cJSON *ev, int major) {
 }
 
 /* One run of a delivery's transaction (store_transact): processed_events, the handler, the
- * processed mark. Its outcome, when it is not a plain commit, is left in `out`. */
+ * processed mark. Its outcome, when it is not a plain commit, is left in `out` (and the run
+ * returns STORE_ABORTED, or a store code). */
 struct handler_run {
     const event_consumer_spec_t *spec;
     const cJSON *ev;
     enum outcome out;
 };
 
-#define RUN_SEEN    100 /* processed already: nothing to do */
-#define RUN_REFUSED 101 /* the handler returned EVENT_RETRY or EVENT_POISON */
-
-static int handler_txn(store_t *s, void *arg) {
+static store_rc_t handler_txn(store_t *s, void *arg) {
     struct handler_run *r = arg;
     const char *id = row_str(r->ev, "event_id");
     cJSON *seen = NULL;
     int rc = store_get(s, PROCESSED, id, &seen);
     cJSON_Delete(seen);
-    if (rc == STORE_OK) return RUN_SEEN;
+    if (rc == STORE_OK) { /* processed already: nothing to do */
+        r->out = OUT_DUPLICATE;
+        return STORE_ABORTED;
+    }
     if (rc != STORE_NOTFOUND) return rc;
     int hr = r->spec->fn(s, r->ev, r->spec->ctx);
     if (hr != EVENT_OK) {
         r->out = hr == EVENT_POISON ? OUT_POISON : OUT_RETRY;
-        return RUN_REFUSED;
+        return STORE_ABORTED;
     }
     char now[32];
     iso_now(now);
@@ -910,8 +911,7 @@ static enum outcome run_handler(event_consumer_t *c, const event_consumer_spec_t
     int rc = store_transact(c->store, handler_txn, &r);
     switch (rc) {
     case STORE_OK: return OUT_OK;
-    case RUN_SEEN: return OUT_DUPLICATE;
-    case RUN_REFUSED: return r.out;
+    case STORE_ABORTED: return r.out;
     case STORE_CONFLICT: return OUT_DUPLICATE; /* the processed mark: a twin won */
     default: log_msg(LOG_ERROR, "consumer %s: %s", spec->queue, store_errmsg()); return OUT_RETRY;
     }
@@ -943,11 +943,7 @@ static int republish(event_consumer_t *c, const char *queue, const amqp_message_
                      long attempts) {
     amqp_basic_properties_t p = msg->properties;
     int old = (p._flags & AMQP_BASIC_HEADERS_FLAG) ? p.headers.num_entries : 0;
-    amqp_table_entry_t *entries = calloc((size_t)old + 1, sizeof *entries);
-    if (!entries) {
-        snprintf(c->mq.err, sizeof c->mq.err, "out of memory");
-        return -1;
-    }
+    amqp_table_entry_t *entries = xcalloc((size_t)old + 1, sizeof *entries);
     int n = 0;
     for (int i = 0; i < old; i++) {
         const amqp_table_entry_t *e = &p.headers.entries[i];
@@ -1161,31 +1157,28 @@ event_consumer_t *event_consumer_start(store_t *s, const char *amqp_url, const t
     }
     for (int i = 0; i < nspecs; i++)
         if (!spec_complete(topo, &specs[i])) return NULL;
-    event_consumer_t *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
+    event_consumer_t *c = xcalloc(1, sizeof *c);
     c->store = s;
     c->topo = topo;
     c->prefetch = prefetch > 0 ? (prefetch > 65535 ? 65535 : prefetch) : 10;
-    c->mq.url = strdup(amqp_url);
-    c->specs = calloc((size_t)nspecs, sizeof *c->specs);
+    c->mq.url = xstrdup(amqp_url);
+    c->specs = xcalloc((size_t)nspecs, sizeof *c->specs);
     pthread_mutex_init(&c->cb_mu, NULL);
     waiter_init(&c->w);
     backoff_reset(&c->backoff);
     atomic_init(&c->connected, false);
-    bool ok = c->mq.url && c->specs;
-    for (int i = 0; ok && i < nspecs; i++) {
+    for (int i = 0; i < nspecs; i++) {
         const topology_queue_t *q = topology_queue(topo, specs[i].queue);
         c->specs[i] = specs[i];
-        c->specs[i].queue = strdup(specs[i].queue);
-        c->specs[i].exchange = strdup(q ? q->exchange : specs[i].exchange);
-        c->specs[i].binding = strdup(q ? q->binding : specs[i].binding);
+        c->specs[i].queue = xstrdup(specs[i].queue);
+        c->specs[i].exchange = xstrdup(q ? q->exchange : specs[i].exchange);
+        c->specs[i].binding = xstrdup(q ? q->binding : specs[i].binding);
         c->nspecs = i + 1;
-        ok = c->specs[i].queue && c->specs[i].exchange && c->specs[i].binding;
     }
     metrics_help("tizza_events_consumed_total", "counter",
                  "Deliveries handled, by queue and result");
     metrics_help("tizza_amqp_reconnects_total", "counter", "AMQP reconnection attempts");
-    if (!ok || pthread_create(&c->thread, NULL, consumer_main, c) != 0) {
+    if (pthread_create(&c->thread, NULL, consumer_main, c) != 0) {
         consumer_free(c);
         return NULL;
     }

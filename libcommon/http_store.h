@@ -8,8 +8,8 @@
  * say nothing about this request anyway. STORE_NOTFOUND and STORE_CONFLICT are no failures:
  * they mean what the handler makes of them (404, 409, ...) and are not answered here.
  *
- * Apart from http.c (as json_body.c is) so that code answering through the unit tests' stub
- * http functions can use it without pulling http.o in. */
+ * Apart from http_req.c (as json_body.c is) so that code answering through the unit tests'
+ * stub http functions can use it without pulling http_req.o in. */
 #ifndef TIZZA_HTTP_STORE_H
 #define TIZZA_HTTP_STORE_H
 

@@ -1,6 +1,6 @@
 /* json_body.c -- json_body() (contract: json.h), apart from json.c because it answers
- * through http.c: code that validates JSON without serving HTTP (the unit tests, which stub
- * the few http functions they need) then does not pull http.c out of libcommon.a.
+ * through http_req.c: code that validates JSON without serving HTTP (the unit tests, which
+ * stub the few http functions they need) then does not pull http_req.c out of libcommon.a.
  *
  * Order: http_json_body() (a JSON object, else 400), then the whole text must be valid
  * UTF-8 (else 400 "request body must be valid UTF-8", before any member name can be echoed

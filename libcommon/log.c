@@ -24,6 +24,7 @@
  * before that the defaults are service "tizza", level info, JSON. */
 #include "log.h"
 
+#include "alloc.h"
 #include "config.h"
 #include "util.h"
 
@@ -105,10 +106,6 @@ static void move_fields(cJSON *line, cJSON *fields) {
 static char *render_json(const char *ts, enum log_level level, const char *msg, cJSON *fields,
                          size_t *len) {
     cJSON *line = cJSON_CreateObject();
-    if (!line) {
-        cJSON_Delete(fields);
-        return NULL;
-    }
     cJSON_AddStringToObject(line, "ts", ts);
     cJSON_AddStringToObject(line, "level", level_name(level));
     cJSON_AddStringToObject(line, "service", log_service);
@@ -117,15 +114,12 @@ static char *render_json(const char *ts, enum log_level level, const char *msg, 
 
     char *body = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
-    if (!body) return NULL;
     size_t n = strlen(body);
-    char *out = malloc(n + 2);
-    if (out) {
-        memcpy(out, body, n);
-        out[n] = '\n';
-        out[n + 1] = '\0';
-        *len = n + 1;
-    }
+    char *out = xmalloc(n + 2);
+    memcpy(out, body, n);
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    *len = n + 1;
     cJSON_free(body);
     return out;
 }
@@ -198,12 +192,10 @@ void log_fields(enum log_level level, const char *msg, cJSON *fields) {
 
 void log_msg(enum log_level level, const char *fmt, ...) {
     if (!log_enabled(level)) return;
-    char *msg = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(&msg, fmt, ap);
+    char *msg = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0) return;
     log_fields(level, msg, NULL);
     free(msg);
 }

@@ -24,6 +24,8 @@
  * LeakSanitizer sees no leftovers. The registry stays usable after a reset. */
 #include "metrics.h"
 
+#include "alloc.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -70,14 +72,11 @@ static bool atexit_done;
 
 /* --- registry (all called with the lock held) ------------------------------------------ */
 
-/* Room for element n of an array of `cap` elements: the (maybe moved) array, or NULL with
- * the old array untouched. */
+/* Room for element n of an array of `cap` elements: the (maybe moved) array. */
 static void *grow(void *arr, size_t *cap, size_t n, size_t elem) {
     if (n < *cap) return arr;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = realloc(arr, ncap * elem);
-    if (p) *cap = ncap;
-    return p;
+    *cap = *cap ? *cap * 2 : 8;
+    return xrealloc(arr, *cap * elem);
 }
 
 static struct family *family_get(const char *name) {
@@ -85,14 +84,9 @@ static struct family *family_get(const char *name) {
         if (strcmp(families[i]->name, name) == 0) return families[i];
 
     if (!atexit_done) atexit_done = atexit(metrics_reset) == 0;
-    void *arr = grow(families, &cap_families, nfamilies, sizeof *families);
-    if (!arr) return NULL;
-    families = arr;
-    struct family *f = calloc(1, sizeof *f);
-    if (!f || !(f->name = strdup(name))) {
-        free(f);
-        return NULL;
-    }
+    families = grow(families, &cap_families, nfamilies, sizeof *families);
+    struct family *f = xcalloc(1, sizeof *f);
+    f->name = xstrdup(name);
     families[nfamilies++] = f;
     return f;
 }
@@ -101,18 +95,12 @@ static struct series *series_get(const char *name, const char *labels, enum seri
     if (!name) return NULL;
     if (!labels) labels = "";
     struct family *f = family_get(name);
-    if (!f) return NULL;
     for (size_t i = 0; i < f->nseries; i++)
         if (strcmp(f->series[i]->labels, labels) == 0) return f->series[i];
 
-    void *arr = grow(f->series, &f->cap, f->nseries, sizeof *f->series);
-    if (!arr) return NULL;
-    f->series = arr;
-    struct series *s = calloc(1, sizeof *s);
-    if (!s || !(s->labels = strdup(labels))) {
-        free(s);
-        return NULL;
-    }
+    f->series = grow(f->series, &f->cap, f->nseries, sizeof *f->series);
+    struct series *s = xcalloc(1, sizeof *s);
+    s->labels = xstrdup(labels);
     s->kind = kind;
     f->series[f->nseries++] = s;
     if (kind == SERIES_HISTOGRAM) f->has_histogram = true;
@@ -168,15 +156,13 @@ void metrics_help(const char *name, const char *type, const char *help) {
     if (!name) return;
     pthread_mutex_lock(&lock);
     struct family *f = family_get(name);
-    if (f) {
-        if (type) {
-            free(f->type);
-            f->type = strdup(type);
-        }
-        if (help) {
-            free(f->help);
-            f->help = strdup(help);
-        }
+    if (type) {
+        free(f->type);
+        f->type = xstrdup(type);
+    }
+    if (help) {
+        free(f->help);
+        f->help = xstrdup(help);
     }
     pthread_mutex_unlock(&lock);
 }

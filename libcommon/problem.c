@@ -52,7 +52,7 @@ static void add_text(cJSON *obj, const char *name, const char *value) {
         return;
     }
     char *clean = utf8_scrub(value, n, NULL);
-    if (clean) cJSON_AddStringToObject(obj, name, clean);
+    cJSON_AddStringToObject(obj, name, clean);
     free(clean);
 }
 
@@ -64,7 +64,6 @@ const char *problem_title(int status) {
 
 cJSON *problem_new(int status, const char *detail) {
     cJSON *p = cJSON_CreateObject();
-    if (!p) return NULL;
     const char *title = problem_title(status);
     cJSON_AddStringToObject(p, "type", "about:blank");
     cJSON_AddStringToObject(p, "title", title);
@@ -82,13 +81,9 @@ void problem_add_error(cJSON *problem, const char *field, const char *message) {
     }
     if (!errors) errors = cJSON_AddArrayToObject(problem, "errors");
     cJSON *e = cJSON_CreateObject();
-    if (!errors || !e) {
-        cJSON_Delete(e);
-        return;
-    }
     add_text(e, "field", field ? field : "");
     add_text(e, "message", message ? message : "is invalid");
-    if (!cJSON_AddItemToArray(errors, e)) cJSON_Delete(e);
+    cJSON_AddItemToArray(errors, e);
 }
 
 int problem_has_errors(const cJSON *problem) {

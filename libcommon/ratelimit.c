@@ -21,6 +21,8 @@
  * Ownership: the limiter owns its buckets and their key copies. */
 #include "ratelimit.h"
 
+#include "alloc.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -85,8 +87,7 @@ static bucket_t *find(ratelimit_t *rl, const char *key, uint64_t hash) {
 
 static void grow(ratelimit_t *rl) {
     size_t n = rl->nslots * 2;
-    bucket_t **slots = calloc(n, sizeof *slots);
-    if (!slots) return; /* keep the longer chains; still correct */
+    bucket_t **slots = xcalloc(n, sizeof *slots);
     for (size_t i = 0; i < rl->nslots; i++) {
         bucket_t *b = rl->slots[i], *next;
         for (; b; b = next) {
@@ -133,13 +134,8 @@ static void drop(ratelimit_t *rl, bucket_t *b) {
 static bucket_t *add(ratelimit_t *rl, const char *key, uint64_t hash, uint64_t now) {
     if (rl->count >= RATELIMIT_MAX_KEYS && rl->oldest) drop(rl, rl->oldest);
     if (rl->count >= rl->nslots) grow(rl);
-    bucket_t *b = calloc(1, sizeof *b);
-    if (!b) return NULL;
-    b->key = strdup(key);
-    if (!b->key) {
-        free(b);
-        return NULL;
-    }
+    bucket_t *b = xcalloc(1, sizeof *b);
+    b->key = xstrdup(key);
     b->hash = hash;
     b->tokens = rl->burst;
     b->last_ns = now;
@@ -178,13 +174,8 @@ static int retry_after(const ratelimit_t *rl, double tokens) {
 
 ratelimit_t *ratelimit_new(double per_minute, double burst) {
     if (!isfinite(per_minute) || !isfinite(burst) || per_minute <= 0 || burst < 1) return NULL;
-    ratelimit_t *rl = calloc(1, sizeof *rl);
-    if (!rl) return NULL;
-    rl->slots = calloc(RATELIMIT_INITIAL_SLOTS, sizeof *rl->slots);
-    if (!rl->slots) {
-        free(rl);
-        return NULL;
-    }
+    ratelimit_t *rl = xcalloc(1, sizeof *rl);
+    rl->slots = xcalloc(RATELIMIT_INITIAL_SLOTS, sizeof *rl->slots);
     rl->nslots = RATELIMIT_INITIAL_SLOTS;
     rl->rate = per_minute / 60.0;
     rl->burst = burst;
@@ -210,17 +201,15 @@ bool ratelimit_take(ratelimit_t *rl, const char *key, int *retry_after_s) {
     sweep(rl, now);
     bucket_t *b = find(rl, key, hash);
     if (!b) b = add(rl, key, hash, now);
-    if (b) { /* out of memory: let the request through rather than fail it */
-        b->tokens = tokens_at(rl, b, now);
-        if (now > b->last_ns) b->last_ns = now;
-        list_unlink(rl, b);
-        list_push_newest(rl, b);
-        if (b->tokens >= 1.0) {
-            b->tokens -= 1.0;
-        } else {
-            ok = false;
-            if (retry_after_s) *retry_after_s = retry_after(rl, b->tokens);
-        }
+    b->tokens = tokens_at(rl, b, now);
+    if (now > b->last_ns) b->last_ns = now;
+    list_unlink(rl, b);
+    list_push_newest(rl, b);
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+    } else {
+        ok = false;
+        if (retry_after_s) *retry_after_s = retry_after(rl, b->tokens);
     }
     pthread_mutex_unlock(&rl->lock);
     return ok;

@@ -39,6 +39,7 @@
  * Ownership: the ctx owns its strings and memo values; results (*out) belong to the caller. */
 #include "remote.h"
 
+#include "alloc.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -356,15 +357,8 @@ static void traceparent_new(char out[TRACEPARENT_LEN + 1]) {
 remote_ctx_t *remote_ctx_new_with(const char *authorization, const char *request_id,
                                   const char *traceparent) {
     if (!remote_ready()) return NULL;
-    remote_ctx_t *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return NULL;
-    if (header_safe(authorization, REMOTE_HEADER_MAX)) {
-        ctx->authorization = strdup(authorization);
-        if (!ctx->authorization) {
-            free(ctx);
-            return NULL;
-        }
-    }
+    remote_ctx_t *ctx = xcalloc(1, sizeof *ctx);
+    if (header_safe(authorization, REMOTE_HEADER_MAX)) ctx->authorization = xstrdup(authorization);
     if (header_safe(request_id, sizeof ctx->request_id)) {
         str_copy(ctx->request_id, request_id, sizeof ctx->request_id);
     } else {
@@ -387,7 +381,7 @@ remote_ctx_t *remote_ctx_new(const http_req_t *inbound) {
     char *bearer = NULL;
     if (!auth || !*auth) {
         const char *token = http_cookie(inbound, "tizza_access");
-        if (token && *token && asprintf(&bearer, "Bearer %s", token) < 0) bearer = NULL;
+        if (token && *token) bearer = xasprintf("Bearer %s", token);
         auth = bearer;
     }
     remote_ctx_t *ctx =
@@ -416,8 +410,7 @@ static char *memo_key(const remote_model_t *m, const char *id) {
     const char *part[] = {m->base, "/api/", m->version, "/", m->entity, "/", id};
     size_t len[7], total = 1;
     for (int i = 0; i < 7; i++) total += len[i] = strlen(part[i]);
-    char *key = malloc(total), *at = key;
-    if (!key) return NULL;
+    char *key = xmalloc(total), *at = key;
     for (int i = 0; i < 7; i++) at = mempcpy(at, part[i], len[i]);
     *at = '\0';
     return key;
@@ -430,8 +423,7 @@ static struct memo_entry *memo_find(remote_ctx_t *ctx, const char *key) {
     return NULL;
 }
 
-/* Remembers key -> value (takes ownership of value, copies key). Best effort: without
- * memory the entry is simply not remembered. */
+/* Remembers key -> value (takes ownership of value, copies key). */
 static void memo_put(remote_ctx_t *ctx, const char *key, cJSON *value) {
     struct memo_entry *e = memo_find(ctx, key);
     if (e) {
@@ -442,14 +434,10 @@ static void memo_put(remote_ctx_t *ctx, const char *key, cJSON *value) {
     if (!ctx || !key) goto drop;
     if (ctx->nmemo == ctx->capmemo) {
         size_t cap = ctx->capmemo ? ctx->capmemo * 2 : 16;
-        struct memo_entry *m = realloc(ctx->memo, cap * sizeof *m);
-        if (!m) goto drop;
-        ctx->memo = m;
+        ctx->memo = xrealloc(ctx->memo, cap * sizeof *ctx->memo);
         ctx->capmemo = cap;
     }
-    char *k = strdup(key);
-    if (!k) goto drop;
-    ctx->memo[ctx->nmemo++] = (struct memo_entry){k, value};
+    ctx->memo[ctx->nmemo++] = (struct memo_entry){xstrdup(key), value};
     return;
 drop:
     cJSON_Delete(value);
@@ -493,9 +481,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
     if (b->len + add + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + add + 1) cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d) return 0;
-        b->data = d;
+        b->data = xrealloc(b->data, cap);
         b->cap = cap;
     }
     memcpy(b->data + b->len, p, add);
@@ -506,8 +492,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg) {
 
 static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value) {
     if (!list || !value || !*value) return list;
-    char *line = NULL;
-    if (asprintf(&line, "%s: %s", name, value) < 0) return list;
+    char *line = xasprintf("%s: %s", name, value);
     struct curl_slist *l = curl_slist_append(list, line);
     free(line);
     if (!l) { /* keep what we have; the caller checks the list it gets back */
@@ -726,16 +711,15 @@ static bool model_ok(remote_ctx_t *ctx, const remote_model_t *m) {
     return false;
 }
 
-/* {base}/api/{v}/{entity}[/{escaped id}][/{path}][?{query}], malloc'd (NULL: no memory). */
+/* {base}/api/{v}/{entity}[/{escaped id}][/{path}][?{query}], malloc'd; NULL when libcurl
+ * could not escape the id (its own allocation failed). */
 static char *model_url(const remote_model_t *m, const char *id, const char *path,
                        const char *query) {
     char *esc = id ? curl_easy_escape(NULL, id, 0) : NULL;
     if (id && !esc) return NULL;
-    char *url = NULL;
-    if (asprintf(&url, "%s/api/%s/%s%s%s%s%s%s%s", m->base, m->version, m->entity, esc ? "/" : "",
-                 esc ? esc : "", path && *path ? "/" : "", path ? path : "",
-                 query && *query ? "?" : "", query ? query : "") < 0)
-        url = NULL;
+    char *url = xasprintf("%s/api/%s/%s%s%s%s%s%s%s", m->base, m->version, m->entity,
+                          esc ? "/" : "", esc ? esc : "", path && *path ? "/" : "",
+                          path ? path : "", query && *query ? "?" : "", query ? query : "");
     curl_free(esc);
     return url;
 }
@@ -754,11 +738,7 @@ static int simple_call(remote_ctx_t *ctx, const remote_model_t *m, const char *m
     if (!url) return no_memory(ctx);
     char *payload = NULL;
     if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0 || strcmp(method, "PUT") == 0) {
-        payload = body ? cJSON_PrintUnformatted(body) : strdup("{}");
-        if (!payload) {
-            free(url);
-            return no_memory(ctx);
-        }
+        payload = body ? cJSON_PrintUnformatted(body) : xstrdup("{}");
     }
     bool retry =
         strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
@@ -791,7 +771,7 @@ int remote_get(remote_ctx_t *ctx, const remote_model_t *m, const char *id, cJSON
             return REMOTE_NOT_FOUND;
         }
         if (out) *out = cJSON_Duplicate(e->value, 1);
-        return (!out || *out) ? REMOTE_OK : no_memory(ctx);
+        return REMOTE_OK;
     }
     cJSON *entity = NULL;
     int err = simple_call(ctx, m, "GET", model_url(m, id, NULL, NULL), NULL, &entity);
@@ -829,8 +809,7 @@ static bool wanted(const char *const *ids, int i) {
 static int fetch_batch(remote_ctx_t *ctx, const remote_model_t *m, const char *const *todo, int n,
                        cJSON *found) {
     size_t qlen = 32 + (size_t)n * (ID_LEN + 1);
-    char *query = malloc(qlen);
-    if (!query) return no_memory(ctx);
+    char *query = xmalloc(qlen);
     size_t len = (size_t)snprintf(query, qlen, "limit=%d&ids=", n);
     for (int i = 0; i < n; i++)
         len += (size_t)snprintf(query + len, qlen - len, "%s%s", i ? "," : "", todo[i]);
@@ -872,11 +851,10 @@ int remote_get_many(remote_ctx_t *ctx, const remote_model_t *m, const char *cons
     *out = NULL;
     if (!model_ok(ctx, m)) return REMOTE_UNAVAILABLE;
     if (n < 0 || !ids) n = 0;
-    const char **todo = calloc((size_t)n + 1, sizeof *todo);
-    bool *want = calloc((size_t)n + 1, sizeof *want);
+    const char **todo = xcalloc((size_t)n + 1, sizeof *todo);
+    bool *want = xcalloc((size_t)n + 1, sizeof *want);
     cJSON *found = cJSON_CreateArray();
     int ntodo = 0, err = REMOTE_OK;
-    if (!todo || !want || !found) err = no_memory(ctx);
 
     /* want[i]: ids[i] is asked for (well-formed, not a repeat); those not remembered go
      * out, REMOTE_BATCH per request */
@@ -895,7 +873,6 @@ int remote_get_many(remote_ctx_t *ctx, const remote_model_t *m, const char *cons
     /* the answer, in the order asked: a copy of what the memo holds now, or (without a ctx)
      * the entity fetched */
     cJSON *arr = err == REMOTE_OK ? cJSON_CreateArray() : NULL;
-    if (err == REMOTE_OK && !arr) err = no_memory(ctx);
     for (int i = 0; arr && i < n; i++) {
         if (!want[i]) continue;
         cJSON *e = ctx ? NULL : find_by_id(found, ids[i]);

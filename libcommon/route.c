@@ -7,6 +7,8 @@
  * one by one, so a route_t pointer stays valid while more routes are added. */
 #include "route.h"
 
+#include "alloc.h"
+
 #include <event2/http.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,24 +39,7 @@ struct route_table {
     int n, cap;
 };
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) abort();
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t n) {
-    char *p = xmalloc(n + 1);
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-route_table_t *route_table_new(void) {
-    route_table_t *t = xmalloc(sizeof *t);
-    memset(t, 0, sizeof *t);
-    return t;
-}
+route_table_t *route_table_new(void) { return xcalloc(1, sizeof(route_table_t)); }
 
 static void route_free(route_t *r, void (*free_data)(void *)) {
     for (int i = 0; i < r->nsegs; i++) free(r->segs[i].text);
@@ -120,17 +105,15 @@ int route_add(route_table_t *t, const char *method, const char *pattern, void *d
     if (r) {
         if (route_method(r, m)) return -1;
     } else {
-        r = xmalloc(sizeof *r);
-        memset(r, 0, sizeof *r);
+        r = xcalloc(1, sizeof *r);
         if (parse_pattern(r, pattern) != 0) {
             route_free(r, NULL);
             return -1;
         }
-        r->pattern = xstrndup(pattern, strlen(pattern));
+        r->pattern = xstrdup(pattern);
         if (t->n == t->cap) {
             t->cap = t->cap ? 2 * t->cap : 16;
-            t->routes = realloc(t->routes, (size_t)t->cap * sizeof *t->routes);
-            if (!t->routes) abort();
+            t->routes = xrealloc(t->routes, (size_t)t->cap * sizeof *t->routes);
         }
         t->routes[t->n++] = r;
     }

@@ -34,7 +34,7 @@ typedef struct {
     size_t off, len;
 } route_param_t;
 
-/* An empty table; never NULL (aborts when out of memory). */
+/* An empty table. */
 route_table_t *route_table_new(void);
 /* Frees the table and its routes, calling free_data (when not NULL) on every registration's
  * data. NULL: nothing. */
@@ -56,7 +56,7 @@ route_t *route_at(const route_table_t *t, int i);
 const route_t *route_match(const route_table_t *t, const char *path,
                            route_param_t params[ROUTE_MAX_SEGS], int *nparams);
 /* A parameter's value: its segment of `path` percent-decoded ('+' stays '+'; a %00 ends
- * it), malloc'd (aborts when out of memory). */
+ * it), malloc'd. */
 char *route_param_value(const char *path, const route_param_t *p);
 
 /* The pattern as registered, e.g. "/api/v1/users/{id}"; lives as long as the table. */

@@ -19,8 +19,8 @@
  *  - The transaction flag (nested begin and commit without begin are refused here).
  *  - store_transact(), the retry loop around a transaction: STORE_RETRY (a MongoDB write
  *    conflict, see store.h) -- returned by begin, fn or commit, or reported by any operation
- *    of the run (store_fail() notes it per thread) even when fn turned it into a code of its
- *    own -- runs the whole transaction again, up to STORE_TRANSACT_TRIES
+ *    of the run (store_fail() notes it per thread) even when fn turned it into another code
+ *    -- runs the whole transaction again, up to STORE_TRANSACT_TRIES
  *    times, with a random pause that doubles each time (1-2 ms, 2-4, 4-8, 8-16: at most
  *    30 ms in all) so that two conflicting writers do not meet again at once. The pause
  *    blocks the calling thread, which is fine: SQLite, the store whose handlers run on the
@@ -45,7 +45,9 @@
  *    plugin would give it its own copy of store_err, so its messages would never reach
  *    store_errmsg().
  */
+#include "alloc.h"
 #include "config.h"
+#include "log.h"
 #include "store_internal.h"
 #include "util.h"
 
@@ -287,11 +289,7 @@ store_t *store_open(const char *url, const char *dbname, char *err, size_t errle
             return NULL;
         }
     }
-    store_t *s = calloc(1, sizeof *s);
-    if (!s) {
-        put_err(err, errlen, "store: out of memory");
-        return NULL;
-    }
+    store_t *s = xcalloc(1, sizeof *s);
     s->ops = ops;
     pthread_mutex_init(&s->mu, NULL);
     if (pthread_key_create(&s->key, tls_exit) != 0) {
@@ -369,7 +367,7 @@ int store_get(store_t *s, const char *coll, const char *id, cJSON **out) {
     struct store_keys sort = {.n = 1, .k = {{"id", false}}};
     store_filter_t f = {.conds = &cond, .n = 1};
     cJSON *arr = NULL;
-    int rc = cond.value ? s->ops->find(s, t, coll, &f, &sort, 1, 0, &arr) : STORE_ERR;
+    int rc = s->ops->find(s, t, coll, &f, &sort, 1, 0, &arr);
     cJSON_Delete(cond.value);
     if (rc != STORE_OK) return rc;
     *out = cJSON_DetachItemFromArray(arr, 0);
@@ -461,7 +459,6 @@ int store_update(store_t *s, const char *coll, const store_filter_t *f, const cJ
     if (!cJSON_GetArraySize(set) && !cJSON_GetArraySize(inc))
         return s->ops->count(s, t, coll, f, matched);
     cJSON *empty = cJSON_CreateObject();
-    if (!empty) return store_fail(STORE_ERR, "update: out of memory");
     int rc = s->ops->update(s, t, coll, f, set ? set : empty, inc ? inc : empty, matched);
     cJSON_Delete(empty);
     return rc;
@@ -498,7 +495,7 @@ int store_sample(store_t *s, const char *coll, const store_filter_t *f, long n, 
     if (!filter_ok(f, "sample")) return STORE_ERR;
     if (n <= 0) {
         *out = cJSON_CreateArray();
-        return *out ? STORE_OK : store_fail(STORE_ERR, "sample: out of memory");
+        return STORE_OK;
     }
     return s->ops->sample(s, t, coll, f, n, out);
 }
@@ -538,13 +535,27 @@ static void transact_pause(int tries) {
     nanosleep(&ts, NULL);
 }
 
-int store_transact(store_t *s, int (*fn)(store_t *, void *), void *arg) {
+/* fn's code is one of enum store_rc (store.h: a caller's own outcome goes into its arg). */
+static store_rc_t txn_code(int rc) {
+    switch (rc) {
+    case STORE_OK:
+    case STORE_NOTFOUND:
+    case STORE_CONFLICT:
+    case STORE_RETRY:
+    case STORE_ABORTED:
+    case STORE_ERR: return rc;
+    }
+    log_msg(LOG_ERROR, "store_transact: the function returned %d, no store code", rc);
+    abort();
+}
+
+store_rc_t store_transact(store_t *s, store_txn_fn fn, void *arg) {
     int rc = STORE_RETRY;
     for (int tries = 0; rc == STORE_RETRY && tries < STORE_TRANSACT_TRIES; tries++) {
         if (tries) transact_pause(tries);
         rc = store_begin(s);
         if (rc != STORE_OK) continue; /* STORE_RETRY runs again, anything else ends */
-        rc = fn(s, arg);
+        rc = txn_code(fn(s, arg));
         if (rc != STORE_OK && txn_conflict) rc = STORE_RETRY; /* however fn reported it */
         if (rc == STORE_OK) {
             rc = store_commit(s); /* ends the transaction, failed or not */
@@ -560,7 +571,7 @@ int store_transact(store_t *s, int (*fn)(store_t *, void *), void *arg) {
 
 /* ---- filters ----------------------------------------------------------------------- */
 
-store_filter_t *store_filter_new(void) { return calloc(1, sizeof(store_filter_t)); }
+store_filter_t *store_filter_new(void) { return xcalloc(1, sizeof(store_filter_t)); }
 
 void store_filter_free(store_filter_t *f) {
     if (!f) return;
@@ -603,8 +614,8 @@ static const char *cond_problem(enum store_op op, const cJSON *v) {
 static void filter_error(store_filter_t *f, const char *field, const char *why) {
     if (f->error) return;
     size_t n = strlen(why) + (field ? strlen(field) : 4) + 8;
-    f->error = malloc(n);
-    if (f->error) snprintf(f->error, n, "%s: %s", field ? field : "null", why);
+    f->error = xmalloc(n);
+    snprintf(f->error, n, "%s: %s", field ? field : "null", why);
 }
 
 void store_where(store_filter_t *f, const char *field, enum store_op op, cJSON *v) {
@@ -612,9 +623,7 @@ void store_where(store_filter_t *f, const char *field, enum store_op op, cJSON *
         cJSON_Delete(v);
         return;
     }
-    const char *why = !v                ? "no value (out of memory?)"
-                      : !name_ok(field) ? "bad field name"
-                                        : cond_problem(op, v);
+    const char *why = !v ? "no value" : !name_ok(field) ? "bad field name" : cond_problem(op, v);
     if (why) {
         filter_error(f, field, why);
         cJSON_Delete(v);
@@ -622,23 +631,11 @@ void store_where(store_filter_t *f, const char *field, enum store_op op, cJSON *
     }
     if (f->n == f->cap) {
         int cap = f->cap ? f->cap * 2 : 4;
-        struct store_cond *grown = realloc(f->conds, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            filter_error(f, field, "out of memory");
-            cJSON_Delete(v);
-            return;
-        }
-        f->conds = grown;
+        f->conds = xrealloc(f->conds, (size_t)cap * sizeof *f->conds);
         f->cap = cap;
     }
-    char *name = strdup(field);
-    if (!name) {
-        filter_error(f, field, "out of memory");
-        cJSON_Delete(v);
-        return;
-    }
     struct store_cond *c = &f->conds[f->n++];
-    c->field = name;
+    c->field = xstrdup(field);
     c->op = op;
     c->value = v;
 }

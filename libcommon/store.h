@@ -14,9 +14,10 @@
  * thread: store_begin() ... store_commit()/store_rollback(), with every call in between on
  * the same thread being part of the transaction. Nested begin is an error.
  *
- * Errors are return values: STORE_OK, STORE_NOTFOUND, STORE_CONFLICT (unique index),
- * STORE_RETRY (a transient transaction failure: run the whole transaction again), or
- * STORE_ERR (anything else: store_errmsg() tells what, per thread).
+ * Errors are return values (store_rc_t): STORE_OK, STORE_NOTFOUND, STORE_CONFLICT (unique
+ * index), STORE_RETRY (a transient transaction failure: run the whole transaction again), or
+ * STORE_ERR (anything else: store_errmsg() tells what, per thread). STORE_ABORTED is no store
+ * outcome: a store_transact() function returns it to stop for a reason of its own.
  *
  * STORE_RETRY comes from MongoDB only: its transactions are snapshot isolated, and when two
  * of them write the same document the loser aborts with WriteConflict (error labels
@@ -37,13 +38,14 @@
 typedef struct store store_t;
 typedef struct store_filter store_filter_t;
 
-enum store_rc {
+typedef enum store_rc {
     STORE_OK = 0,
     STORE_NOTFOUND = 1,
     STORE_CONFLICT = 2,
     STORE_RETRY = 3,
+    STORE_ABORTED = 4, /* store_transact(): fn stopped on its own account (see there) */
     STORE_ERR = -1,
-};
+} store_rc_t;
 
 enum store_op {
     STORE_EQ,     /* field == value (a missing field never equals) */
@@ -136,12 +138,18 @@ bool store_in_txn(store_t *s);
  * code fn made of it -- the whole transaction runs again after a short random pause (a few
  * ms, doubling), up to STORE_TRANSACT_TRIES runs in all. So fn must be re-runnable: it may run
  * several times, and it must reset whatever it fills for its caller on each run.
+ *
+ * fn returns store codes only. An outcome of the caller's own (a permission refused, an
+ * event seen before) goes into arg, and fn returns STORE_ABORTED: rolled back, not run
+ * again, and the caller reads why from arg. Any other value is a programming error: logged,
+ * then abort().
+ *
  * Returns STORE_OK once committed; otherwise everything is rolled back and the result is
- * fn's own (any value but STORE_OK and STORE_RETRY is returned as is, so a caller may use
- * codes of its own, e.g. >= 100), the store error of begin/commit, or STORE_RETRY when the
- * last run still conflicted. store_errmsg() tells the store failure, not the rollback's.
- * Inside a transaction it fails (STORE_ERR, nested). */
+ * fn's code (STORE_ABORTED, STORE_NOTFOUND, STORE_CONFLICT, STORE_ERR), the store error of
+ * begin/commit, or STORE_RETRY when the last run still conflicted. store_errmsg() tells the
+ * store failure, not the rollback's. Inside a transaction it fails (STORE_ERR, nested). */
 #define STORE_TRANSACT_TRIES 5
-int store_transact(store_t *s, int (*fn)(store_t *s, void *arg), void *arg);
+typedef store_rc_t (*store_txn_fn)(store_t *s, void *arg);
+store_rc_t store_transact(store_t *s, store_txn_fn fn, void *arg);
 
 #endif

@@ -62,6 +62,7 @@
  * allocation per query was most of the cost of a small `id IN (...)` lookup: malloc, page
  * faults, and glibc trimming the heap again on free).
  */
+#include "alloc.h"
 #include "store_internal.h"
 
 #include <errno.h>
@@ -155,11 +156,7 @@ static sqlite3 *sq_connect(const struct sq_store *q) {
 }
 
 static struct store_tls *sq_tls_open(store_t *s) {
-    struct sq_conn *c = calloc(1, sizeof *c);
-    if (!c) {
-        store_fail(STORE_ERR, "sqlite: out of memory");
-        return NULL;
-    }
+    struct sq_conn *c = xcalloc(1, sizeof *c);
     c->db = sq_connect(s->impl);
     if (!c->db) {
         free(c);
@@ -187,11 +184,7 @@ static void sq_tls_close(store_t *s, struct store_tls *t) {
 
 /* Creates every missing directory above path (mkdir -p of its parent). */
 static int sq_mkdirs(const char *path, char *err, size_t errlen) {
-    char *dir = strdup(path);
-    if (!dir) {
-        snprintf(err, errlen, "sqlite: out of memory");
-        return STORE_ERR;
-    }
+    char *dir = xstrdup(path);
     for (char *p = dir + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
@@ -243,8 +236,7 @@ static int sq_open(store_t *s, const char *url, const char *dbname, char *err, s
     static unsigned long memdbs;
     char tmp[256];
     const char *path = url + strlen("sqlite://");
-    struct sq_store *q = calloc(1, sizeof *q);
-    if (!q) return sq_open_fail(q, err, errlen, "sqlite: out of memory");
+    struct sq_store *q = xcalloc(1, sizeof *q);
     pthread_mutex_init(&q->write, NULL);
     if (!*path) return sq_open_fail(q, err, errlen, "sqlite: no path in url");
     q->memory = !strcmp(path, ":memory:");
@@ -256,8 +248,7 @@ static int sq_open(store_t *s, const char *url, const char *dbname, char *err, s
                sq_private_files(path, tmp, sizeof tmp) != STORE_OK) {
         return sq_open_fail(q, err, errlen, tmp);
     }
-    q->path = strdup(path);
-    if (!q->path) return sq_open_fail(q, err, errlen, "sqlite: out of memory");
+    q->path = xstrdup(path);
     /* One connection to check the file and switch it to WAL (kept for memdb). */
     q->anchor = sq_connect(q);
     if (!q->anchor) return sq_open_fail(q, err, errlen, store_errmsg());
@@ -322,13 +313,12 @@ static void sq_make_exact(cJSON *v) {
     }
 }
 
-/* Compact JSON text of v with exact numbers; malloc'd, NULL when out of memory. */
+/* Compact JSON text of v with exact numbers; malloc'd. */
 static char *sq_print(const cJSON *v) {
     char buf[32];
     if (!sq_inexact(v)) return cJSON_PrintUnformatted(v);
-    if (cJSON_IsNumber(v)) return sq_exact_text(v->valuedouble, buf) ? strdup(buf) : NULL;
+    if (cJSON_IsNumber(v) && sq_exact_text(v->valuedouble, buf)) return xstrdup(buf);
     cJSON *copy = cJSON_Duplicate(v, true);
-    if (!copy) return NULL;
     sq_make_exact(copy);
     char *text = cJSON_PrintUnformatted(copy);
     cJSON_Delete(copy);
@@ -353,12 +343,7 @@ static sqlite3_stmt *sq_prepare(struct sq_conn *c, const char *sql) {
         sq_err(c->db, "prepare");
         return NULL;
     }
-    char *copy = strdup(sql);
-    if (!copy) {
-        sqlite3_finalize(st);
-        store_fail(STORE_ERR, "sqlite: out of memory");
-        return NULL;
-    }
+    char *copy = xstrdup(sql);
     sqlite3_finalize(victim->st);
     free(victim->sql);
     *victim = (struct sq_stmt){copy, st, ++c->tick};
@@ -381,11 +366,10 @@ static void sq_bind(sqlite3_stmt *st, int i, const cJSON *v) {
     }
 }
 
-static bool sq_q_init(struct sq_q *q) {
+static void sq_q_init(struct sq_q *q) {
     q->sql = sqlite3_str_new(NULL);
     q->args = cJSON_CreateArray();
     q->nargs = 0;
-    return q->args != NULL;
 }
 
 static void sq_q_free(struct sq_q *q) {
@@ -393,9 +377,8 @@ static void sq_q_free(struct sq_q *q) {
     cJSON_Delete(q->args);
 }
 
-/* Adds v (owned) as the next parameter; returns its number, 0 when out of memory. */
+/* Adds v (owned) as the next parameter; returns its number. */
 static int sq_arg(struct sq_q *q, cJSON *v) {
-    if (!v) return 0;
     cJSON_AddItemToArray(q->args, v);
     return ++q->nargs;
 }
@@ -403,7 +386,7 @@ static int sq_arg(struct sq_q *q, cJSON *v) {
 /* Prepares q's SQL and binds its parameters. The statement stays owned by the cache:
  * the caller steps it and calls sq_done(). */
 static sqlite3_stmt *sq_q_stmt(struct sq_conn *c, struct sq_q *q) {
-    if (sqlite3_str_errcode(q->sql) != SQLITE_OK || q->nargs != cJSON_GetArraySize(q->args)) {
+    if (sqlite3_str_errcode(q->sql) != SQLITE_OK) { /* SQLite's own allocation failed */
         store_fail(STORE_ERR, "sqlite: out of memory");
         return NULL;
     }
@@ -445,20 +428,17 @@ static bool sq_known(struct sq_conn *c, const char *coll) {
 static void sq_remember(struct sq_conn *c, const char *coll) {
     if (c->ntables == c->captables) {
         int cap = c->captables ? c->captables * 2 : 8;
-        char **t = realloc(c->tables, (size_t)cap * sizeof *t);
-        if (!t) return; /* only a cache */
-        c->tables = t;
+        c->tables = xrealloc(c->tables, (size_t)cap * sizeof *c->tables);
         c->captables = cap;
     }
-    char *name = strdup(coll);
-    if (name) c->tables[c->ntables++] = name;
+    c->tables[c->ntables++] = xstrdup(coll);
 }
 
 /* 1 when the table exists (created first when create), 0 when it does not, or STORE_ERR. */
 static int sq_table(struct sq_conn *c, const char *coll, bool create) {
     if (sq_known(c, coll)) return 1;
     struct sq_q q;
-    if (!sq_q_init(&q)) return store_fail(STORE_ERR, "sqlite: out of memory");
+    sq_q_init(&q);
     int rc;
     if (create) {
         sqlite3_str_appendf(q.sql,
@@ -631,7 +611,7 @@ static int sq_docs(struct sq_conn *c, struct sq_q *q, cJSON **out) {
     sqlite3_stmt *st = sq_q_stmt(c, q);
     if (!st) return STORE_ERR;
     cJSON *arr = cJSON_CreateArray();
-    int rc = arr ? STORE_OK : store_fail(STORE_ERR, "sqlite: out of memory");
+    int rc = STORE_OK;
     int step;
     while (rc == STORE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         cJSON *doc = cJSON_ParseWithLength((const char *)sqlite3_column_text(st, 0),
@@ -668,7 +648,7 @@ static int sq_ensure_index(store_t *s, struct store_tls *t, const char *coll,
     if (!c || sq_table(c, coll, true) != 1) return STORE_ERR;
     if (fields->n == 1 && is_id(fields->k[0].field)) return STORE_OK; /* the primary key */
     struct sq_q q;
-    if (!sq_q_init(&q)) return store_fail(STORE_ERR, "sqlite: out of memory");
+    sq_q_init(&q);
     sqlite3_str_appendf(q.sql, "CREATE %sINDEX IF NOT EXISTS \"%s", unique ? "UNIQUE " : "", coll);
     for (int i = 0; i < fields->n; i++) sqlite3_str_appendf(q.sql, "__%s", fields->k[i].field);
     sqlite3_str_appendf(q.sql, "%s\" ON \"%s\"(", unique ? "__u" : "", coll);
@@ -687,10 +667,7 @@ static int sq_insert(store_t *s, struct store_tls *t, const char *coll, const cJ
     if (!c || sq_table(c, coll, true) != 1) return STORE_ERR;
     char *text = sq_print(doc);
     struct sq_q q;
-    if (!text || !sq_q_init(&q)) {
-        free(text);
-        return store_fail(STORE_ERR, "sqlite: out of memory");
-    }
+    sq_q_init(&q);
     sqlite3_str_appendf(q.sql, "INSERT INTO \"%s\"(id, doc) VALUES (?1, ?2)", coll);
     sq_arg(&q,
            cJSON_CreateStringReference(cJSON_GetObjectItemCaseSensitive(doc, "id")->valuestring));
@@ -711,7 +688,7 @@ static int sq_find(store_t *s, struct store_tls *t, const char *coll, const stor
         return *out ? STORE_OK : STORE_ERR;
     }
     struct sq_q q;
-    if (!sq_q_init(&q)) return store_fail(STORE_ERR, "sqlite: out of memory");
+    sq_q_init(&q);
     sqlite3_str_appendf(q.sql, "SELECT doc FROM \"%s\"", coll);
     sq_where(&q, f);
     for (int i = 0; i < sort->n; i++) {
@@ -736,7 +713,7 @@ static int sq_count(store_t *s, struct store_tls *t, const char *coll, const sto
     int exists = sq_table(c, coll, false);
     if (exists != 1) return exists ? STORE_ERR : STORE_OK;
     struct sq_q q;
-    if (!sq_q_init(&q)) return store_fail(STORE_ERR, "sqlite: out of memory");
+    sq_q_init(&q);
     sqlite3_str_appendf(q.sql, "SELECT count(*) FROM \"%s\"", coll);
     sq_where(&q, f);
     sqlite3_stmt *st = sq_q_stmt(c, &q);
@@ -761,12 +738,12 @@ static int sq_update(store_t *s, struct store_tls *t, const char *coll, const st
     int exists = sq_table(c, coll, false);
     if (exists != 1) return exists ? STORE_ERR : STORE_OK;
     struct sq_q q;
-    if (!sq_q_init(&q)) return store_fail(STORE_ERR, "sqlite: out of memory");
+    sq_q_init(&q);
     sqlite3_str_appendf(q.sql, "UPDATE \"%s\" SET doc = json_set(doc", coll);
     const cJSON *m;
     cJSON_ArrayForEach(m, set) {
         char *json = sq_print(m);
-        int n = json ? sq_arg(&q, cJSON_CreateString(json)) : 0;
+        int n = sq_arg(&q, cJSON_CreateString(json));
         free(json);
         sqlite3_str_appendf(q.sql, ", '$.%s', json(?%d)", m->string, n);
     }
@@ -796,7 +773,7 @@ static int sq_delete(store_t *s, struct store_tls *t, const char *coll, const st
     int exists = sq_table(c, coll, false);
     if (exists != 1) return exists ? STORE_ERR : STORE_OK;
     struct sq_q q;
-    if (!sq_q_init(&q)) return store_fail(STORE_ERR, "sqlite: out of memory");
+    sq_q_init(&q);
     sqlite3_str_appendf(q.sql, "DELETE FROM \"%s\"", coll);
     sq_where(&q, f);
     int rc = sq_run(c, &q, "delete");
@@ -815,7 +792,7 @@ static int sq_sample(store_t *s, struct store_tls *t, const char *coll, const st
         return *out ? STORE_OK : STORE_ERR;
     }
     struct sq_q q;
-    if (!sq_q_init(&q)) return store_fail(STORE_ERR, "sqlite: out of memory");
+    sq_q_init(&q);
     sqlite3_str_appendf(q.sql, "SELECT doc FROM \"%s\"", coll);
     sq_where(&q, f);
     sqlite3_str_appendf(q.sql, " ORDER BY random() LIMIT ?%d",

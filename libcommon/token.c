@@ -18,6 +18,8 @@
  * Ownership: every char* returned is malloc'd and owned by the caller; cJSON results too. */
 #include "token.h"
 
+#include "alloc.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -37,8 +39,7 @@ static void ensure_sodium(void) {
 char *b64url_encode(const unsigned char *data, size_t len) {
     const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
     size_t cap = sodium_base64_ENCODED_LEN(len, variant);
-    char *out = malloc(cap);
-    if (!out) return NULL;
+    char *out = xmalloc(cap);
     sodium_bin2base64(out, cap, len ? data : (const unsigned char *)"", len, variant);
     return out;
 }
@@ -159,7 +160,6 @@ int token_key_from_public(token_key_t *k, const char *pk_b64) {
 
 static char *json_b64(const cJSON *j) {
     char *text = cJSON_PrintUnformatted(j);
-    if (!text) return NULL;
     char *out = b64url_encode((const unsigned char *)text, strlen(text));
     cJSON_free(text);
     return out;
@@ -167,7 +167,6 @@ static char *json_b64(const cJSON *j) {
 
 static char *header_b64(const token_key_t *k) {
     cJSON *h = cJSON_CreateObject();
-    if (!h) return NULL;
     cJSON_AddStringToObject(h, "alg", "EdDSA");
     cJSON_AddStringToObject(h, "typ", "JWT");
     cJSON_AddStringToObject(h, "kid", k->kid);
@@ -179,14 +178,11 @@ static char *header_b64(const token_key_t *k) {
 char *token_sign(const token_key_t *k, const cJSON *claims) {
     if (!k || !cJSON_IsObject(claims) || !key_can_sign(k)) return NULL;
     ensure_sodium();
-    char *h = header_b64(k), *c = json_b64(claims), *jwt = NULL;
-    if (!h || !c) goto done;
-
+    char *h = header_b64(k), *c = json_b64(claims);
     size_t hl = strlen(h), cl = strlen(c);
     size_t siglen =
         sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    jwt = malloc(hl + 1 + cl + 1 + siglen);
-    if (!jwt) goto done;
+    char *jwt = xmalloc(hl + 1 + cl + 1 + siglen);
     memcpy(jwt, h, hl);
     jwt[hl] = '.';
     memcpy(jwt + hl + 1, c, cl);
@@ -196,7 +192,6 @@ char *token_sign(const token_key_t *k, const cJSON *claims) {
     jwt[hl + 1 + cl] = '.';
     sodium_bin2base64(jwt + hl + 1 + cl + 1, siglen, sig, sizeof sig,
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-done:
     free(h);
     free(c);
     return jwt;
@@ -224,8 +219,7 @@ static int split_token(const char *jwt, size_t n, jwt_parts_t *p) {
 
 /* Decodes a segment into a fresh NUL-terminated buffer (caller frees). */
 static unsigned char *decode_segment(const char *seg, size_t len, size_t *outlen) {
-    unsigned char *buf = malloc(len + 1); /* decoded is always shorter than encoded */
-    if (!buf) return NULL;
+    unsigned char *buf = xmalloc(len + 1); /* decoded is always shorter than encoded */
     if (b64_decode_variant(seg, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING, buf, len, outlen) !=
         0) {
         free(buf);
@@ -415,19 +409,9 @@ int token_verify(const token_key_t *keys, int nkeys, const char *jwt, int64_t no
 cJSON *token_jwks(const token_key_t *keys, int nkeys) {
     cJSON *doc = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(doc, "keys");
-    if (!arr) {
-        cJSON_Delete(doc);
-        return NULL;
-    }
     for (int i = 0; i < nkeys; i++) {
         char *x = b64url_encode(keys[i].pk, sizeof keys[i].pk);
         cJSON *jwk = cJSON_CreateObject();
-        if (!x || !jwk) {
-            free(x);
-            cJSON_Delete(jwk);
-            cJSON_Delete(doc);
-            return NULL;
-        }
         cJSON_AddStringToObject(jwk, "kty", "OKP");
         cJSON_AddStringToObject(jwk, "crv", "Ed25519");
         cJSON_AddStringToObject(jwk, "x", x);

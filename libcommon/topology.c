@@ -2,6 +2,8 @@
  * libyaml's document API: the whole document is loaded as a node graph, then walked. */
 #include "topology.h"
 
+#include "alloc.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,19 +85,11 @@ static yaml_node_t *deref(walk_t *w, const yaml_node_t *ref, const char *section
     return at;
 }
 
-static char *dup(walk_t *w, const char *s) {
-    char *d = s ? strdup(s) : NULL;
-    if (s && !d) fail(w, "out of memory");
-    return d;
-}
-
 static void add_exchange(walk_t *w, const char *name) {
     topology_t *t = w->t;
     if (!name || topology_has_exchange(t, name)) return;
-    char **e = realloc(t->exchanges, (t->nexchanges + 1) * sizeof *e);
-    if (!e) return fail(w, "out of memory");
-    t->exchanges = e;
-    if ((e[t->nexchanges] = dup(w, name))) t->nexchanges++;
+    t->exchanges = xrealloc(t->exchanges, (t->nexchanges + 1) * sizeof *t->exchanges);
+    t->exchanges[t->nexchanges++] = xstrdup(name);
 }
 
 static void add_queue(walk_t *w, const char *opname, const yaml_node_t *op) {
@@ -113,13 +107,11 @@ static void add_queue(walk_t *w, const char *opname, const yaml_node_t *op) {
                     "or x-binding-key",
                     opname);
     if (topology_queue(t, queue)) return fail(w, "queue %s: consumed by two operations", queue);
-    topology_queue_t *q = realloc(t->queues, (t->nqueues + 1) * sizeof *q);
-    if (!q) return fail(w, "out of memory");
-    t->queues = q;
+    topology_queue_t *q = t->queues = xrealloc(t->queues, (t->nqueues + 1) * sizeof *q);
     char dflt[256];
     snprintf(dflt, sizeof dflt, "%s.dlq", queue);
-    q[t->nqueues++] = (topology_queue_t){dup(w, queue), dup(w, consumer), dup(w, exchange),
-                                         dup(w, binding), dup(w, dlq ? dlq : dflt)};
+    q[t->nqueues++] = (topology_queue_t){xstrdup(queue), xstrdup(consumer), xstrdup(exchange),
+                                         xstrdup(binding), xstrdup(dlq ? dlq : dflt)};
     add_exchange(w, exchange);
 }
 
@@ -140,10 +132,9 @@ static void add_producers(walk_t *w, const char *opname, const yaml_node_t *op) 
                         "operation %s: a message is not a named #/components/messages/ "
                         "reference",
                         opname);
-        struct producer *pr = realloc(t->producers, (t->nproducers + 1) * sizeof *pr);
-        if (!pr) return fail(w, "out of memory");
-        t->producers = pr;
-        pr[t->nproducers++] = (struct producer){dup(w, service), dup(w, name)};
+        struct producer *pr = t->producers =
+            xrealloc(t->producers, (t->nproducers + 1) * sizeof *pr);
+        pr[t->nproducers++] = (struct producer){xstrdup(service), xstrdup(name)};
     }
 }
 
@@ -173,9 +164,8 @@ static void walk(walk_t *w) {
 }
 
 topology_t *topology_parse(const char *text, char *err, size_t errlen) {
-    walk_t w = {.err = err, .errlen = errlen, .t = calloc(1, sizeof(topology_t))};
+    walk_t w = {.err = err, .errlen = errlen, .t = xcalloc(1, sizeof(topology_t))};
     if (errlen) err[0] = '\0';
-    if (!w.t) return NULL;
     yaml_parser_t parser;
     if (!text || !yaml_parser_initialize(&parser)) {
         free(w.t);
@@ -247,8 +237,7 @@ const topology_queue_t *topology_queue(const topology_t *t, const char *name) {
 char *topology_producers(const topology_t *t, const char *message) {
     size_t cap = 1;
     for (size_t i = 0; t && i < t->nproducers; i++) cap += strlen(t->producers[i].service) + 1;
-    char *out = calloc(1, cap);
-    if (!out) return NULL;
+    char *out = xcalloc(1, cap);
     for (size_t i = 0; t && message && i < t->nproducers; i++) {
         const struct producer *p = &t->producers[i];
         if (strcmp(p->message, message) != 0) continue;

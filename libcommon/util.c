@@ -18,6 +18,8 @@
  * writers that must emit UTF-8 (log lines, problem documents) pass on bytes they were given. */
 #include "util.h"
 
+#include "alloc.h"
+
 #include <sodium.h>
 
 #include <bson/bson.h>
@@ -84,8 +86,7 @@ size_t str_copy(char *dst, const char *src, size_t n) {
 char *str_lower(const char *s) {
     if (!s) return NULL;
     size_t n = strlen(s);
-    char *out = malloc(n + 1);
-    if (!out) return NULL;
+    char *out = xmalloc(n + 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : (char)c;
@@ -156,8 +157,7 @@ char *utf8_scrub(const char *s, size_t n, size_t *out_len) {
         bad += k == 0;
         i += k ? k : 1;
     }
-    char *out = malloc(n + 2 * bad + 1); /* each bad byte grows by two */
-    if (!out) return NULL;
+    char *out = xmalloc(n + 2 * bad + 1); /* each bad byte grows by two */
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         size_t k = utf8_seq(p + i, n - i);

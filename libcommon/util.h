@@ -36,7 +36,7 @@ long utf8_len(const char *s, size_t n);
 long utf8_decode(const char *s, size_t n, size_t *len);
 /* Copy of s[0..n) with each byte that does not start a well-formed sequence replaced by
  * U+FFFD, so the result is always valid UTF-8; NUL-terminated, malloc'd, its length in
- * *out_len (when not NULL). NULL when out of memory. */
+ * *out_len (when not NULL). */
 char *utf8_scrub(const char *s, size_t n, size_t *out_len);
 
 /* A random pause length in [max/2, max] (libsodium's generator, thread-safe): the jitter of

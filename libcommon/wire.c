@@ -1,6 +1,8 @@
 /* wire -- request bytes checked before evhttp reads them; see wire.h. */
 #include "wire.h"
 
+#include "alloc.h"
+
 #include <http_parser.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -53,9 +55,7 @@ static int on_url(http_parser *p, const char *at, size_t n) {
     wire_t *w = (wire_t *)p;
     if (w->target_len + n + 1 > w->target_cap) {
         size_t cap = (w->target_len + n + 1) * 2;
-        char *t = realloc(w->target, cap);
-        if (!t) abort();
-        w->target = t;
+        w->target = xrealloc(w->target, cap);
         w->target_cap = cap;
     }
     memcpy(w->target + w->target_len, at, n);
@@ -139,8 +139,7 @@ static void set_head_limit(void) { http_parser_set_max_header_size(WIRE_HEAD_LIM
 wire_t *wire_new(size_t body_limit) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, set_head_limit); /* the library's limit is process-wide */
-    wire_t *w = calloc(1, sizeof *w);
-    if (!w) abort();
+    wire_t *w = xcalloc(1, sizeof *w);
     http_parser_init(&w->p, HTTP_REQUEST);
     w->body_limit = body_limit;
     return w;

@@ -29,28 +29,10 @@
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
-/* Runs fn in a child; returns its exit status (-1 if it did not exit) and its stderr. */
+/* Runs fn in a child (exit 0 when fn returns: the value was accepted); returns its exit
+ * status (-1 if it did not exit) and its stderr. */
 static int run_child(void (*fn)(void), char *err, size_t size) {
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(p[0]);
-        dup2(p[1], 2);
-        close(p[1]);
-        fn();
-        _exit(0); /* fn returned: the value was accepted */
-    }
-    close(p[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < size && (r = read(p[0], err + n, size - 1 - n)) > 0) n += (size_t)r;
-    err[n] = '\0';
-    close(p[0]);
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
+    int st = test_in_child(fn, err, size);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

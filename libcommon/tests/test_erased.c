@@ -186,10 +186,10 @@ static void test_store_error_is_503(void **state) {
 struct row_write {
     const char *user_id;
     int runs;
-    int result; /* returned after the insert */
+    store_rc_t result; /* returned after the insert */
 };
 
-static int write_row(store_t *s, void *arg) {
+static store_rc_t write_row(store_t *s, void *arg) {
     struct row_write *w = arg;
     char id[ID_LEN + 1];
     id_new(id);
@@ -240,10 +240,12 @@ static void test_create(void **state) {
     assert_int_equal(erased_create(&ok, s, &u, write_row, &w), STORE_OK);
     assert_int_equal(guard_writes(s, BOB), 2); /* incremented */
 
-    /* the write's own code: everything rolled back, guard included; nothing answered */
+    /* the write stops on its own account: everything rolled back, guard included; nothing
+     * answered */
     http_req_t own = {.authorization = bob};
-    struct row_write mine = {BOB, 0, 150};
-    assert_int_equal(erased_create(&own, s, &u, write_row, &mine), 150);
+    struct row_write mine = {BOB, 0, STORE_ABORTED};
+    assert_int_equal(erased_create(&own, s, &u, write_row, &mine), STORE_ABORTED);
+    assert_int_equal(mine.runs, 1);
     assert_int_equal(own.replies, 0);
     assert_int_equal(rows_of(s, BOB), 2);
     assert_int_equal(guard_writes(s, BOB), 2);
@@ -257,7 +259,7 @@ static void test_create(void **state) {
     /* refused: 401 answered, the write never runs, nothing written */
     http_req_t gone = {.authorization = bob};
     struct row_write never = {BOB, 0, STORE_OK};
-    assert_int_equal(erased_create(&gone, s, &u, write_row, &never), ERASED_ANSWERED);
+    assert_int_equal(erased_create(&gone, s, &u, write_row, &never), STORE_ABORTED);
     assert_int_equal(gone.replies, 1);
     assert_int_equal(gone.status, 401);
     assert_string_equal(gone.detail, "this account has been deleted");
@@ -281,10 +283,9 @@ static void test_create(void **state) {
  *   race does not depend on the retry pauses).
  * FOREIGN races are the pizza case of an admin adding a row to the user's "pizzeria": the
  * create is by another account, checks that the user's parent document still exists
- * (NO_PARENT when not), inserts a row owned by the user and writes the user's guard
+ * (no_parent when not), inserts a row owned by the user and writes the user's guard
  * (erased_guard); the erasure deletes the parent too. */
 enum side { CREATE, ERASE };
-#define NO_PARENT 140
 
 struct race {
     store_t *s;
@@ -299,6 +300,7 @@ struct race {
     authn_user_t u;
     struct row_write w;
     int create_rc;
+    bool no_parent; /* the create's last run found no parent (STORE_ABORTED) */
     /* the erasure */
     int erase_runs, erase_rc;
     long erased; /* rows deleted by the erasure's last run */
@@ -315,17 +317,19 @@ struct race {
 
 static void start_peer(struct race *r);
 
-static int race_create_write(store_t *s, void *arg) {
+static store_rc_t race_create_write(store_t *s, void *arg) {
     struct race *r = arg;
     int run = atomic_fetch_add(&r->create_runs, 1) + 1;
     if (r->outer == CREATE && run == 1) start_peer(r);
     if (r->outer == ERASE && r->mongo && run == 2)
         while (!atomic_load(&r->outer_done)) usleep(1000);
+    r->no_parent = false;
     if (!r->foreign) return write_row(s, &r->w);
     cJSON *parent = NULL;
     int rc = store_get(s, "parents", r->user, &parent);
     cJSON_Delete(parent);
-    if (rc != STORE_OK) return rc == STORE_NOTFOUND ? NO_PARENT : rc;
+    r->no_parent = rc == STORE_NOTFOUND;
+    if (rc != STORE_OK) return r->no_parent ? STORE_ABORTED : rc;
     rc = write_row(s, &r->w);
     return rc == STORE_OK ? erased_guard(s, r->user) : rc;
 }
@@ -346,7 +350,7 @@ static int erase_rows(store_t *s, const char *user_id, cJSON *removed, void *ctx
 
 /* One run of the consumer's transaction, as events.c runs a handler: its refusal rolls the
  * run back, and store_transact() runs it again when an operation lost a conflict. */
-static int race_erase(store_t *s, void *arg) {
+static store_rc_t race_erase(store_t *s, void *arg) {
     struct race *r = arg;
     r->erase_runs++;
     return r->consumer.fn(s, r->event, r->consumer.ctx) == EVENT_OK ? STORE_OK : STORE_ERR;
@@ -413,6 +417,15 @@ static void race(store_t *s, enum side outer, bool foreign, struct race *r) {
     if (!r->mongo || outer == ERASE) test_release(r->peer);
 }
 
+/* How the create ended: committed; answered (its check refused the writer); no parent; or
+ * "other" (a store error). */
+static const char *create_outcome(const struct race *r) {
+    if (r->create_rc == STORE_OK) return "committed";
+    if (r->create_rc != STORE_ABORTED) return "other";
+    if (r->req.replies > 0) return "answered";
+    return r->no_parent ? "no parent" : "other";
+}
+
 /* What must hold whoever wins: the erasure is complete -- no row of the user survives -- and
  * the create was either refused or committed and then erased. */
 static void assert_erased(store_t *s, const struct race *r) {
@@ -421,11 +434,12 @@ static void assert_erased(store_t *s, const struct race *r) {
     assert_int_equal(store_get(s, "deleted_users", r->user, &gone), STORE_OK);
     cJSON_Delete(gone);
     assert_int_equal(rows_of(s, r->user), 0);
-    if (r->create_rc == ERASED_ANSWERED) {
+    const char *outcome = create_outcome(r);
+    if (strcmp(outcome, "answered") == 0) {
         assert_false(r->foreign); /* the creator is not the one erased */
         assert_int_equal(r->req.status, 401);
         assert_string_equal(r->req.detail, "this account has been deleted");
-    } else if (r->create_rc == NO_PARENT) {
+    } else if (strcmp(outcome, "no parent") == 0) {
         assert_true(r->foreign);
         assert_int_equal(r->req.replies, 0);
     } else {
@@ -446,7 +460,7 @@ static void race_create_first(store_t *s, bool foreign) {
          * found no parent (the owner erased) */
         assert_true(r->peer_done_early);
         assert_int_equal(r->w.runs, 1);
-        assert_int_equal(r->create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+        assert_string_equal(create_outcome(r), foreign ? "no parent" : "answered");
     } else {
         /* serialized: the create committed, then the erasure deleted its row */
         assert_false(r->peer_done_early);
@@ -467,11 +481,11 @@ static void race_erasure_first(store_t *s, bool foreign) {
         assert_false(r->peer_done_early);
         assert_int_equal(r->w.runs, 2);
         assert_int_equal(r->erased, 0);
-        assert_int_equal(r->create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+        assert_string_equal(create_outcome(r), foreign ? "no parent" : "answered");
     } else {
         /* serialized: the erasure committed, then the create was refused */
         assert_false(r->peer_done_early);
-        assert_int_equal(r->create_rc, foreign ? NO_PARENT : ERASED_ANSWERED);
+        assert_string_equal(create_outcome(r), foreign ? "no parent" : "answered");
         assert_int_equal(r->w.runs, 0);
     }
 }

@@ -779,35 +779,35 @@ static double n_of(const char *coll, const char *id) { return num(get(coll, id),
 /* What a transact_fn run does: insert "<id>-<run>", then return results[run - 1]. */
 struct scripted {
     const char *coll;
-    int results[8];
+    store_rc_t results[8];
     int runs;
 };
 
-static int scripted_fn(store_t *s, void *arg) {
+static store_rc_t scripted_fn(store_t *s, void *arg) {
     struct scripted *k = arg;
     char id[32];
     snprintf(id, sizeof id, "r-%d", ++k->runs);
     cJSON *d = new_doc(id, NULL);
     int rc = store_insert(s, k->coll, d);
     cJSON_Delete(d);
-    if (!store_in_txn(s)) return -99; /* fn always runs inside the transaction */
+    if (!store_in_txn(s)) return store_fail(STORE_ERR, "fn ran outside the transaction");
     return rc == STORE_OK ? k->results[k->runs - 1] : rc;
 }
 
 /* Run 1 has an operation report STORE_RETRY (as MongoDB does at a conflicting write; here
- * simulated through the backends' store_fail()) and then turns it into a code of its own:
- * the run is doomed all the same, so store_transact() runs it again. */
-static int masking_fn(store_t *s, void *arg) {
+ * simulated through the backends' store_fail()) and then stops on its own account
+ * (STORE_ABORTED): the run is doomed all the same, so store_transact() runs it again. */
+static store_rc_t masking_fn(store_t *s, void *arg) {
     struct scripted *k = arg;
     int rc = scripted_fn(s, arg);
     if (k->runs == 1 && rc == STORE_OK) {
         store_fail(STORE_RETRY, "simulated write conflict");
-        return 100;
+        return STORE_ABORTED;
     }
     return rc;
 }
 
-static int failing_fn(store_t *s, void *arg) {
+static store_rc_t failing_fn(store_t *s, void *arg) {
     cJSON *d = new_doc("x", NULL);
     int rc = store_insert(s, "bad name!", d); /* sets the message */
     cJSON_Delete(d);
@@ -852,8 +852,8 @@ static void test_transact(void **state) {
     find_ids(c, NULL, NULL, 0, 0, "r-1"); /* committed */
 
     fresh(c, "xact");
-    struct scripted own = {c, {123}, 0};
-    RC(123, store_transact(S, scripted_fn, &own)); /* the caller's code, as is */
+    struct scripted own = {c, {STORE_ABORTED}, 0};
+    RC(STORE_ABORTED, store_transact(S, scripted_fn, &own)); /* fn stopped: not run again */
     assert_int_equal(own.runs, 1);
     assert_false(store_in_txn(S));
     assert_int_equal(count(c, NULL), 0); /* rolled back */
@@ -973,7 +973,7 @@ struct raced {
     int runs, other_rc;
 };
 
-static int raced_fn(store_t *s, void *arg) {
+static store_rc_t raced_fn(store_t *s, void *arg) {
     struct raced *r = arg;
     r->runs++;
     cJSON *d = NULL;
@@ -1074,7 +1074,7 @@ struct writer_txn {
     int i;
 };
 
-static int writer_txn(store_t *s, void *arg) {
+static store_rc_t writer_txn(store_t *s, void *arg) {
     struct writer_txn *t = arg;
     char id[32];
     long n = 0;

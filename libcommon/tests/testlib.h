@@ -4,10 +4,13 @@
  * under $TMPDIR (/tmp when unset or empty) and removed with everything in it when the
  * process exits, whether its tests passed or not.
  *
+ * Child processes: test_in_child() runs a function that should end the process (abort,
+ * exit) in a child and reports how it ended and what it wrote to stderr.
+ *
  * Cleanups: a failed assertion longjmps out of the test body, so what the body opened is
  * only released if a teardown releases it. The body registers it with test_defer() (or a
  * typed helper: test_defer_store(), test_defer_filter(), test_defer_json(), test_defer_free(),
- * test_defer_ratelimit(), test_thread());
+ * test_defer_ratelimit(), test_defer_req() (with http_internal.h), test_thread());
  * test_cleanup(), as the test's teardown or called from it, runs what was registered,
  * newest first. test_release() runs one registered cleanup early. Main thread only. */
 #ifndef TIZZA_TESTLIB_H
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ratelimit.h"
@@ -68,6 +72,34 @@ static inline char *test_tmppath(char *buf, size_t size, const char *name) {
     int n = snprintf(buf, size, "%s/%s", test_tmpdir(), name);
     if (n < 0 || (size_t)n >= size) fail_msg("path too long: %s/%s", test_tmpdir(), name);
     return buf;
+}
+
+/* ---- child processes ----------------------------------------------------------------- */
+
+/* Runs fn() in a forked child whose stderr goes to err[size] (NUL-terminated); a child whose
+ * fn returns exits 0. Returns the child's wait status (WIFEXITED, WTERMSIG, ...). */
+static inline int test_in_child(void (*fn)(void), char *err, size_t size) {
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        dup2(p[1], 2);
+        close(p[1]);
+        fn();
+        _exit(0);
+    }
+    close(p[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < size && (r = read(p[0], err + n, size - 1 - n)) > 0) n += (size_t)r;
+    err[n] = '\0';
+    close(p[0]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return st;
 }
 
 /* ---- cleanups ------------------------------------------------------------------------ */
@@ -154,6 +186,13 @@ static inline void test_ratelimit_free(void *rl) { ratelimit_free(rl); }
 static inline ratelimit_t *test_defer_ratelimit(ratelimit_t *rl) {
     return test_defer(test_ratelimit_free, rl);
 }
+
+#ifdef TIZZA_HTTP_INTERNAL_H /* requests made by hand (http_internal.h included first) */
+static inline void test_req_free(void *req) { http_req_free(req); }
+static inline http_req_t *test_defer_req(http_req_t *req) { return test_defer(test_req_free, req); }
+/* Ends a varargs list of name, value pairs. */
+#define TEST_END ((const char *)NULL)
+#endif
 
 static inline void test_thread_join(void *th) {
     pthread_join(*(pthread_t *)th, NULL);

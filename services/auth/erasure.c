@@ -11,6 +11,7 @@
  * (/api/v1/erasures/{receipt}, 256 random bits) that shows the same to whoever holds it, with
  * no token: the deleted user's page keeps it across a reload, when their session is gone. Only
  * the receipt's SHA-256 is stored (receipt_hash), as for refresh tokens. */
+#include "alloc.h"
 #include "auth.h"
 
 #include "authn.h"
@@ -27,7 +28,7 @@
 static cJSON *expected_services(const auth_ctx_t *ctx) {
     const char *list = ctx->erasure_services;
     cJSON *arr = cJSON_CreateArray();
-    char *copy = strdup(list), *save = NULL;
+    char *copy = xstrdup(list), *save = NULL;
     for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
         cJSON_AddItemToArray(arr, cJSON_CreateString(t));
     free(copy);

@@ -129,7 +129,7 @@ struct clear_job {
 
 /* Inside a transaction: replaces the clear document with the sealed one, unless another
  * instance did so since it was read. */
-static int seal_in_place(store_t *s, void *arg) {
+static store_rc_t seal_in_place(store_t *s, void *arg) {
     const struct clear_job *job = arg;
     cJSON *doc = NULL;
     int rc = store_get(s, AUTH_COLL_KEYS, KEY_DOC_ID, &doc);

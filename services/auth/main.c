@@ -15,6 +15,7 @@
  * Handlers that hash or verify passwords always run on the worker pool (HTTP_OFFLOAD).
  * Those that only touch the store run inline on SQLite (fast) and offloaded on MongoDB
  * (network round trips): ctx.store_flags, from service_store_flags(). */
+#include "alloc.h"
 #include "auth.h"
 #include "authn.h"
 #include "config.h"
@@ -116,7 +117,7 @@ static const char *settings_load(auth_ctx_t *ctx, unsigned char kek[AUTH_KEK_BYT
     if (all > 0) ctx->login_all = ratelimit_new((double)all / 15.0, (double)all);
     const char *erasure = config_str("ERASURE_SERVICES");
     ctx->erasure_services =
-        erasure ? strdup(erasure) : topology_producers(service_topology(ctx->svc), "user.erased");
+        erasure ? xstrdup(erasure) : topology_producers(service_topology(ctx->svc), "user.erased");
     const char *seed = config_str("AUTH_SIGNING_KEY"); /* NULL when unset or empty */
     if (seed != NULL && token_key_from_seed(&ctx->key, seed) != 0)
         config_fail("AUTH_SIGNING_KEY", "must be a base64url 32-byte Ed25519 seed");
@@ -208,8 +209,7 @@ static void routes(service_t *svc, const auth_ctx_t *ctx) {
 /* The context (auth.h) is made here and kept as the service's data; auth_teardown() frees
  * it. */
 static int auth_setup(service_t *svc) {
-    auth_ctx_t *ctx = calloc(1, sizeof *ctx);
-    if (ctx == NULL) return -1;
+    auth_ctx_t *ctx = xcalloc(1, sizeof *ctx);
     service_set_data(svc, ctx);
     ctx->svc = svc;
     ctx->store = service_store(svc);
@@ -255,7 +255,7 @@ static void auth_teardown(service_t *svc) {
 /* TIZZA_SUPERUSER_PASSWORD, else the first line of stdin (malloc'd), or NULL. */
 static char *superuser_password(void) {
     const char *env = config_str("TIZZA_SUPERUSER_PASSWORD");
-    if (env != NULL) return strdup(env);
+    if (env != NULL) return xstrdup(env);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, stdin);

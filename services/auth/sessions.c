@@ -49,6 +49,7 @@
  * Tokens travel in HttpOnly cookies: tizza_access (Path=/, SameSite=Lax) and tizza_refresh
  * (Path=/api/v1/auth, SameSite=Strict); the access token is also in the JSON body for
  * non-browser clients. (The HTTP layer marks every answer Cache-Control: no-store.) */
+#include "alloc.h"
 #include "auth.h"
 #include "authn.h"
 #include "http_store.h"
@@ -163,10 +164,8 @@ static int revoke_family(auth_ctx_t *ctx, const char *family_id) {
 
 static void add_cookie(const auth_ctx_t *ctx, http_req_t *req, const char *name, const char *value,
                        const char *path, long max_age, const char *same_site) {
-    char *c = NULL;
-    if (asprintf(&c, "%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=%s%s", name, value, path,
-                 max_age, same_site, ctx->cookie_secure ? "; Secure" : "") < 0)
-        return;
+    char *c = xasprintf("%s=%s; Path=%s; Max-Age=%ld; HttpOnly; SameSite=%s%s", name, value, path,
+                        max_age, same_site, ctx->cookie_secure ? "; Secure" : "");
     http_add_header(req, "Set-Cookie", c);
     free(c);
 }
@@ -296,14 +295,13 @@ bool login_attempt_begin(auth_ctx_t *ctx, http_req_t *req, const char *username_
     a->known_device = device_known(ctx, req, username_key, a->device_id);
     if (a->known_device) {
         sodium_bin2hex(dev, sizeof dev, a->device_id, DEVICE_ID_BYTES);
-        if (asprintf(&a->client_key, "%s\nd:%s", user, dev) < 0) a->client_key = NULL;
+        a->client_key = xasprintf("%s\nd:%s", user, dev);
     } else {
         client_of(http_client_addr(req), client, sizeof client);
-        if (asprintf(&a->client_key, "%s\na:%s", user, client) < 0) a->client_key = NULL;
-        if (ctx->login_all != NULL) a->user_key = strdup(user);
+        a->client_key = xasprintf("%s\na:%s", user, client);
+        if (ctx->login_all != NULL) a->user_key = xstrdup(user);
     }
-    if (ctx->login_fail != NULL && a->client_key != NULL &&
-        !ratelimit_take(ctx->login_fail, a->client_key, &retry)) {
+    if (ctx->login_fail != NULL && !ratelimit_take(ctx->login_fail, a->client_key, &retry)) {
         attempt_free(a);
         reply_throttled(req, retry);
         return false;
@@ -323,15 +321,13 @@ void login_attempt_failed(auth_ctx_t *ctx, login_attempt_t *a) {
 }
 
 void login_attempt_succeeded(auth_ctx_t *ctx, login_attempt_t *a) {
-    if (ctx->login_fail != NULL && a->client_key != NULL)
-        ratelimit_reset(ctx->login_fail, a->client_key);
+    if (ctx->login_fail != NULL) ratelimit_reset(ctx->login_fail, a->client_key);
     if (a->user_key != NULL) ratelimit_give(ctx->login_all, a->user_key);
     attempt_free(a);
 }
 
 void login_attempt_void(auth_ctx_t *ctx, login_attempt_t *a) {
-    if (ctx->login_fail != NULL && a->client_key != NULL)
-        ratelimit_give(ctx->login_fail, a->client_key);
+    if (ctx->login_fail != NULL) ratelimit_give(ctx->login_fail, a->client_key);
     if (a->user_key != NULL) ratelimit_give(ctx->login_all, a->user_key);
     attempt_free(a);
 }
@@ -351,10 +347,6 @@ void sessions_login(http_req_t *req, void *arg) {
 
     char *key = str_lower(username);
     login_attempt_t attempt;
-    if (key == NULL) {
-        http_reply_problem(req, 500, "out of memory");
-        return;
-    }
     if (!login_attempt_begin(ctx, req, key, &attempt)) {
         free(key);
         return;
@@ -486,8 +478,7 @@ static char *successor_open(const char *tok, const char *sealed) {
     if (sealed == NULL || strlen(sealed) > 2 * sizeof box ||
         b64url_decode(sealed, box, sizeof box, &len) != 0 || len <= head)
         return NULL;
-    char *next = calloc(1, len - head + 1);
-    if (next == NULL) return NULL;
+    char *next = xcalloc(1, len - head + 1);
     successor_key(tok, key);
     int rc = crypto_secretbox_open_easy((unsigned char *)next, box + crypto_secretbox_NONCEBYTES,
                                         len - crypto_secretbox_NONCEBYTES, box, key);
@@ -511,7 +502,7 @@ struct rotation {
 /* One run of rotate()'s transaction (store_transact): marks the token used -- only if it
  * still is unused -- with the time and its successor sealed under it, and inserts the
  * successor. Re-runnable: each run makes a new successor. */
-static int rotate_txn(store_t *s, void *arg) {
+static store_rc_t rotate_txn(store_t *s, void *arg) {
     struct rotation *r = arg;
     cJSON *next_doc = NULL;
     long matched = 0;
@@ -578,9 +569,9 @@ enum grace_rc { GRACE_OK, GRACE_REUSE, GRACE_REVOKED, GRACE_ERR };
 static int grace_successor(auth_ctx_t *ctx, const char *tok, const cJSON *doc, char **live,
                            cJSON **live_doc) {
     int64_t now = now_ms();
-    char *cur_tok = strdup(tok);
+    char *cur_tok = xstrdup(tok);
     cJSON *cur = cJSON_Duplicate(doc, true);
-    int result = cur_tok != NULL && cur != NULL ? GRACE_REUSE : GRACE_ERR;
+    int result = GRACE_REUSE;
     *live = NULL;
     *live_doc = NULL;
     for (int hop = 0; result == GRACE_REUSE && hop <= GRACE_HOPS; hop++) {

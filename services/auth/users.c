@@ -86,7 +86,6 @@ cJSON *user_view(const cJSON *doc, bool private_view) {
 /* First user whose `field` equals lower(value). */
 static int find_by_key(auth_ctx_t *ctx, const char *field, const char *value, cJSON **out) {
     char *key = str_lower(value);
-    if (key == NULL) return STORE_ERR;
     store_filter_t *f = store_filter_new();
     store_where_str(f, field, STORE_EQ, key);
     int rc = store_find_one(ctx->store, AUTH_COLL_USERS, f, out);
@@ -204,7 +203,7 @@ struct signup_txn {
 
 /* One run of signup_store()'s transaction (store_transact). Re-runnable: a run starts by
  * dropping the refresh token of a previous, rolled-back one. */
-static int signup_txn(store_t *s, void *arg) {
+static store_rc_t signup_txn(store_t *s, void *arg) {
     struct signup_txn *t = arg;
     free(t->refresh);
     t->refresh = NULL;
@@ -285,7 +284,7 @@ void users_list(http_req_t *req, void *arg) {
     if (http_reply_if_invalid(req, p) != 0) goto out;
     if (username != NULL) {
         char *key = str_lower(username);
-        store_where_str(f, "username_key", STORE_EQ, key ? key : "");
+        store_where_str(f, "username_key", STORE_EQ, key);
         free(key);
     }
     if (ids != NULL)
@@ -377,7 +376,7 @@ static int patch_set(const patch_t *in, cJSON **out) {
     if (in->email != NULL) {
         char *key = str_lower(in->email);
         cJSON_AddStringToObject(set, "email", in->email);
-        cJSON_AddStringToObject(set, "email_key", key ? key : "");
+        cJSON_AddStringToObject(set, "email_key", key);
         free(key);
     }
     if (in->password != NULL) {
@@ -402,7 +401,7 @@ struct patch_txn {
 };
 
 /* One run of patch_store()'s transaction (store_transact). */
-static int patch_txn(store_t *s, void *arg) {
+static store_rc_t patch_txn(store_t *s, void *arg) {
     const struct patch_txn *t = arg;
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, t->id);
@@ -486,7 +485,7 @@ struct delete_txn {
 /* One run of delete_store()'s transaction (store_transact). The erasure record and the
  * user.deleted outbox event are written inside it, so a run that is rolled back and run
  * again leaves exactly one of each. */
-static int delete_txn(store_t *s, void *arg) {
+static store_rc_t delete_txn(store_t *s, void *arg) {
     const struct delete_txn *t = arg;
     int rc = store_delete_id(s, AUTH_COLL_USERS, t->id);
     if (rc == STORE_OK) {
@@ -537,7 +536,7 @@ void users_delete(http_req_t *req, void *arg) {
         return;
     }
     char *receipt = erasure_receipt_new();
-    int rc = receipt ? delete_store(ctx, id, receipt) : STORE_ERR;
+    int rc = delete_store(ctx, id, receipt);
     if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "no such user");
     } else if (rc != STORE_OK) {

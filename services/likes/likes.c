@@ -21,6 +21,7 @@
  * the remote call (http_finish_on_worker). */
 #include "likes.h"
 
+#include "alloc.h"
 #include "authn.h"
 #include "erased.h"
 #include "http_store.h"
@@ -129,7 +130,7 @@ struct upsert {
 /* erased_create()'s write: updates the caller's verdict on the pizza, or inserts it. May
  * run several times, so doc and created are reset first. A concurrent first verdict on the
  * same pizza (unique index) is STORE_RETRY: the next run finds and updates it. */
-static int upsert(store_t *s, void *arg) {
+static store_rc_t upsert(store_t *s, void *arg) {
     struct upsert *up = arg;
     char now[32];
     iso_now(now);
@@ -162,7 +163,7 @@ static void put_like(http_req_t *req, void *ctx) {
     int rc = erased_create(req, s, &u, upsert, &up);
     if (rc != STORE_OK) {
         cJSON_Delete(up.doc);
-        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "put like");
+        if (!http_replied(req)) http_reply_store_error(req, rc, "put like");
         return;
     }
     if (up.created) http_add_location(req, "/api/v1/likes/%s", pizza_id);
@@ -245,8 +246,7 @@ static cJSON *find_by_id(cJSON *items, const char *id) {
  * "pizza" is then null. */
 static bool embed_pizzas(http_req_t *req, const remote_model_t *pizzas, cJSON *likes) {
     int n = cJSON_GetArraySize(likes), nids = 0;
-    const char **ids = calloc((size_t)n + 1, sizeof *ids);
-    if (!ids) abort();
+    const char **ids = xcalloc((size_t)n + 1, sizeof *ids);
     const cJSON *like;
     cJSON_ArrayForEach(like, likes) {
         const char *id = json_str(like, "pizza_id");
@@ -318,8 +318,7 @@ static void list_likes(http_req_t *req, void *ctx) {
         return;
     }
     /* the remote call must not block the loop: the rest runs on a worker */
-    struct expand_job *job = malloc(sizeof *job);
-    if (!job) abort();
+    struct expand_job *job = xmalloc(sizeof *job);
     *job = (struct expand_job){pizza_model(ctx), page, count, docs};
     http_finish_on_worker(req, finish_expanded, job);
 }
@@ -404,8 +403,7 @@ static void counts(http_req_t *req, void *ctx) {
 }
 
 void likes_routes(service_t *svc, const char *pizza_url) {
-    remote_model_t *pizzas = malloc(sizeof *pizzas);
-    if (!pizzas) abort();
+    remote_model_t *pizzas = xmalloc(sizeof *pizzas);
     *pizzas = (remote_model_t){pizza_url, "v1", "pizzas"};
     service_set_data(svc, pizzas);
     http_server_t *srv = service_http(svc);

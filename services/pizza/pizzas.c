@@ -22,6 +22,7 @@
  *
  * Every write refuses a deleted account (erased_require_writer); creating goes through
  * erased_create() (the race with an erasure: erased.h). */
+#include "alloc.h"
 #include "pizza.h"
 
 #include "erased.h"
@@ -245,22 +246,21 @@ static void get_pizza(http_req_t *req, void *ctx) {
 
 /* ---------------------------------------------------------------- create */
 
-/* insert_pizza() result beside the store_rc values: the pizzeria is not the caller's. */
-#define NOT_OWNER 100
-
 struct new_pizza {
     cJSON *doc;
     const authn_user_t *u;
+    bool not_owner; /* the pizzeria is not the caller's (STORE_ABORTED) */
 };
 
 /* erased_create()'s write: the pizza, after checking its pizzeria, in the writer check's
- * transaction. STORE_NOTFOUND: no such pizzeria; NOT_OWNER: not the caller's. (Re)sets
+ * transaction. STORE_NOTFOUND: no such pizzeria; STORE_ABORTED: not the caller's. (Re)sets
  * owner_id and visible_to of the doc from the pizzeria: it may run several times. */
-static int insert_pizza(store_t *s, void *arg) {
+static store_rc_t insert_pizza(store_t *s, void *arg) {
     struct new_pizza *p = arg;
     cJSON *pizzeria = NULL;
     int rc = store_get(s, PIZZERIAS, json_str(p->doc, "pizzeria_id"), &pizzeria);
-    if (rc == STORE_OK && !pizza_may_write(p->u, json_str(pizzeria, "owner_id"))) rc = NOT_OWNER;
+    p->not_owner = rc == STORE_OK && !pizza_may_write(p->u, json_str(pizzeria, "owner_id"));
+    if (p->not_owner) rc = STORE_ABORTED;
     if (rc == STORE_OK) {
         const char *owner = json_str(pizzeria, "owner_id");
         bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "approved"));
@@ -306,7 +306,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
     cJSON_Delete(in.set);
-    struct new_pizza p = {doc, &u};
+    struct new_pizza p = {doc, &u, false};
     int rc = erased_create(req, s, &u, insert_pizza, &p);
     if (rc == STORE_OK) {
         http_add_location(req, PREFIX "/%s", id);
@@ -314,12 +314,12 @@ static void create_pizza(http_req_t *req, void *ctx) {
         return;
     }
     cJSON_Delete(doc);
-    if (rc == ERASED_ANSWERED) return;
+    if (http_replied(req)) return; /* erased_create's check answered */
     if (rc == STORE_NOTFOUND) {
         cJSON *prob = problem_new(422, "pizzeria does not exist");
         problem_add_error(prob, "pizzeria_id", "no such pizzeria");
         http_reply_problem_obj(req, prob);
-    } else if (rc == NOT_OWNER) {
+    } else if (rc == STORE_ABORTED && p.not_owner) {
         http_reply_problem(req, 403, "only the pizzeria's owner or an admin may add pizzas to it");
     } else {
         http_reply_store_error(req, rc, "insert pizza");
@@ -363,7 +363,7 @@ static void patch_pizza(http_req_t *req, void *ctx) { update_pizza(req, ctx, PAT
 /* ---------------------------------------------------------------- delete */
 
 /* The pizza and its pizza.deleted event, in one transaction (run by store_transact). */
-static int delete_txn(store_t *s, void *id) {
+static store_rc_t delete_txn(store_t *s, void *id) {
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, id);
     int rc = pizzas_erase(s, f, NULL);
@@ -416,8 +416,8 @@ static bool exclude_seen(http_req_t *req, const remote_model_t *likes, store_fil
     remote_ctx_free(rctx);
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(out, "pizza_ids");
     int n = cJSON_IsArray(ids) ? cJSON_GetArraySize(ids) : -1;
-    const char **list = n > 0 ? calloc((size_t)n, sizeof *list) : NULL;
-    bool ok = err == REMOTE_OK && n >= 0 && (n == 0 || list);
+    const char **list = n > 0 ? xcalloc((size_t)n, sizeof *list) : NULL;
+    bool ok = err == REMOTE_OK && n >= 0;
     int i = 0;
     const cJSON *it, *usable = ok ? ids : NULL;
     cJSON_ArrayForEach(it, usable) {
@@ -459,8 +459,7 @@ static void random_pizzas(http_req_t *req, void *ctx) {
 }
 
 void pizzas_routes(service_t *svc, const char *likes_url) {
-    remote_model_t *likes = malloc(sizeof *likes);
-    if (!likes) abort();
+    remote_model_t *likes = xmalloc(sizeof *likes);
     *likes = (remote_model_t){likes_url, "v1", "likes"};
     service_set_data(svc, likes);
     http_server_t *srv = service_http(svc);

@@ -104,7 +104,7 @@ static void get_pizzeria(http_req_t *req, void *ctx) {
 }
 
 /* erased_create()'s write: the pizzeria `doc`. */
-static int insert_pizzeria(store_t *s, void *doc) { return store_insert(s, PIZZERIAS, doc); }
+static store_rc_t insert_pizzeria(store_t *s, void *doc) { return store_insert(s, PIZZERIAS, doc); }
 
 static void create_pizzeria(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
@@ -133,7 +133,7 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
     cJSON_Delete(set);
     int rc = erased_create(req, s, &u, insert_pizzeria, doc);
     if (rc != STORE_OK) {
-        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "insert pizzeria");
+        if (!http_replied(req)) http_reply_store_error(req, rc, "insert pizzeria");
         cJSON_Delete(doc);
         return;
     }
@@ -170,7 +170,7 @@ struct pizzeria_delete {
     long pizzas;
 };
 
-static int delete_txn(store_t *s, void *arg) {
+static store_rc_t delete_txn(store_t *s, void *arg) {
     struct pizzeria_delete *d = arg;
     d->pizzas = 0;
     /* the guard first ("Who wins" in erased.h) */

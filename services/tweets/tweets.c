@@ -108,7 +108,7 @@ static cJSON *new_tweet(const authn_user_t *u, const char *body) {
 }
 
 /* erased_create()'s write: the tweet `doc`. */
-static int insert_tweet(store_t *s, void *doc) { return store_insert(s, COLL, doc); }
+static store_rc_t insert_tweet(store_t *s, void *doc) { return store_insert(s, COLL, doc); }
 
 static void create_tweet(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
@@ -121,7 +121,7 @@ static void create_tweet(http_req_t *req, void *ctx) {
     cJSON *doc = new_tweet(&u, body);
     int rc = erased_create(req, s, &u, insert_tweet, doc);
     if (rc != STORE_OK) {
-        if (rc != ERASED_ANSWERED) http_reply_store_error(req, rc, "insert tweet");
+        if (!http_replied(req)) http_reply_store_error(req, rc, "insert tweet");
         cJSON_Delete(doc);
         return;
     }

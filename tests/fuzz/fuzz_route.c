@@ -1,5 +1,5 @@
 /* fuzz_route -- a request's method and target through routing (route.h) and query parsing
- * (query.h), as http.c does it for every request.
+ * (query.h), as the server does it for every request (http_req.c, http_router.c).
  *
  * Input: "METHOD target", e.g. "GET /api/v1/likes/abc?limit=5" (no space: the whole input
  * is the target, the method GET), cut at its first NUL. The target is split as the server

@@ -7,7 +7,7 @@ check_build_context runs `make -n`, check_gateway_nginx_config `nginx -t` and
 check_live_binaries the built binaries.
 
 The facts come from the code (see deploylib): the README configuration table, each binary's
---help (commands, environment, default port), the routes libcommon/http.c registers and the
+--help (commands, environment, default port), the routes libcommon/http_builtin.c registers and the
 metric names in the C sources. """
 
 import base64
@@ -213,7 +213,7 @@ def check_compose_healthcheck_paths(p):
         if args and args[-1] != "/health":
             problems.append(f"{name}: health check {test} does not ask /health")
     if "/health" not in p.routes:
-        problems.append("libcommon/http.c registers no GET /health")
+        problems.append("libcommon/http_builtin.c registers no GET /health")
     return problems
 
 
@@ -1021,7 +1021,7 @@ def check_k8s_workloads(p):
             if path and get.get("path") != path:
                 problems.append(f"Deployment {name}: {probe} on {get.get('path')}, want {path}")
             if path and path not in p.routes:
-                problems.append(f"Deployment {name}: {probe} path {path} is not served (libcommon/http.c)")
+                problems.append(f"Deployment {name}: {probe} path {path} is not served (libcommon/http_builtin.c)")
             pport = get.get("port")
             if ports.get(pport, pport) != port:
                 problems.append(f"Deployment {name}: {probe} port {pport} is not {port}")

@@ -334,13 +334,13 @@ def c_sources(root):
 
 def code_facts(root):
     """Uppercase string literals (environment names), tizza_ metric names and the GET
-    routes every server registers (libcommon/http.c)."""
+    routes every server registers (libcommon/http_builtin.c)."""
     literals, metrics, routes = set(), set(), set()
     for path in c_sources(root):
         text = open(path, errors="replace").read()
         literals.update(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', text))
         metrics.update(re.findall(r'"(tizza_[a-z0-9_]+)"', text))
-        if path.endswith("libcommon/http.c"):
+        if path.endswith("libcommon/http_builtin.c"):
             routes.update(re.findall(r'http_route\(srv, "GET", "(/[a-z./]*)"', text))
     return literals, metrics, routes
 

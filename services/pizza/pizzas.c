@@ -17,8 +17,17 @@
  * likes cannot answer, it samples among every approved pizza and says excluded_seen false.
  * That handler is the only one making a network call, so it always runs on the worker pool.
  *
- * Only an admin may set `approved` (a non-admin sending it at all gets 403). pizzeria_id is
- * given at creation only; an update may repeat the current value but not change it.
+ * Review. A pizza is "pending" until an admin approves it (`approved` true) or rejects it
+ * (`approved` false with a `rejection_reason`); only an admin may send either (403). When
+ * its owner changes the title, description or picture of an approved or rejected pizza, it
+ * goes back to "pending" (and out of public view) until reviewed again; an admin's own edits
+ * do not. The view shows `status` and, when rejected, the reason. Stored: `approved`,
+ * `review_status` ("approved", "pending", "rejected"; absent on rows older than reviews, which
+ * read from `approved`) and `rejection_reason` ("" unless rejected). ?status= lists one state:
+ * an admin's review queue is ?status=pending.
+ *
+ * pizzeria_id is given at creation only; an update may repeat the current value but not
+ * change it.
  *
  * Every write refuses a deleted account (erased_require_writer); creating goes through
  * erased_create() (the race with an erasure: erased.h). */
@@ -44,16 +53,34 @@
 
 enum mode { CREATE, REPLACE, PATCH };
 
-static const char *const fields[] = {"pizzeria_id", "title",    "description", "thumbnail_url",
-                                     "kind",        "approved", NULL};
+static const char *const fields[] = {"pizzeria_id", "title",    "description",      "thumbnail_url",
+                                     "kind",        "approved", "rejection_reason", NULL};
+/* what an owner's change sends an approved or rejected pizza back to review for */
+static const char *const reviewed[] = {"title", "description", "thumbnail_url", NULL};
+static const char *const statuses[] = {"pending", "approved", "rejected", NULL};
 static const char *const kinds[] = {"meat", "vegetarian", "vegan", NULL};
 
 /* The service's data (service_data): the likes remote model, made by pizzas_routes() with
  * base LIKES_URL and freed by pizzas_free(). */
 static const remote_model_t *likes_model(void *svc) { return service_data(svc); }
 
+/* "approved", "rejected" or "pending": the review state of a stored pizza. */
+static const char *review_of(const cJSON *doc) {
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "approved"))) return "approved";
+    const char *r = json_str(doc, "review_status");
+    return r && strcmp(r, "rejected") == 0 ? "rejected" : "pending";
+}
+
 cJSON *pizza_view(cJSON *doc) {
+    const char *status = review_of(doc);
+    const char *reason = json_str(doc, "rejection_reason");
+    cJSON *why = strcmp(status, "rejected") == 0 && reason && *reason ? cJSON_CreateString(reason)
+                                                                      : cJSON_CreateNull();
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "visible_to");
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "review_status");
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, "rejection_reason");
+    cJSON_AddStringToObject(doc, "status", status);
+    cJSON_AddItemToObject(doc, "rejection_reason", why);
     return doc;
 }
 
@@ -83,6 +110,30 @@ static bool one_of(const char *s, const char *const *choices) {
     return false;
 }
 
+static void replace_item(cJSON *obj, const char *name, cJSON *item) {
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    cJSON_AddItemToObject(obj, name, item);
+}
+
+/* Puts review state `status` into `obj` (a new doc or an update's set): approved, who may
+ * see it, review_status and the rejection's reason (NULL: none). */
+static void review_set(cJSON *obj, const char *status, const char *reason, const char *owner_id) {
+    bool approved = strcmp(status, "approved") == 0;
+    replace_item(obj, "approved", cJSON_CreateBool(approved));
+    replace_item(obj, "visible_to", cJSON_CreateString(visible_to(approved, owner_id)));
+    replace_item(obj, "review_status", cJSON_CreateString(status));
+    replace_item(obj, "rejection_reason", cJSON_CreateString(reason ? reason : ""));
+}
+
+/* True when `set` changes one of the reviewed members of the stored `doc`. */
+static bool changes_reviewed(const cJSON *doc, const cJSON *set) {
+    for (int i = 0; reviewed[i]; i++) {
+        const char *now = json_str(set, reviewed[i]), *was = json_str(doc, reviewed[i]);
+        if (now && (!was || strcmp(now, was) != 0)) return true;
+    }
+    return false;
+}
+
 /* An absolute http(s) URL with a host, as libcurl's URL parser reads it. */
 static bool http_url(const char *s) {
     for (const unsigned char *c = (const unsigned char *)s; *c; c++)
@@ -103,6 +154,7 @@ static bool http_url(const char *s) {
 typedef struct {
     cJSON *set;              /* members to store (new object, caller frees) */
     const char *pizzeria_id; /* NULL when absent */
+    const char *reason;      /* rejection_reason, NULL when absent */
     bool has_approved;
 } pizza_in_t;
 
@@ -125,6 +177,10 @@ static cJSON *validate(const cJSON *body, enum mode mode, pizza_in_t *in) {
         !one_of(kind, kinds))
         problem_add_error(p, "kind", "must be one of meat, vegetarian, vegan");
     in->has_approved = json_field_bool(body, "approved", false, &approved, p) == JSON_OK;
+    if (json_field_text(body, "rejection_reason", false, 1, 240, JSON_MULTILINE | JSON_NONBLANK,
+                        &in->reason, p) == JSON_OK &&
+        (mode == CREATE || !in->has_approved || approved))
+        problem_add_error(p, "rejection_reason", "goes with approved false (a rejection)");
     if (mode == CREATE) {
         if (!desc) desc = "";
         if (!thumb) thumb = "";
@@ -139,9 +195,10 @@ static cJSON *validate(const cJSON *body, enum mode mode, pizza_in_t *in) {
     return p;
 }
 
-/* 403 for a non-admin who sent `approved`: 0 when fine, else answered and -1. */
+/* 403 for a non-admin who sent `approved` or `rejection_reason`: 0 when fine, else answered
+ * and -1. */
 static int check_approver(http_req_t *req, const pizza_in_t *in, const authn_user_t *u) {
-    if (!in->has_approved || authn_is_admin(u)) return 0;
+    if ((!in->has_approved && !in->reason) || authn_is_admin(u)) return 0;
     http_reply_problem(req, 403, "only an admin may set approved");
     return -1;
 }
@@ -175,12 +232,28 @@ static cJSON *load_for_write(http_req_t *req, store_t *s, const authn_user_t *u)
 
 /* ---------------------------------------------------------------- list & get */
 
-/* Adds the ?pizzeria_id= ?kind= ?approved= ?title__startswith= ?ids= filters; errors go
- * into `p`. Sets *has_ids when ?ids= was given. */
+/* ?status=: the rows of one review state (see the top of this file). */
+static void where_status(store_filter_t *f, const char *status) {
+    if (strcmp(status, "approved") == 0) {
+        store_where_bool(f, "approved", true);
+    } else if (strcmp(status, "rejected") == 0) {
+        store_where_str(f, "review_status", STORE_EQ, "rejected");
+    } else {
+        store_where_bool(f, "approved", false);
+        store_where_str(f, "review_status", STORE_NE, "rejected"); /* or absent */
+    }
+}
+
+/* Adds the ?pizzeria_id= ?kind= ?approved= ?status= ?title__startswith= ?ids= filters; errors
+ * go into `p`. Sets *has_ids when ?ids= was given. */
 static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has_ids) {
     const char *pizzeria = http_query(req, "pizzeria_id"), *kind = http_query(req, "kind");
     const char *approved = http_query(req, "approved"), *ids = http_query(req, "ids");
-    const char *prefix = http_query(req, "title__startswith");
+    const char *prefix = http_query(req, "title__startswith"), *status = http_query(req, "status");
+    if (status && !one_of(status, statuses))
+        problem_add_error(p, "status", "must be one of pending, approved, rejected");
+    else if (status)
+        where_status(f, status);
     if (pizzeria && !id_valid(pizzeria))
         problem_add_error(p, "pizzeria_id", "must be a 24-hex id");
     else if (pizzeria)
@@ -301,8 +374,8 @@ static void create_pizza(http_req_t *req, void *ctx) {
     cJSON_AddItemToObject(doc, "thumbnail_url",
                           cJSON_DetachItemFromObject(in.set, "thumbnail_url"));
     cJSON_AddItemToObject(doc, "kind", cJSON_DetachItemFromObject(in.set, "kind"));
-    cJSON_AddBoolToObject(doc, "approved",
-                          cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved")));
+    bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
+    review_set(doc, approved ? "approved" : "pending", NULL, u.id); /* insert_pizza: owner */
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
     cJSON_Delete(in.set);
@@ -342,12 +415,19 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
         strcmp(in.pizzeria_id, json_str(doc, "pizzeria_id")) != 0)
         problem_add_error(p, "pizzeria_id", "cannot be changed");
     if (http_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
+    const char *owner = json_str(doc, "owner_id");
+    if (in.has_approved) {
+        bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
+        review_set(in.set,
+                   approved    ? "approved"
+                   : in.reason ? "rejected"
+                               : "pending",
+                   in.reason, owner);
+    } else if (!authn_is_admin(&u) && strcmp(review_of(doc), "pending") != 0 &&
+               changes_reviewed(doc, in.set)) {
+        review_set(in.set, "pending", NULL, owner); /* back to review */
+    }
     if (cJSON_GetArraySize(in.set) > 0) {
-        if (in.has_approved) {
-            bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
-            cJSON_AddStringToObject(in.set, "visible_to",
-                                    visible_to(approved, json_str(doc, "owner_id")));
-        }
         if (pizza_update(req, s, PIZZAS, "pizza", doc, in.set) != 0) goto out;
     }
     http_reply_json(req, 200, pizza_view(doc));

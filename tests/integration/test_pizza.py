@@ -21,7 +21,7 @@ PIZZAS = "/api/v1/pizzas"
 RANDOM = "/api/v1/pizzas/random"
 PIZZERIA_KEYS = {"id", "owner_id", "name", "address", "phone", "created_at", "updated_at"}
 PIZZA_KEYS = {"id", "pizzeria_id", "owner_id", "title", "description", "thumbnail_url",
-              "kind", "approved", "created_at", "updated_at"}
+              "kind", "approved", "status", "rejection_reason", "created_at", "updated_at"}
 
 K = None
 OWNER = OTHER = ADMIN = None
@@ -75,6 +75,9 @@ class PizzaTestCase(ServiceTestCase):
         self.assertObjectId(p["pizzeria_id"])
         self.assertIn(p["kind"], ("meat", "vegetarian", "vegan"))
         self.assertIsInstance(p["approved"], bool)
+        self.assertIn(p["status"], ("pending", "approved", "rejected"))
+        self.assertEqual(p["approved"], p["status"] == "approved", p)
+        self.assertEqual(p["rejection_reason"] is None, p["status"] != "rejected", p)
         self.assertIsoMs(p["created_at"])
 
     def list_ids(self, query, token=None):
@@ -346,14 +349,80 @@ class TestPizzaWrites(PizzaTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.json["approved"])
         self.assertTrue(K.pizza.get(url).json["approved"])  # now public
-        # a non-admin may still edit other fields of the approved pizza
-        r = K.pizza.patch(url, {"description": "now approved"}, token=OWNER.token)
+        # its owner may still change what needs no review (the kind) and it stays public
+        r = K.pizza.patch(url, {"kind": "vegan"}, token=OWNER.token)
         self.assertEqual(r.status, 200, r)
-        self.assertTrue(r.json["approved"])
+        self.assertEqual((r.json["approved"], r.json["status"]), (True, "approved"))
         # un-approving hides it again from the public
         K.approve(p["id"], False)
         self.assertProblem(K.pizza.get(url), 404)
         self.assertEqual(K.pizza.get(url, token=OWNER.token).status, 200)
+
+    def test_review_round_trip(self):
+        """Pending until approved; an owner's change of what people judge (title, description,
+        picture) sends it back to review and out of public view; a rejection carries its
+        reason to the owner; the admin's queue is ?status=pending."""
+        p = K.new_pizza(OWNER, self.pz["id"], title="Review me", description="first")
+        url, mine = PIZZAS + "/" + p["id"], "pizzeria_id=" + self.pz["id"] + "&limit=100&status="
+        self.assertEqual((p["status"], p["rejection_reason"]), ("pending", None))
+        self.assertIn(p["id"], self.list_ids(mine + "pending", ADMIN.token))
+        K.approve(p["id"])
+        self.assertEqual(K.pizza.get(url).json["status"], "approved")
+        self.assertNotIn(p["id"], self.list_ids(mine + "pending", ADMIN.token))
+        self.assertIn(p["id"], self.list_ids(mine + "approved"))
+        for change in ({"title": "Renamed"}, {"description": "second"},
+                       {"thumbnail_url": "https://img.example/new.png"}):
+            with self.subTest(change=change):
+                r = K.pizza.patch(url, change, token=OWNER.token)
+                self.assertEqual(r.status, 200, r)
+                self.assertPizza(r.json)
+                self.assertEqual(r.json["status"], "pending")
+                self.assertProblem(K.pizza.get(url), 404)  # out of public view
+                self.assertIn(p["id"], self.list_ids(mine + "pending", ADMIN.token))
+                K.approve(p["id"])
+        # repeating the current values (a PUT of the same pizza) is no change
+        cur = K.pizza.get(url).json
+        same = {k: cur[k] for k in ("title", "description", "thumbnail_url", "kind")}
+        self.assertEqual(K.pizza.put(url, same, token=OWNER.token).json["status"], "approved")
+        # an admin's own edit needs no review
+        r = K.pizza.patch(url, {"title": "Admin's title"}, token=ADMIN.token)
+        self.assertEqual(r.json["status"], "approved")
+        # a rejection and its reason, seen by the owner and in ?status=rejected
+        r = K.pizza.patch(url, {"approved": False, "rejection_reason": "the photo is blurry"},
+                          token=ADMIN.token)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["status"], r.json["approved"], r.json["rejection_reason"]),
+                         ("rejected", False, "the photo is blurry"))
+        self.assertProblem(K.pizza.get(url), 404)
+        self.assertEqual(K.pizza.get(url, token=OWNER.token).json["rejection_reason"],
+                         "the photo is blurry")
+        self.assertEqual(self.list_ids(mine + "rejected", OWNER.token), [p["id"]])
+        self.assertNotIn(p["id"], self.list_ids(mine + "pending", ADMIN.token))
+        # the owner fixes it: back to the queue, the reason gone
+        r = K.pizza.patch(url, {"thumbnail_url": "https://img.example/sharp.png"},
+                          token=OWNER.token)
+        self.assertEqual((r.json["status"], r.json["rejection_reason"]), ("pending", None))
+        self.assertIn(p["id"], self.list_ids(mine + "pending", ADMIN.token))
+
+    def test_review_refusals_change_nothing(self):
+        p = K.new_pizza(OWNER, self.pz["id"], title="Strict")
+        url = PIZZAS + "/" + p["id"]
+        reject = {"approved": False, "rejection_reason": "no"}
+        self.assertProblem(K.pizza.patch(url, reject, token=OWNER.token), 403)
+        for body in ({"rejection_reason": "no"}, {"approved": True, "rejection_reason": "no"},
+                     {"approved": False, "rejection_reason": "  "},
+                     {"approved": False, "rejection_reason": "x" * 241},
+                     {"approved": False, "rejection_reason": 5}):
+            with self.subTest(body=body):
+                self.assertProblem(K.pizza.patch(url, body, token=ADMIN.token), 400,
+                                   "rejection_reason")
+        self.assertProblem(K.pizza.post(PIZZAS, self.body(rejection_reason="no"),
+                                        token=ADMIN.token), 400, "rejection_reason")
+        self.assertProblem(K.pizza.get(PIZZAS + "?status=waiting", token=ADMIN.token), 400,
+                           "status")
+        got = K.pizza.get(url, token=OWNER.token).json
+        self.assertEqual((got["status"], got["rejection_reason"], got["updated_at"]),
+                         ("pending", None, p["updated_at"]))
 
     def test_put_and_patch(self):
         p = K.new_pizza(OWNER, self.pz["id"], title="Old", kind="meat", description="d0")

@@ -15,6 +15,12 @@
  * pizza cannot be asked the page is still answered, every "pizza" null and a top-level
  * "pizza_expanded": false.
  *
+ * GET /api/v1/likes/top: the pizzas with the most likes given (or last changed to a like)
+ * within the last ?days=, counted here from the verdicts (an index on updated_at), never from
+ * pizza's store. The count reads at most TOP_SCAN verdicts of the window, newest first, and
+ * says "partial": true when there were more. ?expand=pizza embeds each pizza as the caller
+ * may see it and leaves out those pizza does not show (unapproved, deleted).
+ *
  * Threads. PUT calls pizza, so it is registered HTTP_OFFLOAD (a remote call blocks); the
  * others run where the store wants them (service_store_flags: on the event loop for SQLite).
  * The list reads the store there too, and with ?expand=pizza hands the page to a worker for
@@ -44,6 +50,7 @@ int likes_migrate(store_t *s) {
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id,pizza_id", true);
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "pizza_id", false);
     if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "user_id", false);
+    if (rc == STORE_OK) rc = store_ensure_index(s, LIKES_COLL, "updated_at", false);
     if (rc == STORE_OK) rc = erased_migrate(s);
     return rc;
 }
@@ -402,6 +409,125 @@ static void counts(http_req_t *req, void *ctx) {
     http_reply_json(req, 200, body);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * GET /api/v1/likes/top */
+
+#define TOP_SCAN      20000 /* verdicts read at most per answer */
+#define TOP_DAYS_MAX  365
+#define TOP_LIMIT_MAX 50
+#define TOP_SPARE     10 /* candidates beyond ?limit=, for those ?expand=pizza leaves out */
+
+struct top_row {
+    const char *pizza_id; /* into the verdicts read */
+    long likes;
+};
+
+static int top_order(const void *a, const void *b) {
+    const struct top_row *x = a, *y = b;
+    if (x->likes != y->likes) return x->likes > y->likes ? -1 : 1;
+    return strcmp(x->pizza_id, y->pizza_id);
+}
+
+/* The liked verdicts' pizzas, counted and ordered (most likes, then id). *n rows; caller
+ * frees the array (its ids point into docs). */
+static struct top_row *top_rows(const cJSON *docs, int *n) {
+    int cap = cJSON_GetArraySize(docs);
+    struct top_row *rows = xcalloc((size_t)cap + 1, sizeof *rows);
+    cJSON *seen = cJSON_CreateObject(); /* pizza_id -> index into rows */
+    *n = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, docs) {
+        const char *id = json_str(d, "pizza_id");
+        if (!id) continue;
+        cJSON *at = cJSON_GetObjectItemCaseSensitive(seen, id);
+        if (at) {
+            rows[(int)at->valuedouble].likes++;
+            continue;
+        }
+        cJSON_AddNumberToObject(seen, id, *n);
+        rows[(*n)++] = (struct top_row){id, 1};
+    }
+    cJSON_Delete(seen);
+    qsort(rows, (size_t)*n, sizeof *rows, top_order);
+    return rows;
+}
+
+/* The worker half of ?expand=pizza: embeds, drops what pizza does not show, trims. */
+struct top_job {
+    const remote_model_t *pizzas;
+    cJSON *body; /* the answer, its "results" holding up to limit + TOP_SPARE rows */
+    long limit;
+};
+
+static void finish_top(http_req_t *req, void *arg) {
+    struct top_job *job = arg;
+    cJSON *results = cJSON_GetObjectItemCaseSensitive(job->body, "results");
+    bool expanded = embed_pizzas(req, job->pizzas, results);
+    for (int i = cJSON_GetArraySize(results) - 1; expanded && i >= 0; i--)
+        if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(results, i), "pizza")))
+            cJSON_DeleteItemFromArray(results, i);
+    while (cJSON_GetArraySize(results) > job->limit)
+        cJSON_DeleteItemFromArray(results, cJSON_GetArraySize(results) - 1);
+    cJSON_AddBoolToObject(job->body, "pizza_expanded", expanded);
+    http_reply_json(req, 200, job->body);
+    free(job);
+}
+
+static void top(http_req_t *req, void *ctx) {
+    long days = 7, limit = 10;
+    bool expand = false;
+    const char *d = http_query(req, "days"), *l = http_query(req, "limit");
+    const char *e = http_query(req, "expand");
+    cJSON *p = problem_new(400, "invalid query parameters");
+    if (d && (query_nonneg(d, &days) != 0 || days < 1 || days > TOP_DAYS_MAX))
+        problem_add_error(p, "days", "must be a whole number from 1 to 365");
+    if (l && (query_nonneg(l, &limit) != 0 || limit < 1 || limit > TOP_LIMIT_MAX))
+        problem_add_error(p, "limit", "must be a whole number from 1 to 50");
+    if (e && strcmp(e, "pizza") != 0) problem_add_error(p, "expand", "must be pizza");
+    expand = e != NULL;
+    if (http_reply_if_invalid(req, p) != 0) return;
+
+    char since[32];
+    iso_time(now_ms() - (int64_t)days * 86400000, since);
+    store_filter_t *f = store_filter_new();
+    store_where_bool(f, "liked", true);
+    store_where_str(f, "updated_at", STORE_GTE, since);
+    cJSON *docs = NULL;
+    int rc =
+        store_find(service_store(ctx), LIKES_COLL, f, "-updated_at,-id", TOP_SCAN + 1, 0, &docs);
+    store_filter_free(f);
+    if (rc != STORE_OK) {
+        cJSON_Delete(docs);
+        http_reply_store_error(req, rc, "top likes");
+        return;
+    }
+    bool partial = cJSON_GetArraySize(docs) > TOP_SCAN;
+    if (partial) cJSON_DeleteItemFromArray(docs, TOP_SCAN);
+    int n;
+    struct top_row *rows = top_rows(docs, &n);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddNumberToObject(body, "days", (double)days);
+    cJSON_AddStringToObject(body, "since", since);
+    cJSON_AddBoolToObject(body, "partial", partial);
+    cJSON *results = cJSON_AddArrayToObject(body, "results");
+    long keep = expand ? limit + TOP_SPARE : limit;
+    for (int i = 0; i < n && i < keep; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "pizza_id", rows[i].pizza_id);
+        cJSON_AddNumberToObject(r, "likes", (double)rows[i].likes);
+        cJSON_AddItemToArray(results, r);
+    }
+    free(rows);
+    cJSON_Delete(docs);
+    if (!expand) {
+        http_reply_json(req, 200, body);
+        return;
+    }
+    struct top_job *job = xmalloc(sizeof *job);
+    *job = (struct top_job){pizza_model(ctx), body, limit};
+    http_finish_on_worker(req, finish_top, job); /* the remote call must not block the loop */
+}
+
 void likes_routes(service_t *svc, const char *pizza_url) {
     remote_model_t *pizzas = xmalloc(sizeof *pizzas);
     *pizzas = (remote_model_t){pizza_url, "v1", "pizzas"};
@@ -412,6 +538,7 @@ void likes_routes(service_t *svc, const char *pizza_url) {
     http_route(srv, "GET", "/api/v1/likes", list_likes, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/seen", seen, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/counts", counts, svc, fl);
+    http_route(srv, "GET", "/api/v1/likes/top", top, svc, fl);
     http_route(srv, "PUT", "/api/v1/likes/{pizza_id}", put_like, svc, HTTP_OFFLOAD);
     http_route(srv, "GET", "/api/v1/likes/{pizza_id}", get_like, svc, fl);
     http_route(srv, "DELETE", "/api/v1/likes/{pizza_id}", delete_like, svc, fl);

@@ -312,6 +312,71 @@ class TestExpand(LikesTestCase):
 
 # ================================================================ pizza down
 
+class TestTop(LikesTestCase):
+    """GET /api/v1/likes/top: the most liked pizzas of the last days, counted by likes."""
+
+    def top(self, query="", token=None):
+        r = K.likes.get(LIKES + "/top" + query, token=token)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(set(r.json) - {"pizza_expanded"}, {"days", "since", "partial",
+                                                             "results"}, r.json)
+        self.assertIs(r.json["partial"], False)
+        return r.json
+
+    def test_most_liked_first_dislikes_not_counted(self):
+        a, b, c = (K.new_pizza(K.admin, PIZZERIA["id"], title="Top " + t, approved=True)["id"]
+                   for t in "ABC")
+        fans = K.signup_many(3, "top")
+        for i, u in enumerate(fans):
+            K.judge(u, a, True)
+            if i < 2:
+                K.judge(u, b, True)
+        K.judge(fans[0], c, True)
+        K.judge(fans[1], c, False)
+        K.judge(fans[2], c, False)
+        body = self.top("?limit=50")
+        self.assertEqual(body["days"], 7)
+        self.assertIsoMs(body["since"])
+        got = {r["pizza_id"]: r["likes"] for r in body["results"]}
+        self.assertEqual((got.get(a), got.get(b), got.get(c)), (3, 2, 1))
+        order = [r["pizza_id"] for r in body["results"]]
+        self.assertLess(order.index(a), order.index(b))
+        self.assertLess(order.index(b), order.index(c))
+        counts = [r["likes"] for r in body["results"]]
+        self.assertEqual(counts, sorted(counts, reverse=True))
+        self.assertLessEqual(len(self.top("?limit=2")["results"]), 2)
+        # a like turned into a dislike leaves the count
+        K.judge(fans[2], a, False)
+        got = {r["pizza_id"]: r["likes"] for r in self.top("?limit=50")["results"]}
+        self.assertEqual(got.get(a), 2)
+
+    def test_expand_embeds_and_leaves_out_what_pizza_does_not_show(self):
+        seen = K.new_pizza(K.admin, PIZZERIA["id"], title="Top shown", approved=True)["id"]
+        cook = K.signup("cook")
+        hidden = K.new_pizza(cook, K.pizzeria(cook, name="Cook's")["id"], title="Secret")["id"]
+        K.judge(cook, hidden, True)  # an owner may like their own, unapproved pizza
+        K.judge(cook, seen, True)
+        self.assertIn(hidden, {r["pizza_id"] for r in self.top("?limit=50")["results"]})
+        body = self.top("?limit=50&expand=pizza")
+        self.assertIs(body["pizza_expanded"], True)
+        rows = {r["pizza_id"]: r for r in body["results"]}
+        self.assertIn(seen, rows)
+        self.assertEqual(rows[seen]["pizza"]["title"], "Top shown")
+        self.assertNotIn(hidden, rows)  # not public: left out
+        for r in body["results"]:
+            self.assertEqual(r["pizza"]["id"], r["pizza_id"])
+        # its owner sees it, as pizza shows it to them
+        mine = self.top("?limit=50&expand=pizza", token=cook.token)
+        self.assertIn(hidden, {r["pizza_id"] for r in mine["results"]})
+
+    def test_bad_parameters(self):
+        for q in ("?days=0", "?days=366", "?days=x", "?days=-1", "?limit=0", "?limit=51",
+                  "?limit=1.5", "?expand=pizzas", "?expand="):
+            with self.subTest(q=q):
+                self.assertProblem(K.likes.get(LIKES + "/top" + q), 400)
+        self.assertEqual(self.top("?days=365&limit=50")["days"], 365)
+
+
 class TestPizzaDown(LikesTestCase):
 
     def remote(self, result):

@@ -119,6 +119,10 @@ def alive(pid):
     return stat[stat.rindex(")") + 2] != "Z"
 
 
+class PortTaken(RuntimeError):
+    """The node could not bind a port it was given: somebody took it after free_port()."""
+
+
 class Broker:
     def __init__(self, port=None, data_dir=None, name=None):
         become_subreaper()
@@ -127,6 +131,7 @@ class Broker:
         self.keep_data = data_dir is not None
         tag = f"{os.getpid()}-{random.randrange(1 << 30):x}"
         self.node = name or ("tizza-dev@localhost" if data_dir else f"tizza-test-{tag}@localhost")
+        self.port_given = port is not None
         self.port = port or free_port()
         self.dist_port = free_port()
         self.epmd_port = free_port()
@@ -144,6 +149,8 @@ class Broker:
         for sub in ("mnesia", "log"):
             os.makedirs(os.path.join(self.base, sub), exist_ok=True)
         cookie = os.path.join(home, ".erlang.cookie")
+        if os.path.exists(cookie):  # written again after a taken port (start)
+            os.unlink(cookie)
         with open(cookie, "w") as f:
             f.write("TIZZATEST" + "".join(random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
                                           for _ in range(20)))
@@ -200,7 +207,22 @@ class Broker:
         return p.stdout
 
     def start(self, timeout=90):
-        """Starts the node; returns the seconds it took until it was ready."""
+        """Starts the node; returns the seconds it took until it was ready. A port that
+        free_port() chose and another process took before the node bound it is chosen
+        again (three tries)."""
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                if attempt == 2:
+                    raise
+                self.dist_port = free_port()
+                if not self.port_given:
+                    self.port = free_port()
+                    self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2f"
+                self._write_files()
+
+    def _start_once(self, timeout):
         if self.server and self.server.poll() is None:
             raise RuntimeError("broker already running")
         self._start_epmd()
@@ -213,7 +235,10 @@ class Broker:
         deadline = t0 + timeout
         while not port_open(self.port):
             if self.server.poll() is not None:
-                raise RuntimeError("rabbitmq-server exited during start:\n" + self.output())
+                out = self.output()
+                taken = "dist_port_already_used" in out or "eaddrinuse" in out
+                raise (PortTaken if taken else RuntimeError)(
+                    "rabbitmq-server exited during start:\n" + out)
             if time.monotonic() > deadline:
                 self.kill()
                 raise RuntimeError("rabbitmq-server did not open its port:\n" + self.output())

@@ -67,6 +67,15 @@ async function waitCount(locator, n, timeout = T) {
 }
 
 const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+const footer = (page, name) => page.getByRole('contentinfo').getByRole('link', { name, exact: true });
+const path = (page) => new URL(page.url()).pathname;
+
+// Waits until document.title is `title`.
+async function waitTitle(page, title) {
+  await page.waitForFunction((t) => document.title === t, title, { timeout: T }).catch(async () => {
+    assert.equal(await page.title(), title);
+  });
+}
 
 async function currentPizzaTitle(page) {
   const h = page.locator('.pizza-card h2');
@@ -98,12 +107,48 @@ step('seed: the admin opens a pizzeria with three approved pizzas (API)', async 
   }
 });
 
+step('a visitor: real URLs with their own titles, back and reload work, unknown paths are not found', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  watch(page, 'visitor');
+  await page.goto(`${BASE}/tweets`);
+  await page.getByRole('heading', { name: 'Tweets', level: 1 }).waitFor({ timeout: T });
+  await waitTitle(page, 'Tweets · Tizza');
+  await nav(page, 'Shuffle').click();
+  await page.getByRole('heading', { name: 'Shuffle', level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), '/shuffle');
+  await waitTitle(page, 'Shuffle · Tizza');
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Tweets', level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), '/tweets');
+  // the developers' page is a footer link, not a main one, and survives a reload
+  assert.equal(await nav(page, 'Services').count(), 0, 'Services is not in the main navigation');
+  await footer(page, 'Services').click();
+  await page.getByRole('heading', { name: 'Services', level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), '/status');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Services', level: 1 }).waitFor({ timeout: T });
+  await waitTitle(page, 'Services · Tizza');
+  // a link of the hash-routing days
+  await page.goto(`${BASE}/#/likes`);
+  await page.getByRole('heading', { name: 'Log in first' }).waitFor({ timeout: T });
+  assert.equal(path(page), '/likes');
+  await waitTitle(page, 'My likes · Tizza');
+  for (const p of ['/pizzas/not-an-id', '/no/such/page']) {
+    await page.goto(`${BASE}${p}`);
+    await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor({ timeout: T });
+    await waitTitle(page, 'Not found · Tizza');
+  }
+  await screenshot(page, 'not-found');
+  await ctx.close();
+});
+
 step('sign up', async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   userPage = await ctx.newPage();
   watch(userPage, 'user');
   const page = userPage;
-  await page.goto(`${BASE}/#/signup`);
+  await page.goto(`${BASE}/signup`);
   await page.getByRole('heading', { name: 'Sign up' }).waitFor({ timeout: T });
   await page.getByLabel('Username').fill(user.username);
   await page.getByLabel('Email').fill(user.email);
@@ -113,7 +158,7 @@ step('sign up', async () => {
   await page.getByRole('button', { name: 'Sign up' }).click();
   await nav(page, 'My likes').waitFor({ timeout: T });
   await page.getByText(`@${user.username}`).waitFor({ timeout: T });
-  assert.match(page.url(), /#\/shuffle$/);
+  assert.equal(new URL(page.url()).pathname, '/shuffle');
 });
 
 step('shuffle shows one pizza with photo, title, description, kind and pizzeria', async () => {
@@ -203,7 +248,7 @@ step('problem details are shown: signing up with a taken username', async () => 
   merchantPage = await ctx.newPage();
   watch(merchantPage, 'merchant');
   const page = merchantPage;
-  await page.goto(`${BASE}/#/signup`);
+  await page.goto(`${BASE}/signup`);
   await page.getByLabel('Username').fill(user.username.toUpperCase());
   await page.getByLabel('Email').fill(merchant.email);
   await page.getByLabel('Password').fill(merchant.password);
@@ -243,7 +288,7 @@ step('the admin sees the unapproved pizza and approves it', async () => {
   adminPage = await ctx.newPage();
   watch(adminPage, 'admin');
   const page = adminPage;
-  await page.goto(`${BASE}/#/login`);
+  await page.goto(`${BASE}/login`);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -291,9 +336,10 @@ step('the approved pizza shows up in Shuffle, and no pizza is shown twice', asyn
   await screenshot(page, 'shuffle-all-judged');
 });
 
-step('Services lists every service with health, readiness, version and documents', async () => {
+step('Services (a footer link) lists every service with health, readiness, version and documents', async () => {
   const page = userPage;
-  await nav(page, 'Services').click();
+  await footer(page, 'Services').click();
+  assert.equal(new URL(page.url()).pathname, '/status');
   for (const name of ['auth', 'pizza', 'likes', 'tweets']) {
     const card = page.getByRole('article', { name, exact: true });
     await card.getByText('up', { exact: true }).waitFor({ timeout: T });
@@ -363,7 +409,7 @@ step('log out, and log in again', async () => {
   await page.getByRole('button', { name: 'Log out' }).click();
   await nav(page, 'Log in').waitFor({ timeout: T });
   await page.getByText('You are logged out.').waitFor({ timeout: T });
-  await page.goto(`${BASE}/#/pizzerias`);
+  await page.goto(`${BASE}/pizzerias`);
   await page.getByRole('heading', { name: 'Log in first' }).waitFor({ timeout: T });
   const names = (await page.context().cookies(BASE)).map((c) => c.name);
   assert.ok(!names.includes('tizza_access'), 'the access cookie is cleared');
@@ -390,7 +436,7 @@ if (TWEETS_PID > 0) {
     await nav(page, 'Tweets').click();
     await page.getByRole('alert').filter({ hasText: 'Tweets are unavailable' }).waitFor({ timeout: T });
     await screenshot(page, 'tweets-down');
-    await nav(page, 'Services').click();
+    await footer(page, 'Services').click();
     const tweets = page.getByRole('article', { name: 'tweets', exact: true });
     await tweets.getByText('down', { exact: true }).waitFor({ timeout: T });
     await page.getByRole('article', { name: 'pizza', exact: true }).getByText('ready', { exact: true }).waitFor({ timeout: T });

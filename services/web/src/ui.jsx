@@ -1,8 +1,29 @@
-// Small shared pieces: problem display, labelled fields, relative time, pizzeria names.
+// Small shared pieces: problem display, labelled fields, relative time, pizzeria names,
+// page titles, the not-found page.
 import { useEffect, useId, useState } from 'react';
 import { api } from './api.js';
 import { fromNow } from './reltime.js';
 import { Icon } from './icons.jsx';
+import { Link } from './router.jsx';
+import { documentTitle } from './routes.js';
+
+/** Sets document.title to "<heading> · Tizza"; null leaves it to another component. */
+export function useTitle(heading) {
+  useEffect(() => {
+    if (heading) document.title = documentTitle(heading);
+  }, [heading]);
+}
+
+/** The page for an address that shows nothing: an unknown path, or an unknown id. */
+export function NotFound({ children }) {
+  useTitle('Not found');
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>{children || 'There is no such page.'} <Link to="/shuffle">Shuffle some pizzas</Link>.</p>
+    </section>
+  );
+}
 
 /** An API error as a readable message: the problem's detail (or title) and its field errors. */
 export function ProblemMessage({ error, what }) {

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import { api, pagePath, query } from '../api.js';
 import { Icon } from '../icons.jsx';
+import { Link } from '../router.jsx';
 import { KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage } from '../ui.jsx';
 
 const PAGE = 10;
@@ -77,7 +78,7 @@ export function Likes() {
       {!expanded && <p className="warning" role="status">Pizza details are unavailable right now (the pizza service did not answer).</p>}
       {countsError && <p className="warning" role="status">Like counts are unavailable right now.</p>}
       <ProblemMessage error={error} what="Could not load your likes" />
-      {count === 0 && <p className="empty">Nothing here yet. <a href="#/shuffle">Shuffle some pizzas</a>.</p>}
+      {count === 0 && <p className="empty">Nothing here yet. <Link to="/shuffle">Shuffle some pizzas</Link>.</p>}
       <ul className="list" aria-label="My verdicts">
         {items.map((l) => {
           const c = counts[l.pizza_id];

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { Icon } from '../icons.jsx';
+import { Link } from '../router.jsx';
 import { ShuffleQueue } from '../shuffleQueue.js';
 import { KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage } from '../ui.jsx';
 
@@ -80,7 +81,7 @@ export function Shuffle({ user }) {
               <Icon name="heart" size={20} /> Like
             </button>
           </div>
-          {!user && <p className="muted"><a href="#/login">Log in</a> to keep your verdicts.</p>}
+          {!user && <p className="muted"><Link to="/login">Log in</Link> to keep your verdicts.</p>}
         </article>
       ) : st.loading ? (
         <p className="muted" role="status">Finding pizzas…</p>

@@ -218,6 +218,69 @@ step('an expired access token is refreshed without the user noticing', async () 
   assert.equal(await page.getByText('Your session has ended').count(), 0);
 });
 
+step('a pizza page and its pizzeria page: links, real URLs, reload, counts, menu, contacts', async () => {
+  const page = userPage;
+  const title = likedTitles[0];
+  const others = seeded.filter((t) => t !== title);
+  await page.getByRole('list', { name: 'My verdicts' }).getByRole('link', { name: title }).click();
+  await page.getByRole('heading', { name: title, level: 1 }).waitFor({ timeout: T });
+  assert.match(path(page), /^\/pizzas\/[0-9a-f]{24}$/);
+  const pizzaUrl = page.url();
+  const checkPizza = async () => {
+    await waitTitle(page, `${title} · Tizza`);
+    const art = page.getByRole('article', { name: title });
+    await art.getByText(`The ${title} of the house.`).waitFor({ timeout: T });
+    await art.getByText(title === 'Diavola' ? 'Meat' : 'Vegetarian', { exact: true }).waitFor({ timeout: T });
+    await art.getByRole('img').first().waitFor({ timeout: T });
+    await art.getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+    await art.getByRole('link', { name: 'Seed Pizzeria' }).waitFor({ timeout: T });
+    const more = page.getByRole('list', { name: 'Other pizzas of this pizzeria' });
+    await waitCount(more.getByRole('listitem'), others.length);
+    for (const o of others) await more.getByRole('link', { name: o }).waitFor({ timeout: T });
+  };
+  await checkPizza();
+  await screenshot(page, 'pizza-page');
+  await page.reload();
+  await checkPizza();
+  assert.equal(page.url(), pizzaUrl);
+
+  await page.getByRole('article', { name: title }).getByRole('link', { name: 'Seed Pizzeria' }).click();
+  await page.getByRole('heading', { name: 'Seed Pizzeria', level: 1 }).waitFor({ timeout: T });
+  assert.match(path(page), /^\/pizzerias\/[0-9a-f]{24}$/);
+  const checkPizzeria = async () => {
+    await waitTitle(page, 'Seed Pizzeria · Tizza');
+    await page.getByText('1 Main St').waitFor({ timeout: T });
+    assert.equal(await page.getByRole('link', { name: '+1 555 0100' }).getAttribute('href'), 'tel:+15550100');
+    assert.equal(await page.getByRole('link', { name: /Show on a map/ }).getAttribute('href'),
+      'https://www.openstreetmap.org/search?query=1%20Main%20St');
+    const menu = page.getByRole('list', { name: 'Menu of Seed Pizzeria' });
+    await waitCount(menu.getByRole('listitem'), seeded.length);
+    await menu.getByRole('listitem').filter({ hasText: title }).getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+  };
+  await checkPizzeria();
+  await screenshot(page, 'pizzeria-page');
+  await page.reload();
+  await checkPizzeria();
+  await page.getByRole('list', { name: 'Menu of Seed Pizzeria' }).getByRole('link', { name: title }).click();
+  await page.getByRole('heading', { name: title, level: 1 }).waitFor({ timeout: T });
+  assert.equal(page.url(), pizzaUrl);
+
+  // shared with someone signed out: the URL alone opens the page; unknown ids are not found
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const visitor = await ctx.newPage();
+  watch(visitor, 'visitor');
+  await visitor.goto(pizzaUrl);
+  await visitor.getByRole('heading', { name: title, level: 1 }).waitFor({ timeout: T });
+  await visitor.getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+  await visitor.goto(`${BASE}/pizzas/${'0'.repeat(24)}`);
+  await visitor.getByText('No pizza has this address.').waitFor({ timeout: T });
+  await waitTitle(visitor, 'Not found · Tizza');
+  await visitor.goto(`${BASE}/pizzerias/${'f'.repeat(24)}`);
+  await visitor.getByText('No pizzeria has this address.').waitFor({ timeout: T });
+  await waitTitle(visitor, 'Not found · Tizza');
+  await ctx.close();
+});
+
 step('post a tweet: it appears with a relative date; delete another', async () => {
   const page = userPage;
   await nav(page, 'Tweets').click();

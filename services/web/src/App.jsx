@@ -11,6 +11,8 @@ import { Login, Signup } from './screens/Auth.jsx';
 import { DocView } from './screens/DocView.jsx';
 import { Erasure } from './screens/Erasure.jsx';
 import { Likes } from './screens/Likes.jsx';
+import { PizzaPage } from './screens/Pizza.jsx';
+import { PizzeriaPage } from './screens/Pizzeria.jsx';
 import { Pizzerias } from './screens/Pizzerias.jsx';
 import { Profile } from './screens/Profile.jsx';
 import { Services } from './screens/Services.jsx';
@@ -100,6 +102,10 @@ export function App() {
     page = <DocView url={new URLSearchParams(loc.search).get('url')} />;
   } else if (route === 'shuffle') {
     page = <Shuffle user={user} key={user ? user.id : 'anon'} />;
+  } else if (route === 'pizza') {
+    page = <PizzaPage id={params.id} />;
+  } else if (route === 'pizzeria') {
+    page = <PizzeriaPage id={params.id} />;
   } else if (route === 'notfound') {
     page = <NotFound />;
   } else if (!user) {

@@ -97,7 +97,8 @@ export function forgetPizzeria(id) {
   pizzerias.delete(id);
 }
 
-export function PizzeriaName({ id }) {
+/** The pizzeria's name (a link to its page with `link`). */
+export function PizzeriaName({ id, link = false }) {
   const [name, setName] = useState('');
   useEffect(() => {
     let live = true;
@@ -106,7 +107,10 @@ export function PizzeriaName({ id }) {
       live = false;
     };
   }, [id]);
-  return name ? <span className="pizzeria">{name}</span> : null;
+  if (!name) return null;
+  return link
+    ? <Link className="pizzeria" to={`/pizzerias/${id}`}>{name}</Link>
+    : <span className="pizzeria">{name}</span>;
 }
 
 export function PizzaPhoto({ pizza, size = 'large' }) {
@@ -125,6 +129,21 @@ export function PizzaPhoto({ pizza, size = 'large' }) {
 }
 
 export const KIND_LABEL = { meat: 'Meat', vegetarian: 'Vegetarian', vegan: 'Vegan' };
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "1 like · 0 dislikes" of a pizza's counts ({likes, dislikes}). */
+export function countsText(c) {
+  return `${plural(c.likes, 'like', 'likes')} · ${plural(c.dislikes, 'dislike', 'dislikes')}`;
+}
+
+/** Likes and dislikes of these pizza ids (GET /api/v1/likes/counts, public; 1-100 ids). */
+export async function likeCounts(ids) {
+  if (!ids.length) return {};
+  return (await api.get(`/api/v1/likes/counts?pizza_ids=${ids.slice(0, 100).join(',')}`)).counts;
+}
 
 /** Form state: values, the last ApiError (with its field errors), busy while submitting. */
 export function useForm(initial) {

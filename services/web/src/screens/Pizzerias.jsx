@@ -4,6 +4,7 @@
 // admin; an admin also sees every unapproved pizza here and approves it (PATCH approved).
 import { useEffect, useState } from 'react';
 import { api, query } from '../api.js';
+import { Link } from '../router.jsx';
 import { Field, forgetPizzeria, KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage, useForm } from '../ui.jsx';
 
 const EMPTY_PIZZERIA = { name: '', address: '', phone: '' };
@@ -131,6 +132,7 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
           <h2>{pizzeria.name}</h2>
           <p className="muted">{pizzeria.address}{pizzeria.phone ? ` · ${pizzeria.phone}` : ''}</p>
           <div className="actions">
+            <Link to={`/pizzerias/${pizzeria.id}`}>Public page<span className="sr-only"> of {pizzeria.name}</span></Link>
             <button type="button" onClick={() => setEditing(true)}>Edit</button>
             <ConfirmDelete what={`${pizzeria.name} and its pizzas`} onConfirm={remove} />
           </div>
@@ -196,7 +198,7 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
     <li className="row" aria-label={pizza.title}>
       <PizzaPhoto pizza={pizza} size="small" />
       <div className="row-body">
-        <span className="row-title">{pizza.title}</span>
+        <Link className="row-title" to={`/pizzas/${pizza.id}`}>{pizza.title}</Link>
         <p className="meta">
           <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind]}</span>
           <span className={pizza.approved ? 'badge ok' : 'badge pending'}>{pizza.approved ? 'Approved' : 'Awaiting approval'}</span>

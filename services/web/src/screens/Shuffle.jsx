@@ -66,11 +66,11 @@ export function Shuffle({ user }) {
         <article className="card pizza-card" aria-labelledby={`pz-${pizza.id}`}>
           <PizzaPhoto pizza={pizza} />
           <div className="card-body">
-            <h2 id={`pz-${pizza.id}`}>{pizza.title}</h2>
+            <h2 id={`pz-${pizza.id}`}><Link to={`/pizzas/${pizza.id}`}>{pizza.title}</Link></h2>
             {pizza.description && <p>{pizza.description}</p>}
             <p className="meta">
               <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind] || pizza.kind}</span>
-              <PizzeriaName id={pizza.pizzeria_id} />
+              <PizzeriaName id={pizza.pizzeria_id} link />
             </p>
           </div>
           <div className="verdict">

@@ -77,6 +77,29 @@ async function waitTitle(page, title) {
   });
 }
 
+const topCard = (page) => page.locator('.pizza-card');
+
+// The id of the pizza on top of the stack (from its title's link).
+async function currentPizzaId(page) {
+  const href = await topCard(page).locator('h2 a').getAttribute('href');
+  return href.split('/').pop();
+}
+
+// The pizza ids the signed-in user of `page` has judged (likes' /seen, with the page's cookies).
+const seenIds = (page) => page.evaluate(async () => (await (await fetch('/api/v1/likes/seen')).json()).pizza_ids);
+
+const stampOpacity = (page, which) => topCard(page).locator(`.stamp-${which}`).evaluate((el) => Number(getComputedStyle(el).opacity));
+
+// Records every horizontal offset the top card is given from now on (it moves by --dx).
+async function recordMoves(page) {
+  await topCard(page).evaluate((card) => {
+    window.cardMoves = [];
+    new MutationObserver(() => window.cardMoves.push(card.style.getPropertyValue('--dx')))
+      .observe(card, { attributes: true, attributeFilter: ['style'] });
+  });
+}
+const recordedMoves = (page) => page.evaluate(() => window.cardMoves);
+
 async function currentPizzaTitle(page) {
   const h = page.locator('.pizza-card h2');
   await h.waitFor({ timeout: T });
@@ -281,6 +304,51 @@ step('a pizza page and its pizzeria page: links, real URLs, reload, counts, menu
   await ctx.close();
 });
 
+step('swipe on a phone: a touch drag judges with a LIKE stamp, no page change; undo; a short drag does nothing', async () => {
+  const page = userPage;
+  await nav(page, 'Shuffle').click();
+  const title = await currentPizzaTitle(page);
+  const id = await currentPizzaId(page);
+  assert.ok(!likedTitles.includes(title) && !shownTitles.includes(title), `${title} was judged already`);
+  // what keeps the browser's swipe navigation and the page's scrolling out of the way
+  assert.equal(await topCard(page).evaluate((el) => getComputedStyle(el).touchAction), 'pan-y');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).overscrollBehaviorX), 'none');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).overscrollBehaviorX), 'none');
+  const box = await topCard(page).boundingBox();
+  const x = box.x + box.width / 2;
+  const y = box.y + Math.min(150, box.height / 3);
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, px, py) => cdp.send('Input.dispatchTouchEvent',
+    { type, touchPoints: type === 'touchEnd' ? [] : [{ x: px, y: py }] });
+  await touch('touchStart', x, y);
+  for (let i = 1; i <= 10; i++) await touch('touchMove', x + i * 16, y + i);
+  assert.ok(await stampOpacity(page, 'like') > 0.9, 'the LIKE stamp shows while dragging right');
+  assert.equal(await stampOpacity(page, 'nope'), 0);
+  await screenshot(page, 'swipe-touch');
+  await touch('touchEnd');
+  await page.getByText(`You liked ${title}.`).waitFor({ timeout: T });
+  assert.equal(path(page), '/shuffle', 'the swipe did not navigate');
+  assert.ok((await seenIds(page)).includes(id), 'the verdict is saved');
+  await page.getByText('You have judged every pizza on the menu.').waitFor({ timeout: T });
+
+  await page.getByRole('button', { name: /^Undo/ }).click();
+  await page.getByText(`Undone: ${title} is back.`).waitFor({ timeout: T });
+  assert.equal(await currentPizzaTitle(page), title);
+  assert.ok(!(await seenIds(page)).includes(id), 'the verdict is forgotten');
+  await screenshot(page, 'swipe-undo');
+
+  // a short drag (shorter than a flick) puts the card back and judges nothing
+  const box2 = await topCard(page).boundingBox();
+  await touch('touchStart', box2.x + box2.width / 2, y);
+  for (let i = 1; i <= 3; i++) await touch('touchMove', box2.x + box2.width / 2 + i * 10, y);
+  await touch('touchEnd');
+  await page.waitForFunction(() => document.querySelector('.pizza-card').style.getPropertyValue('--dx') === '0px', null, { timeout: T });
+  assert.equal(await currentPizzaTitle(page), title);
+  await page.getByText(`Undone: ${title} is back.`).waitFor({ timeout: T });
+  assert.ok(!(await seenIds(page)).includes(id), 'still not judged');
+  await cdp.detach();
+});
+
 step('post a tweet: it appears with a relative date; delete another', async () => {
   const page = userPage;
   await nav(page, 'Tweets').click();
@@ -365,6 +433,81 @@ step('the admin sees the unapproved pizza and approves it', async () => {
   await merchantPage.reload();
   const card = merchantPage.getByRole('article', { name: `Mario's ${tag}` });
   await card.getByRole('listitem', { name: newPizza }).getByText('Approved', { exact: true }).waitFor({ timeout: T });
+});
+
+step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays on the actions', async () => {
+  const page = merchantPage;
+  await nav(page, 'Shuffle').click();
+  const a = await currentPizzaTitle(page);
+  const aId = await currentPizzaId(page);
+  const center = async () => {
+    const box = await topCard(page).boundingBox();
+    return [box.x + box.width / 2, box.y + Math.min(150, box.height / 3)];
+  };
+  // a mouse drag to the right, past the threshold: LIKE, and the card flies out
+  let [x, y] = await center();
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 60, y + 4, { steps: 6 });
+  await page.mouse.move(x + 200, y + 8, { steps: 10 });
+  assert.ok(await stampOpacity(page, 'like') > 0.9, 'LIKE stamp at full strength');
+  await screenshot(page, 'swipe-mouse');
+  await page.mouse.up();
+  await page.getByText(`You liked ${a}.`).waitFor({ timeout: T });
+  assert.notEqual(await currentPizzaTitle(page), a);
+  // undo: the same pizza is back on top, the verdict gone
+  await page.getByRole('button', { name: `Undo: like of ${a}` }).click();
+  await page.getByText(`Undone: ${a} is back.`).waitFor({ timeout: T });
+  assert.equal(await currentPizzaTitle(page), a);
+  assert.ok(!(await seenIds(page)).includes(aId));
+  // a slow drag short of the threshold: NOPE shows a little, then the card goes back
+  [x, y] = await center();
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let i = 1; i <= 6; i++) {
+    await page.mouse.move(x - i * 10, y);
+    await page.waitForTimeout(40);
+  }
+  const nope = await stampOpacity(page, 'nope');
+  assert.ok(nope > 0.2 && nope < 1, `NOPE half shown (${nope})`);
+  await page.waitForTimeout(150); // at rest: not a flick
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('.pizza-card').style.getPropertyValue('--dx') === '0px', null, { timeout: T });
+  assert.equal(await currentPizzaTitle(page), a);
+  assert.equal(await stampOpacity(page, 'nope'), 0);
+  assert.ok(!(await seenIds(page)).includes(aId), 'a short drag judges nothing');
+  // ←: dislike, and the card flies out to the left
+  await recordMoves(page);
+  await page.keyboard.press('ArrowLeft');
+  await page.getByText(`You disliked ${a}.`).waitFor({ timeout: T });
+  assert.ok((await recordedMoves(page)).some((dx) => parseFloat(dx) < -500), 'the card flew out to the left');
+  // Enter on the focused Like button, twice: no Tab needed between verdicts
+  const like = page.getByRole('button', { name: 'Like', exact: true });
+  await like.focus();
+  const b = await currentPizzaTitle(page);
+  await page.keyboard.press('Enter');
+  await page.getByText(`You liked ${b}.`).waitFor({ timeout: T });
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'like', 'focus stays on Like');
+  const c = await currentPizzaTitle(page);
+  assert.notEqual(c, b);
+  await page.keyboard.press('Enter');
+  await page.getByText(`You liked ${c}.`).waitFor({ timeout: T });
+  await screenshot(page, 'swipe-keys');
+  // → from the card's own link, with reduced motion: the card does not move, the focus
+  // goes to the actions when the card goes
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  const d = await currentPizzaTitle(page);
+  await topCard(page).getByRole('link', { name: d }).focus();
+  await recordMoves(page);
+  await page.keyboard.press('ArrowRight');
+  await page.getByText(`You liked ${d}.`).waitFor({ timeout: T });
+  const still = await recordedMoves(page);
+  assert.ok(still.length > 0 && still.every((dx) => dx === '0px'), `no motion with reduced motion (${still})`);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'like', 'focus moved to Like');
+  await page.getByText('You have judged every pizza on the menu.').waitFor({ timeout: T });
+  await page.emulateMedia({ reducedMotion: null });
+  const seen = await seenIds(page);
+  assert.equal(seen.length, 4, 'four verdicts');
 });
 
 step('the approved pizza shows up in Shuffle, and no pizza is shown twice', async () => {

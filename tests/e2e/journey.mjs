@@ -14,6 +14,7 @@ import { join } from 'node:path';
 
 const require = createRequire(new URL('../../services/web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
+const AXE = require.resolve('axe-core/axe.min.js');
 
 const BASE = process.env.E2E_BASE_URL;
 const ART = process.env.E2E_ARTIFACTS || 'tests/artifacts/e2e';
@@ -23,7 +24,7 @@ assert.ok(BASE, 'E2E_BASE_URL is required');
 mkdirSync(ART, { recursive: true });
 
 const tag = Math.random().toString(36).slice(2, 8);
-const user = { username: `ann_${tag}`, email: `ann_${tag}@example.org`, password: `pw-${tag}-secret`, name: 'Ann Example' };
+const user = { username: `ann_${tag}_has_a_long_username`, email: `ann_${tag}@example.org`, password: `pw-${tag}-secret`, name: 'Ann Example' };
 const merchant = { username: `mario_${tag}`, email: `mario_${tag}@example.org`, password: `pw-${tag}-mario` };
 const seeded = ['Margherita', 'Diavola', 'Quattro Formaggi'];
 const newPizza = `Vegan Garden ${tag}`;
@@ -100,6 +101,40 @@ async function recordMoves(page) {
 }
 const recordedMoves = (page) => page.evaluate(() => window.cardMoves);
 
+// axe-core on the page as it is now: no violation of impact serious or critical.
+async function axe(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] }))
+    .violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 4)
+      .map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`) })));
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${what}: axe found\n${JSON.stringify(bad, null, 1)}`);
+}
+
+// Waits until nothing on the page says it is still loading.
+async function settled(page) {
+  await page.getByRole('heading', { level: 1 }).first().waitFor({ timeout: T });
+  await waitCount(page.getByText(/^(Loading|Checking|Finding pizzas)/), 0);
+}
+
+// Each main page, reached by its link: its title, and axe on it.
+async function axeMainPages(page, who) {
+  const pages = [
+    [nav(page, 'Shuffle'), 'Shuffle · Tizza', 'shuffle'],
+    [nav(page, 'My likes'), 'My likes · Tizza', 'likes'],
+    [nav(page, 'My pizzerias'), 'My pizzerias · Tizza', 'pizzerias'],
+    [nav(page, 'Tweets'), 'Tweets · Tizza', 'tweets'],
+    [nav(page, 'Profile'), 'Profile · Tizza', 'profile'],
+    [footer(page, 'Services'), 'Services · Tizza', 'services'],
+  ];
+  for (const [link, title, name] of pages) {
+    await link.click();
+    await waitTitle(page, title);
+    await settled(page);
+    await axe(page, `${who}: ${name}`);
+  }
+}
+
 async function currentPizzaTitle(page) {
   const h = page.locator('.pizza-card h2');
   await h.waitFor({ timeout: T });
@@ -166,6 +201,20 @@ step('a visitor: real URLs with their own titles, back and reload work, unknown 
   await ctx.close();
 });
 
+step('axe on the signed-out pages of a phone: Shuffle, Tweets, Log in, Sign up, Services, not found', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await ctx.newPage();
+  watch(page, 'visitor');
+  for (const [p, title] of [['/shuffle', 'Shuffle'], ['/tweets', 'Tweets'], ['/login', 'Log in'], ['/signup', 'Sign up'],
+    ['/status', 'Services'], ['/nothing-here', 'Not found']]) {
+    await page.goto(`${BASE}${p}`);
+    await waitTitle(page, `${title} · Tizza`);
+    await settled(page);
+    await axe(page, `visitor: ${p}`);
+  }
+  await ctx.close();
+});
+
 step('sign up', async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   userPage = await ctx.newPage();
@@ -182,6 +231,21 @@ step('sign up', async () => {
   await nav(page, 'My likes').waitFor({ timeout: T });
   await page.getByText(`@${user.username}`).waitFor({ timeout: T });
   assert.equal(new URL(page.url()).pathname, '/shuffle');
+});
+
+step('a 30-character username fits the phone header, on one line', async () => {
+  const page = userPage;
+  assert.equal(user.username.length, 30);
+  const header = page.getByRole('banner');
+  const name = header.getByText(`@${user.username}`);
+  await name.waitFor({ timeout: T });
+  assert.equal(await name.getAttribute('title'), `@${user.username}`, 'the whole name on hover');
+  const h = await header.boundingBox();
+  assert.ok(h.height < 64, `the header is one line (${h.height} px high)`);
+  const out = await header.getByRole('button', { name: 'Log out' }).boundingBox();
+  assert.ok(out.x >= 0 && out.x + out.width <= 390, 'Log out is on screen');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
+  await screenshot(page, 'long-username');
 });
 
 step('shuffle shows one pizza with photo, title, description, kind and pizzeria', async () => {
@@ -374,6 +438,21 @@ step('post a tweet: it appears with a relative date; delete another', async () =
   assert.equal(await timeline.getByText(oops).count(), 0, 'the deleted tweet stays deleted');
 });
 
+step('axe on the phone: every main page, a pizza page and a pizzeria page, each with its title', async () => {
+  const page = userPage;
+  await axeMainPages(page, 'Ann');
+  await nav(page, 'Shuffle').click();
+  const title = await currentPizzaTitle(page);
+  await topCard(page).getByRole('link', { name: title }).click();
+  await waitTitle(page, `${title} · Tizza`);
+  await settled(page);
+  await axe(page, 'Ann: a pizza page');
+  await page.getByRole('article', { name: title }).getByRole('link', { name: 'Seed Pizzeria' }).click();
+  await waitTitle(page, 'Seed Pizzeria · Tizza');
+  await settled(page);
+  await axe(page, 'Ann: a pizzeria page');
+});
+
 step('problem details are shown: signing up with a taken username', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   merchantPage = await ctx.newPage();
@@ -508,6 +587,46 @@ step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays o
   await page.emulateMedia({ reducedMotion: null });
   const seen = await seenIds(page);
   assert.equal(seen.length, 4, 'four verdicts');
+});
+
+step('axe on a desktop: every main page (with verdicts and a pizzeria), a pizza page, a pizzeria page', async () => {
+  const page = merchantPage;
+  await axeMainPages(page, 'Mario');
+  await nav(page, 'My pizzerias').click();
+  const card = page.getByRole('article', { name: `Mario's ${tag}` });
+  await card.getByRole('link', { name: newPizza }).click();
+  await waitTitle(page, `${newPizza} · Tizza`);
+  await settled(page);
+  await axe(page, 'Mario: a pizza page');
+  await page.getByRole('article', { name: newPizza }).getByRole('link', { name: `Mario's ${tag}` }).click();
+  await waitTitle(page, `Mario's ${tag} · Tizza`);
+  await settled(page);
+  await axe(page, 'Mario: a pizzeria page');
+  await screenshot(page, 'pizzeria-page-desktop');
+});
+
+step('while the session and the data load, a loading state shows, not the signed-out navigation', async () => {
+  const page = merchantPage;
+  const slow = (ms) => async (route) => {
+    await new Promise((r) => setTimeout(r, ms));
+    await route.continue();
+  };
+  const me = (url) => url.pathname === '/api/v1/auth/me';
+  const mine = (url) => url.pathname === '/api/v1/pizzerias' && url.searchParams.has('owner_id');
+  await page.route(me, slow(1500));
+  await page.route(mine, slow(1500));
+  await page.goto(`${BASE}/pizzerias`);
+  await page.getByRole('status').filter({ hasText: 'Loading' }).first().waitFor({ timeout: T });
+  await screenshot(page, 'loading');
+  assert.equal(await nav(page, 'Log in').count(), 0, 'no signed-out navigation while asking who is signed in');
+  assert.equal(await page.getByRole('heading', { name: 'Log in first' }).count(), 0);
+  // signed in: the pizzerias load on their own, without an empty list meanwhile
+  await nav(page, 'My pizzerias').waitFor({ timeout: T });
+  await page.getByRole('status').filter({ hasText: 'Loading your pizzerias' }).waitFor({ timeout: T });
+  assert.equal(await page.getByText('You have no pizzeria yet').count(), 0);
+  await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+  await page.unroute(me);
+  await page.unroute(mine);
 });
 
 step('the approved pizza shows up in Shuffle, and no pizza is shown twice', async () => {

@@ -126,12 +126,13 @@ export function App() {
   }
   useTitle(title);
 
-  const nav = user ? SIGNED_IN : SIGNED_OUT;
+  // No links until the session is known: the signed-out ones would flash for a signed-in user.
+  const nav = user === undefined ? [] : user ? SIGNED_IN : SIGNED_OUT;
   return (
     <div className="app">
       <header className="topbar">
         <Link className="brand" to="/shuffle"><Icon name="pizza" size={26} /> Tizza</Link>
-        <nav className="nav" aria-label="Main">
+        <nav className="nav" aria-label="Main" aria-busy={user === undefined}>
           <ul>
             {nav.map(([path, r, label, icon, short]) => (
               <li key={r}>
@@ -152,7 +153,7 @@ export function App() {
         </nav>
         {user && (
           <div className="who">
-            <span className="muted">@{user.username}</span>
+            <span className="username" title={`@${user.username}`}>@{user.username}</span>
             <button type="button" className="link" onClick={logout}>Log out</button>
           </div>
         )}

@@ -34,13 +34,14 @@ export function Pizzerias({ user }) {
       <h1>My pizzerias</h1>
       {user.role === 'admin' && <ApprovalQueue />}
       <ProblemMessage error={error} what="Could not load your pizzerias" />
+      {list === null && !error && <p className="muted" role="status">Loading your pizzerias…</p>}
       {list && list.length === 0 && <p className="empty">You have no pizzeria yet. Open one below.</p>}
       {list && list.map((p) => (
         <PizzeriaCard key={p.id} pizzeria={p}
           onChanged={(np) => setList((l) => l.map((x) => (x.id === np.id ? np : x)))}
           onDeleted={() => setList((l) => l.filter((x) => x.id !== p.id))} />
       ))}
-      <form className="card form-card" aria-label="New pizzeria" onSubmit={(e) => create.submit(e, async (v) => {
+      {list && <form className="card form-card" aria-label="New pizzeria" onSubmit={(e) => create.submit(e, async (v) => {
         const p = await api.post('/api/v1/pizzerias', v);
         setList((l) => [p, ...(l || [])]);
         create.setValues(EMPTY_PIZZERIA);
@@ -49,7 +50,7 @@ export function Pizzerias({ user }) {
         <PizzeriaFields f={create} />
         <ProblemMessage error={create.error} what="Could not create the pizzeria" />
         <button type="submit" className="primary" disabled={create.busy}>Create pizzeria</button>
-      </form>
+      </form>}
     </section>
   );
 }
@@ -140,6 +141,7 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
       )}
       <ProblemMessage error={error} />
       <h3>Pizzas</h3>
+      {pizzas === null && !error && <p className="muted" role="status">Loading pizzas…</p>}
       {pizzas && pizzas.length === 0 && <p className="muted">No pizzas yet.</p>}
       <ul className="list" aria-label={`Pizzas of ${pizzeria.name}`}>
         {(pizzas || []).map((p) => (
@@ -244,6 +246,7 @@ function ApprovalQueue() {
     <section className="card approvals" aria-labelledby="approvals-h">
       <h2 id="approvals-h">Awaiting approval</h2>
       <ProblemMessage error={error} what="Could not load the pizzas to approve" />
+      {pizzas === null && !error && <p className="muted" role="status">Loading…</p>}
       {pizzas && pizzas.length === 0 && <p className="muted">Nothing to approve.</p>}
       <ul className="list" aria-label="Pizzas awaiting approval">
         {(pizzas || []).map((p) => (

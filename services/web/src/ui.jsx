@@ -14,6 +14,23 @@ export function useTitle(heading) {
   }, [heading]);
 }
 
+/** [answer, error] of load(key): both null while it loads (again when key changes), and
+ *  nothing is asked while key is empty. `load` must be the same function at every render. */
+export function useLoaded(load, key) {
+  const [state, setState] = useState({ value: null, error: null });
+  useEffect(() => {
+    let live = true;
+    setState({ value: null, error: null });
+    if (key) {
+      load(key).then((value) => live && setState({ value, error: null }), (error) => live && setState({ value: null, error }));
+    }
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  return [state.value, state.error];
+}
+
 /** The page for an address that shows nothing: an unknown path, or an unknown id. */
 export function NotFound({ children }) {
   useTitle('Not found');

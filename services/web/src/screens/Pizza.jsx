@@ -1,33 +1,18 @@
 // A pizza's public page (/pizzas/<id>): photo, title, description, kind, its pizzeria (a
 // link), likes and dislikes (GET /api/v1/likes/counts), and the pizzeria's other pizzas.
-import { useEffect, useState } from 'react';
 import { api } from '../api.js';
-import { countsText, KIND_LABEL, likeCounts, NotFound, PizzaPhoto, PizzeriaName, ProblemMessage, useTitle } from '../ui.jsx';
-import { isNotFound, MenuList, usePizzasOf } from './Pizzeria.jsx';
+import { countsText, KIND_LABEL, likeCounts, PizzaPhoto, PizzeriaName, ProblemMessage, useLoaded, useTitle } from '../ui.jsx';
+import { MenuList, pageTitle, Pending, pizzasOf } from './Pizzeria.jsx';
+
+const pizzaById = (id) => api.get(`/api/v1/pizzas/${id}`);
+const countsOf = async (id) => (await likeCounts([id]))[id] || { likes: 0, dislikes: 0 };
 
 export function PizzaPage({ id }) {
-  const [pizza, setPizza] = useState(null);
-  const [error, setError] = useState(null);
-  const [counts, setCounts] = useState(null);
-  const [siblings, siblingsError] = usePizzasOf(pizza ? pizza.pizzeria_id : null);
-
-  useEffect(() => {
-    let live = true;
-    setPizza(null);
-    setError(null);
-    setCounts(null);
-    api.get(`/api/v1/pizzas/${id}`).then((p) => live && setPizza(p), (e) => live && setError(e));
-    likeCounts([id]).then((c) => live && setCounts(c[id] || { likes: 0, dislikes: 0 }), () => {});
-    return () => {
-      live = false;
-    };
-  }, [id]);
-
-  const missing = isNotFound(error);
-  useTitle(pizza ? pizza.title : missing ? null : 'Pizza');
-  if (missing) return <NotFound>No pizza has this address.</NotFound>;
-  if (error) return <section><h1>Pizza</h1><ProblemMessage error={error} what="Could not load the pizza" /></section>;
-  if (!pizza) return <p className="muted" role="status">Loading the pizza…</p>;
+  const [pizza, error] = useLoaded(pizzaById, id);
+  const [counts] = useLoaded(countsOf, id);
+  const [siblings, siblingsError] = useLoaded(pizzasOf, pizza && pizza.pizzeria_id);
+  useTitle(pageTitle(pizza && pizza.title, error, 'Pizza'));
+  if (!pizza) return <Pending what="pizza" error={error} />;
 
   const others = siblings && siblings.filter((p) => p.id !== pizza.id);
   return (

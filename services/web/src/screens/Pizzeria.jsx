@@ -1,46 +1,45 @@
 // A pizzeria's public page (/pizzerias/<id>): name, address with a map link, phone as a tel:
 // link, and its menu (GET /api/v1/pizzas?pizzeria_id=) with each pizza's like counts.
-import { useEffect, useState } from 'react';
 import { api, query } from '../api.js';
 import { mapHref, telHref } from '../contact.js';
 import { Link } from '../router.jsx';
-import { countsText, KIND_LABEL, likeCounts, NotFound, PizzaPhoto, pizzeriaById, ProblemMessage, useTitle } from '../ui.jsx';
+import { countsText, KIND_LABEL, likeCounts, NotFound, PizzaPhoto, pizzeriaById, ProblemMessage, useLoaded, useTitle } from '../ui.jsx';
 
 /** A 404, or a 400 for an id the service refuses: nothing lives at this address. */
-export function isNotFound(e) {
-  return e && (e.status === 404 || e.status === 400);
+function isNotFound(e) {
+  return Boolean(e) && (e.status === 404 || e.status === 400);
 }
 
-/** Pizzas of a pizzeria (GET /api/v1/pizzas?pizzeria_id=, up to 100); null while loading. */
-export function usePizzasOf(pizzeriaId) {
-  const [pizzas, setPizzas] = useState(null);
-  const [error, setError] = useState(null);
-  useEffect(() => {
-    let live = true;
-    setPizzas(null);
-    setError(null);
-    if (pizzeriaId) {
-      api.get(`/api/v1/pizzas${query({ pizzeria_id: pizzeriaId, limit: 100 })}`)
-        .then((page) => live && setPizzas(page.results), (e) => live && setError(e));
-    }
-    return () => {
-      live = false;
-    };
-  }, [pizzeriaId]);
-  return [pizzas, error];
+/** What the page of one `what` (a pizza, a pizzeria) shows until it has it: the not-found
+ *  page, the problem, or that it is loading. */
+export function Pending({ what, error }) {
+  if (isNotFound(error)) return <NotFound>No {what} has this address.</NotFound>;
+  if (error) {
+    return (
+      <section>
+        <h1>{what[0].toUpperCase() + what.slice(1)}</h1>
+        <ProblemMessage error={error} what={`Could not load the ${what}`} />
+      </section>
+    );
+  }
+  return <p className="muted" role="status">Loading the {what}…</p>;
 }
+
+/** The title of such a page: its name, else the kind of thing (left to NotFound if none). */
+export function pageTitle(name, error, what) {
+  return name || (isNotFound(error) ? null : what);
+}
+
+/** Pizzas of a pizzeria (up to 100). */
+export async function pizzasOf(pizzeriaId) {
+  return (await api.get(`/api/v1/pizzas${query({ pizzeria_id: pizzeriaId, limit: 100 })}`)).results;
+}
+
+const countsOf = (ids) => likeCounts(ids.split(','));
 
 /** Pizzas as rows linking to their pages, with their like counts when known. */
 export function MenuList({ pizzas, label }) {
-  const [counts, setCounts] = useState({});
-  const ids = pizzas.map((p) => p.id).join(',');
-  useEffect(() => {
-    let live = true;
-    likeCounts(ids ? ids.split(',') : []).then((c) => live && setCounts(c), () => {});
-    return () => {
-      live = false;
-    };
-  }, [ids]);
+  const [counts] = useLoaded(countsOf, pizzas.map((p) => p.id).join(','));
   return (
     <ul className="list" aria-label={label}>
       {pizzas.map((p) => (
@@ -53,7 +52,7 @@ export function MenuList({ pizzas, label }) {
               {!p.approved && <span className="badge pending">Awaiting approval</span>}
             </p>
             {p.description && <p className="muted row-text">{p.description}</p>}
-            {counts[p.id] && <p className="counts">{countsText(counts[p.id])}</p>}
+            {counts && counts[p.id] && <p className="counts">{countsText(counts[p.id])}</p>}
           </div>
         </li>
       ))}
@@ -62,25 +61,10 @@ export function MenuList({ pizzas, label }) {
 }
 
 export function PizzeriaPage({ id }) {
-  const [pizzeria, setPizzeria] = useState(null);
-  const [error, setError] = useState(null);
-  const [menu, menuError] = usePizzasOf(pizzeria ? pizzeria.id : null);
-
-  useEffect(() => {
-    let live = true;
-    setPizzeria(null);
-    setError(null);
-    pizzeriaById(id).then((p) => live && setPizzeria(p), (e) => live && setError(e));
-    return () => {
-      live = false;
-    };
-  }, [id]);
-
-  const missing = isNotFound(error);
-  useTitle(pizzeria ? pizzeria.name : missing ? null : 'Pizzeria');
-  if (missing) return <NotFound>No pizzeria has this address.</NotFound>;
-  if (error) return <section><h1>Pizzeria</h1><ProblemMessage error={error} what="Could not load the pizzeria" /></section>;
-  if (!pizzeria) return <p className="muted" role="status">Loading the pizzeria…</p>;
+  const [pizzeria, error] = useLoaded(pizzeriaById, id);
+  const [menu, menuError] = useLoaded(pizzasOf, pizzeria && pizzeria.id);
+  useTitle(pageTitle(pizzeria && pizzeria.name, error, 'Pizzeria'));
+  if (!pizzeria) return <Pending what="pizzeria" error={error} />;
 
   const tel = telHref(pizzeria.phone);
   const map = mapHref(pizzeria.address);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 
 const require = createRequire(new URL('../../services/web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
+const AXE = require.resolve('axe-core/axe.min.js');
 
 const BASE = process.env.E2E_BASE_URL;
 const ART = process.env.E2E_ARTIFACTS || 'tests/artifacts/e2e';
@@ -23,7 +24,7 @@ assert.ok(BASE, 'E2E_BASE_URL is required');
 mkdirSync(ART, { recursive: true });
 
 const tag = Math.random().toString(36).slice(2, 8);
-const user = { username: `ann_${tag}`, email: `ann_${tag}@example.org`, password: `pw-${tag}-secret`, name: 'Ann Example' };
+const user = { username: `ann_${tag}_has_a_long_username`, email: `ann_${tag}@example.org`, password: `pw-${tag}-secret`, name: 'Ann Example' };
 const merchant = { username: `mario_${tag}`, email: `mario_${tag}@example.org`, password: `pw-${tag}-mario` };
 const seeded = ['Margherita', 'Diavola', 'Quattro Formaggi'];
 const newPizza = `Vegan Garden ${tag}`;
@@ -67,6 +68,72 @@ async function waitCount(locator, n, timeout = T) {
 }
 
 const nav = (page, name) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+const footer = (page, name) => page.getByRole('contentinfo').getByRole('link', { name, exact: true });
+const path = (page) => new URL(page.url()).pathname;
+
+// Waits until document.title is `title`.
+async function waitTitle(page, title) {
+  await page.waitForFunction((t) => document.title === t, title, { timeout: T }).catch(async () => {
+    assert.equal(await page.title(), title);
+  });
+}
+
+const topCard = (page) => page.locator('.pizza-card');
+
+// The id of the pizza on top of the stack (from its title's link).
+async function currentPizzaId(page) {
+  const href = await topCard(page).locator('h2 a').getAttribute('href');
+  return href.split('/').pop();
+}
+
+// The pizza ids the signed-in user of `page` has judged (likes' /seen, with the page's cookies).
+const seenIds = (page) => page.evaluate(async () => (await (await fetch('/api/v1/likes/seen')).json()).pizza_ids);
+
+const stampOpacity = (page, which) => topCard(page).locator(`.stamp-${which}`).evaluate((el) => Number(getComputedStyle(el).opacity));
+
+// Records every horizontal offset the top card is given from now on (it moves by --dx).
+async function recordMoves(page) {
+  await topCard(page).evaluate((card) => {
+    window.cardMoves = [];
+    new MutationObserver(() => window.cardMoves.push(card.style.getPropertyValue('--dx')))
+      .observe(card, { attributes: true, attributeFilter: ['style'] });
+  });
+}
+const recordedMoves = (page) => page.evaluate(() => window.cardMoves);
+
+// axe-core on the page as it is now: no violation of impact serious or critical.
+async function axe(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] }))
+    .violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 4)
+      .map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`) })));
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${what}: axe found\n${JSON.stringify(bad, null, 1)}`);
+}
+
+// Waits until nothing on the page says it is still loading.
+async function settled(page) {
+  await page.getByRole('heading', { level: 1 }).first().waitFor({ timeout: T });
+  await waitCount(page.getByText(/^(Loading|Checking|Finding pizzas)/), 0);
+}
+
+// Each main page, reached by its link: its title, and axe on it.
+async function axeMainPages(page, who) {
+  const pages = [
+    [nav(page, 'Shuffle'), 'Shuffle · Tizza', 'shuffle'],
+    [nav(page, 'My likes'), 'My likes · Tizza', 'likes'],
+    [nav(page, 'My pizzerias'), 'My pizzerias · Tizza', 'pizzerias'],
+    [nav(page, 'Tweets'), 'Tweets · Tizza', 'tweets'],
+    [nav(page, 'Profile'), 'Profile · Tizza', 'profile'],
+    [footer(page, 'Services'), 'Services · Tizza', 'services'],
+  ];
+  for (const [link, title, name] of pages) {
+    await link.click();
+    await waitTitle(page, title);
+    await settled(page);
+    await axe(page, `${who}: ${name}`);
+  }
+}
 
 async function currentPizzaTitle(page) {
   const h = page.locator('.pizza-card h2');
@@ -98,12 +165,62 @@ step('seed: the admin opens a pizzeria with three approved pizzas (API)', async 
   }
 });
 
+step('a visitor: real URLs with their own titles, back and reload work, unknown paths are not found', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  watch(page, 'visitor');
+  await page.goto(`${BASE}/tweets`);
+  await page.getByRole('heading', { name: 'Tweets', level: 1 }).waitFor({ timeout: T });
+  await waitTitle(page, 'Tweets · Tizza');
+  await nav(page, 'Shuffle').click();
+  await page.getByRole('heading', { name: 'Shuffle', level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), '/shuffle');
+  await waitTitle(page, 'Shuffle · Tizza');
+  await page.goBack();
+  await page.getByRole('heading', { name: 'Tweets', level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), '/tweets');
+  // the developers' page is a footer link, not a main one, and survives a reload
+  assert.equal(await nav(page, 'Services').count(), 0, 'Services is not in the main navigation');
+  await footer(page, 'Services').click();
+  await page.getByRole('heading', { name: 'Services', level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), '/status');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Services', level: 1 }).waitFor({ timeout: T });
+  await waitTitle(page, 'Services · Tizza');
+  // a link of the hash-routing days
+  await page.goto(`${BASE}/#/likes`);
+  await page.getByRole('heading', { name: 'Log in first' }).waitFor({ timeout: T });
+  assert.equal(path(page), '/likes');
+  await waitTitle(page, 'My likes · Tizza');
+  for (const p of ['/pizzas/not-an-id', '/no/such/page']) {
+    await page.goto(`${BASE}${p}`);
+    await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor({ timeout: T });
+    await waitTitle(page, 'Not found · Tizza');
+  }
+  await screenshot(page, 'not-found');
+  await ctx.close();
+});
+
+step('axe on the signed-out pages of a phone: Shuffle, Tweets, Log in, Sign up, Services, not found', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await ctx.newPage();
+  watch(page, 'visitor');
+  for (const [p, title] of [['/shuffle', 'Shuffle'], ['/tweets', 'Tweets'], ['/login', 'Log in'], ['/signup', 'Sign up'],
+    ['/status', 'Services'], ['/nothing-here', 'Not found']]) {
+    await page.goto(`${BASE}${p}`);
+    await waitTitle(page, `${title} · Tizza`);
+    await settled(page);
+    await axe(page, `visitor: ${p}`);
+  }
+  await ctx.close();
+});
+
 step('sign up', async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   userPage = await ctx.newPage();
   watch(userPage, 'user');
   const page = userPage;
-  await page.goto(`${BASE}/#/signup`);
+  await page.goto(`${BASE}/signup`);
   await page.getByRole('heading', { name: 'Sign up' }).waitFor({ timeout: T });
   await page.getByLabel('Username').fill(user.username);
   await page.getByLabel('Email').fill(user.email);
@@ -113,7 +230,22 @@ step('sign up', async () => {
   await page.getByRole('button', { name: 'Sign up' }).click();
   await nav(page, 'My likes').waitFor({ timeout: T });
   await page.getByText(`@${user.username}`).waitFor({ timeout: T });
-  assert.match(page.url(), /#\/shuffle$/);
+  assert.equal(new URL(page.url()).pathname, '/shuffle');
+});
+
+step('a 30-character username fits the phone header, on one line', async () => {
+  const page = userPage;
+  assert.equal(user.username.length, 30);
+  const header = page.getByRole('banner');
+  const name = header.getByText(`@${user.username}`);
+  await name.waitFor({ timeout: T });
+  assert.equal(await name.getAttribute('title'), `@${user.username}`, 'the whole name on hover');
+  const h = await header.boundingBox();
+  assert.ok(h.height < 64, `the header is one line (${h.height} px high)`);
+  const out = await header.getByRole('button', { name: 'Log out' }).boundingBox();
+  assert.ok(out.x >= 0 && out.x + out.width <= 390, 'Log out is on screen');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling');
+  await screenshot(page, 'long-username');
 });
 
 step('shuffle shows one pizza with photo, title, description, kind and pizzeria', async () => {
@@ -173,6 +305,114 @@ step('an expired access token is refreshed without the user noticing', async () 
   assert.equal(await page.getByText('Your session has ended').count(), 0);
 });
 
+step('a pizza page and its pizzeria page: links, real URLs, reload, counts, menu, contacts', async () => {
+  const page = userPage;
+  const title = likedTitles[0];
+  const others = seeded.filter((t) => t !== title);
+  await page.getByRole('list', { name: 'My verdicts' }).getByRole('link', { name: title }).click();
+  await page.getByRole('heading', { name: title, level: 1 }).waitFor({ timeout: T });
+  assert.match(path(page), /^\/pizzas\/[0-9a-f]{24}$/);
+  const pizzaUrl = page.url();
+  const checkPizza = async () => {
+    await waitTitle(page, `${title} · Tizza`);
+    const art = page.getByRole('article', { name: title });
+    await art.getByText(`The ${title} of the house.`).waitFor({ timeout: T });
+    await art.getByText(title === 'Diavola' ? 'Meat' : 'Vegetarian', { exact: true }).waitFor({ timeout: T });
+    await art.getByRole('img').first().waitFor({ timeout: T });
+    await art.getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+    await art.getByRole('link', { name: 'Seed Pizzeria' }).waitFor({ timeout: T });
+    const more = page.getByRole('list', { name: 'Other pizzas of this pizzeria' });
+    await waitCount(more.getByRole('listitem'), others.length);
+    for (const o of others) await more.getByRole('link', { name: o }).waitFor({ timeout: T });
+  };
+  await checkPizza();
+  await screenshot(page, 'pizza-page');
+  await page.reload();
+  await checkPizza();
+  assert.equal(page.url(), pizzaUrl);
+
+  await page.getByRole('article', { name: title }).getByRole('link', { name: 'Seed Pizzeria' }).click();
+  await page.getByRole('heading', { name: 'Seed Pizzeria', level: 1 }).waitFor({ timeout: T });
+  assert.match(path(page), /^\/pizzerias\/[0-9a-f]{24}$/);
+  const checkPizzeria = async () => {
+    await waitTitle(page, 'Seed Pizzeria · Tizza');
+    await page.getByText('1 Main St').waitFor({ timeout: T });
+    assert.equal(await page.getByRole('link', { name: '+1 555 0100' }).getAttribute('href'), 'tel:+15550100');
+    assert.equal(await page.getByRole('link', { name: /Show on a map/ }).getAttribute('href'),
+      'https://www.openstreetmap.org/search?query=1%20Main%20St');
+    const menu = page.getByRole('list', { name: 'Menu of Seed Pizzeria' });
+    await waitCount(menu.getByRole('listitem'), seeded.length);
+    await menu.getByRole('listitem').filter({ hasText: title }).getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+  };
+  await checkPizzeria();
+  await screenshot(page, 'pizzeria-page');
+  await page.reload();
+  await checkPizzeria();
+  await page.getByRole('list', { name: 'Menu of Seed Pizzeria' }).getByRole('link', { name: title }).click();
+  await page.getByRole('heading', { name: title, level: 1 }).waitFor({ timeout: T });
+  assert.equal(page.url(), pizzaUrl);
+
+  // shared with someone signed out: the URL alone opens the page; unknown ids are not found
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const visitor = await ctx.newPage();
+  watch(visitor, 'visitor');
+  await visitor.goto(pizzaUrl);
+  await visitor.getByRole('heading', { name: title, level: 1 }).waitFor({ timeout: T });
+  await visitor.getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+  await visitor.goto(`${BASE}/pizzas/${'0'.repeat(24)}`);
+  await visitor.getByText('No pizza has this address.').waitFor({ timeout: T });
+  await waitTitle(visitor, 'Not found · Tizza');
+  await visitor.goto(`${BASE}/pizzerias/${'f'.repeat(24)}`);
+  await visitor.getByText('No pizzeria has this address.').waitFor({ timeout: T });
+  await waitTitle(visitor, 'Not found · Tizza');
+  await ctx.close();
+});
+
+step('swipe on a phone: a touch drag judges with a LIKE stamp, no page change; undo; a short drag does nothing', async () => {
+  const page = userPage;
+  await nav(page, 'Shuffle').click();
+  const title = await currentPizzaTitle(page);
+  const id = await currentPizzaId(page);
+  assert.ok(!likedTitles.includes(title) && !shownTitles.includes(title), `${title} was judged already`);
+  // what keeps the browser's swipe navigation and the page's scrolling out of the way
+  assert.equal(await topCard(page).evaluate((el) => getComputedStyle(el).touchAction), 'pan-y');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).overscrollBehaviorX), 'none');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).overscrollBehaviorX), 'none');
+  const box = await topCard(page).boundingBox();
+  const x = box.x + box.width / 2;
+  const y = box.y + Math.min(150, box.height / 3);
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, px, py) => cdp.send('Input.dispatchTouchEvent',
+    { type, touchPoints: type === 'touchEnd' ? [] : [{ x: px, y: py }] });
+  await touch('touchStart', x, y);
+  for (let i = 1; i <= 10; i++) await touch('touchMove', x + i * 16, y + i);
+  assert.ok(await stampOpacity(page, 'like') > 0.9, 'the LIKE stamp shows while dragging right');
+  assert.equal(await stampOpacity(page, 'nope'), 0);
+  await screenshot(page, 'swipe-touch');
+  await touch('touchEnd');
+  await page.getByText(`You liked ${title}.`).waitFor({ timeout: T });
+  assert.equal(path(page), '/shuffle', 'the swipe did not navigate');
+  assert.ok((await seenIds(page)).includes(id), 'the verdict is saved');
+  await page.getByText('You have judged every pizza on the menu.').waitFor({ timeout: T });
+
+  await page.getByRole('button', { name: /^Undo/ }).click();
+  await page.getByText(`Undone: ${title} is back.`).waitFor({ timeout: T });
+  assert.equal(await currentPizzaTitle(page), title);
+  assert.ok(!(await seenIds(page)).includes(id), 'the verdict is forgotten');
+  await screenshot(page, 'swipe-undo');
+
+  // a short drag (shorter than a flick) puts the card back and judges nothing
+  const box2 = await topCard(page).boundingBox();
+  await touch('touchStart', box2.x + box2.width / 2, y);
+  for (let i = 1; i <= 3; i++) await touch('touchMove', box2.x + box2.width / 2 + i * 10, y);
+  await touch('touchEnd');
+  await page.waitForFunction(() => document.querySelector('.pizza-card').style.getPropertyValue('--dx') === '0px', null, { timeout: T });
+  assert.equal(await currentPizzaTitle(page), title);
+  await page.getByText(`Undone: ${title} is back.`).waitFor({ timeout: T });
+  assert.ok(!(await seenIds(page)).includes(id), 'still not judged');
+  await cdp.detach();
+});
+
 step('post a tweet: it appears with a relative date; delete another', async () => {
   const page = userPage;
   await nav(page, 'Tweets').click();
@@ -198,12 +438,27 @@ step('post a tweet: it appears with a relative date; delete another', async () =
   assert.equal(await timeline.getByText(oops).count(), 0, 'the deleted tweet stays deleted');
 });
 
+step('axe on the phone: every main page, a pizza page and a pizzeria page, each with its title', async () => {
+  const page = userPage;
+  await axeMainPages(page, 'Ann');
+  await nav(page, 'Shuffle').click();
+  const title = await currentPizzaTitle(page);
+  await topCard(page).getByRole('link', { name: title }).click();
+  await waitTitle(page, `${title} · Tizza`);
+  await settled(page);
+  await axe(page, 'Ann: a pizza page');
+  await page.getByRole('article', { name: title }).getByRole('link', { name: 'Seed Pizzeria' }).click();
+  await waitTitle(page, 'Seed Pizzeria · Tizza');
+  await settled(page);
+  await axe(page, 'Ann: a pizzeria page');
+});
+
 step('problem details are shown: signing up with a taken username', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   merchantPage = await ctx.newPage();
   watch(merchantPage, 'merchant');
   const page = merchantPage;
-  await page.goto(`${BASE}/#/signup`);
+  await page.goto(`${BASE}/signup`);
   await page.getByLabel('Username').fill(user.username.toUpperCase());
   await page.getByLabel('Email').fill(merchant.email);
   await page.getByLabel('Password').fill(merchant.password);
@@ -243,7 +498,7 @@ step('the admin sees the unapproved pizza and approves it', async () => {
   adminPage = await ctx.newPage();
   watch(adminPage, 'admin');
   const page = adminPage;
-  await page.goto(`${BASE}/#/login`);
+  await page.goto(`${BASE}/login`);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -257,6 +512,121 @@ step('the admin sees the unapproved pizza and approves it', async () => {
   await merchantPage.reload();
   const card = merchantPage.getByRole('article', { name: `Mario's ${tag}` });
   await card.getByRole('listitem', { name: newPizza }).getByText('Approved', { exact: true }).waitFor({ timeout: T });
+});
+
+step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays on the actions', async () => {
+  const page = merchantPage;
+  await nav(page, 'Shuffle').click();
+  const a = await currentPizzaTitle(page);
+  const aId = await currentPizzaId(page);
+  const center = async () => {
+    const box = await topCard(page).boundingBox();
+    return [box.x + box.width / 2, box.y + Math.min(150, box.height / 3)];
+  };
+  // a mouse drag to the right, past the threshold: LIKE, and the card flies out
+  let [x, y] = await center();
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 60, y + 4, { steps: 6 });
+  await page.mouse.move(x + 200, y + 8, { steps: 10 });
+  assert.ok(await stampOpacity(page, 'like') > 0.9, 'LIKE stamp at full strength');
+  await screenshot(page, 'swipe-mouse');
+  await page.mouse.up();
+  await page.getByText(`You liked ${a}.`).waitFor({ timeout: T });
+  assert.notEqual(await currentPizzaTitle(page), a);
+  // undo: the same pizza is back on top, the verdict gone
+  await page.getByRole('button', { name: `Undo: like of ${a}` }).click();
+  await page.getByText(`Undone: ${a} is back.`).waitFor({ timeout: T });
+  assert.equal(await currentPizzaTitle(page), a);
+  assert.ok(!(await seenIds(page)).includes(aId));
+  // a slow drag short of the threshold: NOPE shows a little, then the card goes back
+  [x, y] = await center();
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let i = 1; i <= 6; i++) {
+    await page.mouse.move(x - i * 10, y);
+    await page.waitForTimeout(40);
+  }
+  const nope = await stampOpacity(page, 'nope');
+  assert.ok(nope > 0.2 && nope < 1, `NOPE half shown (${nope})`);
+  await page.waitForTimeout(150); // at rest: not a flick
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('.pizza-card').style.getPropertyValue('--dx') === '0px', null, { timeout: T });
+  assert.equal(await currentPizzaTitle(page), a);
+  assert.equal(await stampOpacity(page, 'nope'), 0);
+  assert.ok(!(await seenIds(page)).includes(aId), 'a short drag judges nothing');
+  // ←: dislike, and the card flies out to the left
+  await recordMoves(page);
+  await page.keyboard.press('ArrowLeft');
+  await page.getByText(`You disliked ${a}.`).waitFor({ timeout: T });
+  assert.ok((await recordedMoves(page)).some((dx) => parseFloat(dx) < -500), 'the card flew out to the left');
+  // Enter on the focused Like button, twice: no Tab needed between verdicts
+  const like = page.getByRole('button', { name: 'Like', exact: true });
+  await like.focus();
+  const b = await currentPizzaTitle(page);
+  await page.keyboard.press('Enter');
+  await page.getByText(`You liked ${b}.`).waitFor({ timeout: T });
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'like', 'focus stays on Like');
+  const c = await currentPizzaTitle(page);
+  assert.notEqual(c, b);
+  await page.keyboard.press('Enter');
+  await page.getByText(`You liked ${c}.`).waitFor({ timeout: T });
+  await screenshot(page, 'swipe-keys');
+  // → from the card's own link, with reduced motion: the card does not move, the focus
+  // goes to the actions when the card goes
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  const d = await currentPizzaTitle(page);
+  await topCard(page).getByRole('link', { name: d }).focus();
+  await recordMoves(page);
+  await page.keyboard.press('ArrowRight');
+  await page.getByText(`You liked ${d}.`).waitFor({ timeout: T });
+  const still = await recordedMoves(page);
+  assert.ok(still.length > 0 && still.every((dx) => dx === '0px'), `no motion with reduced motion (${still})`);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'like', 'focus moved to Like');
+  await page.getByText('You have judged every pizza on the menu.').waitFor({ timeout: T });
+  await page.emulateMedia({ reducedMotion: null });
+  const seen = await seenIds(page);
+  assert.equal(seen.length, 4, 'four verdicts');
+});
+
+step('axe on a desktop: every main page (with verdicts and a pizzeria), a pizza page, a pizzeria page', async () => {
+  const page = merchantPage;
+  await axeMainPages(page, 'Mario');
+  await nav(page, 'My pizzerias').click();
+  const card = page.getByRole('article', { name: `Mario's ${tag}` });
+  await card.getByRole('link', { name: newPizza }).click();
+  await waitTitle(page, `${newPizza} · Tizza`);
+  await settled(page);
+  await axe(page, 'Mario: a pizza page');
+  await page.getByRole('article', { name: newPizza }).getByRole('link', { name: `Mario's ${tag}` }).click();
+  await waitTitle(page, `Mario's ${tag} · Tizza`);
+  await settled(page);
+  await axe(page, 'Mario: a pizzeria page');
+  await screenshot(page, 'pizzeria-page-desktop');
+});
+
+step('while the session and the data load, a loading state shows, not the signed-out navigation', async () => {
+  const page = merchantPage;
+  const slow = (ms) => async (route) => {
+    await new Promise((r) => setTimeout(r, ms));
+    await route.continue();
+  };
+  const me = (url) => url.pathname === '/api/v1/auth/me';
+  const mine = (url) => url.pathname === '/api/v1/pizzerias' && url.searchParams.has('owner_id');
+  await page.route(me, slow(1500));
+  await page.route(mine, slow(1500));
+  await page.goto(`${BASE}/pizzerias`);
+  await page.getByRole('status').filter({ hasText: 'Loading' }).first().waitFor({ timeout: T });
+  await screenshot(page, 'loading');
+  assert.equal(await nav(page, 'Log in').count(), 0, 'no signed-out navigation while asking who is signed in');
+  assert.equal(await page.getByRole('heading', { name: 'Log in first' }).count(), 0);
+  // signed in: the pizzerias load on their own, without an empty list meanwhile
+  await nav(page, 'My pizzerias').waitFor({ timeout: T });
+  await page.getByRole('status').filter({ hasText: 'Loading your pizzerias' }).waitFor({ timeout: T });
+  assert.equal(await page.getByText('You have no pizzeria yet').count(), 0);
+  await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+  await page.unroute(me);
+  await page.unroute(mine);
 });
 
 step('the approved pizza shows up in Shuffle, and no pizza is shown twice', async () => {
@@ -291,9 +661,10 @@ step('the approved pizza shows up in Shuffle, and no pizza is shown twice', asyn
   await screenshot(page, 'shuffle-all-judged');
 });
 
-step('Services lists every service with health, readiness, version and documents', async () => {
+step('Services (a footer link) lists every service with health, readiness, version and documents', async () => {
   const page = userPage;
-  await nav(page, 'Services').click();
+  await footer(page, 'Services').click();
+  assert.equal(new URL(page.url()).pathname, '/status');
   for (const name of ['auth', 'pizza', 'likes', 'tweets']) {
     const card = page.getByRole('article', { name, exact: true });
     await card.getByText('up', { exact: true }).waitFor({ timeout: T });
@@ -363,7 +734,7 @@ step('log out, and log in again', async () => {
   await page.getByRole('button', { name: 'Log out' }).click();
   await nav(page, 'Log in').waitFor({ timeout: T });
   await page.getByText('You are logged out.').waitFor({ timeout: T });
-  await page.goto(`${BASE}/#/pizzerias`);
+  await page.goto(`${BASE}/pizzerias`);
   await page.getByRole('heading', { name: 'Log in first' }).waitFor({ timeout: T });
   const names = (await page.context().cookies(BASE)).map((c) => c.name);
   assert.ok(!names.includes('tizza_access'), 'the access cookie is cleared');
@@ -390,7 +761,7 @@ if (TWEETS_PID > 0) {
     await nav(page, 'Tweets').click();
     await page.getByRole('alert').filter({ hasText: 'Tweets are unavailable' }).waitFor({ timeout: T });
     await screenshot(page, 'tweets-down');
-    await nav(page, 'Services').click();
+    await footer(page, 'Services').click();
     const tweets = page.getByRole('article', { name: 'tweets', exact: true });
     await tweets.getByText('down', { exact: true }).waitFor({ timeout: T });
     await page.getByRole('article', { name: 'pizza', exact: true }).getByText('ready', { exact: true }).waitFor({ timeout: T });

@@ -1,60 +1,48 @@
-// App: the session (who is signed in, asked from GET /api/v1/auth/me at start), hash routing
-// (#/shuffle, #/likes, ...: no gateway rule needed for deep links), the navigation (bottom bar
-// on phones, top bar on wider screens) and the erasure view that outlives the account.
-import { useCallback, useEffect, useState } from 'react';
+// App: the session (who is signed in, asked from GET /api/v1/auth/me at start), history
+// routing (real paths: /shuffle, /likes, /pizzas/<id>...; the gateway answers index.html for
+// them), the navigation (bottom bar on phones, top bar on wider screens), the footer, and the
+// erasure view that outlives the account.
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from './api.js';
 import { Icon } from './icons.jsx';
+import { Link, navigate, useLocation } from './router.jsx';
+import { matchRoute, routeTitle } from './routes.js';
 import { Login, Signup } from './screens/Auth.jsx';
 import { DocView } from './screens/DocView.jsx';
 import { Erasure } from './screens/Erasure.jsx';
 import { Likes } from './screens/Likes.jsx';
+import { PizzaPage } from './screens/Pizza.jsx';
+import { PizzeriaPage } from './screens/Pizzeria.jsx';
 import { Pizzerias } from './screens/Pizzerias.jsx';
 import { Profile } from './screens/Profile.jsx';
 import { Services } from './screens/Services.jsx';
 import { Shuffle } from './screens/Shuffle.jsx';
 import { Tweets } from './screens/Tweets.jsx';
+import { NotFound, useTitle } from './ui.jsx';
 
-// [route, label, icon, short label shown on phones (the label stays the accessible name)]
+// [path, route, label, icon, short label shown on phones (the label stays the accessible name)]
 const SIGNED_IN = [
-  ['shuffle', 'Shuffle', 'pizza'],
-  ['likes', 'My likes', 'heart', 'Likes'],
-  ['pizzerias', 'My pizzerias', 'store', 'Pizzerias'],
-  ['tweets', 'Tweets', 'chat'],
-  ['profile', 'Profile', 'user'],
-  ['services', 'Services', 'pulse'],
+  ['/shuffle', 'shuffle', 'Shuffle', 'pizza'],
+  ['/likes', 'likes', 'My likes', 'heart', 'Likes'],
+  ['/pizzerias', 'pizzerias', 'My pizzerias', 'store', 'Pizzerias'],
+  ['/tweets', 'tweets', 'Tweets', 'chat'],
+  ['/profile', 'profile', 'Profile', 'user'],
 ];
 const SIGNED_OUT = [
-  ['shuffle', 'Shuffle', 'pizza'],
-  ['tweets', 'Tweets', 'chat'],
-  ['services', 'Services', 'pulse'],
-  ['login', 'Log in', 'key'],
-  ['signup', 'Sign up', 'plus'],
+  ['/shuffle', 'shuffle', 'Shuffle', 'pizza'],
+  ['/tweets', 'tweets', 'Tweets', 'chat'],
+  ['/login', 'login', 'Log in', 'key'],
+  ['/signup', 'signup', 'Sign up', 'plus'],
 ];
 
-function parseHash(hash) {
-  const [path, q = ''] = hash.replace(/^#\/?/, '').split('?');
-  return { route: path || 'shuffle', params: new URLSearchParams(q) };
-}
-
-export function go(route) {
-  window.location.hash = `#/${route}`;
-}
-
-function useHash() {
-  const [hash, setHash] = useState(window.location.hash);
-  useEffect(() => {
-    const on = () => setHash(window.location.hash);
-    window.addEventListener('hashchange', on);
-    return () => window.removeEventListener('hashchange', on);
-  }, []);
-  return parseHash(hash);
-}
-
 export function App() {
-  const { route, params } = useHash();
+  const loc = useLocation();
+  const { name: route, params } = matchRoute(loc.pathname);
   const [user, setUser] = useState(undefined); // undefined: still asking
   const [notice, setNotice] = useState('');
   const [erasure, setErasure] = useState(null); // {id, token, username} after deleting oneself
+  const main = useRef(null);
+  const first = useRef(true);
 
   useEffect(() => {
     api.setOnSessionLost(() => {
@@ -66,11 +54,21 @@ export function App() {
     api.get('/api/v1/auth/me').then(setUser, () => setUser(null));
   }, []);
 
+  // A new page starts at the top, with the focus on it (not on the link left behind).
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    window.scrollTo(0, 0);
+    if (main.current) main.current.focus({ preventScroll: true });
+  }, [loc.pathname]);
+
   const signedIn = useCallback((u) => {
     setUser(u);
     setNotice('');
     setErasure(null);
-    go('shuffle');
+    navigate('/shuffle');
   }, []);
 
   async function logout() {
@@ -81,15 +79,17 @@ export function App() {
     }
     setUser(null);
     setNotice('You are logged out.');
-    go('login');
+    navigate('/login');
   }
 
-  const nav = user ? SIGNED_IN : SIGNED_OUT;
+  // Pages with a fixed title get it here; the others (a pizza, not found) name themselves.
+  let title = routeTitle(route);
   let page;
   if (user === undefined) {
     page = <p className="muted" role="status">Loading…</p>;
-  } else if (route === 'erasure' && erasure) {
-    page = <Erasure erasure={erasure} />;
+  } else if (route === 'erasure') {
+    page = erasure ? <Erasure erasure={erasure} /> : <NotFound />;
+    if (!erasure) title = null;
   } else if (route === 'login') {
     page = <Login onLogin={signedIn} />;
   } else if (route === 'signup') {
@@ -99,9 +99,15 @@ export function App() {
   } else if (route === 'services') {
     page = <Services />;
   } else if (route === 'doc') {
-    page = <DocView url={params.get('url')} />;
+    page = <DocView url={new URLSearchParams(loc.search).get('url')} />;
   } else if (route === 'shuffle') {
     page = <Shuffle user={user} key={user ? user.id : 'anon'} />;
+  } else if (route === 'pizza') {
+    page = <PizzaPage id={params.id} />;
+  } else if (route === 'pizzeria') {
+    page = <PizzeriaPage id={params.id} />;
+  } else if (route === 'notfound') {
+    page = <NotFound />;
   } else if (!user) {
     page = <NeedLogin />;
   } else if (route === 'likes') {
@@ -114,22 +120,23 @@ export function App() {
         onDeleted={(e) => {
           setErasure(e);
           setUser(null);
-          go('erasure');
+          navigate('/account-deleted');
         }} />
     );
-  } else {
-    page = <NotFound />;
   }
+  useTitle(title);
 
+  // No links until the session is known: the signed-out ones would flash for a signed-in user.
+  const nav = user === undefined ? [] : user ? SIGNED_IN : SIGNED_OUT;
   return (
     <div className="app">
       <header className="topbar">
-        <a className="brand" href="#/shuffle"><Icon name="pizza" size={26} /> Tizza</a>
-        <nav className="nav" aria-label="Main">
+        <Link className="brand" to="/shuffle"><Icon name="pizza" size={26} /> Tizza</Link>
+        <nav className="nav" aria-label="Main" aria-busy={user === undefined}>
           <ul>
-            {nav.map(([r, label, icon, short]) => (
+            {nav.map(([path, r, label, icon, short]) => (
               <li key={r}>
-                <a href={`#/${r}`} aria-current={route === r ? 'page' : undefined}>
+                <Link to={path} aria-current={route === r ? 'page' : undefined}>
                   <Icon name={icon} />
                   {short ? (
                     <>
@@ -139,19 +146,19 @@ export function App() {
                   ) : (
                     <span className="label">{label}</span>
                   )}
-                </a>
+                </Link>
               </li>
             ))}
           </ul>
         </nav>
         {user && (
           <div className="who">
-            <span className="muted">@{user.username}</span>
+            <span className="username" title={`@${user.username}`}>@{user.username}</span>
             <button type="button" className="link" onClick={logout}>Log out</button>
           </div>
         )}
       </header>
-      <main>
+      <main ref={main} tabIndex={-1}>
         {notice && (
           <p className="notice" role="status">
             {notice} <button type="button" className="link" onClick={() => setNotice('')} aria-label="Dismiss"><Icon name="cross" size={16} /></button>
@@ -159,6 +166,10 @@ export function App() {
         )}
         {page}
       </main>
+      <footer className="footer">
+        <Link to="/status" aria-current={route === 'services' ? 'page' : undefined}>Services</Link>
+        <span className="muted"> · the state of every Tizza service</span>
+      </footer>
     </div>
   );
 }
@@ -168,18 +179,7 @@ function NeedLogin() {
     <section>
       <h1>Log in first</h1>
       <p>
-        This page is for signed-in users. <a href="#/login">Log in</a> or <a href="#/signup">sign up</a>.
-      </p>
-    </section>
-  );
-}
-
-function NotFound() {
-  return (
-    <section>
-      <h1>Not found</h1>
-      <p>
-        There is no such page. <a href="#/shuffle">Shuffle some pizzas</a>.
+        This page is for signed-in users. <Link to="/login">Log in</Link> or <Link to="/signup">sign up</Link>.
       </p>
     </section>
   );

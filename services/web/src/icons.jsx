@@ -9,6 +9,7 @@ const PATHS = {
   key: 'M8 15a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM12 11h10M18 11v3M21 11v2',
   plus: 'M12 4v16M4 12h16',
   cross: 'M6 6l12 12M18 6 6 18',
+  undo: 'M9 14 4 9l5-5M4 9h10.5a5.5 5.5 0 0 1 0 11H11',
 };
 
 export function Icon({ name, size = 24, className = 'icon' }) {

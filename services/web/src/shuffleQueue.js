@@ -11,6 +11,8 @@
 // than those: no new fetch until the queue runs dry. A batch that brings nothing new into an
 // empty queue means everything is judged: `exhausted` until retry().
 //
+// An undone verdict puts its pizza back on top (putBack).
+//
 // Framework-free: subscribe(fn) is called after every change; state() is a snapshot.
 
 export class ShuffleQueue {
@@ -40,6 +42,7 @@ export class ShuffleQueue {
   state() {
     return {
       current: this.queue[0] || null,
+      upcoming: this.queue.slice(1, 3), // shown under the current one
       queued: this.queue.length,
       loading: this.loading,
       exhausted: this.exhausted,
@@ -119,6 +122,14 @@ export class ShuffleQueue {
     this.emit();
     this.fill();
     return this.current();
+  }
+
+  /** An undone verdict: the pizza goes back on top (it stays known, so no batch repeats it). */
+  putBack(pizza) {
+    this.known.add(pizza.id);
+    this.queue = [pizza, ...this.queue.filter((p) => p.id !== pizza.id)];
+    this.exhausted = false;
+    this.emit();
   }
 
   /** Leaves the exhausted state (new pizzas may have been approved since) and fetches. */

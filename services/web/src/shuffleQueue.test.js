@@ -135,6 +135,34 @@ describe('ShuffleQueue', () => {
     expect(q.current().id).toBe('new');
   });
 
+  it('shows the next two under the current one', async () => {
+    const q = new ShuffleQueue({ fetchBatch: async () => ['a', 'b', 'c', 'd'].map(pz), lowWater: 0 });
+    await q.fill();
+    expect(q.state().current.id).toBe('a');
+    expect(q.state().upcoming.map((p) => p.id)).toEqual(['b', 'c']);
+    q.next();
+    expect(q.state().upcoming.map((p) => p.id)).toEqual(['c', 'd']);
+  });
+
+  it('putBack() brings an undone pizza back on top, even after the last one, never twice', async () => {
+    const ids = ['a', 'b'];
+    const s = server(ids);
+    const q = new ShuffleQueue({ fetchBatch: s.fetchBatch });
+    const shown = await drain(q, s);
+    expect(q.state().exhausted).toBe(true);
+    const last = pz(shown[1]);
+    q.putBack(last);
+    expect(q.state().exhausted).toBe(false);
+    expect(q.current()).toEqual(last);
+    q.putBack(last);
+    expect(q.state().queued).toBe(1);
+    // a batch that brings it again does not queue it a second time
+    await q.fill();
+    expect(q.state().queued).toBe(1);
+    q.next();
+    expect(q.current()).toBeNull();
+  });
+
   it('notifies subscribers on every change', async () => {
     const q = new ShuffleQueue({ fetchBatch: async () => [pz('a')] });
     const states = [];

@@ -1,8 +1,46 @@
-// Small shared pieces: problem display, labelled fields, relative time, pizzeria names.
+// Small shared pieces: problem display, labelled fields, relative time, pizzeria names,
+// page titles, the not-found page.
 import { useEffect, useId, useState } from 'react';
 import { api } from './api.js';
 import { fromNow } from './reltime.js';
 import { Icon } from './icons.jsx';
+import { Link } from './router.jsx';
+import { documentTitle } from './routes.js';
+
+/** Sets document.title to "<heading> · Tizza"; null leaves it to another component. */
+export function useTitle(heading) {
+  useEffect(() => {
+    if (heading) document.title = documentTitle(heading);
+  }, [heading]);
+}
+
+/** [answer, error] of load(key): both null while it loads (again when key changes), and
+ *  nothing is asked while key is empty. `load` must be the same function at every render. */
+export function useLoaded(load, key) {
+  const [state, setState] = useState({ value: null, error: null });
+  useEffect(() => {
+    let live = true;
+    setState({ value: null, error: null });
+    if (key) {
+      load(key).then((value) => live && setState({ value, error: null }), (error) => live && setState({ value: null, error }));
+    }
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  return [state.value, state.error];
+}
+
+/** The page for an address that shows nothing: an unknown path, or an unknown id. */
+export function NotFound({ children }) {
+  useTitle('Not found');
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>{children || 'There is no such page.'} <Link to="/shuffle">Shuffle some pizzas</Link>.</p>
+    </section>
+  );
+}
 
 /** An API error as a readable message: the problem's detail (or title) and its field errors. */
 export function ProblemMessage({ error, what }) {
@@ -76,7 +114,8 @@ export function forgetPizzeria(id) {
   pizzerias.delete(id);
 }
 
-export function PizzeriaName({ id }) {
+/** The pizzeria's name (a link to its page with `link`). */
+export function PizzeriaName({ id, link = false }) {
   const [name, setName] = useState('');
   useEffect(() => {
     let live = true;
@@ -85,7 +124,10 @@ export function PizzeriaName({ id }) {
       live = false;
     };
   }, [id]);
-  return name ? <span className="pizzeria">{name}</span> : null;
+  if (!name) return null;
+  return link
+    ? <Link className="pizzeria" to={`/pizzerias/${id}`}>{name}</Link>
+    : <span className="pizzeria">{name}</span>;
 }
 
 export function PizzaPhoto({ pizza, size = 'large' }) {
@@ -104,6 +146,21 @@ export function PizzaPhoto({ pizza, size = 'large' }) {
 }
 
 export const KIND_LABEL = { meat: 'Meat', vegetarian: 'Vegetarian', vegan: 'Vegan' };
+
+export function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "1 like · 0 dislikes" of a pizza's counts ({likes, dislikes}). */
+export function countsText(c) {
+  return `${plural(c.likes, 'like', 'likes')} · ${plural(c.dislikes, 'dislike', 'dislikes')}`;
+}
+
+/** Likes and dislikes of these pizza ids (GET /api/v1/likes/counts, public; 1-100 ids). */
+export async function likeCounts(ids) {
+  if (!ids.length) return {};
+  return (await api.get(`/api/v1/likes/counts?pizza_ids=${ids.slice(0, 100).join(',')}`)).counts;
+}
 
 /** Form state: values, the last ApiError (with its field errors), busy while submitting. */
 export function useForm(initial) {

@@ -1,6 +1,7 @@
 // Sign up and log in. Both answer with the private user (the session lives in HttpOnly
 // cookies set by auth); field errors from the problem details appear under their fields.
 import { api } from '../api.js';
+import { Link } from '../router.jsx';
 import { Field, ProblemMessage, useForm } from '../ui.jsx';
 
 export function Login({ onLogin }) {
@@ -17,7 +18,7 @@ export function Login({ onLogin }) {
         <ProblemMessage error={f.error} what="Could not log in" />
         <button type="submit" className="primary" disabled={f.busy}>Log in</button>
       </form>
-      <p className="muted">New here? <a href="#/signup">Sign up</a></p>
+      <p className="muted">New here? <Link to="/signup">Sign up</Link></p>
     </section>
   );
 }
@@ -42,7 +43,7 @@ export function Signup({ onSignup }) {
         <ProblemMessage error={f.error} what="Could not sign up" />
         <button type="submit" className="primary" disabled={f.busy}>Sign up</button>
       </form>
-      <p className="muted">Have an account? <a href="#/login">Log in</a></p>
+      <p className="muted">Have an account? <Link to="/login">Log in</Link></p>
     </section>
   );
 }

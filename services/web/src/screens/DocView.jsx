@@ -3,6 +3,7 @@
 import { useEffect, useState } from 'react';
 import { ProblemMessage } from '../ui.jsx';
 import { ApiError, problemFrom } from '../api.js';
+import { Link } from '../router.jsx';
 
 export function DocView({ url }) {
   const [text, setText] = useState(null);
@@ -28,7 +29,7 @@ export function DocView({ url }) {
 
   return (
     <section>
-      <p><a href="#/services">← Services</a></p>
+      <p><Link to="/status">← Services</Link></p>
       <h1>{ok ? url.split('/').filter(Boolean).slice(-2).join(' / ') : 'Document'}</h1>
       {!ok && <p className="problem" role="alert">No document given.</p>}
       <ProblemMessage error={error} what="Could not load the document" />

@@ -3,6 +3,7 @@
 // user's data (auth gathers their user.erased events).
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
+import { Link } from '../router.jsx';
 import { ProblemMessage, RelTime, useNow } from '../ui.jsx';
 
 const POLL_MS = 1000;
@@ -73,7 +74,7 @@ export function Erasure({ erasure }) {
         </>
       )}
       <ProblemMessage error={error} what="Could not read the erasure status" />
-      <p><a href="#/signup">Sign up again</a> · <a href="#/shuffle">Browse pizzas</a></p>
+      <p><Link to="/signup">Sign up again</Link> · <Link to="/shuffle">Browse pizzas</Link></p>
     </section>
   );
 }

@@ -1,18 +1,15 @@
 // My likes: the caller's verdicts, newest first (GET /api/v1/likes?expand=pizza, one page at
 // a time), each with the pizza's like and dislike counts (GET /api/v1/likes/counts, public).
 // If pizza is down the verdicts still show (pizza_expanded false); if counts fail, only the
-// counts are missing.
+// counts are missing. Titles and pizzerias link to their pages.
 import { useEffect, useState } from 'react';
 import { api, pagePath, query } from '../api.js';
 import { Icon } from '../icons.jsx';
-import { KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage } from '../ui.jsx';
+import { Link } from '../router.jsx';
+import { countsText, KIND_LABEL, likeCounts, PizzaPhoto, PizzeriaName, plural, ProblemMessage } from '../ui.jsx';
 
 const PAGE = 10;
 const FILTERS = [['', 'All'], ['true', 'Liked'], ['false', 'Disliked']];
-
-function plural(n, one, many) {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 export function Likes() {
   const [liked, setLiked] = useState('');
@@ -36,9 +33,9 @@ export function Likes() {
       setExpanded(page.pizza_expanded !== false);
       const ids = page.results.map((l) => l.pizza_id);
       if (ids.length) {
-        api.get(`/api/v1/likes/counts${query({ pizza_ids: ids.join(',') })}`).then(
+        likeCounts(ids).then(
           (r) => {
-            setCounts((c) => ({ ...c, ...r.counts }));
+            setCounts((c) => ({ ...c, ...r }));
             setCountsError(null);
           },
           setCountsError,
@@ -77,7 +74,7 @@ export function Likes() {
       {!expanded && <p className="warning" role="status">Pizza details are unavailable right now (the pizza service did not answer).</p>}
       {countsError && <p className="warning" role="status">Like counts are unavailable right now.</p>}
       <ProblemMessage error={error} what="Could not load your likes" />
-      {count === 0 && <p className="empty">Nothing here yet. <a href="#/shuffle">Shuffle some pizzas</a>.</p>}
+      {count === 0 && <p className="empty">Nothing here yet. <Link to="/shuffle">Shuffle some pizzas</Link>.</p>}
       <ul className="list" aria-label="My verdicts">
         {items.map((l) => {
           const c = counts[l.pizza_id];
@@ -86,17 +83,13 @@ export function Likes() {
             <li key={l.id} className="row">
               {l.pizza ? <PizzaPhoto pizza={l.pizza} size="small" /> : <div className="photo photo-small photo-none" aria-hidden="true"><Icon name="pizza" size={32} /></div>}
               <div className="row-body">
-                <h2 className="row-title">{title}</h2>
+                <h2 className="row-title">{l.pizza ? <Link to={`/pizzas/${l.pizza_id}`}>{title}</Link> : title}</h2>
                 <p className="meta">
                   <span className={l.liked ? 'badge like' : 'badge dislike'}>{l.liked ? 'Liked' : 'Disliked'}</span>
                   {l.pizza && <span className={`kind kind-${l.pizza.kind}`}>{KIND_LABEL[l.pizza.kind]}</span>}
-                  {l.pizza && <PizzeriaName id={l.pizza.pizzeria_id} />}
+                  {l.pizza && <PizzeriaName id={l.pizza.pizzeria_id} link />}
                 </p>
-                {c && (
-                  <p className="counts">
-                    {plural(c.likes, 'like', 'likes')} · {plural(c.dislikes, 'dislike', 'dislikes')}
-                  </p>
-                )}
+                {c && <p className="counts">{countsText(c)}</p>}
               </div>
               <button type="button" className="link" onClick={() => forget(l)} aria-label={`Forget my verdict on ${title}`}>Forget</button>
             </li>

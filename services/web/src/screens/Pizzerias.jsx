@@ -4,6 +4,7 @@
 // admin; an admin also sees every unapproved pizza here and approves it (PATCH approved).
 import { useEffect, useState } from 'react';
 import { api, query } from '../api.js';
+import { Link } from '../router.jsx';
 import { Field, forgetPizzeria, KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage, useForm } from '../ui.jsx';
 
 const EMPTY_PIZZERIA = { name: '', address: '', phone: '' };
@@ -33,13 +34,14 @@ export function Pizzerias({ user }) {
       <h1>My pizzerias</h1>
       {user.role === 'admin' && <ApprovalQueue />}
       <ProblemMessage error={error} what="Could not load your pizzerias" />
+      {list === null && !error && <p className="muted" role="status">Loading your pizzerias…</p>}
       {list && list.length === 0 && <p className="empty">You have no pizzeria yet. Open one below.</p>}
       {list && list.map((p) => (
         <PizzeriaCard key={p.id} pizzeria={p}
           onChanged={(np) => setList((l) => l.map((x) => (x.id === np.id ? np : x)))}
           onDeleted={() => setList((l) => l.filter((x) => x.id !== p.id))} />
       ))}
-      <form className="card form-card" aria-label="New pizzeria" onSubmit={(e) => create.submit(e, async (v) => {
+      {list && <form className="card form-card" aria-label="New pizzeria" onSubmit={(e) => create.submit(e, async (v) => {
         const p = await api.post('/api/v1/pizzerias', v);
         setList((l) => [p, ...(l || [])]);
         create.setValues(EMPTY_PIZZERIA);
@@ -48,7 +50,7 @@ export function Pizzerias({ user }) {
         <PizzeriaFields f={create} />
         <ProblemMessage error={create.error} what="Could not create the pizzeria" />
         <button type="submit" className="primary" disabled={create.busy}>Create pizzeria</button>
-      </form>
+      </form>}
     </section>
   );
 }
@@ -131,6 +133,7 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
           <h2>{pizzeria.name}</h2>
           <p className="muted">{pizzeria.address}{pizzeria.phone ? ` · ${pizzeria.phone}` : ''}</p>
           <div className="actions">
+            <Link to={`/pizzerias/${pizzeria.id}`}>Public page<span className="sr-only"> of {pizzeria.name}</span></Link>
             <button type="button" onClick={() => setEditing(true)}>Edit</button>
             <ConfirmDelete what={`${pizzeria.name} and its pizzas`} onConfirm={remove} />
           </div>
@@ -138,6 +141,7 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
       )}
       <ProblemMessage error={error} />
       <h3>Pizzas</h3>
+      {pizzas === null && !error && <p className="muted" role="status">Loading pizzas…</p>}
       {pizzas && pizzas.length === 0 && <p className="muted">No pizzas yet.</p>}
       <ul className="list" aria-label={`Pizzas of ${pizzeria.name}`}>
         {(pizzas || []).map((p) => (
@@ -196,7 +200,7 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
     <li className="row" aria-label={pizza.title}>
       <PizzaPhoto pizza={pizza} size="small" />
       <div className="row-body">
-        <span className="row-title">{pizza.title}</span>
+        <Link className="row-title" to={`/pizzas/${pizza.id}`}>{pizza.title}</Link>
         <p className="meta">
           <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind]}</span>
           <span className={pizza.approved ? 'badge ok' : 'badge pending'}>{pizza.approved ? 'Approved' : 'Awaiting approval'}</span>
@@ -242,6 +246,7 @@ function ApprovalQueue() {
     <section className="card approvals" aria-labelledby="approvals-h">
       <h2 id="approvals-h">Awaiting approval</h2>
       <ProblemMessage error={error} what="Could not load the pizzas to approve" />
+      {pizzas === null && !error && <p className="muted" role="status">Loading…</p>}
       {pizzas && pizzas.length === 0 && <p className="muted">Nothing to approve.</p>}
       <ul className="list" aria-label="Pizzas awaiting approval">
         {(pizzas || []).map((p) => (

@@ -5,6 +5,7 @@
 // build. Each service is asked on its own, so one that is down greys out only its card.
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
+import { Link } from '../router.jsx';
 import { RelTime, useNow } from '../ui.jsx';
 
 export const SERVICES = [
@@ -15,7 +16,7 @@ export const SERVICES = [
 ];
 
 export function docLink(url) {
-  return `#/doc?url=${encodeURIComponent(url)}`;
+  return `/docs?url=${encodeURIComponent(url)}`;
 }
 
 async function probe(name) {
@@ -45,7 +46,7 @@ export function Services() {
         <h2 id="events-h">Events</h2>
         <p>The services talk through RabbitMQ: <code>user.deleted</code>, <code>user.erased</code>, <code>pizza.deleted</code>.</p>
         <p>
-          <a href={docLink('/events.asyncapi.yaml')}>AsyncAPI document of the events</a>{' '}
+          <Link to={docLink('/events.asyncapi.yaml')}>AsyncAPI document of the events</Link>{' '}
           (<a href="/events.asyncapi.yaml">raw YAML</a>)
         </p>
       </section>
@@ -101,7 +102,7 @@ function ServiceCard({ name, what, round, now }) {
         </dl>
       )}
       <p>
-        <a href={docLink(openapi)}>OpenAPI document of {name}</a> (<a href={openapi}>raw YAML</a>)
+        <Link to={docLink(openapi)}>OpenAPI document of {name}</Link> (<a href={openapi}>raw YAML</a>)
       </p>
     </article>
   );

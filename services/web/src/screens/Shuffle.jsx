@@ -1,14 +1,57 @@
-// Shuffle: one pizza at a time with Like and Dislike. The ShuffleQueue fetches the next batch
-// (GET /api/v1/pizzas/random?count=N) before the shown ones run out and never shows a judged
-// pizza again; a verdict is PUT /api/v1/likes/{pizza_id}. If likes is down the pizza stays
+// Shuffle: a stack of pizza cards, judged one at a time. Drag the top card (mouse, touch or
+// pen: Pointer Events) right to like it or left to dislike it, with LIKE/NOPE stamps growing
+// as it goes and a fly-out once judged; or press → / ←, or the buttons under the card. The
+// buttons stay in place from card to card, so the focus stays on them after a verdict.
+// Undo takes the last verdict back (verdict.js) and puts its pizza back on top.
+//
+// The ShuffleQueue fetches the next batch (GET /api/v1/pizzas/random?count=N) before the
+// shown ones run out and never shows a judged pizza again. If likes is down the pizza stays
 // on screen with the error, so nothing is skipped unjudged.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api } from '../api.js';
 import { Icon } from '../icons.jsx';
+import { Link } from '../router.jsx';
 import { ShuffleQueue } from '../shuffleQueue.js';
+import { dragIntent, keyVerdict, releaseVelocity, swipeProgress, swipeVerdict } from '../swipe.js';
 import { KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage } from '../ui.jsx';
+import { saveVerdict, undoVerdict } from '../verdict.js';
 
 const BATCH = 5;
+const FLY_MS = 300; // as long as the fly-out's transition (.pizza-card.flying in styles.css)
+
+function reducedMotion() {
+  return window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
+// The card's position and stamps are CSS variables, set here while it moves (not React
+// state: a drag updates them on every pointer move).
+function place(card, dx, p) {
+  card.style.setProperty('--dx', `${dx}px`);
+  card.style.setProperty('--p', String(p));
+}
+
+/** Sends the card off the side it was judged to (stamp at full strength); resolves when it
+ *  has gone. With reduced motion it stays put and only the stamp shows. */
+function flyOut(card, liked) {
+  if (!card) return Promise.resolve();
+  card.classList.remove('dragging', 'settling');
+  const side = liked ? 1 : -1;
+  if (reducedMotion()) {
+    place(card, 0, side);
+    return Promise.resolve();
+  }
+  card.classList.add('flying');
+  place(card, side * (window.innerWidth + card.offsetWidth), side);
+  return new Promise((resolve) => setTimeout(resolve, FLY_MS));
+}
+
+/** Brings the card back to the middle (a drag short of a verdict, or a failed one). */
+function settle(card) {
+  if (!card) return;
+  card.classList.remove('dragging', 'flying');
+  card.classList.add('settling');
+  place(card, 0, 0);
+}
 
 export function Shuffle({ user }) {
   const [queue] = useState(() => new ShuffleQueue({
@@ -18,8 +61,17 @@ export function Shuffle({ user }) {
   }));
   const [st, setSt] = useState(queue.state());
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const [error, setError] = useState(null); // {error, what}
   const [said, setSaid] = useState('');
+  const [last, setLast] = useState(null); // {pizza, verdict}: what Undo takes back
+  const [back, setBack] = useState(null); // the side an undone card comes back from
+  const busyRef = useRef(false);
+  const cardRef = useRef(null);
+  const actionsRef = useRef(null);
+  const refocus = useRef(null); // the action to focus once the judged card has gone
+  const drag = useRef(null);
+  const dragged = useRef(false); // a drag just ended: the click it makes is not a click
+  const act = useRef({});
 
   useEffect(() => {
     const off = queue.subscribe(setSt);
@@ -34,54 +86,161 @@ export function Shuffle({ user }) {
 
   const pizza = st.current;
 
-  async function judge(liked) {
-    if (!user) {
-      setError({ detail: 'Log in to like or dislike pizzas.' });
-      return;
+  // A focused link inside the judged card went with it: the focus moves to the actions.
+  useEffect(() => {
+    const name = refocus.current;
+    refocus.current = null;
+    if (name && actionsRef.current && !actionsRef.current.contains(document.activeElement)) {
+      actionsRef.current.querySelector(`[data-action="${name}"]`).focus();
     }
+  }, [pizza]);
+
+  function begin() {
+    busyRef.current = true;
     setBusy(true);
     setError(null);
-    try {
-      await api.put(`/api/v1/likes/${pizza.id}`, { liked });
-      setSaid(`You ${liked ? 'liked' : 'disliked'} ${pizza.title}.`);
-      queue.next();
-    } catch (e) {
-      if (e.status === 422) {
-        setSaid(`${pizza.title} is no longer on the menu.`);
-        queue.next();
-      } else {
-        setError(e);
-      }
-    } finally {
-      setBusy(false);
-    }
+  }
+  function end() {
+    busyRef.current = false;
+    setBusy(false);
   }
 
+  async function judge(liked) {
+    if (!pizza || busyRef.current) return;
+    const card = cardRef.current;
+    if (!user) {
+      settle(card);
+      setError({ error: { detail: 'Log in to like or dislike pizzas.' }, what: 'Could not save your verdict' });
+      return;
+    }
+    begin();
+    const focusInCard = card && card.contains(document.activeElement);
+    const [, result] = await Promise.all([
+      flyOut(card, liked),
+      saveVerdict(api, pizza.id, liked).then((verdict) => ({ verdict }), (err) => ({ err })),
+    ]);
+    if (result.verdict) {
+      setLast({ pizza, verdict: result.verdict });
+      setSaid(`You ${liked ? 'liked' : 'disliked'} ${pizza.title}.`);
+      setBack(null);
+      if (focusInCard) refocus.current = liked ? 'like' : 'dislike';
+      queue.next();
+    } else if (result.err.status === 422) {
+      setLast(null);
+      setSaid(`${pizza.title} is no longer on the menu.`);
+      queue.next();
+    } else {
+      settle(card);
+      setError({ error: result.err, what: 'Could not save your verdict' });
+    }
+    end();
+  }
+
+  async function undo() {
+    if (!last || busyRef.current) return;
+    begin();
+    try {
+      await undoVerdict(api, last.verdict);
+      setBack(last.verdict.liked ? 'right' : 'left');
+      queue.putBack(last.pizza);
+      setSaid(`Undone: ${last.pizza.title} is back.`);
+      setLast(null);
+    } catch (err) {
+      setError({ error: err, what: 'Could not undo your verdict' });
+    }
+    end();
+  }
+
+  act.current = { judge };
+  useEffect(() => {
+    function onKey(e) {
+      const v = keyVerdict(e);
+      if (!v) return;
+      e.preventDefault();
+      act.current.judge(v === 'like');
+    }
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+
+  // ---- dragging the top card
+  function onPointerDown(e) {
+    dragged.current = false;
+    if (busyRef.current || !e.isPrimary || (e.pointerType === 'mouse' && e.button !== 0)) return;
+    drag.current = { id: e.pointerId, x0: e.clientX, y0: e.clientY, dx: 0, dy: 0, on: false, samples: [] };
+  }
+  function onPointerMove(e) {
+    const d = drag.current;
+    const card = cardRef.current;
+    if (!d || e.pointerId !== d.id || !card) return;
+    d.dx = e.clientX - d.x0;
+    d.dy = e.clientY - d.y0;
+    d.samples.push({ x: e.clientX, t: e.timeStamp });
+    if (d.samples.length > 30) d.samples.shift();
+    if (!d.on) {
+      const intent = dragIntent(d.dx, d.dy);
+      if (intent === 'scroll') drag.current = null;
+      if (intent !== 'swipe') return;
+      d.on = true;
+      // Captured only now, so that a plain click still reaches the links in the card.
+      card.setPointerCapture(e.pointerId);
+      card.classList.remove('settling');
+      card.classList.add('dragging');
+    }
+    place(card, d.dx, swipeProgress(d.dx, card.offsetWidth));
+  }
+  function onPointerUp(e) {
+    const d = drag.current;
+    drag.current = null;
+    if (!d || e.pointerId !== d.id || !d.on) return;
+    dragged.current = true;
+    const card = cardRef.current;
+    const v = swipeVerdict({ dx: d.dx, dy: d.dy, vx: releaseVelocity(d.samples, e.timeStamp), width: card.offsetWidth });
+    if (v) judge(v === 'like');
+    else settle(card);
+  }
+  function onPointerCancel(e) {
+    const d = drag.current;
+    drag.current = null;
+    if (d && d.on && e.pointerId === d.id) settle(cardRef.current);
+  }
+  function onClickCapture(e) {
+    if (!dragged.current) return;
+    dragged.current = false;
+    e.preventDefault();
+    e.stopPropagation();
+  }
+
+  const off = !pizza || busy;
   return (
     <section className="shuffle">
       <h1>Shuffle</h1>
-      <p className="sr-only" role="status" aria-live="polite">{said}</p>
       {pizza ? (
-        <article className="card pizza-card" aria-labelledby={`pz-${pizza.id}`}>
-          <PizzaPhoto pizza={pizza} />
-          <div className="card-body">
-            <h2 id={`pz-${pizza.id}`}>{pizza.title}</h2>
-            {pizza.description && <p>{pizza.description}</p>}
-            <p className="meta">
-              <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind] || pizza.kind}</span>
-              <PizzeriaName id={pizza.pizzeria_id} />
-            </p>
-          </div>
-          <div className="verdict">
-            <button type="button" className="dislike" onClick={() => judge(false)} disabled={busy}>
-              <Icon name="cross" size={20} /> Dislike
-            </button>
-            <button type="button" className="like" onClick={() => judge(true)} disabled={busy}>
-              <Icon name="heart" size={20} /> Like
-            </button>
-          </div>
-          {!user && <p className="muted"><a href="#/login">Log in</a> to keep your verdicts.</p>}
-        </article>
+        <div className="stack">
+          {st.upcoming.map((p, i) => (
+            <div key={p.id} className={`card stack-card under under-${i + 1}`} aria-hidden="true" inert>
+              <PizzaPhoto pizza={p} />
+              <div className="card-body"><p className="under-title">{p.title}</p></div>
+            </div>
+          )).reverse()}
+          <article key={pizza.id} ref={cardRef} aria-labelledby={`pz-${pizza.id}`} aria-describedby="swipe-hint"
+            className={`card stack-card pizza-card${back ? ` back-from-${back}` : ''}`}
+            onPointerDown={onPointerDown} onPointerMove={onPointerMove} onPointerUp={onPointerUp}
+            onPointerCancel={onPointerCancel} onClickCapture={onClickCapture}
+            onDragStart={(e) => e.preventDefault()}>
+            <span className="stamp stamp-like" aria-hidden="true">LIKE</span>
+            <span className="stamp stamp-nope" aria-hidden="true">NOPE</span>
+            <PizzaPhoto pizza={pizza} />
+            <div className="card-body">
+              <h2 id={`pz-${pizza.id}`}><Link to={`/pizzas/${pizza.id}`}>{pizza.title}</Link></h2>
+              {pizza.description && <p>{pizza.description}</p>}
+              <p className="meta">
+                <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind] || pizza.kind}</span>
+                <PizzeriaName id={pizza.pizzeria_id} link />
+              </p>
+            </div>
+          </article>
+        </div>
       ) : st.loading ? (
         <p className="muted" role="status">Finding pizzas…</p>
       ) : st.exhausted ? (
@@ -90,7 +249,31 @@ export function Shuffle({ user }) {
           <button type="button" onClick={() => queue.retry()}>Look again</button>
         </div>
       ) : null}
-      <ProblemMessage error={error} what="Could not save your verdict" />
+      {(pizza || last) && (
+        <div className="verdict" role="group" aria-label="Your verdict" ref={actionsRef}>
+          {/* aria-disabled, not disabled: a disabled button would drop the focus */}
+          <button type="button" className="dislike" data-action="dislike" aria-keyshortcuts="ArrowLeft"
+            aria-disabled={off} onClick={() => judge(false)}>
+            <Icon name="cross" size={20} /> Dislike
+          </button>
+          <button type="button" className="undo" data-action="undo" aria-disabled={!last || busy} onClick={undo}
+            aria-label={last ? `Undo: ${last.verdict.liked ? 'like' : 'dislike'} of ${last.pizza.title}` : 'Undo'}>
+            <Icon name="undo" size={20} /> Undo
+          </button>
+          <button type="button" className="like" data-action="like" aria-keyshortcuts="ArrowRight"
+            aria-disabled={off} onClick={() => judge(true)}>
+            <Icon name="heart" size={20} /> Like
+          </button>
+        </div>
+      )}
+      <p className="said" role="status">{said}</p>
+      {pizza && (
+        <p id="swipe-hint" className="muted hint">
+          Swipe the card right to like it, left to dislike it, or press → or ←.
+        </p>
+      )}
+      {pizza && !user && <p className="muted"><Link to="/login">Log in</Link> to keep your verdicts.</p>}
+      <ProblemMessage error={error && error.error} what={error && error.what} />
       {st.error && (
         <div>
           <ProblemMessage error={st.error} what="Could not load pizzas" />

@@ -3,6 +3,7 @@
 // author (or an admin) deletes (DELETE /api/v2/tweets/{id}). Reading needs no account.
 import { useEffect, useState } from 'react';
 import { api, pagePath, query } from '../api.js';
+import { Link } from '../router.jsx';
 import { ProblemMessage, RelTime, useNow } from '../ui.jsx';
 
 const PAGE = 20;
@@ -77,7 +78,7 @@ export function Tweets({ user }) {
           <ProblemMessage error={postError} what="Could not tweet" />
         </form>
       ) : (
-        <p className="muted"><a href="#/login">Log in</a> to tweet.</p>
+        <p className="muted"><Link to="/login">Log in</Link> to tweet.</p>
       )}
       <ProblemMessage error={error} what="Tweets are unavailable" />
       <button type="button" className="link" onClick={() => load(first, false)}>Refresh</button>

@@ -207,6 +207,9 @@ stop_all() {
 
 # shellcheck disable=SC2317  # invoked by the traps below
 on_signal() {
+    # a second signal while stopping (a second Ctrl-C; `timeout` signals the whole group):
+    # the stop under way goes on, bounded by its own timeouts and SIGKILL
+    ((stopping)) && return
     echo
     say "$1, stopping everything"
     stop_all

@@ -28,6 +28,8 @@ const user = { username: `ann_${tag}_has_a_long_username`, email: `ann_${tag}@ex
 const merchant = { username: `mario_${tag}`, email: `mario_${tag}@example.org`, password: `pw-${tag}-mario` };
 const seeded = ['Margherita', 'Diavola', 'Quattro Formaggi'];
 const newPizza = `Vegan Garden ${tag}`;
+const draftPizza = `Garden ${tag}`; // its first title
+const reason = 'Which herbs? Say so in the description.';
 const T = 15000; // how long a locator may take to appear
 
 // ---------------------------------------------------------------- steps
@@ -468,12 +470,13 @@ step('problem details are shown: signing up with a taken username', async () => 
   await screenshot(page, 'signup-error');
 });
 
-step('a merchant opens a pizzeria and adds a pizza (awaiting approval)', async () => {
+step('a merchant opens a pizzeria and adds a pizza (awaiting review)', async () => {
   const page = merchantPage;
   await page.getByLabel('Username').fill(merchant.username);
   await page.getByRole('button', { name: 'Sign up' }).click();
   await nav(page, 'My pizzerias').click();
   await page.getByRole('heading', { name: 'My pizzerias' }).waitFor({ timeout: T });
+  assert.equal(await nav(page, 'Review').count(), 0, 'only the admin has a Review page');
   const form = page.getByRole('form', { name: 'New pizzeria' });
   await form.getByLabel('Name').fill(`Mario's ${tag}`);
   await form.getByLabel('Address').fill('2 Via Roma');
@@ -483,17 +486,37 @@ step('a merchant opens a pizzeria and adds a pizza (awaiting approval)', async (
   await card.waitFor({ timeout: T });
   await card.getByText('Add a pizza').click();
   const add = card.getByRole('form', { name: `New pizza for Mario's ${tag}` });
-  await add.getByLabel('Title').fill(newPizza);
-  await add.getByLabel('Description').fill('Courgettes, peppers and basil.');
+  await add.getByLabel('Title').fill(draftPizza);
+  await add.getByLabel('Description').fill('Courgettes and peppers.');
   await add.getByLabel('Photo URL').fill(`${BASE}/tizza.svg`);
   await add.getByLabel('Kind').selectOption('vegan');
   await add.getByRole('button', { name: 'Add pizza' }).click();
-  const row = card.getByRole('listitem', { name: newPizza });
-  await row.getByText('Awaiting approval').waitFor({ timeout: T });
+  const row = card.getByRole('listitem', { name: draftPizza });
+  await row.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
   await screenshot(page, 'my-pizzerias');
 });
 
-step('the admin sees the unapproved pizza and approves it', async () => {
+// The admin's Review page: Refresh, then the row of `title` in the queue.
+async function reviewRow(title) {
+  const page = adminPage;
+  if (path(page) !== '/review') await nav(page, 'Review').click();
+  else await page.getByRole('button', { name: 'Refresh' }).click();
+  await waitTitle(page, 'Review · Tizza');
+  const row = page.getByRole('list', { name: 'Pizzas awaiting review' }).getByRole('listitem', { name: title });
+  await row.waitFor({ timeout: T });
+  return row;
+}
+
+// Mario's row of `title` in his pizzeria, after a reload, with its badge.
+async function marioSees(title, badge) {
+  const page = merchantPage;
+  await page.reload();
+  const row = page.getByRole('article', { name: `Mario's ${tag}` }).getByRole('listitem', { name: title });
+  await row.getByText(badge, { exact: true }).waitFor({ timeout: T });
+  return row;
+}
+
+step('review: the admin rejects the pizza with a reason (required), Mario sees it', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   adminPage = await ctx.newPage();
   watch(adminPage, 'admin');
@@ -502,16 +525,58 @@ step('the admin sees the unapproved pizza and approves it', async () => {
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
+  await nav(page, 'My pizzerias').waitFor({ timeout: T });
+  // the queue is a page of its own, not a part of My pizzerias
   await nav(page, 'My pizzerias').click();
-  const queue = page.getByRole('list', { name: 'Pizzas awaiting approval' });
-  await queue.getByText(newPizza).waitFor({ timeout: T });
-  await screenshot(page, 'admin-approvals');
-  await page.getByRole('button', { name: `Approve ${newPizza}` }).click();
-  await queue.getByText(newPizza).waitFor({ state: 'detached', timeout: T });
-  // and the merchant sees it approved
-  await merchantPage.reload();
-  const card = merchantPage.getByRole('article', { name: `Mario's ${tag}` });
-  await card.getByRole('listitem', { name: newPizza }).getByText('Approved', { exact: true }).waitFor({ timeout: T });
+  await settled(page);
+  assert.equal(await page.getByRole('list', { name: 'Pizzas awaiting review' }).count(), 0);
+  const row = await reviewRow(draftPizza);
+  await settled(page);
+  await axe(page, 'admin: review');
+  await row.getByRole('button', { name: `Reject ${draftPizza}` }).click();
+  const form = row.getByRole('form', { name: `Reject ${draftPizza}` });
+  await form.getByRole('button', { name: 'Reject pizza' }).click();
+  await form.getByText('Say why, so the owner can fix it.').waitFor({ timeout: T });
+  assert.equal(await form.getByLabel(/^Reason/).getAttribute('aria-invalid'), 'true');
+  await form.getByLabel(/^Reason/).fill(reason);
+  assert.equal(await form.getByText('Say why, so the owner can fix it.').count(), 0, 'the error goes with a reason');
+  await screenshot(page, 'review-reject');
+  await form.getByRole('button', { name: 'Reject pizza' }).click();
+  await row.waitFor({ state: 'detached', timeout: T });
+  await page.getByText(`${draftPizza} rejected.`).waitFor({ timeout: T });
+  const mine = await marioSees(draftPizza, 'Rejected');
+  await mine.getByText(reason).waitFor({ timeout: T });
+  await screenshot(merchantPage, 'pizza-rejected');
+});
+
+step('review: Mario fixes it, it is back in the queue, the admin approves; a new title sends it back again', async () => {
+  const page = merchantPage;
+  let row = await marioSees(draftPizza, 'Rejected');
+  await row.getByRole('button', { name: 'Edit' }).click();
+  let edit = page.getByRole('form', { name: `Edit ${draftPizza}` });
+  await edit.getByLabel('Description').fill('Courgettes, peppers and basil.');
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  row = page.getByRole('listitem', { name: draftPizza });
+  await row.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  assert.equal(await row.getByText(reason).count(), 0, 'the reason went with the rejection');
+  let queued = await reviewRow(draftPizza);
+  await queued.getByText('Courgettes, peppers and basil.').waitFor({ timeout: T });
+  await queued.getByRole('button', { name: `Approve ${draftPizza}` }).click();
+  await queued.waitFor({ state: 'detached', timeout: T });
+  row = await marioSees(draftPizza, 'Approved');
+  // an approved pizza renamed by its owner waits for review again
+  await row.getByRole('button', { name: 'Edit' }).click();
+  edit = page.getByRole('form', { name: `Edit ${draftPizza}` });
+  await edit.getByText('A new title, description or photo sends the pizza back to review.').waitFor({ timeout: T });
+  await edit.getByLabel('Title').fill(newPizza);
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  await page.getByRole('listitem', { name: newPizza }).getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  await marioSees(newPizza, 'Awaiting review');
+  queued = await reviewRow(newPizza);
+  await screenshot(adminPage, 'review-queue');
+  await queued.getByRole('button', { name: `Approve ${newPizza}` }).click();
+  await adminPage.getByText(`${newPizza} approved.`).waitFor({ timeout: T });
+  await marioSees(newPizza, 'Approved');
 });
 
 step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays on the actions', async () => {

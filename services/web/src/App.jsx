@@ -15,6 +15,7 @@ import { PizzaPage } from './screens/Pizza.jsx';
 import { PizzeriaPage } from './screens/Pizzeria.jsx';
 import { Pizzerias } from './screens/Pizzerias.jsx';
 import { Profile } from './screens/Profile.jsx';
+import { Review } from './screens/Review.jsx';
 import { Services } from './screens/Services.jsx';
 import { Shuffle } from './screens/Shuffle.jsx';
 import { Tweets } from './screens/Tweets.jsx';
@@ -28,6 +29,8 @@ const SIGNED_IN = [
   ['/tweets', 'tweets', 'Tweets', 'chat'],
   ['/profile', 'profile', 'Profile', 'user'],
 ];
+// The admin's own page, after My pizzerias.
+const REVIEW = ['/review', 'review', 'Review', 'check'];
 const SIGNED_OUT = [
   ['/shuffle', 'shuffle', 'Shuffle', 'pizza'],
   ['/tweets', 'tweets', 'Tweets', 'chat'],
@@ -114,6 +117,8 @@ export function App() {
     page = <Likes user={user} />;
   } else if (route === 'pizzerias') {
     page = <Pizzerias user={user} />;
+  } else if (route === 'review') {
+    page = <Review user={user} />;
   } else if (route === 'profile') {
     page = (
       <Profile user={user} onUpdated={setUser}
@@ -127,7 +132,8 @@ export function App() {
   useTitle(title);
 
   // No links until the session is known: the signed-out ones would flash for a signed-in user.
-  const nav = user === undefined ? [] : user ? SIGNED_IN : SIGNED_OUT;
+  let nav = user === undefined ? [] : user ? SIGNED_IN : SIGNED_OUT;
+  if (user && user.role === 'admin') nav = [...nav.slice(0, 3), REVIEW, ...nav.slice(3)];
   return (
     <div className="app">
       <header className="topbar">

@@ -12,6 +12,7 @@ describe('matchRoute', () => {
     expect(matchRoute('/status')).toEqual({ name: 'services', params: {} });
     expect(matchRoute('/docs')).toEqual({ name: 'doc', params: {} });
     expect(matchRoute('/account-deleted')).toEqual({ name: 'erasure', params: {} });
+    expect(matchRoute('/review')).toEqual({ name: 'review', params: {} });
   });
 
   test('a pizza and a pizzeria by id', () => {

@@ -547,6 +547,13 @@ step('review: the admin rejects the pizza with a reason (required), Mario sees i
   const mine = await marioSees(draftPizza, 'Rejected');
   await mine.getByText(reason).waitFor({ timeout: T });
   await screenshot(merchantPage, 'pizza-rejected');
+  // its page says so too, to its owner
+  await mine.getByRole('link', { name: draftPizza }).click();
+  const art = merchantPage.getByRole('article', { name: draftPizza });
+  await art.getByText('Rejected', { exact: true }).waitFor({ timeout: T });
+  await art.getByText(reason).waitFor({ timeout: T });
+  await merchantPage.goBack();
+  await merchantPage.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
 });
 
 step('review: Mario fixes it, it is back in the queue, the admin approves; a new title sends it back again', async () => {

@@ -3,6 +3,7 @@
 import { useEffect, useId, useState } from 'react';
 import { api } from './api.js';
 import { fromNow } from './reltime.js';
+import { reviewState } from './review.js';
 import { Icon } from './icons.jsx';
 import { Link } from './router.jsx';
 import { documentTitle } from './routes.js';
@@ -143,6 +144,12 @@ export function PizzaPhoto({ pizza, size = 'large' }) {
     <img className={`photo photo-${size}`} src={pizza.thumbnail_url} alt={pizza.title}
       onError={() => setBroken(true)} loading="lazy" />
   );
+}
+
+/** A pizza's review badge (Awaiting review, Rejected); nothing for an approved one. */
+export function ReviewBadge({ pizza }) {
+  const r = reviewState(pizza);
+  return r.status === 'approved' ? null : <span className={r.className}>{r.label}</span>;
 }
 
 export const KIND_LABEL = { meat: 'Meat', vegetarian: 'Vegetarian', vegan: 'Vegan' };

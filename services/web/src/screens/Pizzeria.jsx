@@ -3,7 +3,7 @@
 import { api, query } from '../api.js';
 import { mapHref, telHref } from '../contact.js';
 import { Link } from '../router.jsx';
-import { countsText, KIND_LABEL, likeCounts, NotFound, PizzaPhoto, pizzeriaById, ProblemMessage, useLoaded, useTitle } from '../ui.jsx';
+import { countsText, KIND_LABEL, likeCounts, NotFound, PizzaPhoto, pizzeriaById, ProblemMessage, ReviewBadge, useLoaded, useTitle } from '../ui.jsx';
 
 /** A 404, or a 400 for an id the service refuses: nothing lives at this address. */
 function isNotFound(e) {
@@ -49,7 +49,7 @@ export function MenuList({ pizzas, label }) {
             <Link className="row-title" to={`/pizzas/${p.id}`}>{p.title}</Link>
             <p className="meta">
               <span className={`kind kind-${p.kind}`}>{KIND_LABEL[p.kind] || p.kind}</span>
-              {!p.approved && <span className="badge pending">Awaiting approval</span>}
+              <ReviewBadge pizza={p} />
             </p>
             {p.description && <p className="muted row-text">{p.description}</p>}
             {counts && counts[p.id] && <p className="counts">{countsText(counts[p.id])}</p>}

@@ -123,6 +123,7 @@ async function settled(page) {
 async function axeMainPages(page, who) {
   const pages = [
     [nav(page, 'Shuffle'), 'Shuffle · Tizza', 'shuffle'],
+    [nav(page, 'Top liked'), 'Top liked · Tizza', 'top'],
     [nav(page, 'My likes'), 'My likes · Tizza', 'likes'],
     [nav(page, 'My pizzerias'), 'My pizzerias · Tizza', 'pizzerias'],
     [nav(page, 'Tweets'), 'Tweets · Tizza', 'tweets'],
@@ -207,7 +208,7 @@ step('axe on the signed-out pages of a phone: Shuffle, Tweets, Log in, Sign up, 
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const page = await ctx.newPage();
   watch(page, 'visitor');
-  for (const [p, title] of [['/shuffle', 'Shuffle'], ['/tweets', 'Tweets'], ['/login', 'Log in'], ['/signup', 'Sign up'],
+  for (const [p, title] of [['/shuffle', 'Shuffle'], ['/top', 'Top liked'], ['/tweets', 'Tweets'], ['/login', 'Log in'], ['/signup', 'Sign up'],
     ['/status', 'Services'], ['/nothing-here', 'Not found']]) {
     await page.goto(`${BASE}${p}`);
     await waitTitle(page, `${title} · Tizza`);
@@ -731,6 +732,90 @@ step('the approved pizza shows up in Shuffle, and no pizza is shown twice', asyn
   await done.waitFor({ timeout: T });
   assert.equal(shownTitles.length, seeded.length + 1);
   await screenshot(page, 'shuffle-all-judged');
+});
+
+// Judges every card of the filtered Shuffle (liking them when `like`) until it says `done`;
+// every card must be of `kind` (when given) and start with `prefix` (when given).
+async function judgeAllFiltered(page, { kind, prefix, like, done }) {
+  const card = page.locator('.pizza-card h2');
+  const end = page.getByText(done, { exact: true });
+  const titles = [];
+  for (let i = 0; i < 8; i++) {
+    await card.or(end).first().waitFor({ timeout: T });
+    if (await end.isVisible()) break;
+    const title = await currentPizzaTitle(page);
+    const art = page.getByRole('article', { name: title });
+    if (kind) await art.getByText(kind, { exact: true }).waitFor({ timeout: T });
+    if (prefix) assert.ok(title.startsWith(prefix), `${title} does not start with ${prefix}`);
+    assert.ok(!titles.includes(title), `${title} was shown twice`);
+    titles.push(title);
+    await page.getByRole('button', { name: like ? 'Like' : 'Dislike', exact: true }).click();
+    await page.getByText(`You ${like ? 'liked' : 'disliked'} ${title}.`).waitFor({ state: 'attached', timeout: T });
+  }
+  await end.waitFor({ timeout: T });
+  return titles.sort();
+}
+
+step('discover: Shuffle filtered by kind, then by a title prefix, each until none is left', async () => {
+  const page = adminPage; // has judged nothing yet
+  await nav(page, 'Shuffle').click();
+  const filters = page.getByRole('search', { name: 'Filter pizzas' });
+  await filters.getByLabel('Kind').selectOption('vegetarian');
+  await page.waitForURL(/\/shuffle\?kind=vegetarian$/, { timeout: T });
+  await page.getByText('Shuffling vegetarian pizzas only.').waitFor({ timeout: T });
+  await currentPizzaTitle(page);
+  await screenshot(page, 'shuffle-vegetarian');
+  // the filter is in the URL: a reload keeps it
+  await page.reload();
+  assert.equal(await page.getByRole('search', { name: 'Filter pizzas' }).getByLabel('Kind').inputValue(), 'vegetarian');
+  const veg = await judgeAllFiltered(page, { kind: 'Vegetarian', like: true, done: 'No more vegetarian pizzas to judge.' });
+  assert.deepEqual(veg, ['Margherita', 'Quattro Formaggi']);
+  await screenshot(page, 'shuffle-vegetarian-done');
+  await filters.getByLabel('Kind').selectOption('vegan');
+  const vegan = await judgeAllFiltered(page, { kind: 'Vegan', like: true, done: 'No more vegan pizzas to judge.' });
+  assert.deepEqual(vegan, [newPizza]);
+  // a title prefix, case-sensitive, over every kind
+  await filters.getByLabel('Kind').selectOption('');
+  await filters.getByLabel('Title starts with').fill('dia');
+  await filters.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('No more pizzas starting with “dia” to judge.', { exact: true }).waitFor({ timeout: T });
+  assert.equal(await topCard(page).count(), 0);
+  await filters.getByLabel('Title starts with').fill('Dia');
+  await filters.getByLabel('Title starts with').press('Enter');
+  await page.waitForURL((u) => u.search === '?title=Dia', { timeout: T });
+  const dia = await judgeAllFiltered(page, { prefix: 'Dia', like: false, done: 'No more pizzas starting with “Dia” to judge.' });
+  assert.deepEqual(dia, ['Diavola']);
+  await page.getByRole('link', { name: 'Show all pizzas' }).click();
+  assert.equal(path(page) + new URL(page.url()).search, '/shuffle');
+  await page.getByText('You have judged every pizza on the menu.').waitFor({ timeout: T });
+});
+
+step('Top liked: the most liked pizza first, with its count, linking to its page', async () => {
+  const page = userPage;
+  // what likes counts (public): the expected order is most likes first, then by id
+  const get = async (p) => (await fetch(BASE + p)).json();
+  const json = await get('/api/v1/pizzas?limit=100');
+  const ids = json.results.map((p) => p.id);
+  const titles = Object.fromEntries(json.results.map((p) => [p.id, p.title]));
+  const { counts } = await get(`/api/v1/likes/counts?pizza_ids=${ids.join(',')}`);
+  const expected = ids.filter((id) => counts[id] && counts[id].likes > 0)
+    .sort((a, b) => counts[b].likes - counts[a].likes || (a < b ? -1 : 1));
+  assert.ok(expected.length >= 2, 'at least two liked pizzas');
+  await nav(page, 'Top liked').click();
+  await waitTitle(page, 'Top liked · Tizza');
+  const list = page.getByRole('list', { name: 'Most liked pizzas' });
+  await waitCount(list.getByRole('listitem'), expected.length);
+  const rows = list.getByRole('listitem');
+  for (const [i, id] of expected.entries()) {
+    const row = rows.nth(i);
+    await row.getByRole('link', { name: titles[id] }).waitFor({ timeout: T });
+    const n = counts[id].likes;
+    await row.getByText(`${n} ${n === 1 ? 'like' : 'likes'}`, { exact: true }).waitFor({ timeout: T });
+  }
+  await screenshot(page, 'top-liked');
+  await rows.first().getByRole('link', { name: titles[expected[0]] }).click();
+  await page.getByRole('heading', { name: titles[expected[0]], level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), `/pizzas/${expected[0]}`);
 });
 
 step('Services (a footer link) lists every service with health, readiness, version and documents', async () => {

@@ -18,12 +18,15 @@ import { Profile } from './screens/Profile.jsx';
 import { Review } from './screens/Review.jsx';
 import { Services } from './screens/Services.jsx';
 import { Shuffle } from './screens/Shuffle.jsx';
+import { Top } from './screens/Top.jsx';
 import { Tweets } from './screens/Tweets.jsx';
 import { NotFound, useTitle } from './ui.jsx';
 
 // [path, route, label, icon, short label shown on phones (the label stays the accessible name)]
+const TOP = ['/top', 'top', 'Top liked', 'star', 'Top'];
 const SIGNED_IN = [
   ['/shuffle', 'shuffle', 'Shuffle', 'pizza'],
+  TOP,
   ['/likes', 'likes', 'My likes', 'heart', 'Likes'],
   ['/pizzerias', 'pizzerias', 'My pizzerias', 'store', 'Pizzerias'],
   ['/tweets', 'tweets', 'Tweets', 'chat'],
@@ -33,6 +36,7 @@ const SIGNED_IN = [
 const REVIEW = ['/review', 'review', 'Review', 'check'];
 const SIGNED_OUT = [
   ['/shuffle', 'shuffle', 'Shuffle', 'pizza'],
+  TOP,
   ['/tweets', 'tweets', 'Tweets', 'chat'],
   ['/login', 'login', 'Log in', 'key'],
   ['/signup', 'signup', 'Sign up', 'plus'],
@@ -104,7 +108,10 @@ export function App() {
   } else if (route === 'doc') {
     page = <DocView url={new URLSearchParams(loc.search).get('url')} />;
   } else if (route === 'shuffle') {
-    page = <Shuffle user={user} key={user ? user.id : 'anon'} />;
+    page = <Shuffle user={user} search={loc.search} key={user ? user.id : 'anon'} />;
+  } else if (route === 'top') {
+    const days = Number(new URLSearchParams(loc.search).get('days')) === 30 ? 30 : 7;
+    page = <Top days={days} onDays={(d) => navigate(d === 7 ? '/top' : `/top?days=${d}`)} />;
   } else if (route === 'pizza') {
     page = <PizzaPage id={params.id} />;
   } else if (route === 'pizzeria') {
@@ -133,7 +140,7 @@ export function App() {
 
   // No links until the session is known: the signed-out ones would flash for a signed-in user.
   let nav = user === undefined ? [] : user ? SIGNED_IN : SIGNED_OUT;
-  if (user && user.role === 'admin') nav = [...nav.slice(0, 3), REVIEW, ...nav.slice(3)];
+  if (user && user.role === 'admin') nav = [...nav.slice(0, 4), REVIEW, ...nav.slice(4)];
   return (
     <div className="app">
       <header className="topbar">

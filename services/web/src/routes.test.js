@@ -13,6 +13,7 @@ describe('matchRoute', () => {
     expect(matchRoute('/docs')).toEqual({ name: 'doc', params: {} });
     expect(matchRoute('/account-deleted')).toEqual({ name: 'erasure', params: {} });
     expect(matchRoute('/review')).toEqual({ name: 'review', params: {} });
+    expect(matchRoute('/top')).toEqual({ name: 'top', params: {} });
   });
 
   test('a pizza and a pizzeria by id', () => {

@@ -853,12 +853,24 @@ step('Profile: edit the name', async () => {
   await screenshot(page, 'profile');
 });
 
-step('delete the account: the erasure view reaches complete', async () => {
+step('delete the account: the receipt is kept, a reload still shows the progress, it reaches complete', async () => {
   const page = userPage;
   await page.getByRole('button', { name: 'Delete my account' }).click();
   await screenshot(page, 'delete-confirm');
   await page.getByRole('button', { name: 'Yes, delete my account' }).click();
   await page.getByRole('heading', { name: 'Account deleted' }).waitFor({ timeout: T });
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('tizza.erasure')));
+  assert.equal(kept.username, user.username);
+  assert.match(kept.receipt, /^\/api\/v1\/erasures\/[A-Za-z0-9_-]{43}$/);
+  const record = await fetch(BASE + kept.receipt); // no token, no cookie
+  assert.equal(record.status, 200);
+  assert.deepEqual(Object.keys((await record.json()).services).sort(), ['likes', 'pizza', 'tweets']);
+  // a reload: no session and nothing in memory; the kept receipt shows the progress
+  await page.reload();
+  await page.getByRole('heading', { name: 'Account deleted' }).waitFor({ timeout: T });
+  assert.equal(await page.getByRole('heading', { name: 'Log in first' }).count(), 0);
+  await page.getByText(`@${user.username} is gone.`).waitFor({ timeout: T });
+  await page.getByRole('progressbar', { name: 'Erasure progress' }).waitFor({ timeout: T });
   await page.getByText('Erasure complete: every service has erased your data.').waitFor({ timeout: 90000 });
   const rows = page.getByRole('list', { name: 'Erasure by service' }).getByRole('listitem');
   assert.equal(await rows.count(), 3);
@@ -869,6 +881,14 @@ step('delete the account: the erasure view reaches complete', async () => {
   await rows.filter({ hasText: 'tweets' }).getByText('removed 1 tweet').waitFor({ timeout: T });
   await screenshot(page, 'erasure-complete');
   await nav(page, 'Log in').waitFor({ timeout: T }); // signed out
+  // a later visit still shows it, until the receipt is forgotten
+  await page.goto(`${BASE}/account-deleted`);
+  await page.getByText('Erasure complete: every service has erased your data.').waitFor({ timeout: T });
+  await page.getByRole('button', { name: 'Forget the receipt' }).click();
+  await page.getByRole('heading', { name: 'Shuffle', level: 1 }).waitFor({ timeout: T });
+  assert.equal(await page.evaluate(() => localStorage.getItem('tizza.erasure')), null);
+  await page.goto(`${BASE}/account-deleted`);
+  await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor({ timeout: T });
 });
 
 step('logging in again fails', async () => {

@@ -4,6 +4,7 @@
 // erasure view that outlives the account.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from './api.js';
+import { forgetErasure, loadErasure, localStore } from './erasureStore.js';
 import { Icon } from './icons.jsx';
 import { Link, navigate, useLocation } from './router.jsx';
 import { matchRoute, routeTitle } from './routes.js';
@@ -47,7 +48,8 @@ export function App() {
   const { name: route, params } = matchRoute(loc.pathname);
   const [user, setUser] = useState(undefined); // undefined: still asking
   const [notice, setNotice] = useState('');
-  const [erasure, setErasure] = useState(null); // {id, token, username} after deleting oneself
+  // after deleting oneself: {username, receipt} (kept in localStorage), with {id, token, path} in memory
+  const [erasure, setErasure] = useState(() => loadErasure(localStore()));
   const main = useRef(null);
   const first = useRef(true);
 
@@ -74,7 +76,7 @@ export function App() {
   const signedIn = useCallback((u) => {
     setUser(u);
     setNotice('');
-    setErasure(null);
+    setErasure((e) => (e && e.receipt ? e : null)); // a kept receipt stays until forgotten
     navigate('/shuffle');
   }, []);
 
@@ -95,7 +97,14 @@ export function App() {
   if (user === undefined) {
     page = <p className="muted" role="status">Loading…</p>;
   } else if (route === 'erasure') {
-    page = erasure ? <Erasure erasure={erasure} /> : <NotFound />;
+    page = erasure ? (
+      <Erasure erasure={erasure}
+        onForget={() => {
+          forgetErasure(localStore());
+          setErasure(null);
+          navigate('/shuffle');
+        }} />
+    ) : <NotFound />;
     if (!erasure) title = null;
   } else if (route === 'login') {
     page = <Login onLogin={signedIn} />;

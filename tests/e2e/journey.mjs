@@ -924,6 +924,49 @@ step('log out, and log in again', async () => {
   await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
 });
 
+step('the session ends mid-tweet: a warning (not a success), the draft kept, the login returns to Tweets with it', async () => {
+  const page = merchantPage;
+  assert.equal(await page.getByRole('status').filter({ hasText: 'You are logged out.' }).count(), 0);
+  await nav(page, 'Tweets').click();
+  await page.getByRole('heading', { name: 'Tweets', level: 1 }).waitFor({ timeout: T });
+  const draft = `Half-written by Mario ${tag}`;
+  await page.getByLabel('How you doing?').fill(draft);
+  await page.context().clearCookies(); // both cookies: the refresh fails too
+  await page.getByRole('button', { name: 'Tweet now' }).click();
+  const notice = page.getByRole('status').filter({ hasText: 'Your session has ended' });
+  await notice.waitFor({ timeout: T });
+  assert.equal(await notice.getAttribute('class'), 'warning', 'the notice is a warning');
+  assert.notEqual(await notice.evaluate((el) => getComputedStyle(el).backgroundColor),
+    await page.evaluate(() => {
+      const ok = document.createElement('p');
+      ok.className = 'notice';
+      document.body.append(ok);
+      const c = getComputedStyle(ok).backgroundColor;
+      ok.remove();
+      return c;
+    }), 'not the success colour');
+  assert.equal(path(page), '/tweets');
+  await screenshot(page, 'session-ended');
+  await notice.getByRole('link', { name: 'Log in again' }).click();
+  await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('next') === '/tweets', { timeout: T });
+  await page.getByLabel('Username').fill(merchant.username);
+  await page.getByLabel('Password').fill(merchant.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((u) => u.pathname === '/tweets', { timeout: T });
+  await page.getByText('Your unsent tweet is back.').waitFor({ timeout: T });
+  assert.equal(await page.getByLabel('How you doing?').inputValue(), draft);
+  assert.equal(await page.getByText('Your session has ended').count(), 0);
+  await page.getByRole('button', { name: 'Tweet now' }).click();
+  await page.getByRole('list', { name: 'Timeline' }).getByText(draft).waitFor({ timeout: T });
+  assert.equal(await page.getByLabel('How you doing?').inputValue(), '');
+  // posted, so no draft is left: a reload brings back nothing
+  await page.reload();
+  await page.getByRole('list', { name: 'Timeline' }).getByText(draft).waitFor({ timeout: T });
+  assert.equal(await page.getByLabel('How you doing?').inputValue(), '');
+  await nav(page, 'My pizzerias').click();
+  await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+});
+
 if (TWEETS_PID > 0) {
   step('a service that is down degrades only its own parts', async () => {
     process.kill(TWEETS_PID, 'SIGTERM');

@@ -7,7 +7,7 @@ import { api } from './api.js';
 import { forgetErasure, loadErasure, localStore } from './erasureStore.js';
 import { Icon } from './icons.jsx';
 import { Link, navigate, useLocation } from './router.jsx';
-import { matchRoute, routeTitle } from './routes.js';
+import { loginPath, matchRoute, returnPath, routeTitle } from './routes.js';
 import { Login, Signup } from './screens/Auth.jsx';
 import { DocView } from './screens/DocView.jsx';
 import { Erasure } from './screens/Erasure.jsx';
@@ -47,7 +47,8 @@ export function App() {
   const loc = useLocation();
   const { name: route, params } = matchRoute(loc.pathname);
   const [user, setUser] = useState(undefined); // undefined: still asking
-  const [notice, setNotice] = useState('');
+  const [notice, setNotice] = useState(null); // {text, kind: 'ok' | 'warning', login: path}
+  const returnTo = useRef(null); // the page the session ended on
   // after deleting oneself: {username, receipt} (kept in localStorage), with {id, token, path} in memory
   const [erasure, setErasure] = useState(() => loadErasure(localStore()));
   const main = useRef(null);
@@ -56,7 +57,11 @@ export function App() {
   useEffect(() => {
     api.setOnSessionLost(() => {
       setUser((u) => {
-        if (u) setNotice('Your session has ended. Please log in again.');
+        if (u) {
+          const here = window.location.pathname + window.location.search;
+          returnTo.current = here;
+          setNotice({ text: 'Your session has ended. Please log in again.', kind: 'warning', login: loginPath(here) });
+        }
         return null;
       });
     });
@@ -73,11 +78,15 @@ export function App() {
     if (main.current) main.current.focus({ preventScroll: true });
   }, [loc.pathname]);
 
+  // After a login: the page of ?next=, else the one the session ended on, else Shuffle.
   const signedIn = useCallback((u) => {
+    const next = new URLSearchParams(window.location.search).get('next');
+    const to = returnPath(next || returnTo.current);
+    returnTo.current = null;
     setUser(u);
-    setNotice('');
+    setNotice(null);
     setErasure((e) => (e && e.receipt ? e : null)); // a kept receipt stays until forgotten
-    navigate('/shuffle');
+    navigate(to);
   }, []);
 
   async function logout() {
@@ -87,7 +96,7 @@ export function App() {
       /* the cookies are cleared by the server; signed out here whatever happened */
     }
     setUser(null);
-    setNotice('You are logged out.');
+    setNotice({ text: 'You are logged out.', kind: 'ok' });
     navigate('/login');
   }
 
@@ -182,8 +191,10 @@ export function App() {
       </header>
       <main ref={main} tabIndex={-1}>
         {notice && (
-          <p className="notice" role="status">
-            {notice} <button type="button" className="link" onClick={() => setNotice('')} aria-label="Dismiss"><Icon name="cross" size={16} /></button>
+          <p className={notice.kind === 'warning' ? 'warning' : 'notice'} role="status">
+            {notice.text}
+            {notice.login && route !== 'login' && <> <Link to={notice.login}>Log in again</Link></>}
+            {' '}<button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss"><Icon name="cross" size={16} /></button>
           </p>
         )}
         {page}

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { api, query } from '../api.js';
 import { Link } from '../router.jsx';
 import { reviewState } from '../review.js';
-import { Field, forgetPizzeria, KIND_LABEL, PizzaPhoto, ProblemMessage, useForm } from '../ui.jsx';
+import { Field, forgetPizzeria, KIND_LABEL, PizzaSummary, ProblemMessage, useForm } from '../ui.jsx';
 
 const EMPTY_PIZZERIA = { name: '', address: '', phone: '' };
 const EMPTY_PIZZA = { title: '', description: '', thumbnail_url: '', kind: 'vegetarian' };
@@ -201,16 +201,10 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
   }
   return (
     <li className="row" aria-label={pizza.title}>
-      <PizzaPhoto pizza={pizza} size="small" />
-      <div className="row-body">
-        <Link className="row-title" to={`/pizzas/${pizza.id}`}>{pizza.title}</Link>
-        <p className="meta">
-          <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind]}</span>
-          <span className={review.className}>{review.label}</span>
-        </p>
+      <PizzaSummary pizza={pizza} meta={<span className={review.className}>{review.label}</span>}>
         {review.reason && <p className="rejection"><strong>Reason:</strong> {review.reason}</p>}
         <ProblemMessage error={error} />
-      </div>
+      </PizzaSummary>
       <div className="actions">
         <button type="button" onClick={() => setEditing(true)}>Edit</button>
         <ConfirmDelete what={pizza.title} onConfirm={remove} />

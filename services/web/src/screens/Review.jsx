@@ -5,7 +5,7 @@ import { useEffect, useId, useState } from 'react';
 import { api, query } from '../api.js';
 import { Link } from '../router.jsx';
 import { rejectionBody } from '../review.js';
-import { KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage } from '../ui.jsx';
+import { PizzaSummary, PizzeriaName, ProblemMessage } from '../ui.jsx';
 
 export function Review({ user }) {
   const [pizzas, setPizzas] = useState(null);
@@ -82,16 +82,10 @@ function ReviewRow({ pizza, onDone }) {
 
   return (
     <li className="row" aria-label={pizza.title}>
-      <PizzaPhoto pizza={pizza} size="small" />
-      <div className="row-body">
-        <Link className="row-title" to={`/pizzas/${pizza.id}`}>{pizza.title}</Link>
-        <p className="meta">
-          <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind]}</span>
-          <PizzeriaName id={pizza.pizzeria_id} link />
-        </p>
+      <PizzaSummary pizza={pizza} meta={<PizzeriaName id={pizza.pizzeria_id} link />}>
         {pizza.description && <p className="muted row-text">{pizza.description}</p>}
         <ProblemMessage error={error} what="Could not save the review" />
-      </div>
+      </PizzaSummary>
       {!rejecting ? (
         <div className="actions">
           <button type="button" className="primary" disabled={busy} onClick={() => send({ approved: true }, 'approved')}

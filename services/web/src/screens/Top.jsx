@@ -3,7 +3,7 @@
 // unapproved) are left out by likes; if pizza did not answer the rows keep their counts.
 import { api, query } from '../api.js';
 import { Link } from '../router.jsx';
-import { KIND_LABEL, PizzaPhoto, PizzeriaName, plural, ProblemMessage, useLoaded } from '../ui.jsx';
+import { Choice, PizzaSummary, PizzeriaName, plural, ProblemMessage, useLoaded } from '../ui.jsx';
 
 const SPANS = [[7, 'This week'], [30, 'This month']];
 const loadTop = (days) => api.get(`/api/v1/likes/top${query({ days, limit: 10, expand: 'pizza' })}`);
@@ -13,11 +13,7 @@ export function Top({ days, onDays }) {
   return (
     <section>
       <h1>Top liked</h1>
-      <div className="tabs" role="group" aria-label="Period">
-        {SPANS.map(([d, label]) => (
-          <button key={d} type="button" aria-pressed={days === d} onClick={() => onDays(d)}>{label}</button>
-        ))}
-      </div>
+      <Choice label="Period" options={SPANS} value={days} onChange={onDays} />
       <ProblemMessage error={error} what="Could not load the most liked pizzas" />
       {!top && !error && <p className="muted" role="status">Loading the most liked pizzas…</p>}
       {top && top.pizza_expanded === false && <p className="warning" role="status">Pizza details are unavailable right now (the pizza service did not answer).</p>}
@@ -29,16 +25,9 @@ export function Top({ days, onDays }) {
             return (
               <li key={r.pizza_id} className="row" aria-label={title}>
                 <span className="rank" aria-hidden="true">{i + 1}</span>
-                {r.pizza && <PizzaPhoto pizza={r.pizza} size="small" />}
-                <div className="row-body">
-                  <Link className="row-title" to={`/pizzas/${r.pizza_id}`}>{title}</Link>
-                  {r.pizza && (
-                    <p className="meta">
-                      <span className={`kind kind-${r.pizza.kind}`}>{KIND_LABEL[r.pizza.kind] || r.pizza.kind}</span>
-                      <PizzeriaName id={r.pizza.pizzeria_id} link />
-                    </p>
-                  )}
-                </div>
+                {r.pizza ? <PizzaSummary pizza={r.pizza} meta={<PizzeriaName id={r.pizza.pizzeria_id} link />} /> : (
+                  <div className="row-body"><Link className="row-title" to={`/pizzas/${r.pizza_id}`}>{title}</Link></div>
+                )}
                 <span className="top-count">{plural(r.likes, 'like', 'likes')}</span>
               </li>
             );

@@ -813,6 +813,11 @@ step('Top liked: the most liked pizza first, with its count, linking to its page
     await row.getByText(`${n} ${n === 1 ? 'like' : 'likes'}`, { exact: true }).waitFor({ timeout: T });
   }
   await screenshot(page, 'top-liked');
+  await page.getByRole('button', { name: 'This month' }).click();
+  await page.waitForURL((u) => u.search === '?days=30', { timeout: T });
+  assert.equal(await page.getByRole('button', { name: 'This month' }).getAttribute('aria-pressed'), 'true');
+  await waitCount(rows, expected.length);
+  await rows.first().getByRole('link', { name: titles[expected[0]] }).waitFor({ timeout: T });
   await rows.first().getByRole('link', { name: titles[expected[0]] }).click();
   await page.getByRole('heading', { name: titles[expected[0]], level: 1 }).waitFor({ timeout: T });
   assert.equal(path(page), `/pizzas/${expected[0]}`);
@@ -906,22 +911,27 @@ step('logging in again fails', async () => {
   assert.equal(await page.getByText(`Best pizza day ever ${tag}`).count(), 0);
 });
 
-step('log out, and log in again', async () => {
+step('log out, and log in again (back on the page that asked for it)', async () => {
   const page = merchantPage;
+  await page.goto(`${BASE}/review`);
+  await page.getByText('Only an admin reviews pizzas.').waitFor({ timeout: T });
   await page.getByRole('button', { name: 'Log out' }).click();
   await nav(page, 'Log in').waitFor({ timeout: T });
-  await page.getByText('You are logged out.').waitFor({ timeout: T });
+  const bye = page.getByRole('status').filter({ hasText: 'You are logged out.' });
+  await bye.waitFor({ timeout: T });
+  assert.equal(await bye.getAttribute('class'), 'notice');
   await page.goto(`${BASE}/pizzerias`);
   await page.getByRole('heading', { name: 'Log in first' }).waitFor({ timeout: T });
   const names = (await page.context().cookies(BASE)).map((c) => c.name);
   assert.ok(!names.includes('tizza_access'), 'the access cookie is cleared');
-  await nav(page, 'Log in').click();
+  await page.getByRole('main').getByRole('link', { name: 'Log in' }).click();
+  await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('next') === '/pizzerias', { timeout: T });
   await page.getByLabel('Username').fill(merchant.username);
   await page.getByLabel('Password').fill(merchant.password);
   await screenshot(page, 'login');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await nav(page, 'My pizzerias').click();
   await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+  assert.equal(path(page), '/pizzerias');
 });
 
 step('the session ends mid-tweet: a warning (not a success), the draft kept, the login returns to Tweets with it', async () => {

@@ -208,11 +208,12 @@ export function App() {
 }
 
 function NeedLogin() {
+  const loc = useLocation();
   return (
     <section>
       <h1>Log in first</h1>
       <p>
-        This page is for signed-in users. <Link to="/login">Log in</Link> or <Link to="/signup">sign up</Link>.
+        This page is for signed-in users. <Link to={loginPath(loc.pathname + loc.search)}>Log in</Link> or <Link to="/signup">sign up</Link>.
       </p>
     </section>
   );

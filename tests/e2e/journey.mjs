@@ -28,6 +28,8 @@ const user = { username: `ann_${tag}_has_a_long_username`, email: `ann_${tag}@ex
 const merchant = { username: `mario_${tag}`, email: `mario_${tag}@example.org`, password: `pw-${tag}-mario` };
 const seeded = ['Margherita', 'Diavola', 'Quattro Formaggi'];
 const newPizza = `Vegan Garden ${tag}`;
+const draftPizza = `Garden ${tag}`; // its first title
+const reason = 'Which herbs? Say so in the description.';
 const T = 15000; // how long a locator may take to appear
 
 // ---------------------------------------------------------------- steps
@@ -121,6 +123,7 @@ async function settled(page) {
 async function axeMainPages(page, who) {
   const pages = [
     [nav(page, 'Shuffle'), 'Shuffle · Tizza', 'shuffle'],
+    [nav(page, 'Top liked'), 'Top liked · Tizza', 'top'],
     [nav(page, 'My likes'), 'My likes · Tizza', 'likes'],
     [nav(page, 'My pizzerias'), 'My pizzerias · Tizza', 'pizzerias'],
     [nav(page, 'Tweets'), 'Tweets · Tizza', 'tweets'],
@@ -205,7 +208,7 @@ step('axe on the signed-out pages of a phone: Shuffle, Tweets, Log in, Sign up, 
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   const page = await ctx.newPage();
   watch(page, 'visitor');
-  for (const [p, title] of [['/shuffle', 'Shuffle'], ['/tweets', 'Tweets'], ['/login', 'Log in'], ['/signup', 'Sign up'],
+  for (const [p, title] of [['/shuffle', 'Shuffle'], ['/top', 'Top liked'], ['/tweets', 'Tweets'], ['/login', 'Log in'], ['/signup', 'Sign up'],
     ['/status', 'Services'], ['/nothing-here', 'Not found']]) {
     await page.goto(`${BASE}${p}`);
     await waitTitle(page, `${title} · Tizza`);
@@ -468,12 +471,13 @@ step('problem details are shown: signing up with a taken username', async () => 
   await screenshot(page, 'signup-error');
 });
 
-step('a merchant opens a pizzeria and adds a pizza (awaiting approval)', async () => {
+step('a merchant opens a pizzeria and adds a pizza (awaiting review)', async () => {
   const page = merchantPage;
   await page.getByLabel('Username').fill(merchant.username);
   await page.getByRole('button', { name: 'Sign up' }).click();
   await nav(page, 'My pizzerias').click();
   await page.getByRole('heading', { name: 'My pizzerias' }).waitFor({ timeout: T });
+  assert.equal(await nav(page, 'Review').count(), 0, 'only the admin has a Review page');
   const form = page.getByRole('form', { name: 'New pizzeria' });
   await form.getByLabel('Name').fill(`Mario's ${tag}`);
   await form.getByLabel('Address').fill('2 Via Roma');
@@ -483,17 +487,37 @@ step('a merchant opens a pizzeria and adds a pizza (awaiting approval)', async (
   await card.waitFor({ timeout: T });
   await card.getByText('Add a pizza').click();
   const add = card.getByRole('form', { name: `New pizza for Mario's ${tag}` });
-  await add.getByLabel('Title').fill(newPizza);
-  await add.getByLabel('Description').fill('Courgettes, peppers and basil.');
+  await add.getByLabel('Title').fill(draftPizza);
+  await add.getByLabel('Description').fill('Courgettes and peppers.');
   await add.getByLabel('Photo URL').fill(`${BASE}/tizza.svg`);
   await add.getByLabel('Kind').selectOption('vegan');
   await add.getByRole('button', { name: 'Add pizza' }).click();
-  const row = card.getByRole('listitem', { name: newPizza });
-  await row.getByText('Awaiting approval').waitFor({ timeout: T });
+  const row = card.getByRole('listitem', { name: draftPizza });
+  await row.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
   await screenshot(page, 'my-pizzerias');
 });
 
-step('the admin sees the unapproved pizza and approves it', async () => {
+// The admin's Review page: Refresh, then the row of `title` in the queue.
+async function reviewRow(title) {
+  const page = adminPage;
+  if (path(page) !== '/review') await nav(page, 'Review').click();
+  else await page.getByRole('button', { name: 'Refresh' }).click();
+  await waitTitle(page, 'Review · Tizza');
+  const row = page.getByRole('list', { name: 'Pizzas awaiting review' }).getByRole('listitem', { name: title });
+  await row.waitFor({ timeout: T });
+  return row;
+}
+
+// Mario's row of `title` in his pizzeria, after a reload, with its badge.
+async function marioSees(title, badge) {
+  const page = merchantPage;
+  await page.reload();
+  const row = page.getByRole('article', { name: `Mario's ${tag}` }).getByRole('listitem', { name: title });
+  await row.getByText(badge, { exact: true }).waitFor({ timeout: T });
+  return row;
+}
+
+step('review: the admin rejects the pizza with a reason (required), Mario sees it', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   adminPage = await ctx.newPage();
   watch(adminPage, 'admin');
@@ -502,16 +526,65 @@ step('the admin sees the unapproved pizza and approves it', async () => {
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
+  await nav(page, 'My pizzerias').waitFor({ timeout: T });
+  // the queue is a page of its own, not a part of My pizzerias
   await nav(page, 'My pizzerias').click();
-  const queue = page.getByRole('list', { name: 'Pizzas awaiting approval' });
-  await queue.getByText(newPizza).waitFor({ timeout: T });
-  await screenshot(page, 'admin-approvals');
-  await page.getByRole('button', { name: `Approve ${newPizza}` }).click();
-  await queue.getByText(newPizza).waitFor({ state: 'detached', timeout: T });
-  // and the merchant sees it approved
-  await merchantPage.reload();
-  const card = merchantPage.getByRole('article', { name: `Mario's ${tag}` });
-  await card.getByRole('listitem', { name: newPizza }).getByText('Approved', { exact: true }).waitFor({ timeout: T });
+  await settled(page);
+  assert.equal(await page.getByRole('list', { name: 'Pizzas awaiting review' }).count(), 0);
+  const row = await reviewRow(draftPizza);
+  await settled(page);
+  await axe(page, 'admin: review');
+  await row.getByRole('button', { name: `Reject ${draftPizza}` }).click();
+  const form = row.getByRole('form', { name: `Reject ${draftPizza}` });
+  await form.getByRole('button', { name: 'Reject pizza' }).click();
+  await form.getByText('Say why, so the owner can fix it.').waitFor({ timeout: T });
+  assert.equal(await form.getByLabel(/^Reason/).getAttribute('aria-invalid'), 'true');
+  await form.getByLabel(/^Reason/).fill(reason);
+  assert.equal(await form.getByText('Say why, so the owner can fix it.').count(), 0, 'the error goes with a reason');
+  await screenshot(page, 'review-reject');
+  await form.getByRole('button', { name: 'Reject pizza' }).click();
+  await row.waitFor({ state: 'detached', timeout: T });
+  await page.getByText(`${draftPizza} rejected.`).waitFor({ timeout: T });
+  const mine = await marioSees(draftPizza, 'Rejected');
+  await mine.getByText(reason).waitFor({ timeout: T });
+  await screenshot(merchantPage, 'pizza-rejected');
+  // its page says so too, to its owner
+  await mine.getByRole('link', { name: draftPizza }).click();
+  const art = merchantPage.getByRole('article', { name: draftPizza });
+  await art.getByText('Rejected', { exact: true }).waitFor({ timeout: T });
+  await art.getByText(reason).waitFor({ timeout: T });
+  await merchantPage.goBack();
+  await merchantPage.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+});
+
+step('review: Mario fixes it, it is back in the queue, the admin approves; a new title sends it back again', async () => {
+  const page = merchantPage;
+  let row = await marioSees(draftPizza, 'Rejected');
+  await row.getByRole('button', { name: 'Edit' }).click();
+  let edit = page.getByRole('form', { name: `Edit ${draftPizza}` });
+  await edit.getByLabel('Description').fill('Courgettes, peppers and basil.');
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  row = page.getByRole('listitem', { name: draftPizza });
+  await row.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  assert.equal(await row.getByText(reason).count(), 0, 'the reason went with the rejection');
+  let queued = await reviewRow(draftPizza);
+  await queued.getByText('Courgettes, peppers and basil.').waitFor({ timeout: T });
+  await queued.getByRole('button', { name: `Approve ${draftPizza}` }).click();
+  await queued.waitFor({ state: 'detached', timeout: T });
+  row = await marioSees(draftPizza, 'Approved');
+  // an approved pizza renamed by its owner waits for review again
+  await row.getByRole('button', { name: 'Edit' }).click();
+  edit = page.getByRole('form', { name: `Edit ${draftPizza}` });
+  await edit.getByText('A new title, description or photo sends the pizza back to review.').waitFor({ timeout: T });
+  await edit.getByLabel('Title').fill(newPizza);
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  await page.getByRole('listitem', { name: newPizza }).getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  await marioSees(newPizza, 'Awaiting review');
+  queued = await reviewRow(newPizza);
+  await screenshot(adminPage, 'review-queue');
+  await queued.getByRole('button', { name: `Approve ${newPizza}` }).click();
+  await adminPage.getByText(`${newPizza} approved.`).waitFor({ timeout: T });
+  await marioSees(newPizza, 'Approved');
 });
 
 step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays on the actions', async () => {
@@ -661,6 +734,95 @@ step('the approved pizza shows up in Shuffle, and no pizza is shown twice', asyn
   await screenshot(page, 'shuffle-all-judged');
 });
 
+// Judges every card of the filtered Shuffle (liking them when `like`) until it says `done`;
+// every card must be of `kind` (when given) and start with `prefix` (when given).
+async function judgeAllFiltered(page, { kind, prefix, like, done }) {
+  const card = page.locator('.pizza-card h2');
+  const end = page.getByText(done, { exact: true });
+  const titles = [];
+  for (let i = 0; i < 8; i++) {
+    await card.or(end).first().waitFor({ timeout: T });
+    if (await end.isVisible()) break;
+    const title = await currentPizzaTitle(page);
+    const art = page.getByRole('article', { name: title });
+    if (kind) await art.getByText(kind, { exact: true }).waitFor({ timeout: T });
+    if (prefix) assert.ok(title.startsWith(prefix), `${title} does not start with ${prefix}`);
+    assert.ok(!titles.includes(title), `${title} was shown twice`);
+    titles.push(title);
+    await page.getByRole('button', { name: like ? 'Like' : 'Dislike', exact: true }).click();
+    await page.getByText(`You ${like ? 'liked' : 'disliked'} ${title}.`).waitFor({ state: 'attached', timeout: T });
+  }
+  await end.waitFor({ timeout: T });
+  return titles.sort();
+}
+
+step('discover: Shuffle filtered by kind, then by a title prefix, each until none is left', async () => {
+  const page = adminPage; // has judged nothing yet
+  await nav(page, 'Shuffle').click();
+  const filters = page.getByRole('search', { name: 'Filter pizzas' });
+  await filters.getByLabel('Kind').selectOption('vegetarian');
+  await page.waitForURL(/\/shuffle\?kind=vegetarian$/, { timeout: T });
+  await page.getByText('Shuffling vegetarian pizzas only.').waitFor({ timeout: T });
+  await currentPizzaTitle(page);
+  await screenshot(page, 'shuffle-vegetarian');
+  // the filter is in the URL: a reload keeps it
+  await page.reload();
+  assert.equal(await page.getByRole('search', { name: 'Filter pizzas' }).getByLabel('Kind').inputValue(), 'vegetarian');
+  const veg = await judgeAllFiltered(page, { kind: 'Vegetarian', like: true, done: 'No more vegetarian pizzas to judge.' });
+  assert.deepEqual(veg, ['Margherita', 'Quattro Formaggi']);
+  await screenshot(page, 'shuffle-vegetarian-done');
+  await filters.getByLabel('Kind').selectOption('vegan');
+  const vegan = await judgeAllFiltered(page, { kind: 'Vegan', like: true, done: 'No more vegan pizzas to judge.' });
+  assert.deepEqual(vegan, [newPizza]);
+  // a title prefix, case-sensitive, over every kind
+  await filters.getByLabel('Kind').selectOption('');
+  await filters.getByLabel('Title starts with').fill('dia');
+  await filters.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('No more pizzas starting with “dia” to judge.', { exact: true }).waitFor({ timeout: T });
+  assert.equal(await topCard(page).count(), 0);
+  await filters.getByLabel('Title starts with').fill('Dia');
+  await filters.getByLabel('Title starts with').press('Enter');
+  await page.waitForURL((u) => u.search === '?title=Dia', { timeout: T });
+  const dia = await judgeAllFiltered(page, { prefix: 'Dia', like: false, done: 'No more pizzas starting with “Dia” to judge.' });
+  assert.deepEqual(dia, ['Diavola']);
+  await page.getByRole('link', { name: 'Show all pizzas' }).click();
+  assert.equal(path(page) + new URL(page.url()).search, '/shuffle');
+  await page.getByText('You have judged every pizza on the menu.').waitFor({ timeout: T });
+});
+
+step('Top liked: the most liked pizza first, with its count, linking to its page', async () => {
+  const page = userPage;
+  // what likes counts (public): the expected order is most likes first, then by id
+  const get = async (p) => (await fetch(BASE + p)).json();
+  const json = await get('/api/v1/pizzas?limit=100');
+  const ids = json.results.map((p) => p.id);
+  const titles = Object.fromEntries(json.results.map((p) => [p.id, p.title]));
+  const { counts } = await get(`/api/v1/likes/counts?pizza_ids=${ids.join(',')}`);
+  const expected = ids.filter((id) => counts[id] && counts[id].likes > 0)
+    .sort((a, b) => counts[b].likes - counts[a].likes || (a < b ? -1 : 1));
+  assert.ok(expected.length >= 2, 'at least two liked pizzas');
+  await nav(page, 'Top liked').click();
+  await waitTitle(page, 'Top liked · Tizza');
+  const list = page.getByRole('list', { name: 'Most liked pizzas' });
+  await waitCount(list.getByRole('listitem'), expected.length);
+  const rows = list.getByRole('listitem');
+  for (const [i, id] of expected.entries()) {
+    const row = rows.nth(i);
+    await row.getByRole('link', { name: titles[id] }).waitFor({ timeout: T });
+    const n = counts[id].likes;
+    await row.getByText(`${n} ${n === 1 ? 'like' : 'likes'}`, { exact: true }).waitFor({ timeout: T });
+  }
+  await screenshot(page, 'top-liked');
+  await page.getByRole('button', { name: 'This month' }).click();
+  await page.waitForURL((u) => u.search === '?days=30', { timeout: T });
+  assert.equal(await page.getByRole('button', { name: 'This month' }).getAttribute('aria-pressed'), 'true');
+  await waitCount(rows, expected.length);
+  await rows.first().getByRole('link', { name: titles[expected[0]] }).waitFor({ timeout: T });
+  await rows.first().getByRole('link', { name: titles[expected[0]] }).click();
+  await page.getByRole('heading', { name: titles[expected[0]], level: 1 }).waitFor({ timeout: T });
+  assert.equal(path(page), `/pizzas/${expected[0]}`);
+});
+
 step('Services (a footer link) lists every service with health, readiness, version and documents', async () => {
   const page = userPage;
   await footer(page, 'Services').click();
@@ -696,12 +858,24 @@ step('Profile: edit the name', async () => {
   await screenshot(page, 'profile');
 });
 
-step('delete the account: the erasure view reaches complete', async () => {
+step('delete the account: the receipt is kept, a reload still shows the progress, it reaches complete', async () => {
   const page = userPage;
   await page.getByRole('button', { name: 'Delete my account' }).click();
   await screenshot(page, 'delete-confirm');
   await page.getByRole('button', { name: 'Yes, delete my account' }).click();
   await page.getByRole('heading', { name: 'Account deleted' }).waitFor({ timeout: T });
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('tizza.erasure')));
+  assert.equal(kept.username, user.username);
+  assert.match(kept.receipt, /^\/api\/v1\/erasures\/[A-Za-z0-9_-]{43}$/);
+  const record = await fetch(BASE + kept.receipt); // no token, no cookie
+  assert.equal(record.status, 200);
+  assert.deepEqual(Object.keys((await record.json()).services).sort(), ['likes', 'pizza', 'tweets']);
+  // a reload: no session and nothing in memory; the kept receipt shows the progress
+  await page.reload();
+  await page.getByRole('heading', { name: 'Account deleted' }).waitFor({ timeout: T });
+  assert.equal(await page.getByRole('heading', { name: 'Log in first' }).count(), 0);
+  await page.getByText(`@${user.username} is gone.`).waitFor({ timeout: T });
+  await page.getByRole('progressbar', { name: 'Erasure progress' }).waitFor({ timeout: T });
   await page.getByText('Erasure complete: every service has erased your data.').waitFor({ timeout: 90000 });
   const rows = page.getByRole('list', { name: 'Erasure by service' }).getByRole('listitem');
   assert.equal(await rows.count(), 3);
@@ -712,6 +886,14 @@ step('delete the account: the erasure view reaches complete', async () => {
   await rows.filter({ hasText: 'tweets' }).getByText('removed 1 tweet').waitFor({ timeout: T });
   await screenshot(page, 'erasure-complete');
   await nav(page, 'Log in').waitFor({ timeout: T }); // signed out
+  // a later visit still shows it, until the receipt is forgotten
+  await page.goto(`${BASE}/account-deleted`);
+  await page.getByText('Erasure complete: every service has erased your data.').waitFor({ timeout: T });
+  await page.getByRole('button', { name: 'Forget the receipt' }).click();
+  await page.getByRole('heading', { name: 'Shuffle', level: 1 }).waitFor({ timeout: T });
+  assert.equal(await page.evaluate(() => localStorage.getItem('tizza.erasure')), null);
+  await page.goto(`${BASE}/account-deleted`);
+  await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor({ timeout: T });
 });
 
 step('logging in again fails', async () => {
@@ -729,20 +911,68 @@ step('logging in again fails', async () => {
   assert.equal(await page.getByText(`Best pizza day ever ${tag}`).count(), 0);
 });
 
-step('log out, and log in again', async () => {
+step('log out, and log in again (back on the page that asked for it)', async () => {
   const page = merchantPage;
+  await page.goto(`${BASE}/review`);
+  await page.getByText('Only an admin reviews pizzas.').waitFor({ timeout: T });
   await page.getByRole('button', { name: 'Log out' }).click();
   await nav(page, 'Log in').waitFor({ timeout: T });
-  await page.getByText('You are logged out.').waitFor({ timeout: T });
+  const bye = page.getByRole('status').filter({ hasText: 'You are logged out.' });
+  await bye.waitFor({ timeout: T });
+  assert.equal(await bye.getAttribute('class'), 'notice');
   await page.goto(`${BASE}/pizzerias`);
   await page.getByRole('heading', { name: 'Log in first' }).waitFor({ timeout: T });
   const names = (await page.context().cookies(BASE)).map((c) => c.name);
   assert.ok(!names.includes('tizza_access'), 'the access cookie is cleared');
-  await nav(page, 'Log in').click();
+  await page.getByRole('main').getByRole('link', { name: 'Log in' }).click();
+  await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('next') === '/pizzerias', { timeout: T });
   await page.getByLabel('Username').fill(merchant.username);
   await page.getByLabel('Password').fill(merchant.password);
   await screenshot(page, 'login');
   await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+  assert.equal(path(page), '/pizzerias');
+});
+
+step('the session ends mid-tweet: a warning (not a success), the draft kept, the login returns to Tweets with it', async () => {
+  const page = merchantPage;
+  assert.equal(await page.getByRole('status').filter({ hasText: 'You are logged out.' }).count(), 0);
+  await nav(page, 'Tweets').click();
+  await page.getByRole('heading', { name: 'Tweets', level: 1 }).waitFor({ timeout: T });
+  const draft = `Half-written by Mario ${tag}`;
+  await page.getByLabel('How you doing?').fill(draft);
+  await page.context().clearCookies(); // both cookies: the refresh fails too
+  await page.getByRole('button', { name: 'Tweet now' }).click();
+  const notice = page.getByRole('status').filter({ hasText: 'Your session has ended' });
+  await notice.waitFor({ timeout: T });
+  assert.equal(await notice.getAttribute('class'), 'warning', 'the notice is a warning');
+  assert.notEqual(await notice.evaluate((el) => getComputedStyle(el).backgroundColor),
+    await page.evaluate(() => {
+      const ok = document.createElement('p');
+      ok.className = 'notice';
+      document.body.append(ok);
+      const c = getComputedStyle(ok).backgroundColor;
+      ok.remove();
+      return c;
+    }), 'not the success colour');
+  assert.equal(path(page), '/tweets');
+  await screenshot(page, 'session-ended');
+  await notice.getByRole('link', { name: 'Log in again' }).click();
+  await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('next') === '/tweets', { timeout: T });
+  await page.getByLabel('Username').fill(merchant.username);
+  await page.getByLabel('Password').fill(merchant.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((u) => u.pathname === '/tweets', { timeout: T });
+  await page.getByText('Your unsent tweet is back.').waitFor({ timeout: T });
+  assert.equal(await page.getByLabel('How you doing?').inputValue(), draft);
+  assert.equal(await page.getByText('Your session has ended').count(), 0);
+  await page.getByRole('button', { name: 'Tweet now' }).click();
+  await page.getByRole('list', { name: 'Timeline' }).getByText(draft).waitFor({ timeout: T });
+  assert.equal(await page.getByLabel('How you doing?').inputValue(), '');
+  // posted, so no draft is left: a reload brings back nothing
+  await page.reload();
+  await page.getByRole('list', { name: 'Timeline' }).getByText(draft).waitFor({ timeout: T });
+  assert.equal(await page.getByLabel('How you doing?').inputValue(), '');
   await nav(page, 'My pizzerias').click();
   await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
 });

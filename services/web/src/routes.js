@@ -8,6 +8,8 @@ const STATIC = {
   '/shuffle': 'shuffle',
   '/likes': 'likes',
   '/pizzerias': 'pizzerias',
+  '/review': 'review',
+  '/top': 'top',
   '/tweets': 'tweets',
   '/profile': 'profile',
   '/status': 'services',
@@ -40,6 +42,8 @@ const TITLES = {
   shuffle: 'Shuffle',
   likes: 'My likes',
   pizzerias: 'My pizzerias',
+  review: 'Review',
+  top: 'Top liked',
   tweets: 'Tweets',
   profile: 'Profile',
   services: 'Services',
@@ -67,4 +71,27 @@ export function fromLegacyHash(hash) {
   if (!m) return null;
   const name = m[1].replace(/\/+$/, '');
   return (LEGACY[name] || `/${name}`) + (m[2] || '');
+}
+
+// Pages a login should not lead back to.
+const NO_RETURN = new Set(['login', 'signup', 'erasure', 'notfound']);
+
+/** Where a login goes: `next` when it is a page of this app (a path on this origin, not a
+ *  login or sign-up page), else Shuffle. */
+export function returnPath(next) {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.includes('\\')) return '/shuffle';
+  let u;
+  try {
+    u = new URL(next, 'http://x');
+  } catch {
+    return '/shuffle';
+  }
+  if (u.origin !== 'http://x' || NO_RETURN.has(matchRoute(u.pathname).name)) return '/shuffle';
+  return u.pathname + u.search;
+}
+
+/** The login page that comes back to `path` afterwards. */
+export function loginPath(path) {
+  const back = returnPath(path);
+  return back === '/shuffle' ? '/login' : `/login?next=${encodeURIComponent(back)}`;
 }

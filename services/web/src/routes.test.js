@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { documentTitle, fromLegacyHash, matchRoute, routeTitle } from './routes.js';
+import { documentTitle, fromLegacyHash, loginPath, matchRoute, returnPath, routeTitle } from './routes.js';
 
 const id = '0123456789abcdef01234567';
 
@@ -12,6 +12,8 @@ describe('matchRoute', () => {
     expect(matchRoute('/status')).toEqual({ name: 'services', params: {} });
     expect(matchRoute('/docs')).toEqual({ name: 'doc', params: {} });
     expect(matchRoute('/account-deleted')).toEqual({ name: 'erasure', params: {} });
+    expect(matchRoute('/review')).toEqual({ name: 'review', params: {} });
+    expect(matchRoute('/top')).toEqual({ name: 'top', params: {} });
   });
 
   test('a pizza and a pizzeria by id', () => {
@@ -43,4 +45,16 @@ test('old hash links map to their paths', () => {
   expect(fromLegacyHash('#/')).toBe('/');
   expect(fromLegacyHash('')).toBeNull();
   expect(fromLegacyHash('#top')).toBeNull();
+});
+
+test('a login returns to a page of the app only', () => {
+  expect(returnPath('/tweets')).toBe('/tweets');
+  expect(returnPath('/shuffle?kind=vegan')).toBe('/shuffle?kind=vegan');
+  expect(returnPath(`/pizzas/${id}`)).toBe(`/pizzas/${id}`);
+  for (const bad of [null, '', 'tweets', '//evil.example/x', '/\\evil.example', 'https://evil.example/', '/login', '/signup?x=1',
+    '/account-deleted', '/no/such/page']) {
+    expect(returnPath(bad), String(bad)).toBe('/shuffle');
+  }
+  expect(loginPath('/tweets')).toBe('/login?next=%2Ftweets');
+  expect(loginPath('/login')).toBe('/login');
 });

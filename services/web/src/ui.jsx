@@ -3,6 +3,7 @@
 import { useEffect, useId, useState } from 'react';
 import { api } from './api.js';
 import { fromNow } from './reltime.js';
+import { reviewState } from './review.js';
 import { Icon } from './icons.jsx';
 import { Link } from './router.jsx';
 import { documentTitle } from './routes.js';
@@ -143,6 +144,41 @@ export function PizzaPhoto({ pizza, size = 'large' }) {
     <img className={`photo photo-${size}`} src={pizza.thumbnail_url} alt={pizza.title}
       onError={() => setBroken(true)} loading="lazy" />
   );
+}
+
+/** A pizza in a list row: photo, title linking to its page, kind, then `meta` (badges, its
+ *  pizzeria) on the kind's line and `children` under it. */
+export function PizzaSummary({ pizza, meta, children }) {
+  return (
+    <>
+      <PizzaPhoto pizza={pizza} size="small" />
+      <div className="row-body">
+        <Link className="row-title" to={`/pizzas/${pizza.id}`}>{pizza.title}</Link>
+        <p className="meta">
+          <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind] || pizza.kind}</span>
+          {meta}
+        </p>
+        {children}
+      </div>
+    </>
+  );
+}
+
+/** Buttons choosing one of `options` ([value, label]), the chosen one pressed. */
+export function Choice({ label, options, value, onChange }) {
+  return (
+    <div className="tabs" role="group" aria-label={label}>
+      {options.map(([v, text]) => (
+        <button key={v} type="button" aria-pressed={value === v} onClick={() => onChange(v)}>{text}</button>
+      ))}
+    </div>
+  );
+}
+
+/** A pizza's review badge (Awaiting review, Rejected); nothing for an approved one. */
+export function ReviewBadge({ pizza }) {
+  const r = reviewState(pizza);
+  return r.status === 'approved' ? null : <span className={r.className}>{r.label}</span>;
 }
 
 export const KIND_LABEL = { meat: 'Meat', vegetarian: 'Vegetarian', vegan: 'Vegan' };

@@ -1,6 +1,8 @@
-// Erasure progress after deleting one's account: polls GET /api/v1/users/{id}/erasure (with
-// the access token kept from before the deletion) until every service reports it erased the
-// user's data (auth gathers their user.erased events).
+// Erasure progress after deleting one's account: polls the deletion's receipt
+// (GET /api/v1/erasures/{receipt}, no token; kept in localStorage, so a reload shows it too),
+// else GET /api/v1/users/{id}/erasure with the access token kept from before the deletion,
+// until every service reports it erased the user's data (auth gathers their user.erased
+// events).
 import { useEffect, useState } from 'react';
 import { api } from '../api.js';
 import { Link } from '../router.jsx';
@@ -14,7 +16,7 @@ function removedText(removed) {
   return parts.length ? `removed ${parts.join(', ')}` : 'nothing to remove';
 }
 
-export function Erasure({ erasure }) {
+export function Erasure({ erasure, onForget }) {
   const now = useNow(5000);
   const [status, setStatus] = useState(null);
   const [error, setError] = useState(null);
@@ -24,7 +26,9 @@ export function Erasure({ erasure }) {
     let timer = null;
     async function poll() {
       try {
-        const s = await api.get(erasure.path, erasure.token ? { token: erasure.token } : { refresh: false });
+        const s = erasure.receipt
+          ? await api.get(erasure.receipt, { refresh: false })
+          : await api.get(erasure.path, erasure.token ? { token: erasure.token } : { refresh: false });
         if (!live) return;
         setStatus(s);
         setError(null);
@@ -74,6 +78,12 @@ export function Erasure({ erasure }) {
         </>
       )}
       <ProblemMessage error={error} what="Could not read the erasure status" />
+      {erasure.receipt && (
+        <p className="muted">
+          This browser keeps your <a href={erasure.receipt}>erasure receipt</a>, so this page shows the progress
+          whenever you come back. <button type="button" className="link" onClick={onForget}>Forget the receipt</button>
+        </p>
+      )}
       <p><Link to="/signup">Sign up again</Link> · <Link to="/shuffle">Browse pizzas</Link></p>
     </section>
   );

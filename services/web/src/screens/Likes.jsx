@@ -6,7 +6,7 @@ import { useEffect, useState } from 'react';
 import { api, pagePath, query } from '../api.js';
 import { Icon } from '../icons.jsx';
 import { Link } from '../router.jsx';
-import { countsText, KIND_LABEL, likeCounts, PizzaPhoto, PizzeriaName, plural, ProblemMessage } from '../ui.jsx';
+import { Choice, countsText, KIND_LABEL, likeCounts, PizzaPhoto, PizzeriaName, plural, ProblemMessage } from '../ui.jsx';
 
 const PAGE = 10;
 const FILTERS = [['', 'All'], ['true', 'Liked'], ['false', 'Disliked']];
@@ -65,11 +65,7 @@ export function Likes() {
   return (
     <section>
       <h1>My likes</h1>
-      <div className="tabs" role="group" aria-label="Show">
-        {FILTERS.map(([v, label]) => (
-          <button key={v} type="button" aria-pressed={liked === v} onClick={() => setLiked(v)}>{label}</button>
-        ))}
-      </div>
+      <Choice label="Show" options={FILTERS} value={liked} onChange={setLiked} />
       {count !== null && <p className="muted">{plural(count, 'verdict', 'verdicts')}</p>}
       {!expanded && <p className="warning" role="status">Pizza details are unavailable right now (the pizza service did not answer).</p>}
       {countsError && <p className="warning" role="status">Like counts are unavailable right now.</p>}

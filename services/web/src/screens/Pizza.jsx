@@ -1,7 +1,8 @@
 // A pizza's public page (/pizzas/<id>): photo, title, description, kind, its pizzeria (a
 // link), likes and dislikes (GET /api/v1/likes/counts), and the pizzeria's other pizzas.
 import { api } from '../api.js';
-import { countsText, KIND_LABEL, likeCounts, PizzaPhoto, PizzeriaName, ProblemMessage, useLoaded, useTitle } from '../ui.jsx';
+import { reviewState } from '../review.js';
+import { countsText, KIND_LABEL, likeCounts, PizzaPhoto, PizzeriaName, ProblemMessage, ReviewBadge, useLoaded, useTitle } from '../ui.jsx';
 import { MenuList, pageTitle, Pending, pizzasOf } from './Pizzeria.jsx';
 
 const pizzaById = (id) => api.get(`/api/v1/pizzas/${id}`);
@@ -15,6 +16,7 @@ export function PizzaPage({ id }) {
   if (!pizza) return <Pending what="pizza" error={error} />;
 
   const others = siblings && siblings.filter((p) => p.id !== pizza.id);
+  const review = reviewState(pizza);
   return (
     <section className="place">
       <article className="card pizza-page" aria-labelledby="pizza-h">
@@ -24,9 +26,10 @@ export function PizzaPage({ id }) {
           {pizza.description && <p>{pizza.description}</p>}
           <p className="meta">
             <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind] || pizza.kind}</span>
-            {!pizza.approved && <span className="badge pending">Awaiting approval</span>}
+            <ReviewBadge pizza={pizza} />
             <PizzeriaName id={pizza.pizzeria_id} link />
           </p>
+          {review.reason && <p className="rejection"><strong>Reason:</strong> {review.reason}</p>}
           {counts && <p className="counts">{countsText(counts)}</p>}
         </div>
       </article>

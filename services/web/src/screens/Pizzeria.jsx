@@ -2,8 +2,7 @@
 // link, and its menu (GET /api/v1/pizzas?pizzeria_id=) with each pizza's like counts.
 import { api, query } from '../api.js';
 import { mapHref, telHref } from '../contact.js';
-import { Link } from '../router.jsx';
-import { countsText, KIND_LABEL, likeCounts, NotFound, PizzaPhoto, pizzeriaById, ProblemMessage, useLoaded, useTitle } from '../ui.jsx';
+import { countsText, likeCounts, NotFound, PizzaSummary, pizzeriaById, ProblemMessage, ReviewBadge, useLoaded, useTitle } from '../ui.jsx';
 
 /** A 404, or a 400 for an id the service refuses: nothing lives at this address. */
 function isNotFound(e) {
@@ -44,16 +43,10 @@ export function MenuList({ pizzas, label }) {
     <ul className="list" aria-label={label}>
       {pizzas.map((p) => (
         <li key={p.id} className="row">
-          <PizzaPhoto pizza={p} size="small" />
-          <div className="row-body">
-            <Link className="row-title" to={`/pizzas/${p.id}`}>{p.title}</Link>
-            <p className="meta">
-              <span className={`kind kind-${p.kind}`}>{KIND_LABEL[p.kind] || p.kind}</span>
-              {!p.approved && <span className="badge pending">Awaiting approval</span>}
-            </p>
+          <PizzaSummary pizza={p} meta={<ReviewBadge pizza={p} />}>
             {p.description && <p className="muted row-text">{p.description}</p>}
             {counts && counts[p.id] && <p className="counts">{countsText(counts[p.id])}</p>}
-          </div>
+          </PizzaSummary>
         </li>
       ))}
     </ul>

@@ -1,11 +1,13 @@
 // My pizzerias: a merchant (any signed-in user) creates, edits and deletes their pizzerias
 // (GET/POST /api/v1/pizzerias?owner_id=me, PATCH/DELETE /api/v1/pizzerias/{id}) and their
-// pizzas (GET /api/v1/pizzas?pizzeria_id=, POST, PATCH, DELETE). New pizzas wait for an
-// admin; an admin also sees every unapproved pizza here and approves it (PATCH approved).
+// pizzas (GET /api/v1/pizzas?pizzeria_id=, POST, PATCH, DELETE). A new pizza, and one whose
+// title, description or photo its owner changed, waits for an admin's review (Review page);
+// each pizza shows its review state, and a rejected one the admin's reason.
 import { useEffect, useState } from 'react';
 import { api, query } from '../api.js';
 import { Link } from '../router.jsx';
-import { Field, forgetPizzeria, KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage, useForm } from '../ui.jsx';
+import { reviewState } from '../review.js';
+import { Field, forgetPizzeria, KIND_LABEL, PizzaSummary, ProblemMessage, useForm } from '../ui.jsx';
 
 const EMPTY_PIZZERIA = { name: '', address: '', phone: '' };
 const EMPTY_PIZZA = { title: '', description: '', thumbnail_url: '', kind: 'vegetarian' };
@@ -32,7 +34,6 @@ export function Pizzerias({ user }) {
   return (
     <section>
       <h1>My pizzerias</h1>
-      {user.role === 'admin' && <ApprovalQueue />}
       <ProblemMessage error={error} what="Could not load your pizzerias" />
       {list === null && !error && <p className="muted" role="status">Loading your pizzerias…</p>}
       {list && list.length === 0 && <p className="empty">You have no pizzeria yet. Open one below.</p>}
@@ -181,6 +182,7 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
     }
   }
 
+  const review = reviewState(pizza);
   if (editing) {
     return (
       <li className="row">
@@ -189,6 +191,7 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
           setEditing(false);
         })}>
           <PizzaFields f={edit} />
+          {review.status !== 'pending' && <p className="muted">A new title, description or photo sends the pizza back to review.</p>}
           <ProblemMessage error={edit.error} what="Could not save the pizza" />
           <button type="submit" className="primary" disabled={edit.busy}>Save pizza</button>
           <button type="button" onClick={() => setEditing(false)}>Cancel</button>
@@ -198,73 +201,14 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
   }
   return (
     <li className="row" aria-label={pizza.title}>
-      <PizzaPhoto pizza={pizza} size="small" />
-      <div className="row-body">
-        <Link className="row-title" to={`/pizzas/${pizza.id}`}>{pizza.title}</Link>
-        <p className="meta">
-          <span className={`kind kind-${pizza.kind}`}>{KIND_LABEL[pizza.kind]}</span>
-          <span className={pizza.approved ? 'badge ok' : 'badge pending'}>{pizza.approved ? 'Approved' : 'Awaiting approval'}</span>
-        </p>
+      <PizzaSummary pizza={pizza} meta={<span className={review.className}>{review.label}</span>}>
+        {review.reason && <p className="rejection"><strong>Reason:</strong> {review.reason}</p>}
         <ProblemMessage error={error} />
-      </div>
+      </PizzaSummary>
       <div className="actions">
         <button type="button" onClick={() => setEditing(true)}>Edit</button>
         <ConfirmDelete what={pizza.title} onConfirm={remove} />
       </div>
     </li>
-  );
-}
-
-/** Admin only: every pizza waiting for approval, with an Approve button each. */
-function ApprovalQueue() {
-  const [pizzas, setPizzas] = useState(null);
-  const [error, setError] = useState(null);
-
-  async function load() {
-    setError(null);
-    try {
-      setPizzas((await api.get(`/api/v1/pizzas${query({ approved: 'false', limit: 100 })}`)).results);
-    } catch (e) {
-      setError(e);
-    }
-  }
-  useEffect(() => {
-    load();
-  }, []);
-
-  async function approve(p) {
-    setError(null);
-    try {
-      await api.patch(`/api/v1/pizzas/${p.id}`, { approved: true });
-      setPizzas((l) => l.filter((x) => x.id !== p.id));
-    } catch (e) {
-      setError(e);
-    }
-  }
-
-  return (
-    <section className="card approvals" aria-labelledby="approvals-h">
-      <h2 id="approvals-h">Awaiting approval</h2>
-      <ProblemMessage error={error} what="Could not load the pizzas to approve" />
-      {pizzas === null && !error && <p className="muted" role="status">Loading…</p>}
-      {pizzas && pizzas.length === 0 && <p className="muted">Nothing to approve.</p>}
-      <ul className="list" aria-label="Pizzas awaiting approval">
-        {(pizzas || []).map((p) => (
-          <li key={p.id} className="row">
-            <PizzaPhoto pizza={p} size="small" />
-            <div className="row-body">
-              <span className="row-title">{p.title}</span>
-              <p className="meta">
-                <span className={`kind kind-${p.kind}`}>{KIND_LABEL[p.kind]}</span>
-                <PizzeriaName id={p.pizzeria_id} />
-              </p>
-              {p.description && <p className="muted">{p.description}</p>}
-            </div>
-            <button type="button" className="primary" onClick={() => approve(p)} aria-label={`Approve ${p.title}`}>Approve</button>
-          </li>
-        ))}
-      </ul>
-      <button type="button" onClick={load}>Refresh</button>
-    </section>
   );
 }

@@ -2,12 +2,14 @@
 // current one; auth then revokes every refresh token, so we log in again with the new
 // password to keep this session), and delete the account after a confirmation.
 //
-// Deleting oneself clears the session cookies (auth does so in the 202), yet the erasure
-// status is shown only to the deleted user's still-valid access token. So just before the
-// DELETE we ask POST /api/v1/auth/refresh for a fresh access token (in its body) and keep it
-// in memory: the erasure view polls with it as a Bearer token for its 15 minutes.
+// Deleting oneself clears the session cookies (auth does so in the 202). The 202's `receipt`
+// shows the erasure to whoever holds it, without a token: it is kept in localStorage
+// (erasureStore.js) for the erasure page. Should it be missing, the page falls back to the
+// erasure status with the deleted user's still-valid access token: just before the DELETE we
+// ask POST /api/v1/auth/refresh for a fresh one (in its body) and keep it in memory.
 import { useState } from 'react';
 import { api, pagePath } from '../api.js';
+import { localStore, receiptPath, saveErasure } from '../erasureStore.js';
 import { Field, ProblemMessage, useForm } from '../ui.jsx';
 
 export function Profile({ user, onUpdated, onDeleted }) {
@@ -29,9 +31,12 @@ export function Profile({ user, onUpdated, onDeleted }) {
         /* no fresh token: the DELETE still works with the cookie */
       }
       const r = await api.del(`/api/v1/users/${user.id}`, token ? { token } : {});
+      const receipt = receiptPath(r && r.receipt);
+      if (receipt) saveErasure(localStore(), { username: user.username, receipt });
       onDeleted({
         id: user.id,
         username: user.username,
+        receipt,
         token,
         path: pagePath(r && r.erasure) || `/api/v1/users/${user.id}/erasure`,
       });

@@ -4,13 +4,16 @@
 // buttons stay in place from card to card, so the focus stays on them after a verdict.
 // Undo takes the last verdict back (verdict.js) and puts its pizza back on top.
 //
-// The ShuffleQueue fetches the next batch (GET /api/v1/pizzas/random?count=N) before the
-// shown ones run out and never shows a judged pizza again. If likes is down the pizza stays
+// Filters (a kind, a title prefix) live in the URL (/shuffle?kind=vegan&title=Mar); the deck
+// starts over for each filter. The ShuffleQueue fetches the next batch before the shown ones
+// run out (GET /api/v1/pizzas/random?count=N, or the filter's pizzas: discover.js) and never
+// shows a judged pizza again. If likes is down the pizza stays
 // on screen with the error, so nothing is skipped unjudged.
 import { useEffect, useRef, useState } from 'react';
 import { api } from '../api.js';
 import { Icon } from '../icons.jsx';
-import { Link } from '../router.jsx';
+import { exhaustedText, filteredBatches, filterFromSearch, filterPhrase, filterSearch, isFiltered, KINDS } from '../discover.js';
+import { Link, navigate } from '../router.jsx';
 import { ShuffleQueue } from '../shuffleQueue.js';
 import { dragIntent, keyVerdict, releaseVelocity, swipeProgress, swipeVerdict } from '../swipe.js';
 import { KIND_LABEL, PizzaPhoto, PizzeriaName, ProblemMessage } from '../ui.jsx';
@@ -53,12 +56,59 @@ function settle(card) {
   place(card, 0, 0);
 }
 
-export function Shuffle({ user }) {
-  const [queue] = useState(() => new ShuffleQueue({
-    batchSize: BATCH,
-    lowWater: 2,
-    fetchBatch: async (n) => (await api.get(`/api/v1/pizzas/random?count=${n}`)).results,
-  }));
+export function Shuffle({ user, search }) {
+  const filter = filterFromSearch(search);
+  return (
+    <section className="shuffle">
+      <h1>Shuffle</h1>
+      <Filters filter={filter} />
+      <Deck key={filterSearch(filter)} user={user} filter={filter} />
+    </section>
+  );
+}
+
+/** The kind (applied when chosen) and the title prefix (applied with Search). */
+function Filters({ filter }) {
+  const [title, setTitle] = useState(filter.title);
+  useEffect(() => setTitle(filter.title), [filter.title]);
+  const go = (f) => navigate(`/shuffle${filterSearch(f)}`);
+  return (
+    <form className="filters" role="search" aria-label="Filter pizzas"
+      onSubmit={(e) => { e.preventDefault(); go({ kind: filter.kind, title }); }}>
+      <div className="field">
+        <label htmlFor="filter-kind">Kind</label>
+        <select id="filter-kind" value={filter.kind} onChange={(e) => go({ kind: e.target.value, title })}>
+          <option value="">All kinds</option>
+          {KINDS.map((k) => <option key={k} value={k}>{KIND_LABEL[k]}</option>)}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="filter-title">Title starts with</label>
+        <input id="filter-title" type="search" maxLength={120} value={title} onChange={(e) => setTitle(e.target.value)} />
+      </div>
+      <button type="submit">Search</button>
+    </form>
+  );
+}
+
+function Deck({ user, filter }) {
+  const [queue] = useState(() => {
+    // the judged pizzas: pizza/random leaves them out itself, a filter's pizzas need them first
+    const seen = user ? api.get('/api/v1/likes/seen').then((r) => r.pizza_ids || [], () => []) : Promise.resolve([]);
+    const q = new ShuffleQueue({
+      batchSize: BATCH,
+      lowWater: 2,
+      fetchBatch: isFiltered(filter)
+        ? filteredBatches(filter, {
+          fetchPage: (qs) => api.get(`/api/v1/pizzas${qs}`),
+          isKnown: (id) => q.isKnown(id),
+          before: seen,
+        })
+        : async (n) => (await api.get(`/api/v1/pizzas/random?count=${n}`)).results,
+    });
+    seen.then((ids) => q.addJudged(ids));
+    return q;
+  });
   const [st, setSt] = useState(queue.state());
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null); // {error, what}
@@ -75,14 +125,9 @@ export function Shuffle({ user }) {
 
   useEffect(() => {
     const off = queue.subscribe(setSt);
-    if (user) {
-      // Pizza already excludes judged pizzas for us; this covers pizza answering without
-      // likes (excluded_seen false). Best effort: Shuffle works without it.
-      api.get('/api/v1/likes/seen').then((r) => queue.addJudged(r.pizza_ids || []), () => {});
-    }
     queue.fill();
     return off;
-  }, [queue, user]);
+  }, [queue]);
 
   const pizza = st.current;
 
@@ -213,8 +258,10 @@ export function Shuffle({ user }) {
 
   const off = !pizza || busy;
   return (
-    <section className="shuffle">
-      <h1>Shuffle</h1>
+    <>
+      {isFiltered(filter) && (
+        <p className="muted filtering">Shuffling {filterPhrase(filter)} only. <Link to="/shuffle">Show all pizzas</Link></p>
+      )}
       {pizza ? (
         <div className="stack">
           {st.upcoming.map((p, i) => (
@@ -245,7 +292,7 @@ export function Shuffle({ user }) {
         <p className="muted" role="status">Finding pizzas…</p>
       ) : st.exhausted ? (
         <div className="empty">
-          <p>You have judged every pizza on the menu. New pizzas appear once an admin approves them.</p>
+          <p>{exhaustedText(filter)}</p>
           <button type="button" onClick={() => queue.retry()}>Look again</button>
         </div>
       ) : null}
@@ -280,6 +327,6 @@ export function Shuffle({ user }) {
           <button type="button" onClick={() => queue.fill()}>Try again</button>
         </div>
       )}
-    </section>
+    </>
   );
 }

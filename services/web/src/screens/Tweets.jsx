@@ -1,8 +1,11 @@
 // Tweets: the timeline, newest first (GET /api/v2/tweets, paginated), with relative dates
 // that keep up with the clock; a "How you doing?" box posts (POST /api/v2/tweets) and the
 // author (or an admin) deletes (DELETE /api/v2/tweets/{id}). Reading needs no account.
+// The box's text is kept as a draft (drafts.js) until it is posted, so a session that ends
+// while writing loses nothing: it is back after logging in again.
 import { useEffect, useState } from 'react';
 import { api, pagePath, query } from '../api.js';
+import { loadDraft, saveDraft, sessionStore } from '../drafts.js';
 import { Link } from '../router.jsx';
 import { ProblemMessage, RelTime, useNow } from '../ui.jsx';
 
@@ -18,6 +21,21 @@ export function Tweets({ user }) {
   const [body, setBody] = useState('');
   const [postError, setPostError] = useState(null);
   const [posting, setPosting] = useState(false);
+  const [restored, setRestored] = useState(false);
+  const userId = user ? user.id : null;
+
+  useEffect(() => {
+    const draft = userId ? loadDraft(sessionStore(), userId) : '';
+    if (draft) {
+      setBody(draft);
+      setRestored(true);
+    }
+  }, [userId]);
+
+  function edit(text) {
+    setBody(text);
+    saveDraft(sessionStore(), userId, text);
+  }
 
   async function load(path, append) {
     setLoading(true);
@@ -44,7 +62,8 @@ export function Tweets({ user }) {
     try {
       const t = await api.post('/api/v2/tweets', { body });
       setTweets((old) => [t, ...old]);
-      setBody('');
+      edit('');
+      setRestored(false);
     } catch (err) {
       setPostError(err);
     } finally {
@@ -69,12 +88,13 @@ export function Tweets({ user }) {
       {user ? (
         <form className="card tweet-box" onSubmit={post}>
           <label htmlFor="tweet-body">How you doing?</label>
-          <textarea id="tweet-body" rows={3} value={body} onChange={(e) => setBody(e.target.value)}
+          <textarea id="tweet-body" rows={3} value={body} onChange={(e) => edit(e.target.value)}
             aria-describedby="tweet-left" required />
           <div className="tweet-actions">
             <span id="tweet-left" className={left < 0 ? 'over' : 'muted'}>{left} characters left</span>
             <button type="submit" className="primary" disabled={posting || left < 0 || !body.trim()}>Tweet now</button>
           </div>
+          {restored && body && <p className="muted" role="status">Your unsent tweet is back.</p>}
           <ProblemMessage error={postError} what="Could not tweet" />
         </form>
       ) : (

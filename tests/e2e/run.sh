@@ -195,10 +195,12 @@ else
     say "gateway: a minimal config of this suite"
     "$TIZZA_PYTHON" - "$CONF" "$TMP/nginx" "$P_GW" "$DIST" "$P_AUTH" "$P_PIZZA" "$P_LIKES" "$P_TWEETS" <<'PYEOF'
 import sys
+sys.path.insert(0, "tools")
+import gen  # the services' route prefixes (services/*/service.yaml)
 conf, prefix, gw, dist, auth, pizza, likes, tweets = sys.argv[1:]
 ports = {"auth": auth, "pizza": pizza, "likes": likes, "tweets": tweets}
-api = [("/api/v1/auth/", auth), ("/api/v1/users", auth), ("/api/v1/pizzerias", pizza),
-       ("/api/v1/pizzas", pizza), ("/api/v1/likes", likes), ("/api/v2/tweets", tweets)]
+api = [(r, ports[s["name"]]) for s in gen.load_services() if s["name"] in ports
+       for r in s["routes"]]
 proxy = """
             proxy_http_version 1.1;
             proxy_set_header Host $http_host;

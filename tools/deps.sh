@@ -30,6 +30,7 @@ PACKAGES=(
     clang-14 libclang-rt-14-dev  # make fuzz: clang and its libFuzzer runtime
     python3 python3-yaml python3-mockupdb python3-mongomock
     rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps
+    git  # the scaffold suite: make new-service in a copy, and what it changed there
     chromium
     # make images / make stack / the containers suite: podman with runc (crun refuses hybrid
     # cgroups), container networks with DNS, debootstrap for the local base images, and

@@ -28,6 +28,8 @@ failed=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; failed=$((failed + 1)); }
 
+command -v git >/dev/null || { echo "git is not installed (tools/deps.sh installs it)"; exit 1; }
+git rev-parse --git-dir >/dev/null 2>&1 || { echo "not a git checkout: nothing to copy"; exit 1; }
 mkdir -p "$copy"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
     [[ -e $f ]] && printf '%s\0' "$f" # a deleted, not yet committed file is not copied

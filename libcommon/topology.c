@@ -230,7 +230,7 @@ const topology_queue_t *topology_queue_at(const topology_t *t, size_t i) {
 
 const topology_queue_t *topology_queue(const topology_t *t, const char *name) {
     for (size_t i = 0; name && i < topology_queue_count(t); i++)
-        if (t->queues[i].queue && strcmp(t->queues[i].queue, name) == 0) return &t->queues[i];
+        if (strcmp(t->queues[i].queue, name) == 0) return &t->queues[i];
     return NULL;
 }
 

@@ -121,11 +121,12 @@ void erasure_get(http_req_t *req, void *arg) {
 void erasure_by_receipt(http_req_t *req, void *arg) {
     auth_ctx_t *ctx = service_data(arg);
     const char *receipt = http_param(req, "receipt");
-    size_t n = receipt ? strlen(receipt) : 0;
+    unsigned char raw[RECEIPT_BYTES + 1];
+    size_t len = 0;
     cJSON *rec = NULL;
     int rc = STORE_NOTFOUND;
-    if (n == RECEIPT_CHARS && strspn(receipt, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                              "0123456789-_") == n) {
+    if (receipt && strlen(receipt) == RECEIPT_CHARS &&
+        b64url_decode(receipt, raw, sizeof raw, &len) == 0 && len == RECEIPT_BYTES) {
         char hash[AUTH_TOKEN_HASH_HEX];
         auth_token_hash_hex(receipt, hash);
         store_filter_t *f = store_filter_new();

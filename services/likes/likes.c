@@ -21,10 +21,10 @@
  * says "partial": true when there were more. ?expand=pizza embeds each pizza as the caller
  * may see it and leaves out those pizza does not show (unapproved, deleted).
  *
- * Threads. PUT calls pizza, so it is registered HTTP_OFFLOAD (a remote call blocks); the
- * others run where the store wants them (service_store_flags: on the event loop for SQLite).
- * The list reads the store there too, and with ?expand=pizza hands the page to a worker for
- * the remote call (http_finish_on_worker). */
+ * Threads. PUT calls pizza, so it is registered HTTP_OFFLOAD (a remote call blocks), and so
+ * is top (it reads up to TOP_SCAN verdicts); the others run where the store wants them
+ * (service_store_flags: on the event loop for SQLite). The list reads the store there too, and with
+ * ?expand=pizza hands the page to a worker for the remote call (http_finish_on_worker). */
 #include "likes.h"
 
 #include "alloc.h"
@@ -428,31 +428,35 @@ static int top_order(const void *a, const void *b) {
     return strcmp(x->pizza_id, y->pizza_id);
 }
 
-/* The liked verdicts' pizzas, counted and ordered (most likes, then id). *n rows; caller
- * frees the array (its ids point into docs). */
+static int by_id(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The liked verdicts' pizzas, counted and ordered (most likes, then id): the ids sorted, then
+ * counted run by run. *n rows; caller frees the array (its ids point into docs). */
 static struct top_row *top_rows(const cJSON *docs, int *n) {
-    int cap = cJSON_GetArraySize(docs);
-    struct top_row *rows = xcalloc((size_t)cap + 1, sizeof *rows);
-    cJSON *seen = cJSON_CreateObject(); /* pizza_id -> index into rows */
-    *n = 0;
+    int cap = cJSON_GetArraySize(docs), nids = 0;
+    const char **ids = xcalloc((size_t)cap + 1, sizeof *ids);
     const cJSON *d;
     cJSON_ArrayForEach(d, docs) {
         const char *id = json_str(d, "pizza_id");
-        if (!id) continue;
-        cJSON *at = cJSON_GetObjectItemCaseSensitive(seen, id);
-        if (at) {
-            rows[(int)at->valuedouble].likes++;
-            continue;
-        }
-        cJSON_AddNumberToObject(seen, id, *n);
-        rows[(*n)++] = (struct top_row){id, 1};
+        if (id) ids[nids++] = id;
     }
-    cJSON_Delete(seen);
+    qsort(ids, (size_t)nids, sizeof *ids, by_id);
+    struct top_row *rows = xcalloc((size_t)nids + 1, sizeof *rows);
+    *n = 0;
+    for (int i = 0; i < nids; i++) {
+        if (*n > 0 && strcmp(rows[*n - 1].pizza_id, ids[i]) == 0)
+            rows[*n - 1].likes++;
+        else
+            rows[(*n)++] = (struct top_row){ids[i], 1};
+    }
+    free(ids);
     qsort(rows, (size_t)*n, sizeof *rows, top_order);
     return rows;
 }
 
-/* The worker half of ?expand=pizza: embeds, drops what pizza does not show, trims. */
+/* ?expand=pizza: embeds, drops what pizza does not show, trims. */
 struct top_job {
     const remote_model_t *pizzas;
     cJSON *body; /* the answer, its "results" holding up to limit + TOP_SPARE rows */
@@ -525,7 +529,7 @@ static void top(http_req_t *req, void *ctx) {
     }
     struct top_job *job = xmalloc(sizeof *job);
     *job = (struct top_job){pizza_model(ctx), body, limit};
-    http_finish_on_worker(req, finish_top, job); /* the remote call must not block the loop */
+    finish_top(req, job); /* on a worker already (HTTP_OFFLOAD) */
 }
 
 void likes_routes(service_t *svc, const char *pizza_url) {
@@ -538,7 +542,7 @@ void likes_routes(service_t *svc, const char *pizza_url) {
     http_route(srv, "GET", "/api/v1/likes", list_likes, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/seen", seen, svc, fl);
     http_route(srv, "GET", "/api/v1/likes/counts", counts, svc, fl);
-    http_route(srv, "GET", "/api/v1/likes/top", top, svc, fl);
+    http_route(srv, "GET", "/api/v1/likes/top", top, svc, HTTP_OFFLOAD);
     http_route(srv, "PUT", "/api/v1/likes/{pizza_id}", put_like, svc, HTTP_OFFLOAD);
     http_route(srv, "GET", "/api/v1/likes/{pizza_id}", get_like, svc, fl);
     http_route(srv, "DELETE", "/api/v1/likes/{pizza_id}", delete_like, svc, fl);

@@ -20,7 +20,7 @@
  * {id, writes: 1} the first time) after its checked write, and the user.deleted consumer
  * before it deletes anything. Two such transactions that overlap now write one common
  * document, so on MongoDB one of them aborts with a write conflict (STORE_RETRY, store.h)
- * and runs again (store_transact(): a few runs, then the create answers 503): a create run
+ * and runs again (store_transact(): while its budget lasts, then the create answers 503): a create run
  * again sees deleted_users and is refused (401); an erasure run again sees the new row and
  * deletes it. A create whose data belongs to someone else (an admin's pizza in a user's
  * pizzeria) writes the owner's guard too, and so does a pizzeria delete, so that a pizza
@@ -112,8 +112,8 @@ int erased_guard(store_t *s, const char *user_id);
  * `u` the handler has already authenticated (authn_require(): 401 before a body's 400, and
  * the token is verified once): the deleted-account check of erased_require_writer(), then
  * write(s, arg) (the handler's reads and writes), then the
- * writer's guard; committed, or rolled back and run again on STORE_RETRY (at most
- * STORE_TRANSACT_TRIES runs). write() must therefore be re-runnable (store_transact()).
+ * writer's guard; committed, or rolled back and run again on STORE_RETRY (within
+ * store_transact()'s budget). write() must therefore be re-runnable (store_transact()).
  * Returns STORE_OK once committed. STORE_ABORTED when the check answered (401/503:
  * http_replied(req) is then true) or write() returned it (its reason is in arg, and nothing
  * is answered). Otherwise, everything rolled back and nothing answered, write()'s store code

@@ -71,8 +71,8 @@ enum event_result { EVENT_OK = 0, EVENT_RETRY = -1, EVENT_POISON = -2 };
 
 /* Called inside the consumer's store transaction; returns enum event_result. The transaction
  * runs through store_transact(): when one of its operations lost a write conflict
- * (STORE_RETRY, MongoDB) it runs again within the same delivery, so a handler may run up to
- * STORE_TRANSACT_TRIES times per delivery and must be re-runnable. */
+ * (STORE_RETRY, MongoDB) it runs again within the same delivery, so a handler may run several
+ * times per delivery (store_transact()'s budget) and must be re-runnable. */
 typedef int (*event_handler_fn)(store_t *s, const cJSON *event, void *ctx);
 
 /* A queue to consume. exchange and binding may be NULL for a queue of the topology given to

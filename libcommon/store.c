@@ -20,11 +20,11 @@
  *  - store_transact(), the retry loop around a transaction: STORE_RETRY (a MongoDB write
  *    conflict, see store.h) -- returned by begin, fn or commit, or reported by any operation
  *    of the run (store_fail() notes it per thread) even when fn turned it into another code
- *    -- runs the whole transaction again, up to STORE_TRANSACT_TRIES
- *    times, with a random pause that doubles each time (1-2 ms, 2-4, 4-8, 8-16: at most
- *    30 ms in all) so that two conflicting writers do not meet again at once. The pause
- *    blocks the calling thread, which is fine: SQLite, the store whose handlers run on the
- *    event loop, never returns STORE_RETRY, and MongoDB handlers run on worker threads.
+ *    -- runs the whole transaction again while the store's budget lasts (store.h says
+ *    why seconds), with a random pause that doubles up to 128-256 ms so that two
+ *    conflicting writers do not meet again at once. The pause blocks the calling thread,
+ *    which is fine: SQLite, the store whose handlers run on the event loop, never returns
+ *    STORE_RETRY, and MongoDB handlers run on worker threads.
  *  - The thread-local message behind store_errmsg().
  *  - Loading the MongoDB backend. It is a plugin, tizza-store-mongo.so, so that a binary
  *    on SQLite never maps libmongoc/libbson (and their TLS stack): that alone is ~5.6 MB
@@ -528,10 +528,10 @@ bool store_in_txn(store_t *s) {
     return t && t->in_txn;
 }
 
-/* Before run `tries` + 1: a random 2^(tries-1)..2^tries ms. */
+/* Before run `tries` + 1 (tries >= 1): a random 2^(k-1)..2^k ms, k = min(tries, 8). */
 static void transact_pause(int tries) {
-    long us = jitter_half(1000L << tries);
-    struct timespec ts = {0, us * 1000};
+    long us = jitter_half(1000L << (tries < 8 ? tries : 8));
+    struct timespec ts = {us / 1000000, us % 1000000 * 1000};
     nanosleep(&ts, NULL);
 }
 
@@ -549,10 +549,17 @@ static store_rc_t txn_code(int rc) {
     abort();
 }
 
+void store_set_transact_budget(store_t *s, long ms) { s->transact_budget_ms = ms; }
+
 store_rc_t store_transact(store_t *s, store_txn_fn fn, void *arg) {
     int rc = STORE_RETRY;
-    for (int tries = 0; rc == STORE_RETRY && tries < STORE_TRANSACT_TRIES; tries++) {
-        if (tries) transact_pause(tries);
+    uint64_t start = mono_ns();
+    long budget = s && s->transact_budget_ms > 0 ? s->transact_budget_ms : STORE_TRANSACT_BUDGET_MS;
+    for (int tries = 0; rc == STORE_RETRY; tries++) {
+        if (tries) {
+            transact_pause(tries);
+            if (mono_ns() - start >= (uint64_t)budget * 1000000) break;
+        }
         rc = store_begin(s);
         if (rc != STORE_OK) continue; /* STORE_RETRY runs again, anything else ends */
         rc = txn_code(fn(s, arg));

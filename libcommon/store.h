@@ -135,9 +135,17 @@ bool store_in_txn(store_t *s);
 /* Runs fn(s, arg) in a transaction of the calling thread: store_begin(), fn, store_commit()
  * when fn returned STORE_OK, else store_rollback(). When begin, fn or the commit returns
  * STORE_RETRY -- or fn fails after any operation of the run reported STORE_RETRY, whatever
- * code fn made of it -- the whole transaction runs again after a short random pause (a few
- * ms, doubling), up to STORE_TRANSACT_TRIES runs in all. So fn must be re-runnable: it may run
- * several times, and it must reset whatever it fills for its caller on each run.
+ * code fn made of it -- the whole transaction runs again after a random pause (1-2 ms,
+ * doubling up to 128-256 ms) for as long as the store's budget allows: a run starts only
+ * within STORE_TRANSACT_BUDGET_MS of the first. So fn must be re-runnable: it may run many
+ * times, and it must reset whatever it fills for its caller on each run.
+ *
+ * Why a budget of seconds rather than a few quick runs: a MongoDB transaction keeps its
+ * documents locked until it ends, and the transaction of a process that died mid-way ends
+ * only when the server aborts it at transactionLifetimeLimitSeconds (60 s by default; the
+ * compose stack sets 5, and MongoDB's reaper runs every half of it, so at most ~7.5 s).
+ * Every writer of those documents conflicts until then; running again until the lock is
+ * gone turns a killed replica into a few slow requests instead of failed ones.
  *
  * fn returns store codes only. An outcome of the caller's own (a permission refused, an
  * event seen before) goes into arg, and fn returns STORE_ABORTED: rolled back, not run
@@ -148,8 +156,10 @@ bool store_in_txn(store_t *s);
  * fn's code (STORE_ABORTED, STORE_NOTFOUND, STORE_CONFLICT, STORE_ERR), the store error of
  * begin/commit, or STORE_RETRY when the last run still conflicted. store_errmsg() tells the
  * store failure, not the rollback's. Inside a transaction it fails (STORE_ERR, nested). */
-#define STORE_TRANSACT_TRIES 5
+#define STORE_TRANSACT_BUDGET_MS 10000
 typedef store_rc_t (*store_txn_fn)(store_t *s, void *arg);
 store_rc_t store_transact(store_t *s, store_txn_fn fn, void *arg);
+/* Sets s's budget (ms > 0); the tests shorten it. Call before any store_transact(). */
+void store_set_transact_budget(store_t *s, long ms);
 
 #endif

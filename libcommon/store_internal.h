@@ -83,6 +83,7 @@ struct store {
     pthread_key_t key;
     pthread_mutex_t mu; /* guards threads */
     struct store_tls *threads;
+    long transact_budget_ms; /* store_transact()'s, STORE_TRANSACT_BUDGET_MS unless set */
 };
 
 extern const struct store_ops store_sqlite_ops;

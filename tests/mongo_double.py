@@ -263,19 +263,19 @@ def written(db, fn, cmd):
     return keys, replay
 
 
-TXN_LIFETIME = 60.0  # seconds: MongoDB's default transactionLifetimeLimitSeconds
 
 
 class Txn:
-    def __init__(self, number, store, snapshot):
+    def __init__(self, number, store, snapshot, lifetime):
         self.number, self.log, self.wrote, self.snapshot = number, [], set(), snapshot
         self.client = mongomock.MongoClient(_store=store)
-        self.expires = time.monotonic() + TXN_LIFETIME
+        self.expires = time.monotonic() + lifetime
 
 
 class Double:
-    def __init__(self, port, verbose, host='127.0.0.1', advertise=None):
+    def __init__(self, port, verbose, host='127.0.0.1', advertise=None, txn_lifetime=60.0):
         self.verbose = verbose
+        self.txn_lifetime = txn_lifetime  # transactionLifetimeLimitSeconds
         self.server = mockupdb.MockupDB(port=port, request_timeout=10 ** 6)
         self.server._address = (host, port)  # bind one exact address
         self.advertise = advertise  # host:port announced in hello (default 127.0.0.1:<port>)
@@ -364,7 +364,8 @@ class Double:
     def in_txn(self, fn, db_name, cmd):
         key, number = self.session(cmd), cmd.get('txnNumber')
         if cmd.get('startTransaction'):
-            self.txns[key] = Txn(number, clone(self.client._store), self.clock)
+            self.txns[key] = Txn(number, clone(self.client._store), self.clock,
+                                 self.txn_lifetime)
         txn = self.txns.get(key)
         if txn is None or txn.number != number:
             return error(251, 'Transaction %s has been aborted.' % number, 'NoSuchTransaction',
@@ -414,13 +415,16 @@ def main():
     parser.add_argument('--host', default='127.0.0.1', help='address to listen on')
     parser.add_argument('--advertise', metavar='HOST:PORT',
                         help='the name announced as hosts/me/primary (default 127.0.0.1:PORT)')
+    parser.add_argument('--txn-lifetime', type=float, default=60.0, metavar='SECONDS',
+                        help="MongoDB's transactionLifetimeLimitSeconds: an open transaction "
+                             'older than this is aborted (default 60, as on MongoDB)')
     parser.add_argument('--verbose', action='store_true', help='log commands to stderr')
     args = parser.parse_args()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    double = Double(args.port, args.verbose, args.host, args.advertise)
+    double = Double(args.port, args.verbose, args.host, args.advertise, args.txn_lifetime)
     print('PORT %d' % double.run(), flush=True)
     while not stop.wait(0.5):
         pass

@@ -539,7 +539,7 @@ static store_rc_t rotate_txn(store_t *s, void *arg) {
  * MongoDB the loser of two concurrent rotations of one token aborts with a write conflict
  * and runs again (store_transact); once the winner has committed, the rerun finds the token
  * used and matches nothing: STORE_CONFLICT too. (STORE_RETRY only if the winner is still
- * uncommitted after STORE_TRANSACT_TRIES runs.) */
+ * uncommitted when store_transact()'s budget ends.) */
 static int rotate(auth_ctx_t *ctx, const char *tok, const cJSON *doc, char **next) {
     struct rotation r = {ctx, tok, doc, NULL};
     int rc = store_transact(ctx->store, rotate_txn, &r);

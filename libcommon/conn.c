@@ -358,6 +358,9 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
     c->since = now();
     bufferevent_incref(bev); /* released by the sweep once evhttp has freed it */
     c->wire = wire_new(g->sh->cfg.body_limit);
+    if (g->sh->cfg.is_upload)
+        wire_allow_uploads(c->wire, g->sh->cfg.upload_limit, g->sh->cfg.is_upload,
+                           g->sh->cfg.upload_ctx);
     c->input_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
     tsearch(c, &g->by_bev, cmp_ptr);
     c->prev = g->tail;

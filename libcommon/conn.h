@@ -34,6 +34,7 @@
 #include <event2/http.h>
 
 #include "config.h"
+#include "wire.h"
 
 typedef struct {
     int max_connections;        /* MAX_CONNECTIONS, per process */
@@ -41,6 +42,9 @@ typedef struct {
     int request_timeout_ms;     /* REQUEST_TIMEOUT_MS */
     int keepalive_timeout_ms;   /* KEEPALIVE_TIMEOUT_MS */
     size_t body_limit;          /* BODY_LIMIT: a longer Content-Length is refused (wire.h) */
+    size_t upload_limit;        /* UPLOAD_LIMIT, for the requests is_upload names */
+    wire_upload_fn is_upload;   /* may be NULL: no uploads (wire_allow_uploads) */
+    void *upload_ctx;
     /* A peer whose connections do not count per address (a trusted proxy); may be NULL. */
     int (*exempt)(const char *addr, void *ctx);
     void *exempt_ctx;

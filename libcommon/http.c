@@ -26,9 +26,10 @@
  * evhttp_free() closes their connections: such a client gets no answer, though its
  * request's work (a write, say) was done.
  *
- * Limits: bodies above body_limit get a JSON 413 (http_router.c). libevent's own hard cap
- * (evhttp's max_body_size) is set to 16x that so a huge upload is cut off without being
- * buffered. */
+ * Limits: bodies above body_limit (upload_limit on an HTTP_UPLOAD route) get a JSON 413
+ * (http_router.c; a Content-Length over it is refused before the body is read, wire.h).
+ * libevent's own hard cap (evhttp's max_body_size) is set to 16x body_limit, or the upload
+ * limit when that is more, so a huge upload is cut off without being buffered. */
 #include "http.h"
 
 #include "alloc.h"
@@ -57,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -97,6 +99,12 @@ const config_var_t http_config_vars[] = {
      .min = 1024,
      .max = 16777216,
      .help = "request body limit in bytes (413 above)"},
+    {.name = "UPLOAD_LIMIT",
+     .type = CONFIG_LONG,
+     .def = "5242880",
+     .min = 1024,
+     .max = 67108864,
+     .help = "request body limit in bytes of the routes that take a file (a picture)"},
     {.name = "DRAIN_MS",
      .type = CONFIG_LONG,
      .def = "10000",
@@ -148,6 +156,7 @@ void http_config_from_env(http_config_t *cfg, const char *service, int default_p
     cfg->threads = (int)config_long("HTTP_THREADS");
     cfg->workers = (int)config_long("WORKERS");
     cfg->body_limit = (size_t)config_long("BODY_LIMIT");
+    cfg->upload_limit = (size_t)config_long("UPLOAD_LIMIT");
     cfg->drain_ms = (int)config_long("DRAIN_MS");
     cfg->grace_ms = (int)config_long("DRAIN_GRACE_MS");
     cfg->page_size = config_long("PAGE_SIZE");
@@ -265,7 +274,10 @@ static void finish(http_req_t *req) {
     evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(out, "X-Frame-Options", "DENY");
     evhttp_add_header(out, "Referrer-Policy", "no-referrer");
-    evhttp_add_header(out, "Cache-Control", "no-store");
+    bool own_cache = false; /* a handler's Cache-Control (a picture's) replaces no-store */
+    for (int i = 0; i < req->out_headers.n; i++)
+        own_cache |= strcasecmp(req->out_headers.items[i].k, "Cache-Control") == 0;
+    if (!own_cache) evhttp_add_header(out, "Cache-Control", "no-store");
     bool credentials;
     const char *origin =
         http_origin_cors(req->srv->origin, http_header(req, "Origin"), &credentials);
@@ -462,7 +474,9 @@ static int loop_init(http_server_t *srv, struct loop *lp, int fd) {
     /* every method, unknown ones included (libevent parses them as its "unknown" bit), so
      * the router answers 405 + Allow as problem+json instead of libevent's HTML 501 */
     evhttp_set_allowed_methods(lp->http, 0xFFFF);
-    evhttp_set_max_body_size(lp->http, (ev_ssize_t)srv->cfg.body_limit * 16);
+    size_t cap = srv->cfg.body_limit * 16;
+    evhttp_set_max_body_size(
+        lp->http, (ev_ssize_t)(cap > srv->cfg.upload_limit ? cap : srv->cfg.upload_limit));
     evhttp_set_max_headers_size(lp->http, 2 * WIRE_HEAD_LIMIT); /* wire.c refuses first */
     evhttp_set_gencb(lp->http, on_request, lp);
     lp->done_ev = event_new(lp->base, -1, 0, on_done, lp);
@@ -524,6 +538,9 @@ int http_server_run(http_server_t *srv) {
                         .request_timeout_ms = srv->cfg.request_timeout_ms,
                         .keepalive_timeout_ms = srv->cfg.keepalive_timeout_ms,
                         .body_limit = srv->cfg.body_limit,
+                        .upload_limit = srv->cfg.upload_limit,
+                        .is_upload = http_is_upload,
+                        .upload_ctx = srv,
                         .exempt = exempt_from_client_limit,
                         .exempt_ctx = srv->origin};
     srv->conns = conn_shared_new(&cc);

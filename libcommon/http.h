@@ -49,12 +49,13 @@ typedef struct {
     const char *host;
     int port;
     /* The variables named below: defaults, ranges and meaning in http_config_vars. */
-    int threads;       /* event loops (HTTP_THREADS) */
-    int workers;       /* worker threads (WORKERS) */
-    size_t body_limit; /* BODY_LIMIT */
-    int drain_ms;      /* DRAIN_MS */
-    int grace_ms;      /* DRAIN_GRACE_MS: "Connection: close" period */
-    long page_size;    /* PAGE_SIZE: a list's limit when the request gives none */
+    int threads;         /* event loops (HTTP_THREADS) */
+    int workers;         /* worker threads (WORKERS) */
+    size_t body_limit;   /* BODY_LIMIT */
+    size_t upload_limit; /* UPLOAD_LIMIT: the body limit of HTTP_UPLOAD routes */
+    int drain_ms;        /* DRAIN_MS */
+    int grace_ms;        /* DRAIN_GRACE_MS: "Connection: close" period */
+    long page_size;      /* PAGE_SIZE: a list's limit when the request gives none */
     /* connection limits and deadlines, see conn.h */
     int max_connections;        /* MAX_CONNECTIONS */
     int max_client_connections; /* MAX_CLIENT_CONNECTIONS */

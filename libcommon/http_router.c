@@ -60,6 +60,18 @@ void http_router_free(http_server_t *srv) {
     srv->nlimits = 0;
 }
 
+bool http_is_upload(const char *method, const char *target, void *srv) {
+    const http_server_t *s = srv;
+    size_t n = strcspn(target, "?#");
+    char *path = xstrndup(target, n);
+    route_param_t params[ROUTE_MAX_SEGS];
+    int np;
+    const route_t *r = route_match(s->routes, path, params, &np);
+    const struct method_entry *e = r ? route_method(r, method) : NULL;
+    free(path);
+    return e && (e->flags & HTTP_UPLOAD);
+}
+
 /* The route for the request's path, its parameters decoded into req->params. */
 static const route_t *route_request(http_req_t *req) {
     route_param_t params[ROUTE_MAX_SEGS];
@@ -125,14 +137,16 @@ int http_dispatch(http_req_t *req) {
         }
     }
     int mutation = !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
-    if (req->body_len > req->srv->cfg.body_limit) {
+    bool upload = req->entry->flags & HTTP_UPLOAD;
+    size_t limit = upload ? req->srv->cfg.upload_limit : req->srv->cfg.body_limit;
+    if (req->body_len > limit) {
         char d[96];
-        snprintf(d, sizeof d, "request body is over the limit of %zu bytes",
-                 req->srv->cfg.body_limit);
+        snprintf(d, sizeof d, "request body is over the limit of %zu bytes", limit);
         http_reply_problem(req, 413, d);
         return 1;
     }
-    if (mutation && req->body_len && !content_type_is_json(http_header(req, "Content-Type"))) {
+    if (mutation && !upload && req->body_len &&
+        !content_type_is_json(http_header(req, "Content-Type"))) {
         http_reply_problem(req, 415, "request body must be application/json");
         return 1;
     }

@@ -21,6 +21,8 @@
 #ifndef TIZZA_HTTP_ROUTER_H
 #define TIZZA_HTTP_ROUTER_H
 
+#include <stdbool.h>
+
 typedef struct http_server http_server_t;
 typedef struct http_req http_req_t;
 
@@ -29,6 +31,9 @@ typedef void (*http_handler_fn)(http_req_t *req, void *ctx);
 enum http_flags {
     HTTP_INLINE = 0,
     HTTP_OFFLOAD = 1 << 0, /* run on a worker thread */
+    /* a body of any type up to UPLOAD_LIMIT bytes (not BODY_LIMIT, not only JSON): the
+     * handler checks its Content-Type and bytes */
+    HTTP_UPLOAD = 1 << 1,
 };
 
 /* Registers `method` ("GET", "POST", "PUT", "PATCH", "DELETE") on `pattern`, e.g.
@@ -50,6 +55,9 @@ void http_rate_limit(http_server_t *srv, const char *method, const char *pattern
 /* For http.c: routes `req` (its parameters into http_param) and answers what the list above
  * answers. Returns 1 when req is answered, else 0 (its handler is then known). */
 int http_dispatch(http_req_t *req);
+/* For http.c: whether `method` on `target` (a request target, its query ignored) is a route
+ * registered with HTTP_UPLOAD (wire_upload_fn's shape; ctx is the server). */
+bool http_is_upload(const char *method, const char *target, void *srv);
 /* For http.c: frees the routes' entries and the named rate limits. */
 void http_router_free(http_server_t *srv);
 

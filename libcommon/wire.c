@@ -13,7 +13,9 @@
 
 struct wire {
     http_parser p; /* first: the callbacks get &p */
-    size_t body_limit;
+    size_t body_limit, upload_limit;
+    wire_upload_fn is_upload; /* may be NULL: no uploads */
+    void *upload_ctx;
     const char *chunk_end; /* end of the bytes being fed */
     int status;            /* the refusal, once refused */
     const char *detail;
@@ -111,7 +113,9 @@ static int on_headers_complete(http_parser *p) {
         return refuse(w, 417, "the only expectation served is 100-continue");
     if (w->transfer_encoding)
         return refuse(w, 411, "a request body needs Content-Length (no Transfer-Encoding)");
-    if ((p->flags & F_CONTENTLENGTH) && p->content_length > w->body_limit)
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > w->body_limit &&
+        !(w->is_upload && p->content_length <= w->upload_limit && w->target &&
+          w->is_upload(http_method_str(p->method), w->target, w->upload_ctx)))
         return refuse(w, 413, "request body is over the limit");
     struct evhttp_uri *u =
         w->target ? evhttp_uri_parse_with_flags(w->target, EVHTTP_URI_NONCONFORMANT) : NULL;
@@ -143,6 +147,12 @@ wire_t *wire_new(size_t body_limit) {
     http_parser_init(&w->p, HTTP_REQUEST);
     w->body_limit = body_limit;
     return w;
+}
+
+void wire_allow_uploads(wire_t *w, size_t upload_limit, wire_upload_fn is_upload, void *ctx) {
+    w->upload_limit = upload_limit;
+    w->is_upload = is_upload;
+    w->upload_ctx = ctx;
 }
 
 void wire_free(wire_t *w) {

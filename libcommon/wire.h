@@ -14,7 +14,8 @@
  *   411  Transfer-Encoding on a request: a body must come with Content-Length (RFC 9110
  *        §15.5.12 allows requiring it; libevent cannot read chunk extensions, and the
  *        gateway sends buffered bodies with their length)
- *   413  Content-Length over the body limit
+ *   413  Content-Length over the body limit (the upload limit for a request that
+ *        wire_allow_uploads()'s function names an upload)
  *   417  an Expect other than 100-continue
  *   431  a request head over WIRE_HEAD_LIMIT bytes
  *   505  an HTTP version other than 1.x
@@ -22,6 +23,7 @@
 #ifndef TIZZA_WIRE_H
 #define TIZZA_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define WIRE_HEAD_LIMIT (32 * 1024)
@@ -30,6 +32,13 @@ typedef struct wire wire_t;
 
 wire_t *wire_new(size_t body_limit);
 void wire_free(wire_t *w);
+
+/* Whether a request of `method` (e.g. "PUT") to `target` (as sent, query included) may carry
+ * a body of up to the upload limit: asked once per request head whose Content-Length is over
+ * the body limit. */
+typedef bool (*wire_upload_fn)(const char *method, const char *target, void *ctx);
+/* Lets the requests `is_upload` names carry up to `upload_limit` bytes of body. */
+void wire_allow_uploads(wire_t *w, size_t upload_limit, wire_upload_fn is_upload, void *ctx);
 
 /* Checks the connection's next `n` bytes. Returns 0 while everything sent so far is
  * acceptable, else the status to answer with, *detail saying why (a static string). Once it

@@ -27,8 +27,10 @@ PACKAGES=(
     libevent-dev libcjson-dev libsodium-dev libsqlite3-dev
     libmongoc-dev libbson-dev librabbitmq-dev libcurl4-openssl-dev libcmocka-dev libmimalloc-dev
     libhttp-parser-dev libyaml-dev
+    libwebp-dev libturbojpeg0-dev libpng-dev libexif-dev  # pizza's pictures (libcommon/image.c)
     clang-14 libclang-rt-14-dev  # make fuzz: clang and its libFuzzer runtime
     python3 python3-yaml python3-mockupdb python3-mongomock
+    python3-pil  # the picture tests make and read images
     rabbitmq-server 'nginx-light|nginx|nginx-full|nginx-extras' wrk curl procps
     git  # the scaffold suite: make new-service in a copy, and what it changed there
     chromium

@@ -1,6 +1,7 @@
 # tools/python.sh -- the one Python interpreter of the tests and tools: TIZZA_PYTHON, by
 # default Debian's /usr/bin/python3, whose modules are the Debian packages tools/deps.sh
-# installs (python3-yaml, python3-mockupdb, which brings pymongo's bson, python3-mongomock),
+# installs (python3-yaml, python3-mockupdb, which brings pymongo's bson, python3-mongomock,
+# python3-pil),
 # unlike those of a python3 that may come first on PATH.
 #
 #   source tools/python.sh          sets and exports TIZZA_PYTHON; returns 1 when it lacks
@@ -17,7 +18,7 @@ tizza_python_check() {
     fi
     if ! missing=$("$TIZZA_PYTHON" -c '
 import importlib.util
-print(" ".join(m for m in ("yaml", "mockupdb", "mongomock", "bson")
+print(" ".join(m for m in ("yaml", "mockupdb", "mongomock", "bson", "PIL")
                if importlib.util.find_spec(m) is None))' 2>&1); then
         echo "tools/python.sh: TIZZA_PYTHON=$TIZZA_PYTHON does not run: $missing" >&2
         return 1

@@ -29,6 +29,8 @@ int pizza_migrate(store_t *s) {
                                             "visible_to",  "created_at", NULL};
     int rc = ensure(s, PIZZERIAS, pizzeria_idx);
     if (rc == STORE_OK) rc = ensure(s, PIZZAS, pizza_idx);
+    static const char *const picture_idx[] = {"pizza_id", NULL};
+    if (rc == STORE_OK) rc = ensure(s, PICTURES, picture_idx);
     if (rc == STORE_OK) rc = erased_migrate(s);
     return rc;
 }

@@ -2,8 +2,8 @@
  *
  * Publishing. Every pizza deletion, whatever caused it (DELETE of the pizza, of its
  * pizzeria, or the owner's erasure), goes through pizzas_erase(): it reads the matching
- * pizzas, deletes each one and writes a pizza.deleted {pizza_id, pizzeria_id} into the
- * outbox (exchange "pizzas", key pizza.deleted.1.0.0) -- inside the caller's transaction,
+ * pizzas, deletes each one (and its pictures) and writes a pizza.deleted {pizza_id, pizzeria_id}
+ * into the outbox (exchange "pizzas", key pizza.deleted.1.0.0) -- inside the caller's transaction,
  * so the events are committed exactly with the deletions. The relay publishes them.
  *
  * Consuming. On user.deleted (queue pizza.user-deleted) it
@@ -31,6 +31,7 @@ int pizzas_erase(store_t *s, const store_filter_t *f, long *removed) {
     cJSON_ArrayForEach(doc, found) {
         const char *id = json_str(doc, "id");
         rc = id ? store_delete_id(s, PIZZAS, id) : STORE_ERR;
+        if (rc == STORE_OK) rc = pictures_erase(s, id);
         if (rc == STORE_OK) rc = publish_deleted(s, doc);
         if (rc != STORE_OK) break;
         n++;

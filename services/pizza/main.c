@@ -1,6 +1,6 @@
 /* tizza-pizza -- pizzerias and their pizzas (SPEC §5 pizza, proto-docs/pizza.openapi.yaml).
- * main() only wires the service definition: the routes live in pizzerias.c and pizzas.c,
- * the shared handler helpers in common.c, the events in events.c. */
+ * main() only wires the service definition: the routes live in pizzerias.c, pizzas.c and
+ * pictures.c, the shared handler helpers in common.c, the events in events.c. */
 #include "pizza.h"
 
 #include "config.h"
@@ -23,6 +23,7 @@ static int setup(service_t *svc) {
     const char *likes_url = config_url("LIKES_URL");
     pizzerias_routes(svc);
     pizzas_routes(svc, likes_url);
+    pictures_routes(svc);
     pizza_events(svc);
     return 0;
 }

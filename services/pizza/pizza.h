@@ -28,6 +28,20 @@ void pizzas_routes(service_t *svc, const char *likes_url);
 void pizzas_free(service_t *svc);
 /* The public representation of a stored pizza (drops internal fields); takes `doc`. */
 cJSON *pizza_view(cJSON *doc);
+/* The pizza named by the path parameter "id" when `u` may change it (its owner or an
+ * admin), else NULL when answered (404/403/503). Caller frees. */
+cJSON *pizza_load_for_write(http_req_t *req, store_t *s, const authn_user_t *u);
+/* "approved", "rejected" or "pending": the review state of a stored pizza. */
+const char *pizza_review_of(const cJSON *doc);
+/* Puts review state `status` into `obj` (a new doc or an update's set): approved, who may
+ * see it, review_status and the rejection's reason (NULL: none). */
+void pizza_review_set(cJSON *obj, const char *status, const char *reason, const char *owner_id);
+
+/* pictures.c: /api/v1/pizzas/{id}/picture */
+#define PICTURES "pictures"
+void pictures_routes(service_t *svc);
+/* Deletes the pictures of pizza `pizza_id`, in the caller's transaction. */
+int pictures_erase(store_t *s, const char *pizza_id);
 
 /* events.c: pizza.deleted publishing and the user.deleted consumer */
 /* Deletes every pizza matching `f` and writes one pizza.deleted into the outbox for each;

@@ -1,7 +1,7 @@
 /* pizzas.c -- the /api/v1/pizzas resource and /api/v1/pizzas/random.
  *
  * A pizza is {id, pizzeria_id, owner_id, title, description, thumbnail_url, kind, approved,
- * created_at, updated_at}. owner_id is copied from the pizzeria at creation (a pizzeria
+ * created_at, updated_at, picture} (picture: null or the uploaded one's, pictures.c). owner_id is copied from the pizzeria at creation (a pizzeria
  * never changes hands), so ownership checks and erasure need no join.
  *
  * Visibility. Everyone sees approved pizzas; a signed-in caller also sees their own
@@ -64,15 +64,19 @@ static const char *const kinds[] = {"meat", "vegetarian", "vegan", NULL};
  * base LIKES_URL and freed by pizzas_free(). */
 static const remote_model_t *likes_model(void *svc) { return service_data(svc); }
 
-/* "approved", "rejected" or "pending": the review state of a stored pizza. */
-static const char *review_of(const cJSON *doc) {
+const char *pizza_review_of(const cJSON *doc) {
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "approved"))) return "approved";
     const char *r = json_str(doc, "review_status");
     return r && strcmp(r, "rejected") == 0 ? "rejected" : "pending";
 }
 
+static void replace_item(cJSON *obj, const char *name, cJSON *item) {
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    cJSON_AddItemToObject(obj, name, item);
+}
+
 cJSON *pizza_view(cJSON *doc) {
-    const char *status = review_of(doc);
+    const char *status = pizza_review_of(doc);
     const char *reason = json_str(doc, "rejection_reason");
     cJSON *why = strcmp(status, "rejected") == 0 && reason && *reason ? cJSON_CreateString(reason)
                                                                       : cJSON_CreateNull();
@@ -81,6 +85,8 @@ cJSON *pizza_view(cJSON *doc) {
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "rejection_reason");
     cJSON_AddStringToObject(doc, "status", status);
     cJSON_AddItemToObject(doc, "rejection_reason", why);
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "picture"))) /* pictures.c */
+        replace_item(doc, "picture", cJSON_CreateNull());
     return doc;
 }
 
@@ -110,14 +116,8 @@ static bool one_of(const char *s, const char *const *choices) {
     return false;
 }
 
-static void replace_item(cJSON *obj, const char *name, cJSON *item) {
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
-    cJSON_AddItemToObject(obj, name, item);
-}
 
-/* Puts review state `status` into `obj` (a new doc or an update's set): approved, who may
- * see it, review_status and the rejection's reason (NULL: none). */
-static void review_set(cJSON *obj, const char *status, const char *reason, const char *owner_id) {
+void pizza_review_set(cJSON *obj, const char *status, const char *reason, const char *owner_id) {
     bool approved = strcmp(status, "approved") == 0;
     replace_item(obj, "approved", cJSON_CreateBool(approved));
     replace_item(obj, "visible_to", cJSON_CreateString(visible_to(approved, owner_id)));
@@ -219,8 +219,7 @@ static cJSON *load(http_req_t *req, store_t *s, const authn_user_t *u) {
     return NULL;
 }
 
-/* As load(), and the caller must own it or be an admin (else 403). */
-static cJSON *load_for_write(http_req_t *req, store_t *s, const authn_user_t *u) {
+cJSON *pizza_load_for_write(http_req_t *req, store_t *s, const authn_user_t *u) {
     cJSON *doc = load(req, s, u);
     if (doc && !pizza_may_write(u, json_str(doc, "owner_id"))) {
         http_reply_problem(req, 403, "only the pizzeria's owner or an admin may change its pizzas");
@@ -375,7 +374,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
                           cJSON_DetachItemFromObject(in.set, "thumbnail_url"));
     cJSON_AddItemToObject(doc, "kind", cJSON_DetachItemFromObject(in.set, "kind"));
     bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
-    review_set(doc, approved ? "approved" : "pending", NULL, u.id); /* insert_pizza: owner */
+    pizza_review_set(doc, approved ? "approved" : "pending", NULL, u.id); /* insert_pizza: owner */
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
     cJSON_Delete(in.set);
@@ -405,7 +404,7 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
     store_t *s = service_store(svc);
     authn_user_t u;
     if (erased_require_writer(req, s, &u) != 0) return;
-    cJSON *doc = load_for_write(req, s, &u);
+    cJSON *doc = pizza_load_for_write(req, s, &u);
     if (!doc) return;
     pizza_in_t in = {0};
     cJSON *body = json_body(req);
@@ -418,14 +417,14 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
     const char *owner = json_str(doc, "owner_id");
     if (in.has_approved) {
         bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
-        review_set(in.set,
-                   approved    ? "approved"
-                   : in.reason ? "rejected"
-                               : "pending",
-                   in.reason, owner);
-    } else if (!authn_is_admin(&u) && strcmp(review_of(doc), "pending") != 0 &&
+        pizza_review_set(in.set,
+                         approved    ? "approved"
+                         : in.reason ? "rejected"
+                                     : "pending",
+                         in.reason, owner);
+    } else if (!authn_is_admin(&u) && strcmp(pizza_review_of(doc), "pending") != 0 &&
                changes_reviewed(doc, in.set)) {
-        review_set(in.set, "pending", NULL, owner); /* back to review */
+        pizza_review_set(in.set, "pending", NULL, owner); /* back to review */
     }
     if (cJSON_GetArraySize(in.set) > 0) {
         if (pizza_update(req, s, PIZZAS, "pizza", doc, in.set) != 0) goto out;
@@ -456,7 +455,7 @@ static void delete_pizza(http_req_t *req, void *ctx) {
     store_t *s = service_store(svc);
     authn_user_t u;
     if (erased_require_writer(req, s, &u) != 0) return;
-    cJSON *doc = load_for_write(req, s, &u);
+    cJSON *doc = pizza_load_for_write(req, s, &u);
     if (!doc) return;
     int rc = store_transact(s, delete_txn, (void *)json_str(doc, "id"));
     cJSON_Delete(doc);

@@ -21,7 +21,8 @@ PIZZAS = "/api/v1/pizzas"
 RANDOM = "/api/v1/pizzas/random"
 PIZZERIA_KEYS = {"id", "owner_id", "name", "address", "phone", "created_at", "updated_at"}
 PIZZA_KEYS = {"id", "pizzeria_id", "owner_id", "title", "description", "thumbnail_url",
-              "kind", "approved", "status", "rejection_reason", "created_at", "updated_at"}
+              "kind", "approved", "status", "rejection_reason", "created_at", "updated_at",
+              "picture"}
 
 K = None
 OWNER = OTHER = ADMIN = None

@@ -101,12 +101,45 @@ static void test_head_limit(void **state) {
     assert_int_equal(wire_feed(w, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 28, &detail), 431);
 }
 
+/* wire_allow_uploads: a request its function names may send up to the upload limit; the
+ * function sees the method and the target as sent; any other request keeps the body limit. */
+static bool upload_route(const char *method, const char *target, void *ctx) {
+    (*(int *)ctx)++;
+    return strcmp(method, "PUT") == 0 && strncmp(target, "/up", 3) == 0;
+}
+
+static int with_uploads(const char *head, int *asked) {
+    wire_t *w = test_defer(wire_free_any, wire_new(LIMIT));
+    wire_allow_uploads(w, 4 * LIMIT, upload_route, asked);
+    return wire_feed(w, head, strlen(head), NULL);
+}
+
+static void test_upload_limit_on_named_routes_only(void **state) {
+    int asked = 0;
+    assert_int_equal(
+        with_uploads("PUT /up?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 262144\r\n\r\n", &asked),
+        0);
+    assert_int_equal(asked, 1);
+    assert_int_equal(
+        with_uploads("PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 262145\r\n\r\n", &asked), 413);
+    assert_int_equal(
+        with_uploads("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n", &asked), 413);
+    assert_int_equal(
+        with_uploads("PUT /other HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n", &asked),
+        413);
+    asked = 0; /* within the body limit it is not asked */
+    assert_int_equal(
+        with_uploads("PUT /other HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n", &asked), 0);
+    assert_int_equal(asked, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_accepts_plain_requests, test_cleanup),
         cmocka_unit_test_teardown(test_refuses_smuggling_blocks, test_cleanup),
         cmocka_unit_test_teardown(test_refuses_malformed_requests, test_cleanup),
         cmocka_unit_test_teardown(test_head_limit, test_cleanup),
+        cmocka_unit_test_teardown(test_upload_limit_on_named_routes_only, test_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,7 +207,14 @@ proxy = """
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header Connection "";"""
+uploads = [(gen.upload_regex(u), ports[s["name"]]) for s in gen.load_services()
+           if s["name"] in ports for u in s["uploads"]]
 locs = "".join("""
+        location ~ %s {
+            client_max_body_size %s;
+            proxy_pass http://127.0.0.1:%s;%s
+        }""" % (rx, gen.UPLOAD_LIMIT, port, proxy) for rx, port in uploads)
+locs += "".join("""
         location %s {
             proxy_pass http://127.0.0.1:%s;%s
         }""" % (p, port, proxy) for p, port in api)

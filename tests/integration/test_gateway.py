@@ -319,6 +319,26 @@ class TestLimitsAndFailures(ServiceTestCase):
         self.assertProblem(r, 400)   # auth's verdict on the fields, not the gateway's
         self.assertEqual(services_that_logged(rid), {"auth"})
 
+    def test_a_picture_may_be_larger_on_its_route_only(self):
+        """The upload route (pizza's manifest, `uploads`) lets 5 MiB through to pizza, which
+        decides (here: a PNG signature and zeros is no picture, 422); the same body to
+        any other pizza route, or 5 MiB and a byte to the upload route, is the gateway's
+        413 and reaches no service."""
+        user = K.signup_many(1, "gwpic")[0]
+        pz = K.pizzeria(user, name="Gateway pictures")
+        pid = K.new_pizza(user, pz["id"])["id"]
+        body = b"\x89PNG\r\n\x1a\n" + b"\x00" * (200 * 1024)
+        for path, size, status, reached in (
+                ("/api/v1/pizzas/%s/picture" % pid, len(body), 422, {"pizza"}),
+                ("/api/v1/pizzas/%s/picture" % pid, 5 * 1024 * 1024 + 1, 413, set()),
+                ("/api/v1/pizzas/%s" % pid, len(body), 413, set())):
+            with self.subTest(path=path, size=size):
+                rid = new_id("pic")
+                r = gw("PUT", path, body=body.ljust(size, b"\x00"), content_type="image/png",
+                       headers={"X-Request-Id": rid, "Authorization": "Bearer " + user.token})
+                self.assertProblem(r, status)
+                self.assertEqual(services_that_logged(rid, expect_some=bool(reached)), reached)
+
     def test_a_stopped_service_is_a_502_problem_and_comes_back(self):
         K.stop_service("likes")
         try:

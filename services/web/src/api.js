@@ -9,6 +9,8 @@
 //   POST /api/v1/auth/refresh (shared by every request that got a 401 meanwhile), then the
 //   request is retried once. If the refresh fails, onSessionLost() tells the app the user is
 //   signed out, and the original 401 is thrown.
+// * `file` (a File or Blob) is sent as the raw body with its own type as Content-Type (a
+//   picture's PUT); a Blob can be read again, so the retry after a refresh sends it again.
 // * `token` sends `Authorization: Bearer` instead of relying on the cookie (the erasure view
 //   uses it after the account, and with it the cookies, are gone); such calls never refresh.
 
@@ -93,10 +95,13 @@ export function createApi({ fetch: fetchFn = (...a) => globalThis.fetch(...a), b
     return refreshing;
   }
 
-  async function send(method, path, { body, token, refresh: mayRefresh = true, signal } = {}) {
+  async function send(method, path, { body, file, token, signal } = {}) {
     const headers = { Accept: 'application/json, application/problem+json' };
     const init = { method, headers, credentials: 'same-origin', signal };
-    if (body !== undefined) {
+    if (file !== undefined) {
+      headers['Content-Type'] = file.type || 'application/octet-stream';
+      init.body = file;
+    } else if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
@@ -138,6 +143,8 @@ export function createApi({ fetch: fetchFn = (...a) => globalThis.fetch(...a), b
     get: (path, opts) => request('GET', path, opts),
     post: (path, body, opts) => request('POST', path, { ...opts, body }),
     put: (path, body, opts) => request('PUT', path, { ...opts, body }),
+    /** PUT of a file as the raw body, its type as Content-Type (not multipart, not JSON). */
+    putFile: (path, file, opts) => request('PUT', path, { ...opts, file }),
     patch: (path, body, opts) => request('PATCH', path, { ...opts, body }),
     del: (path, opts) => request('DELETE', path, opts),
   };

@@ -58,6 +58,18 @@ describe('createApi', () => {
     expect(f.calls[0].headers['Content-Type']).toBe('application/json');
     expect(JSON.parse(f.calls[0].body)).toEqual({ body: 'hi' });
   });
+  it('sends a file as the raw body with its own type, again after a refresh', async () => {
+    const png = new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: 'image/png' });
+    const f = fakeFetch([unauth, [200, {}], [200, { id: 'p1', status: 'pending' }]]);
+    const api = createApi({ fetch: f });
+    expect(await api.putFile('/api/v1/pizzas/p1/picture', png)).toEqual({ id: 'p1', status: 'pending' });
+    expect(f.calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'PUT /api/v1/pizzas/p1/picture', 'POST /api/v1/auth/refresh', 'PUT /api/v1/pizzas/p1/picture']);
+    for (const c of [f.calls[0], f.calls[2]]) {
+      expect(c.headers['Content-Type']).toBe('image/png');
+      expect(c.body).toBe(png);
+    }
+  });
   it('answers null for 204', async () => {
     const api = createApi({ fetch: fakeFetch([[204]]) });
     expect(await api.del('/api/v2/tweets/x')).toBeNull();

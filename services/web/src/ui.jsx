@@ -2,6 +2,7 @@
 // page titles, the not-found page.
 import { useEffect, useId, useState } from 'react';
 import { api } from './api.js';
+import { photoSource } from './picture.js';
 import { fromNow } from './reltime.js';
 import { reviewState } from './review.js';
 import { Icon } from './icons.jsx';
@@ -131,9 +132,13 @@ export function PizzeriaName({ id, link = false }) {
     : <span className="pizzeria">{name}</span>;
 }
 
+/** A pizza's photo: its uploaded picture (the thumb when small, the large rendition when large,
+ *  with their sizes so nothing moves once it loads), else its `thumbnail_url`, else a drawn
+ *  pizza. Small ones (list rows) load lazily. */
 export function PizzaPhoto({ pizza, size = 'large' }) {
-  const [broken, setBroken] = useState(false);
-  if (!pizza.thumbnail_url || broken) {
+  const source = photoSource(pizza, size);
+  const [broken, setBroken] = useState(null); // the src that failed to load
+  if (!source || broken === source.src) {
     return (
       <div className={`photo photo-${size} photo-none`} role="img" aria-label={`No photo of ${pizza.title}`}>
         <Icon name="pizza" size={size === 'large' ? 96 : 32} />
@@ -141,8 +146,9 @@ export function PizzaPhoto({ pizza, size = 'large' }) {
     );
   }
   return (
-    <img className={`photo photo-${size}`} src={pizza.thumbnail_url} alt={pizza.title}
-      onError={() => setBroken(true)} loading="lazy" />
+    <img className={`photo photo-${size}`} src={source.src} width={source.width} height={source.height}
+      alt={`Photo of ${pizza.title}`} onError={() => setBroken(source.src)}
+      loading={size === 'small' ? 'lazy' : undefined} decoding="async" />
   );
 }
 

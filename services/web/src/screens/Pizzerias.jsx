@@ -3,8 +3,12 @@
 // pizzas (GET /api/v1/pizzas?pizzeria_id=, POST, PATCH, DELETE). A new pizza, and one whose
 // title, description or photo its owner changed, waits for an admin's review (Review page);
 // each pizza shows its review state, and a rejected one the admin's reason.
-import { useEffect, useState } from 'react';
+// A pizza's photo is a file: chosen in its form (JPEG, PNG or WebP, at most 5 MiB, checked
+// here first), previewed before it is sent, then PUT /api/v1/pizzas/{id}/picture with the raw
+// file as the body (a new pizza is created first); Remove photo is DELETE of it.
+import { useEffect, useId, useRef, useState } from 'react';
 import { api, query } from '../api.js';
+import { checkPictureFile, formatBytes, photoSource, PICTURE_ACCEPT, PICTURE_MAX_BYTES, pictureProblem } from '../picture.js';
 import { Link } from '../router.jsx';
 import { reviewState } from '../review.js';
 import { Field, forgetPizzeria, KIND_LABEL, PizzaSummary, ProblemMessage, useForm } from '../ui.jsx';
@@ -66,16 +70,105 @@ function PizzeriaFields({ f }) {
   );
 }
 
-function PizzaFields({ f }) {
+function PizzaFields({ f, photo }) {
   return (
     <>
       <Field label="Title" required maxLength={120} {...f.bind('title')} error={f.fieldError('title')} />
       <Field label="Description" as="textarea" rows={2} maxLength={240} {...f.bind('description')} error={f.fieldError('description')} />
+      {photo}
       <Field label="Photo URL" type="url" placeholder="https://…" {...f.bind('thumbnail_url')} error={f.fieldError('thumbnail_url')} />
       <Field label="Kind" as="select" {...f.bind('kind')} error={f.fieldError('kind')}>
         {Object.entries(KIND_LABEL).map(([k, label]) => <option key={k} value={k}>{label}</option>)}
       </Field>
     </>
+  );
+}
+
+const picturePath = (id) => `/api/v1/pizzas/${encodeURIComponent(id)}/picture`;
+
+/** The photo file of a pizza's form: what is chosen (`file`, checked here) and the last
+ *  refusal of the server (`error`, a sentence). */
+function usePictureChoice() {
+  const [file, setFile] = useState(null);
+  const [error, setError] = useState(null);
+  const inputRef = useRef(null);
+  return {
+    file,
+    error,
+    setError,
+    inputRef,
+    /** Why the chosen file cannot be sent (null when it can, or when none is chosen). */
+    problem: file ? checkPictureFile(file) : null,
+    choose(f) {
+      setFile(f || null);
+      setError(null);
+    },
+    clear() {
+      setFile(null);
+      setError(null);
+      if (inputRef.current) inputRef.current.value = '';
+    },
+    /** False (and the focus on the file input) when the chosen file cannot be sent. */
+    ready() {
+      if (!file || !checkPictureFile(file)) return true;
+      if (inputRef.current) inputRef.current.focus();
+      return false;
+    },
+  };
+}
+
+/** The photo part of a pizza's form: a labelled file input, the check of the chosen file, a
+ *  preview of it before it is sent (an object URL, revoked when the file is replaced or the
+ *  form goes), and the current photo with Remove photo (`onRemove`) when there is one. */
+function PictureField({ choice, current, onRemove, busy, notice }) {
+  const id = `picture-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
+  const { file, problem, error } = choice;
+  const [preview, setPreview] = useState(null);
+  const [unreadable, setUnreadable] = useState(null); // the preview that could not be shown
+  useEffect(() => {
+    if (!file || problem) {
+      setPreview(null);
+      return undefined;
+    }
+    const url = URL.createObjectURL(file);
+    setPreview(url);
+    return () => URL.revokeObjectURL(url);
+  }, [file, problem]);
+
+  const message = problem || error;
+  const hasPhoto = current && current.picture;
+  return (
+    <div className={`field picture-field${message ? ' has-error' : ''}`}>
+      <label htmlFor={id}>Photo file</label>
+      <input id={id} ref={choice.inputRef} type="file" accept={PICTURE_ACCEPT}
+        aria-invalid={message ? 'true' : undefined} aria-describedby={`${id}-hint${message ? ` ${id}-err` : ''}`}
+        onChange={(e) => choice.choose(e.target.files && e.target.files[0])} />
+      <span className="field-hint" id={`${id}-hint`}>
+        JPEG, PNG or WebP, at most {formatBytes(PICTURE_MAX_BYTES)}.{hasPhoto ? ' It replaces the current photo.' : ''}
+      </span>
+      {message && <p className="field-error" id={`${id}-err`} role="alert">{message}</p>}
+      {preview && file && !problem && (
+        <figure className="picture-preview">
+          {unreadable === preview
+            ? <p className="muted">No preview: this file does not look like a picture.</p>
+            : <img src={preview} alt="Preview of the chosen photo" onError={() => setUnreadable(preview)} />}
+          <figcaption>
+            Not sent yet: {file.name} ({formatBytes(file.size)}).{' '}
+            <button type="button" className="link" onClick={choice.clear}>Don't use this file</button>
+          </figcaption>
+        </figure>
+      )}
+      {!file && hasPhoto && (
+        <figure className="picture-preview">
+          <img {...photoSource(current, 'small')} alt={`Current photo of ${current.title}`} />
+          <figcaption>
+            Current photo.{' '}
+            <button type="button" className="link" disabled={busy} onClick={onRemove}>Remove photo</button>
+          </figcaption>
+        </figure>
+      )}
+      {notice && <p className="muted" role="status">{notice}</p>}
+    </div>
   );
 }
 
@@ -98,6 +191,7 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
   const [error, setError] = useState(null);
   const edit = useForm({ name: pizzeria.name, address: pizzeria.address, phone: pizzeria.phone || '' });
   const add = useForm(EMPTY_PIZZA);
+  const addPicture = usePictureChoice();
 
   useEffect(() => {
     api.get(`/api/v1/pizzas${query({ pizzeria_id: pizzeria.id, limit: 100 })}`)
@@ -153,13 +247,30 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
       </ul>
       <details className="add-pizza">
         <summary>Add a pizza</summary>
-        <form aria-label={`New pizza for ${pizzeria.name}`} onSubmit={(e) => add.submit(e, async (v) => {
-          const p = await api.post('/api/v1/pizzas', { ...v, pizzeria_id: pizzeria.id });
-          setPizzas((l) => [p, ...(l || [])]);
-          add.setValues(EMPTY_PIZZA);
-        })}>
-          <PizzaFields f={add} />
+        <form aria-label={`New pizza for ${pizzeria.name}`} onSubmit={(e) => {
+          if (!addPicture.ready()) {
+            e.preventDefault();
+            return;
+          }
+          add.submit(e, async (v) => {
+            const p = await api.post('/api/v1/pizzas', { ...v, pizzeria_id: pizzeria.id });
+            setPizzas((l) => [p, ...(l || [])]);
+            add.setValues(EMPTY_PIZZA);
+            const file = addPicture.file;
+            addPicture.clear();
+            if (!file) return;
+            // the pizza exists: its photo goes up next
+            try {
+              const np = await api.putFile(picturePath(p.id), file);
+              setPizzas((l) => l.map((x) => (x.id === np.id ? np : x)));
+            } catch (err) {
+              addPicture.setError(`${p.title} was added without its photo. ${pictureProblem(err)} Edit the pizza to try again.`);
+            }
+          });
+        }}>
+          <PizzaFields f={add} photo={<PictureField choice={addPicture} />} />
           <ProblemMessage error={add.error} what="Could not add the pizza" />
+          {add.busy && addPicture.file && <p className="muted" role="status">Adding the pizza and uploading its photo…</p>}
           <button type="submit" className="primary" disabled={add.busy}>Add pizza</button>
         </form>
       </details>
@@ -170,7 +281,51 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
 function PizzaRow({ pizza, onChanged, onDeleted }) {
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState(null);
-  const edit = useForm({ title: pizza.title, description: pizza.description, thumbnail_url: pizza.thumbnail_url, kind: pizza.kind });
+  const edit = useForm({ title: pizza.title, description: pizza.description || '', thumbnail_url: pizza.thumbnail_url || '', kind: pizza.kind });
+  const picture = usePictureChoice();
+  const [removing, setRemoving] = useState(false);
+  const [pictureNotice, setPictureNotice] = useState(null);
+
+  function startEditing() {
+    picture.clear();
+    setPictureNotice(null);
+    setEditing(true);
+  }
+
+  // Saves the fields that changed (PATCH), then the chosen photo (PUT): the answer of the
+  // last one is the pizza as it is now (back to review when its owner changed either).
+  async function save(v) {
+    const changed = Object.fromEntries(Object.entries(v).filter(([k, x]) => (x ?? '') !== (pizza[k] ?? '')));
+    if (Object.keys(changed).length) onChanged(await api.patch(`/api/v1/pizzas/${pizza.id}`, changed));
+    if (picture.file) {
+      try {
+        onChanged(await api.putFile(picturePath(pizza.id), picture.file));
+      } catch (err) {
+        picture.setError(pictureProblem(err));
+        return; // the form stays, with the file, for another try
+      }
+    }
+    setEditing(false);
+  }
+
+  async function removePicture() {
+    setRemoving(true);
+    picture.setError(null);
+    setPictureNotice(null);
+    try {
+      await api.del(picturePath(pizza.id));
+      setPictureNotice('Photo removed.');
+    } catch (err) {
+      if (err.status !== 404) {
+        picture.setError(pictureProblem(err));
+        setRemoving(false);
+        return;
+      }
+    }
+    // the pizza as it is now (its review state may have changed with its photo)
+    onChanged(await api.get(`/api/v1/pizzas/${pizza.id}`).catch(() => ({ ...pizza, picture: null })));
+    setRemoving(false);
+  }
 
   async function remove() {
     setError(null);
@@ -186,14 +341,16 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
   if (editing) {
     return (
       <li className="row">
-        <form aria-label={`Edit ${pizza.title}`} onSubmit={(e) => edit.submit(e, async (v) => {
-          onChanged(await api.patch(`/api/v1/pizzas/${pizza.id}`, v));
-          setEditing(false);
-        })}>
-          <PizzaFields f={edit} />
+        <form aria-label={`Edit ${pizza.title}`} onSubmit={(e) => {
+          if (picture.ready()) edit.submit(e, save);
+          else e.preventDefault();
+        }}>
+          <PizzaFields f={edit} photo={<PictureField choice={picture} current={pizza} onRemove={removePicture}
+            busy={removing || edit.busy} notice={pictureNotice} />} />
           {review.status !== 'pending' && <p className="muted">A new title, description or photo sends the pizza back to review.</p>}
           <ProblemMessage error={edit.error} what="Could not save the pizza" />
-          <button type="submit" className="primary" disabled={edit.busy}>Save pizza</button>
+          {edit.busy && picture.file && <p className="muted" role="status">Uploading the photo…</p>}
+          <button type="submit" className="primary" disabled={edit.busy || removing}>Save pizza</button>
           <button type="button" onClick={() => setEditing(false)}>Cancel</button>
         </form>
       </li>
@@ -206,7 +363,7 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
         <ProblemMessage error={error} />
       </PizzaSummary>
       <div className="actions">
-        <button type="button" onClick={() => setEditing(true)}>Edit</button>
+        <button type="button" onClick={startEditing}>Edit</button>
         <ConfirmDelete what={pizza.title} onConfirm={remove} />
       </div>
     </li>

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 
 const require = createRequire(new URL('../../services/web/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
@@ -30,6 +31,7 @@ const seeded = ['Margherita', 'Diavola', 'Quattro Formaggi'];
 const newPizza = `Vegan Garden ${tag}`;
 const draftPizza = `Garden ${tag}`; // its first title
 const reason = 'Which herbs? Say so in the description.';
+const photoPizza = `Photo test ${tag}`; // added with a photo file, then removed
 const T = 15000; // how long a locator may take to appear
 
 // ---------------------------------------------------------------- steps
@@ -44,7 +46,7 @@ const pageErrors = [];
 function watch(page, who) {
   page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of (401|404|409|503|502)/.test(m.text())) pageErrors.push(`${who} console: ${m.text()}`);
+    if (m.type() === 'error' && !/status of (401|404|409|422|503|502)/.test(m.text())) pageErrors.push(`${who} console: ${m.text()}`);
   });
 }
 
@@ -142,6 +144,69 @@ async function currentPizzaTitle(page) {
   const h = page.locator('.pizza-card h2');
   await h.waitFor({ timeout: T });
   return (await h.textContent()).trim();
+}
+
+// ---------------------------------------------------------------- picture files
+// A real PNG, written here (Node has no image library): w x h RGB, a pizza drawn pixel by
+// pixel (tomato, cheese and crust on a cream background), deflated into one IDAT chunk.
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function pngChunk(type, data) {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+function pizzaPng(w, h) {
+  const raw = Buffer.alloc((w * 3 + 1) * h); // each row: filter type 0, then RGB
+  const cx = w / 2, cy = h / 2, r = Math.min(w, h) * 0.45;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const d = Math.hypot(x - cx, y - cy);
+      let rgb = [245, 232, 208];
+      if (d < r) rgb = [204, 142, 69];
+      if (d < r * 0.88) rgb = Math.sin(x / 7) * Math.sin(y / 6) > 0.55 ? [250, 222, 130] : [196, 52, 38];
+      raw.set(rgb, y * (w * 3 + 1) + 1 + x * 3);
+    }
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no filter, no interlace
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
+}
+const PHOTO = { name: 'pizza.png', mimeType: 'image/png', buffer: pizzaPng(400, 300) };
+const NOT_A_PHOTO = { name: 'menu.png', mimeType: 'image/png', buffer: Buffer.from('Margherita 8.50\nDiavola 9.50\n') };
+const TOO_LARGE = { name: 'huge.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(5 * 1024 * 1024 + 1, 0xff) };
+
+// Waits until the <img> of `locator` has loaded (a decoded picture, not a broken one).
+async function imageLoaded(page, locator) {
+  await locator.waitFor({ timeout: T });
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await locator.elementHandle(), { timeout: T });
+}
+
+// The requests of `page` to a pizza's picture (PUT and DELETE) from now on.
+function recordPictureRequests(page) {
+  const seen = [];
+  const on = (req) => {
+    if (/\/api\/v1\/pizzas\/[^/]+\/picture$/.test(new URL(req.url()).pathname) || (req.method() === 'POST' && new URL(req.url()).pathname === '/api/v1/pizzas')) {
+      seen.push({ method: req.method(), type: req.headers()['content-type'] });
+    }
+  };
+  page.on('request', on);
+  seen.stop = () => page.off('request', on);
+  return seen;
 }
 
 // ---------------------------------------------------------------- the journey
@@ -587,6 +652,108 @@ step('review: Mario fixes it, it is back in the queue, the admin approves; a new
   await marioSees(newPizza, 'Approved');
 });
 
+step('pictures: Mario uploads a photo file: refused files say why, a PNG is previewed, sent, back in review, shown', async () => {
+  const page = merchantPage;
+  let row = await marioSees(newPizza, 'Approved');
+  await row.getByRole('button', { name: 'Edit' }).click();
+  const edit = page.getByRole('form', { name: `Edit ${newPizza}` });
+  const file = edit.getByLabel('Photo file');
+  assert.equal(await file.getAttribute('accept'), 'image/jpeg,image/png,image/webp');
+  const sent = recordPictureRequests(page);
+  // over 5 MiB: refused here, before anything is sent
+  await file.setInputFiles(TOO_LARGE);
+  await edit.getByRole('alert').filter({ hasText: 'huge.jpg is too large (5.0 MB): a photo may be at most 5 MB.' }).waitFor({ timeout: T });
+  assert.equal(await file.getAttribute('aria-invalid'), 'true');
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => document.activeElement.type), 'file', 'the focus goes to the refused file');
+  assert.deepEqual(sent.map((r) => r.method), [], 'nothing sent for a file over 5 MiB');
+  // a text file named .png: no preview here, and pizza's refusal as a sentence
+  await file.setInputFiles(NOT_A_PHOTO);
+  await edit.getByText('No preview: this file does not look like a picture.').waitFor({ timeout: T });
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  await edit.getByRole('alert').filter({ hasText: 'This photo could not be used: the file is not a JPEG, PNG or WebP image.' }).waitFor({ timeout: T });
+  await screenshot(page, 'picture-refused');
+  assert.equal(sent.length, 1, 'one PUT for the renamed file');
+  // a real PNG: previewed before it is sent, then sent as the raw file with its type
+  await file.setInputFiles(PHOTO);
+  const preview = edit.getByRole('img', { name: 'Preview of the chosen photo', exact: true });
+  await imageLoaded(page, preview);
+  assert.match(await preview.getAttribute('src'), /^blob:/);
+  await edit.getByText('Not sent yet: pizza.png').waitFor({ timeout: T });
+  assert.equal(await edit.getByRole('alert').count(), 0, 'the refusal went with the file');
+  await settled(page);
+  await axe(page, 'Mario: a photo previewed in a pizza form');
+  await screenshot(page, 'picture-preview');
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  row = page.getByRole('listitem', { name: newPizza });
+  // an owner's new photo of an approved pizza sends it back to review
+  await row.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  sent.stop();
+  assert.deepEqual(sent.map((r) => `${r.method} ${r.type}`), ['PUT image/png', 'PUT image/png']);
+  const thumb = row.getByRole('img', { name: `Photo of ${newPizza}`, exact: true });
+  await imageLoaded(page, thumb);
+  assert.match(await thumb.getAttribute('src'), /\/picture\/thumb\?v=[0-9a-f]{32}$/);
+  await screenshot(page, 'picture-uploaded');
+  // the pizza's page shows the large rendition to its owner while it waits for review
+  await row.getByRole('link', { name: newPizza }).click();
+  await waitTitle(page, `${newPizza} · Tizza`);
+  const art = page.getByRole('article', { name: newPizza });
+  await art.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  const big = art.getByRole('img', { name: `Photo of ${newPizza}`, exact: true });
+  await imageLoaded(page, big);
+  assert.match(await big.getAttribute('src'), /\/picture\/large\?v=[0-9a-f]{32}$/);
+  const dims = await big.evaluate((el) => [el.naturalWidth, el.naturalHeight, el.getAttribute('width'), el.getAttribute('height')]);
+  // pizza decoded the file sent (400 x 300): its large rendition, the size given before it loads
+  assert.deepEqual(dims, [400, 300, '400', '300']);
+  await settled(page);
+  await axe(page, 'Mario: a pizza page with its photo');
+  await screenshot(page, 'picture-pizza-page');
+  // the admin sees the photo in the queue and approves it
+  const queued = await reviewRow(newPizza);
+  await imageLoaded(adminPage, queued.getByRole('img', { name: `Photo of ${newPizza}`, exact: true }));
+  await queued.getByRole('button', { name: `Approve ${newPizza}` }).click();
+  await adminPage.getByText(`${newPizza} approved.`).waitFor({ timeout: T });
+  await page.goBack();
+  await marioSees(newPizza, 'Approved');
+});
+
+step('pictures: a new pizza with a photo file (created, then its photo sent), then Remove photo', async () => {
+  const page = merchantPage;
+  const card = page.getByRole('article', { name: `Mario's ${tag}` });
+  await card.getByText('Add a pizza').click();
+  const add = card.getByRole('form', { name: `New pizza for Mario's ${tag}` });
+  await add.getByLabel('Title').fill(photoPizza);
+  await add.getByLabel('Kind').selectOption('vegetarian');
+  await add.getByLabel('Photo file').setInputFiles(PHOTO);
+  await imageLoaded(page, add.getByRole('img', { name: 'Preview of the chosen photo', exact: true }));
+  const sent = recordPictureRequests(page);
+  await add.getByRole('button', { name: 'Add pizza' }).click();
+  const row = card.getByRole('listitem', { name: photoPizza });
+  await row.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  const thumb = row.getByRole('img', { name: `Photo of ${photoPizza}`, exact: true });
+  await imageLoaded(page, thumb);
+  assert.match(await thumb.getAttribute('src'), /\/picture\/thumb\?v=/);
+  sent.stop();
+  assert.deepEqual(sent.map((r) => `${r.method} ${r.type}`), ['POST application/json', 'PUT image/png'], 'created first, then the photo');
+  assert.equal(await add.getByRole('img', { name: 'Preview of the chosen photo', exact: true }).count(), 0, 'the form is empty again');
+  // Remove photo: the drawn placeholder is back
+  await row.getByRole('button', { name: 'Edit' }).click();
+  const edit = page.getByRole('form', { name: `Edit ${photoPizza}` });
+  await imageLoaded(page, edit.getByRole('img', { name: `Current photo of ${photoPizza}`, exact: true }));
+  await screenshot(page, 'picture-current');
+  await edit.getByRole('button', { name: 'Remove photo' }).click();
+  await edit.getByText('Photo removed.').waitFor({ timeout: T });
+  assert.equal(await edit.getByRole('img', { name: `Current photo of ${photoPizza}`, exact: true }).count(), 0);
+  await edit.getByRole('button', { name: 'Cancel' }).click();
+  const after = card.getByRole('listitem', { name: photoPizza });
+  await after.getByRole('img', { name: `No photo of ${photoPizza}`, exact: true }).waitFor({ timeout: T });
+  // and it goes: the rest of the journey knows Mario's one pizza
+  await after.getByRole('button', { name: 'Delete' }).click();
+  await after.getByRole('button', { name: 'Yes, delete' }).click();
+  await after.waitFor({ state: 'detached', timeout: T });
+});
+
 step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays on the actions', async () => {
   const page = merchantPage;
   await nav(page, 'Shuffle').click();
@@ -719,9 +886,9 @@ step('the approved pizza shows up in Shuffle, and no pizza is shown twice', asyn
       found = true;
       const art = page.getByRole('article', { name: title });
       await art.getByText(`Mario's ${tag}`).waitFor({ timeout: T });
-      const photo = art.getByRole('img', { name: title });
-      await photo.waitFor({ timeout: T });
-      await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await photo.elementHandle(), { timeout: T });
+      const photo = art.getByRole('img', { name: `Photo of ${title}`, exact: true });
+      await imageLoaded(page, photo);
+      assert.match(await photo.getAttribute('src'), /\/picture\/large\?v=[0-9a-f]{32}$/, 'its uploaded picture');
       await screenshot(page, 'shuffle-new-pizza');
     }
     await page.getByRole('button', { name: liked ? 'Like' : 'Dislike', exact: true }).click();

@@ -13,7 +13,7 @@
 CC      ?= cc
 VERSION := 0.1.0
 PKGS    := libevent libevent_pthreads libcjson libsodium sqlite3 libbson-1.0 libcurl librabbitmq \
-           yaml-0.1 libwebp libturbojpeg libpng libexif
+           yaml-0.1 libwebp libturbojpeg libpng libexif libutf8proc
 MONGO_PKGS := libmongoc-1.0 libbson-1.0 libcjson
 SANITIZE ?=
 # The allocator the service binaries link: mimalloc (Debian's libmimalloc2.0) unless

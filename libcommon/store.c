@@ -602,6 +602,7 @@ static const char *cond_problem(enum store_op op, const cJSON *v) {
     case STORE_EQ:
     case STORE_NE: return scalar(v) || cJSON_IsNull(v) ? NULL : "value must be a scalar";
     case STORE_PREFIX: return cJSON_IsString(v) ? NULL : "prefix must be a string";
+    case STORE_CONTAINS: return cJSON_IsString(v) ? NULL : "contains needs a string";
     case STORE_IN:
     case STORE_NIN:
         if (!cJSON_IsArray(v)) return "in/nin needs an array";

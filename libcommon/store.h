@@ -48,11 +48,12 @@ typedef enum store_rc {
 } store_rc_t;
 
 enum store_op {
-    STORE_EQ,     /* field == value (a missing field never equals) */
-    STORE_NE,     /* field != value (missing fields match) */
-    STORE_PREFIX, /* string field starts with value (case-sensitive) */
-    STORE_IN,     /* field equals one of the array's values */
-    STORE_NIN,    /* field equals none of the array's values */
+    STORE_EQ,       /* field == value (a missing field never equals) */
+    STORE_NE,       /* field != value (missing fields match) */
+    STORE_PREFIX,   /* string field starts with value (case-sensitive) */
+    STORE_CONTAINS, /* string field contains value (case-sensitive; no index helps) */
+    STORE_IN,       /* field equals one of the array's values */
+    STORE_NIN,      /* field equals none of the array's values */
     STORE_LT,
     STORE_LTE,
     STORE_GT,

@@ -190,11 +190,11 @@ static cJSON *mg_doc(const bson_t *b) {
 
 /* ---- filters, sorts ---------------------------------------------------------------- */
 
-/* "^" + s with regex metacharacters escaped; malloc'd. */
-static char *mg_prefix_regex(const char *s) {
+/* s with regex metacharacters escaped, after "^" when anchored; malloc'd. */
+static char *mg_literal_regex(const char *s, bool anchored) {
     char *out = malloc(2 * strlen(s) + 2), *p = out;
     if (!out) return NULL;
-    *p++ = '^';
+    if (anchored) *p++ = '^';
     for (; *s; s++) {
         if (strchr("\\^$.|?*+()[]{}-", *s)) *p++ = '\\';
         *p++ = *s;
@@ -229,8 +229,8 @@ static bool mg_cond(bson_t *b, const struct store_cond *c) {
     if (!BSON_APPEND_DOCUMENT_BEGIN(b, field, &ops_doc)) return false;
     if (c->op == STORE_EQ && cJSON_IsNull(c->value)) {
         ok = BSON_APPEND_BOOL(&ops_doc, "$exists", true) && BSON_APPEND_NULL(&ops_doc, "$eq");
-    } else if (c->op == STORE_PREFIX) {
-        char *re = mg_prefix_regex(c->value->valuestring);
+    } else if (c->op == STORE_PREFIX || c->op == STORE_CONTAINS) {
+        char *re = mg_literal_regex(c->value->valuestring, c->op == STORE_PREFIX);
         ok = re && BSON_APPEND_UTF8(&ops_doc, "$regex", re);
         free(re);
     } else {

@@ -577,6 +577,14 @@ static void sq_cond(struct sq_q *q, const struct store_cond *c) {
         sq_type(q->sql, c->field, c->value);
         sqlite3_str_appendchar(q->sql, 1, ')');
         break;
+    case STORE_CONTAINS:
+        n = sq_arg(q, cJSON_Duplicate(c->value, false));
+        sqlite3_str_appendall(q->sql, "(instr(");
+        sq_wfield(q, c->field);
+        sqlite3_str_appendf(q->sql, ", ?%d) > 0", n);
+        sq_type(q->sql, c->field, c->value);
+        sqlite3_str_appendchar(q->sql, 1, ')');
+        break;
     case STORE_LT:
     case STORE_LTE:
     case STORE_GT:

@@ -28,6 +28,7 @@ PACKAGES=(
     libmongoc-dev libbson-dev librabbitmq-dev libcurl4-openssl-dev libcmocka-dev libmimalloc-dev
     libhttp-parser-dev libyaml-dev
     libwebp-dev libturbojpeg0-dev libpng-dev libexif-dev  # pizza's pictures (libcommon/image.c)
+    libutf8proc-dev  # search by title (libcommon/fold.c)
     clang-14 libclang-rt-14-dev  # make fuzz: clang and its libFuzzer runtime
     python3 python3-yaml python3-mockupdb python3-mongomock
     python3-pil  # the picture tests make and read images

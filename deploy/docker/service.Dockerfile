@@ -16,7 +16,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config \
       libevent-dev libcjson-dev libsodium-dev libsqlite3-dev libmongoc-dev libbson-dev \
       librabbitmq-dev libcurl4-openssl-dev libmimalloc-dev libhttp-parser-dev libyaml-dev \
-      libwebp-dev libturbojpeg0-dev libpng-dev libexif-dev \
+      libwebp-dev libturbojpeg0-dev libpng-dev libexif-dev libutf8proc-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./

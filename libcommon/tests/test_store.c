@@ -357,6 +357,15 @@ static void test_find_prefix(void **state) {
     find_ids(c, w_str("id", STORE_PREFIX, "p0"), NULL, 0, 0,
              "p00,p01,p02,p03,p04,p05,p06,p07,p08,p09");
     find_ids(c, w_str("id", STORE_PREFIX, "p99"), NULL, 0, 0, "p99");
+    /* contains: anywhere, literally, case-sensitive, strings only */
+    find_ids(c, w_str("name", STORE_CONTAINS, "bc"), NULL, 0, 0, "p00,p02");
+    find_ids(c, w_str("name", STORE_CONTAINS, "%"), NULL, 0, 0, "p03");
+    find_ids(c, w_str("name", STORE_CONTAINS, "_c"), NULL, 0, 0, "p04");
+    find_ids(c, w_str("name", STORE_CONTAINS, ".c"), NULL, 0, 0, "p08");
+    find_ids(c, w_str("name", STORE_CONTAINS, ")[y"), NULL, 0, 0, "p09");
+    find_ids(c, w_str("name", STORE_CONTAINS, "\\b"), NULL, 0, 0, "p10");
+    find_ids(c, w_str("name", STORE_CONTAINS, "5"), NULL, 0, 0, "");
+    find_ids(c, w_str("name", STORE_CONTAINS, "C"), NULL, 0, 0, "");
 }
 
 static void test_find_in_nin(void **state) {

@@ -7,6 +7,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "fold.h"
 #include "http_store.h"
 #include "json.h"
 #include "util.h"
@@ -22,6 +23,29 @@ static int ensure(store_t *s, const char *coll, const char *const *indexes) {
     return rc;
 }
 
+/* Pizzas stored before title_search existed get it (once: afterwards every write keeps it). */
+static int fold_titles(store_t *s) {
+    cJSON *docs = NULL;
+    int rc = store_find(s, PIZZAS, NULL, NULL, 0, 0, &docs);
+    const cJSON *d, *all = rc == STORE_OK ? docs : NULL;
+    cJSON_ArrayForEach(d, all) {
+        const char *title = json_str(d, "title");
+        if (json_str(d, TITLE_SEARCH) || !title) continue;
+        char *folded = text_fold(title);
+        cJSON *set = cJSON_CreateObject();
+        cJSON_AddStringToObject(set, TITLE_SEARCH, folded ? folded : title);
+        store_filter_t *f = store_filter_new();
+        store_where_str(f, "id", STORE_EQ, json_str(d, "id"));
+        rc = store_update(s, PIZZAS, f, set, NULL, NULL);
+        store_filter_free(f);
+        cJSON_Delete(set);
+        free(folded);
+        if (rc != STORE_OK) break;
+    }
+    cJSON_Delete(docs);
+    return rc;
+}
+
 int pizza_migrate(store_t *s) {
     static const char *const pizzeria_idx[] = {"owner_id", "created_at", NULL};
     /* visible_to: "public" once approved, else the owner id (see pizzas.c) */
@@ -32,6 +56,7 @@ int pizza_migrate(store_t *s) {
     static const char *const picture_idx[] = {"pizza_id", NULL};
     if (rc == STORE_OK) rc = ensure(s, PICTURES, picture_idx);
     if (rc == STORE_OK) rc = erased_migrate(s);
+    if (rc == STORE_OK) rc = fold_titles(s);
     return rc;
 }
 

@@ -7,6 +7,8 @@
 
 #define PIZZERIAS "pizzerias"
 #define PIZZAS    "pizzas"
+/* a pizza's folded title (fold.h), internal: ?title__icontains= searches it */
+#define TITLE_SEARCH "title_search"
 
 /* common.c: small helpers every handler file uses */
 int pizza_migrate(store_t *s);

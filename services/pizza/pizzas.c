@@ -1,8 +1,11 @@
 /* pizzas.c -- the /api/v1/pizzas resource and /api/v1/pizzas/random.
  *
  * A pizza is {id, pizzeria_id, owner_id, title, description, thumbnail_url, kind, approved,
- * created_at, updated_at, picture} (picture: null or the uploaded one's, pictures.c). owner_id is copied from the pizzeria at creation (a pizzeria
- * never changes hands), so ownership checks and erasure need no join.
+ * created_at, updated_at, picture} (picture: null or the uploaded one's, pictures.c). Stored
+ * beside the title, never shown: title_search, its folded form (fold.h), which
+ * ?title__icontains= searches (case- and accent-insensitive, anywhere in the title). owner_id is
+ * copied from the pizzeria at creation (a pizzeria never changes hands), so ownership checks and
+ * erasure need no join.
  *
  * Visibility. Everyone sees approved pizzas; a signed-in caller also sees their own
  * unapproved ones; an admin sees everything. The store filters are ANDs only, so each
@@ -35,6 +38,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "fold.h"
 #include "http_store.h"
 #include "json.h"
 #include "log.h"
@@ -81,6 +85,7 @@ cJSON *pizza_view(cJSON *doc) {
     cJSON *why = strcmp(status, "rejected") == 0 && reason && *reason ? cJSON_CreateString(reason)
                                                                       : cJSON_CreateNull();
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "visible_to");
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, TITLE_SEARCH);
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "review_status");
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "rejection_reason");
     cJSON_AddStringToObject(doc, "status", status);
@@ -115,7 +120,6 @@ static bool one_of(const char *s, const char *const *choices) {
         if (strcmp(s, choices[i]) == 0) return true;
     return false;
 }
-
 
 void pizza_review_set(cJSON *obj, const char *status, const char *reason, const char *owner_id) {
     bool approved = strcmp(status, "approved") == 0;
@@ -188,6 +192,9 @@ static cJSON *validate(const cJSON *body, enum mode mode, pizza_in_t *in) {
 
     in->set = cJSON_CreateObject();
     if (title) cJSON_AddStringToObject(in->set, "title", title);
+    char *folded = title ? text_fold(title) : NULL;
+    if (folded) cJSON_AddStringToObject(in->set, TITLE_SEARCH, folded);
+    free(folded);
     if (desc) cJSON_AddStringToObject(in->set, "description", desc);
     if (thumb) cJSON_AddStringToObject(in->set, "thumbnail_url", thumb);
     if (kind) cJSON_AddStringToObject(in->set, "kind", kind);
@@ -243,8 +250,8 @@ static void where_status(store_filter_t *f, const char *status) {
     }
 }
 
-/* Adds the ?pizzeria_id= ?kind= ?approved= ?status= ?title__startswith= ?ids= filters; errors
- * go into `p`. Sets *has_ids when ?ids= was given. */
+/* Adds the ?pizzeria_id= ?kind= ?approved= ?status= ?title__startswith= ?title__icontains=
+ * ?ids= filters; errors go into `p`. Sets *has_ids when ?ids= was given. */
 static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has_ids) {
     const char *pizzeria = http_query(req, "pizzeria_id"), *kind = http_query(req, "kind");
     const char *approved = http_query(req, "approved"), *ids = http_query(req, "ids");
@@ -269,6 +276,13 @@ static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has
         problem_add_error(p, "title__startswith", "must be valid UTF-8");
     else if (prefix)
         store_where_str(f, "title", STORE_PREFIX, prefix);
+    const char *words = http_query(req, "title__icontains");
+    char *folded = words ? text_fold(words) : NULL;
+    if (words && (!folded || strlen(words) > 120))
+        problem_add_error(p, "title__icontains", "must be valid UTF-8, at most 120 bytes");
+    else if (folded)
+        store_where_str(f, TITLE_SEARCH, STORE_CONTAINS, folded);
+    free(folded);
     *has_ids = ids != NULL;
     query_ids_t list;
     const char *why = NULL;
@@ -369,6 +383,7 @@ static void create_pizza(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(doc, "id", id);
     cJSON_AddStringToObject(doc, "pizzeria_id", in.pizzeria_id);
     cJSON_AddItemToObject(doc, "title", cJSON_DetachItemFromObject(in.set, "title"));
+    cJSON_AddItemToObject(doc, TITLE_SEARCH, cJSON_DetachItemFromObject(in.set, TITLE_SEARCH));
     cJSON_AddItemToObject(doc, "description", cJSON_DetachItemFromObject(in.set, "description"));
     cJSON_AddItemToObject(doc, "thumbnail_url",
                           cJSON_DetachItemFromObject(in.set, "thumbnail_url"));

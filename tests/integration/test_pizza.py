@@ -563,6 +563,38 @@ class TestPizzaReading(PizzaTestCase):
                 ids = self.list_ids(base + urllib.parse.quote(prefix))
                 self.assertEqual({by_id[i] for i in ids}, want)
 
+    def test_title_search_ignores_case_and_accents(self):
+        """?title__icontains= finds a piece anywhere in the title, whatever its case or
+        accents (both sides folded, fold.h), literally, among what the caller may see; it
+        follows a rename at once."""
+        pz = K.pizzeria(OWNER, name="Search")
+        titles = ["Crème Fraîche", "CREME BRULEE", "Straße Special", "Diavola", "A.B (x)",
+                  "ＰＩＺＺＡ Fullwidth"]
+        ids = {t: K.new_pizza(K.admin, pz["id"], title=t, approved=True)["id"] for t in titles}
+        hidden = K.new_pizza(OWNER, pz["id"], title="Creme Secret")["id"]
+        base = "pizzeria_id=%s&limit=100&title__icontains=" % pz["id"]
+        cases = [("creme", {"Crème Fraîche", "CREME BRULEE"}), ("CRÈME", {"Crème Fraîche",
+                 "CREME BRULEE"}), ("fraiche", {"Crème Fraîche"}), ("STRASSE", {"Straße Special"}),
+                 ("avol", {"Diavola"}), ("pizza", {"ＰＩＺＺＡ Fullwidth"}), (".b (", {"A.B (x)"}),
+                 (".*", set()), ("%", set()), ("zzz", set())]
+        names = {v: k for k, v in ids.items()}
+        for q, want in cases:
+            with self.subTest(q=q):
+                self.assertEqual({names[i] for i in self.list_ids(base + urllib.parse.quote(q))},
+                                 want)
+        # the owner also finds their pending one; the public does not
+        self.assertIn(hidden, self.list_ids(base + "secret", OWNER.token))
+        self.assertEqual(self.list_ids(base + "secret"), [])
+        r = K.pizza.patch(PIZZAS + "/" + ids["Diavola"], {"title": "Diavola Piccante"},
+                          token=K.admin.token)
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("title_search", r.json)
+        self.assertEqual(self.list_ids(base + "PICCANTE"), [ids["Diavola"]])
+        for bad in ("%FF", "x" * 121):
+            with self.subTest(bad=bad):
+                self.assertProblem(K.pizza.get(PIZZAS + "?title__icontains=" + bad), 400,
+                                   "title__icontains")
+
     def test_ids_ignores_limit(self):
         ids = [self.approved["id"], self.marinara["id"], self.lower["id"], self.meat["id"]]
         r = K.pizza.get(PIZZAS + "?limit=1&ids=" + ",".join(ids))

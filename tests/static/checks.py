@@ -33,7 +33,7 @@ ADMIN_UIS = {"rabbitmq": 15672, "prometheus": 9090, "grafana": 3000}
 BUILD_DEV_PACKAGES = {"libevent-dev", "libcjson-dev", "libsodium-dev", "libsqlite3-dev",
                       "libmongoc-dev", "libbson-dev", "librabbitmq-dev", "libcurl4-openssl-dev", "libmimalloc-dev",
                       "libhttp-parser-dev", "libwebp-dev", "libturbojpeg0-dev", "libpng-dev",
-                      "libexif-dev"}
+                      "libexif-dev", "libutf8proc-dev"}
 PLUGIN = "tizza-store-mongo.so"
 ENTRYPOINT = "/usr/local/bin/tizza-service"  # service.Dockerfile's, a link to the binary
 OFFLINE_STANDINS = {"mongo", "rabbitmq", "prometheus", "grafana"}  # what compose.offline.yml may override

@@ -1,13 +1,16 @@
-// Shuffle's filters (pure): a kind and a title prefix, kept in the URL (/shuffle?kind=vegan&title=Mar),
-// their wording, and the pizzas they draw from.
+// Shuffle's filters (pure): a kind and a text of the title, kept in the URL
+// (/shuffle?kind=vegan&title=mar), their wording, and the pizzas they draw from.
 //
-// With a filter, the pizzas come from GET /api/v1/pizzas?status=approved&kind=&title__startswith=
-// (the prefix is case-sensitive, as pizza matches it), every page up to MAX_PIZZAS, shuffled
-// here; without one, from GET /api/v1/pizzas/random as before.
+// With a filter, the pizzas come from GET /api/v1/pizzas?status=approved&kind=&title__icontains=
+// (the text anywhere in the title, ignoring case and accents, as pizza matches it: "creme"
+// finds "Crème Fraîche"), every page up to MAX_PIZZAS, shuffled here; without one, from
+// GET /api/v1/pizzas/random as before.
 
 export const KINDS = ['meat', 'vegetarian', 'vegan'];
 export const PAGE = 100;
 export const MAX_PIZZAS = 500;
+/** The longest title text the search field takes (pizza refuses more than 120 bytes). */
+export const TITLE_MAX = 120;
 
 /** {kind, title} of a location's search ('' when absent, unknown or blank). */
 export function filterFromSearch(search) {
@@ -30,9 +33,9 @@ export function isFiltered(f) {
   return Boolean(f.kind || f.title);
 }
 
-/** "vegan pizzas starting with “Mar”", "pizzas" without a filter. */
+/** "vegan pizzas with “mar” in the title", "pizzas" without a filter. */
 export function filterPhrase({ kind = '', title = '' }) {
-  return `${kind ? `${kind} ` : ''}pizzas${title ? ` starting with “${title}”` : ''}`;
+  return `${kind ? `${kind} ` : ''}pizzas${title ? ` with “${title}” in the title` : ''}`;
 }
 
 /** What Shuffle says once every pizza of the filter is judged. */
@@ -46,7 +49,7 @@ export function exhaustedText(f) {
 export function pageQuery({ kind = '', title = '' }, offset) {
   const q = new URLSearchParams({ status: 'approved' });
   if (kind) q.set('kind', kind);
-  if (title) q.set('title__startswith', title);
+  if (title) q.set('title__icontains', title);
   q.set('limit', String(PAGE));
   q.set('offset', String(offset));
   return `?${q}`;

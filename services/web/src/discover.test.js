@@ -1,5 +1,5 @@
 import { describe, expect, test, vi } from 'vitest';
-import { exhaustedText, filteredBatches, filterFromSearch, filterPhrase, filterSearch, pageQuery, PAGE } from './discover.js';
+import { exhaustedText, filteredBatches, filterFromSearch, filterPhrase, filterSearch, pageQuery, PAGE, TITLE_MAX } from './discover.js';
 import { ShuffleQueue } from './shuffleQueue.js';
 
 describe('the filter in the URL', () => {
@@ -15,17 +15,44 @@ describe('the filter in the URL', () => {
   });
 });
 
-test('wording', () => {
+test('wording: the text anywhere in the title, not a prefix', () => {
   expect(filterPhrase({ kind: 'vegan', title: '' })).toBe('vegan pizzas');
-  expect(filterPhrase({ kind: '', title: 'Mar' })).toBe('pizzas starting with “Mar”');
-  expect(exhaustedText({ kind: 'vegan', title: 'G' })).toBe('No more vegan pizzas starting with “G” to judge.');
+  expect(filterPhrase({ kind: '', title: 'mar' })).toBe('pizzas with “mar” in the title');
+  expect(filterPhrase({ kind: 'meat', title: 'Picc' })).toBe('meat pizzas with “Picc” in the title');
+  expect(exhaustedText({ kind: 'vegan', title: 'g' })).toBe('No more vegan pizzas with “g” in the title to judge.');
   expect(exhaustedText({ kind: '', title: '' })).toMatch(/^You have judged every pizza on the menu/);
+  expect(filterPhrase({ kind: '', title: 'Mar' })).not.toMatch(/start/);
 });
 
-test('a page query: approved only, the prefix as typed', () => {
-  const q = new URLSearchParams(pageQuery({ kind: 'vegan', title: 'Mar g' }, 100));
-  expect(Object.fromEntries(q)).toEqual({ status: 'approved', kind: 'vegan', title__startswith: 'Mar g', limit: '100', offset: '100' });
-  expect(new URLSearchParams(pageQuery({ kind: '', title: '' }, 0)).has('kind')).toBe(false);
+describe('a page query', () => {
+  test('approved only, the title text as typed, matched anywhere (title__icontains)', () => {
+    const q = new URLSearchParams(pageQuery({ kind: 'vegan', title: 'mar g' }, 100));
+    expect(Object.fromEntries(q)).toEqual({ status: 'approved', kind: 'vegan', title__icontains: 'mar g', limit: '100', offset: '100' });
+    expect(q.has('title__startswith')).toBe(false);
+    const none = new URLSearchParams(pageQuery({ kind: '', title: '' }, 0));
+    expect(none.has('kind')).toBe(false);
+    expect(none.has('title__icontains')).toBe(false);
+  });
+  test('case and accents are left to pizza: the text goes as typed, encoded', () => {
+    expect(pageQuery({ kind: '', title: 'CRÈME & co' }, 0))
+      .toBe('?status=approved&title__icontains=CR%C3%88ME+%26+co&limit=100&offset=0');
+    expect(new URLSearchParams(pageQuery({ kind: '', title: 'crème' }, 0)).get('title__icontains')).toBe('crème');
+  });
+  test('the field takes the 120 characters pizza allows', () => {
+    expect(TITLE_MAX).toBe(120);
+  });
+});
+
+test('a filtered Shuffle asks pizza for the title text anywhere, from the URL to every page', async () => {
+  const fetchPage = pages(Array.from({ length: 150 }, (_, i) => pz(i)));
+  const filter = filterFromSearch(filterSearch({ kind: '', title: 'piccante' }));
+  await filteredBatches(filter, { fetchPage, isKnown: () => false })(5);
+  expect(fetchPage).toHaveBeenCalledTimes(2);
+  for (const [qs] of fetchPage.mock.calls) {
+    const q = new URLSearchParams(qs);
+    expect(q.get('title__icontains')).toBe('piccante');
+    expect(q.has('title__startswith')).toBe(false);
+  }
 });
 
 const pz = (i, kind = 'vegan') => ({ id: `p${i}`, title: `Pizza ${i}`, kind });

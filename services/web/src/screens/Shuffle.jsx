@@ -4,7 +4,7 @@
 // buttons stay in place from card to card, so the focus stays on them after a verdict.
 // Undo takes the last verdict back (verdict.js) and puts its pizza back on top.
 //
-// Filters (a kind, a title prefix) live in the URL (/shuffle?kind=vegan&title=Mar); the deck
+// Filters (a kind, a text of the title) live in the URL (/shuffle?kind=vegan&title=mar); the deck
 // starts over for each filter. The ShuffleQueue fetches the next batch before the shown ones
 // run out (GET /api/v1/pizzas/random?count=N, or the filter's pizzas: discover.js) and never
 // shows a judged pizza again. If likes is down the pizza stays
@@ -12,7 +12,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { api } from '../api.js';
 import { Icon } from '../icons.jsx';
-import { exhaustedText, filteredBatches, filterFromSearch, filterPhrase, filterSearch, isFiltered, KINDS } from '../discover.js';
+import { exhaustedText, filteredBatches, filterFromSearch, filterPhrase, filterSearch, isFiltered, KINDS, TITLE_MAX } from '../discover.js';
 import { Link, navigate } from '../router.jsx';
 import { ShuffleQueue } from '../shuffleQueue.js';
 import { dragIntent, keyVerdict, releaseVelocity, swipeProgress, swipeVerdict } from '../swipe.js';
@@ -67,7 +67,8 @@ export function Shuffle({ user, search }) {
   );
 }
 
-/** The kind (applied when chosen) and the title prefix (applied with Search). */
+/** The kind (applied when chosen) and a text of the title, anywhere in it, in any case or
+ *  accent (applied with Search). */
 function Filters({ filter }) {
   const [title, setTitle] = useState(filter.title);
   useEffect(() => setTitle(filter.title), [filter.title]);
@@ -83,8 +84,8 @@ function Filters({ filter }) {
         </select>
       </div>
       <div className="field">
-        <label htmlFor="filter-title">Title starts with</label>
-        <input id="filter-title" type="search" maxLength={120} value={title} onChange={(e) => setTitle(e.target.value)} />
+        <label htmlFor="filter-title">Title contains</label>
+        <input id="filter-title" type="search" maxLength={TITLE_MAX} value={title} onChange={(e) => setTitle(e.target.value)} />
       </div>
       <button type="submit">Search</button>
     </form>

@@ -278,8 +278,8 @@ static void list_filters(http_req_t *req, store_filter_t *f, cJSON *p, bool *has
         store_where_str(f, "title", STORE_PREFIX, prefix);
     const char *words = http_query(req, "title__icontains");
     char *folded = words ? text_fold(words) : NULL;
-    if (words && (!folded || strlen(words) > 120))
-        problem_add_error(p, "title__icontains", "must be valid UTF-8, at most 120 bytes");
+    if (words && (!folded || utf8_len(words, strlen(words)) > 120))
+        problem_add_error(p, "title__icontains", "must be valid UTF-8, at most 120 characters");
     else if (folded)
         store_where_str(f, TITLE_SEARCH, STORE_CONTAINS, folded);
     free(folded);

@@ -285,7 +285,7 @@ static void finish(http_req_t *req) {
         evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
         if (credentials) evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
         evhttp_add_header(out, "Access-Control-Expose-Headers",
-                          "X-Request-Id, Location, Retry-After");
+                          "X-Request-Id, Location, Retry-After, ETag");
     }
     if (http_origin_cors_on(req->srv->origin)) evhttp_add_header(out, "Vary", "Origin");
     for (int i = 0; i < req->out_headers.n; i++)

@@ -30,6 +30,7 @@ static const struct {
     {409, "Conflict"},
     {410, "Gone"},
     {411, "Length Required"},
+    {412, "Precondition Failed"},
     {413, "Content Too Large"},
     {415, "Unsupported Media Type"},
     {417, "Expectation Failed"},

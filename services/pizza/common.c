@@ -7,6 +7,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "etag.h"
 #include "fold.h"
 #include "http_store.h"
 #include "json.h"
@@ -60,31 +61,64 @@ int pizza_migrate(store_t *s) {
     return rc;
 }
 
+/* One run of pizza_update()'s transaction: the document read again, If-Match checked
+ * against it (etag.h), then the write with the next version. */
+struct update {
+    http_req_t *req;
+    const char *coll, *id;
+    cJSON *set, *fresh; /* fresh: the document as this run read it */
+    bool stale;
+};
+
+static store_rc_t update_txn(store_t *s, void *arg) {
+    struct update *u = arg;
+    cJSON_Delete(u->fresh);
+    u->fresh = NULL;
+    u->stale = false;
+    int rc = store_get(s, u->coll, u->id, &u->fresh);
+    if (rc != STORE_OK) return rc;
+    if (!etag_if_match(u->req, u->fresh)) {
+        u->stale = true;
+        return STORE_ABORTED;
+    }
+    etag_bump(u->set, u->fresh);
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_EQ, u->id);
+    long matched = 0;
+    rc = store_update(s, u->coll, f, u->set, NULL, &matched);
+    store_filter_free(f);
+    return rc == STORE_OK && matched == 0 ? STORE_NOTFOUND : rc;
+}
+
 int pizza_update(http_req_t *req, store_t *s, const char *coll, const char *what, cJSON *doc,
                  cJSON *set) {
     char now[32], msg[64];
     iso_now(now);
+    cJSON_DeleteItemFromObjectCaseSensitive(set, "updated_at");
     cJSON_AddStringToObject(set, "updated_at", now);
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, json_str(doc, "id"));
-    long matched = 0;
-    int rc = store_update(s, coll, f, set, NULL, &matched);
-    store_filter_free(f);
-    snprintf(msg, sizeof msg, "update %s", what);
-    if (rc != STORE_OK) {
-        http_reply_store_error(req, rc, msg);
-        return -1;
-    }
-    if (matched == 0) {
+    struct update u = {req, coll, json_str(doc, "id"), set, NULL, false};
+    int rc = store_transact(s, update_txn, &u);
+    if (rc == STORE_OK) { /* doc becomes the stored state: what was read, then set */
+        const cJSON *item;
+        cJSON_ArrayForEach(item, set) {
+            cJSON_DeleteItemFromObjectCaseSensitive(u.fresh, item->string);
+            cJSON_AddItemToObject(u.fresh, item->string, cJSON_Duplicate(item, true));
+        }
+        cJSON *it;
+        while ((it = doc->child)) cJSON_Delete(cJSON_DetachItemViaPointer(doc, it));
+        while ((it = u.fresh->child))
+            cJSON_AddItemToObject(doc, it->string, cJSON_DetachItemViaPointer(u.fresh, it));
+    } else if (rc == STORE_ABORTED && u.stale) {
+        etag_reply_stale(req, u.fresh);
+    } else if (rc == STORE_NOTFOUND) {
         snprintf(msg, sizeof msg, "no such %s", what);
         http_reply_problem(req, 404, msg);
-        return -1;
+    } else {
+        snprintf(msg, sizeof msg, "update %s", what);
+        http_reply_store_error(req, rc, msg);
     }
-    const cJSON *item;
-    cJSON_ArrayForEach(item, set) {
-        cJSON_ReplaceItemInObjectCaseSensitive(doc, item->string, cJSON_Duplicate(item, true));
-    }
-    return 0;
+    cJSON_Delete(u.fresh);
+    return rc == STORE_OK ? 0 : -1;
 }
 
 bool pizza_may_write(const authn_user_t *u, const char *owner_id) {

@@ -26,6 +26,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "etag.h"
 #include "http_store.h"
 #include "image.h"
 #include "json.h"
@@ -60,8 +61,10 @@ static bool image_type(const char *ct) {
 }
 
 struct upload {
+    http_req_t *req; /* its If-Match is checked against the pizza read in the transaction */
     const char *pizza_id, *owner_id;
-    bool review; /* the change sends the pizza back to review */
+    cJSON *fresh;
+    bool stale;
     cJSON *pics[NSIZES];
     cJSON *set; /* the pizza's update, merged into the answer */
 };
@@ -70,7 +73,16 @@ struct upload {
  * STORE_NOTFOUND when the pizza went away meanwhile. */
 static store_rc_t upload_txn(store_t *s, void *arg) {
     struct upload *u = arg;
-    int rc = pictures_erase(s, u->pizza_id);
+    cJSON_Delete(u->fresh);
+    u->fresh = NULL;
+    u->stale = false;
+    int rc = store_get(s, PIZZAS, u->pizza_id, &u->fresh);
+    if (rc == STORE_OK && !etag_if_match(u->req, u->fresh)) {
+        u->stale = true;
+        return STORE_ABORTED;
+    }
+    if (rc == STORE_OK) etag_bump(u->set, u->fresh);
+    if (rc == STORE_OK) rc = pictures_erase(s, u->pizza_id);
     for (int i = 0; rc == STORE_OK && i < NSIZES; i++) rc = store_insert(s, PICTURES, u->pics[i]);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, u->pizza_id);
@@ -146,7 +158,8 @@ static void put_picture(http_req_t *req, void *ctx) {
     image_out_t outs[NSIZES];
     const char *format, *why;
     int rc;
-    struct upload up = {json_str(doc, "id"), json_str(doc, "owner_id"), false, {NULL}, NULL};
+    struct upload up = {
+        .req = req, .pizza_id = json_str(doc, "id"), .owner_id = json_str(doc, "owner_id")};
     if (!image_type(http_header(req, "Content-Type"))) {
         http_reply_problem(req, 415,
                            "a picture must be sent as image/jpeg, image/png or image/webp");
@@ -172,20 +185,24 @@ static void put_picture(http_req_t *req, void *ctx) {
         pizza_review_set(up.set, "pending", NULL, up.owner_id); /* back to review */
     for (int i = 0; i < NSIZES; i++) image_out_free(&outs[i]);
     rc = store_transact(s, upload_txn, &up);
-    if (rc == STORE_NOTFOUND) {
+    if (rc == STORE_ABORTED && up.stale) {
+        etag_reply_stale(req, up.fresh);
+    } else if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "no such pizza");
     } else if (rc != STORE_OK) {
         http_reply_store_error(req, rc, "store picture");
     } else {
         const cJSON *item;
         cJSON_ArrayForEach(item, up.set) {
-            cJSON_DeleteItemFromObjectCaseSensitive(doc, item->string);
-            cJSON_AddItemToObject(doc, item->string, cJSON_Duplicate(item, true));
+            cJSON_DeleteItemFromObjectCaseSensitive(up.fresh, item->string);
+            cJSON_AddItemToObject(up.fresh, item->string, cJSON_Duplicate(item, true));
         }
-        http_reply_json(req, 200, pizza_view(doc));
-        doc = NULL;
+        etag_add(req, up.fresh);
+        http_reply_json(req, 200, pizza_view(up.fresh));
+        up.fresh = NULL;
     }
 out:
+    cJSON_Delete(up.fresh);
     for (int i = 0; i < NSIZES; i++) cJSON_Delete(up.pics[i]);
     cJSON_Delete(up.set);
     cJSON_Delete(doc);
@@ -194,8 +211,12 @@ out:
 /* ---------------------------------------------------------------- remove */
 
 static store_rc_t remove_txn(store_t *s, void *id) {
-    int rc = pictures_erase(s, id);
+    cJSON *pizza = NULL;
+    int rc = store_get(s, PIZZAS, id, &pizza);
+    if (rc == STORE_OK) rc = pictures_erase(s, id);
     cJSON *set = cJSON_CreateObject();
+    etag_bump(set, pizza);
+    cJSON_Delete(pizza);
     char now[32];
     iso_now(now);
     cJSON_AddNullToObject(set, "picture");

@@ -14,9 +14,11 @@
 int pizza_migrate(store_t *s);
 /* True when the caller is `owner_id` or an admin. */
 bool pizza_may_write(const authn_user_t *u, const char *owner_id);
-/* An update of the stored `doc` of `coll` by its id: `set` (non-empty) plus updated_at is
- * written, then merged into doc. 0 when done; otherwise answered -- http_reply_store_error,
- * 404 "no such <what>" when the row went away meanwhile -- and -1. */
+/* An update of the stored `doc` of `coll` by its id, in one transaction that reads it again
+ * and checks the request's If-Match on that (etag.h): `set` (non-empty) plus updated_at and
+ * the next version is written, and doc becomes the stored state. 0 when done; otherwise
+ * answered -- 412 with the current ETag, http_reply_store_error, 404 "no such <what>" when
+ * the row went away meanwhile -- and -1. */
 int pizza_update(http_req_t *req, store_t *s, const char *coll, const char *what, cJSON *doc,
                  cJSON *set);
 

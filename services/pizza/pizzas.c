@@ -38,6 +38,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "etag.h"
 #include "fold.h"
 #include "http_store.h"
 #include "json.h"
@@ -86,6 +87,7 @@ cJSON *pizza_view(cJSON *doc) {
                                                                       : cJSON_CreateNull();
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "visible_to");
     cJSON_DeleteItemFromObjectCaseSensitive(doc, TITLE_SEARCH);
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, ETAG_FIELD); /* the ETag carries it */
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "review_status");
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "rejection_reason");
     cJSON_AddStringToObject(doc, "status", status);
@@ -327,7 +329,13 @@ static void get_pizza(http_req_t *req, void *ctx) {
     int a = authn_optional(req, &u);
     if (a < 0) return;
     cJSON *doc = load(req, service_store(ctx), a == 0 ? &u : NULL);
-    if (doc) http_reply_json(req, 200, pizza_view(doc));
+    if (!doc) return;
+    if (etag_not_modified(req, doc)) {
+        cJSON_Delete(doc);
+        return;
+    }
+    etag_add(req, doc);
+    http_reply_json(req, 200, pizza_view(doc));
 }
 
 /* ---------------------------------------------------------------- create */
@@ -392,11 +400,13 @@ static void create_pizza(http_req_t *req, void *ctx) {
     pizza_review_set(doc, approved ? "approved" : "pending", NULL, u.id); /* insert_pizza: owner */
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
+    cJSON_AddNumberToObject(doc, ETAG_FIELD, 1);
     cJSON_Delete(in.set);
     struct new_pizza p = {doc, &u, false};
     int rc = erased_create(req, s, &u, insert_pizza, &p);
     if (rc == STORE_OK) {
         http_add_location(req, PREFIX "/%s", id);
+        etag_add(req, doc);
         http_reply_json(req, 201, pizza_view(doc));
         return;
     }
@@ -429,6 +439,10 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
         strcmp(in.pizzeria_id, json_str(doc, "pizzeria_id")) != 0)
         problem_add_error(p, "pizzeria_id", "cannot be changed");
     if (http_reply_if_invalid(req, p) != 0 || check_approver(req, &in, &u) != 0) goto out;
+    if (!etag_if_match(req, doc)) { /* checked again with the write (pizza_update) */
+        etag_reply_stale(req, doc);
+        goto out;
+    }
     const char *owner = json_str(doc, "owner_id");
     if (in.has_approved) {
         bool approved = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in.set, "approved"));
@@ -444,6 +458,7 @@ static void update_pizza(http_req_t *req, service_t *svc, enum mode mode) {
     if (cJSON_GetArraySize(in.set) > 0) {
         if (pizza_update(req, s, PIZZAS, "pizza", doc, in.set) != 0) goto out;
     }
+    etag_add(req, doc);
     http_reply_json(req, 200, pizza_view(doc));
     doc = NULL;
 out:
@@ -456,11 +471,28 @@ static void patch_pizza(http_req_t *req, void *ctx) { update_pizza(req, ctx, PAT
 
 /* ---------------------------------------------------------------- delete */
 
-/* The pizza and its pizza.deleted event, in one transaction (run by store_transact). */
-static store_rc_t delete_txn(store_t *s, void *id) {
+/* The pizza and its pizza.deleted event, in one transaction (run by store_transact), once
+ * If-Match holds for the pizza as read in it (etag.h). */
+struct pizza_delete {
+    http_req_t *req;
+    const char *id;
+    cJSON *fresh;
+    bool stale;
+};
+
+static store_rc_t delete_txn(store_t *s, void *arg) {
+    struct pizza_delete *d = arg;
+    cJSON_Delete(d->fresh);
+    d->fresh = NULL;
+    d->stale = false;
+    int rc = store_get(s, PIZZAS, d->id, &d->fresh);
+    if (rc == STORE_OK && !etag_if_match(d->req, d->fresh)) {
+        d->stale = true;
+        return STORE_ABORTED;
+    }
     store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, id);
-    int rc = pizzas_erase(s, f, NULL);
+    store_where_str(f, "id", STORE_EQ, d->id);
+    if (rc == STORE_OK) rc = pizzas_erase(s, f, NULL);
     store_filter_free(f);
     return rc;
 }
@@ -472,8 +504,16 @@ static void delete_pizza(http_req_t *req, void *ctx) {
     if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = pizza_load_for_write(req, s, &u);
     if (!doc) return;
-    int rc = store_transact(s, delete_txn, (void *)json_str(doc, "id"));
+    struct pizza_delete d = {req, json_str(doc, "id"), NULL, false};
+    int rc = store_transact(s, delete_txn, &d);
+    if (rc == STORE_ABORTED && d.stale) etag_reply_stale(req, d.fresh);
+    cJSON_Delete(d.fresh);
     cJSON_Delete(doc);
+    if (http_replied(req)) return;
+    if (rc == STORE_NOTFOUND) {
+        http_reply_problem(req, 404, "no such pizza");
+        return;
+    }
     if (rc != STORE_OK) {
         http_reply_store_error(req, rc, "delete pizza");
         return;

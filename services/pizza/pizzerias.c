@@ -13,6 +13,7 @@
 #include "pizza.h"
 
 #include "erased.h"
+#include "etag.h"
 #include "http_store.h"
 #include "json.h"
 #include "problem.h"
@@ -72,6 +73,12 @@ static cJSON *load_for_write(http_req_t *req, store_t *s, const authn_user_t *u)
     return doc;
 }
 
+/* The public representation of a stored pizzeria: its version is the ETag, not a member. */
+static cJSON *pizzeria_view(cJSON *doc) {
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, ETAG_FIELD);
+    return doc;
+}
+
 static void list_pizzerias(http_req_t *req, void *ctx) {
     store_t *s = service_store(ctx);
     http_page_t page;
@@ -95,12 +102,20 @@ static void list_pizzerias(http_req_t *req, void *ctx) {
         http_reply_store_error(req, rc, "list pizzerias");
         return;
     }
+    cJSON *d;
+    cJSON_ArrayForEach(d, docs) pizzeria_view(d);
     http_reply_page(req, &page, count, docs);
 }
 
 static void get_pizzeria(http_req_t *req, void *ctx) {
     cJSON *doc = load(req, service_store(ctx));
-    if (doc) http_reply_json(req, 200, doc);
+    if (!doc) return;
+    if (etag_not_modified(req, doc)) {
+        cJSON_Delete(doc);
+        return;
+    }
+    etag_add(req, doc);
+    http_reply_json(req, 200, pizzeria_view(doc));
 }
 
 /* erased_create()'s write: the pizzeria `doc`. */
@@ -130,6 +145,7 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
     cJSON_AddStringToObject(doc, "phone", json_str(set, "phone"));
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
+    cJSON_AddNumberToObject(doc, ETAG_FIELD, 1);
     cJSON_Delete(set);
     int rc = erased_create(req, s, &u, insert_pizzeria, doc);
     if (rc != STORE_OK) {
@@ -138,7 +154,8 @@ static void create_pizzeria(http_req_t *req, void *ctx) {
         return;
     }
     http_add_location(req, PREFIX "/%s", id);
-    http_reply_json(req, 201, doc);
+    etag_add(req, doc);
+    http_reply_json(req, 201, pizzeria_view(doc));
 }
 
 /* PUT and PATCH: validate, store the changed members, answer the updated pizzeria. */
@@ -151,9 +168,14 @@ static void update_pizzeria(http_req_t *req, service_t *svc, enum mode mode) {
     cJSON *body = json_body(req);
     if (!body) goto out;
     if (http_reply_if_invalid(req, validate(body, mode, &set)) != 0) goto out;
+    if (!etag_if_match(req, doc)) { /* checked again with the write (pizza_update) */
+        etag_reply_stale(req, doc);
+        goto out;
+    }
     if (cJSON_GetArraySize(set) > 0 && pizza_update(req, s, PIZZERIAS, "pizzeria", doc, set) != 0)
         goto out;
-    http_reply_json(req, 200, doc);
+    etag_add(req, doc);
+    http_reply_json(req, 200, pizzeria_view(doc));
     doc = NULL;
 out:
     cJSON_Delete(set);
@@ -166,15 +188,26 @@ static void patch_pizzeria(http_req_t *req, void *ctx) { update_pizzeria(req, ct
 /* The pizzeria, its pizzas and their pizza.deleted events, in one transaction (run by
  * store_transact), after the owner's guard (erased.h: no orphan pizza). */
 struct pizzeria_delete {
+    http_req_t *req;
     const char *id, *owner;
     long pizzas;
+    cJSON *fresh; /* the pizzeria as read in the transaction: If-Match is checked on it */
+    bool stale;
 };
 
 static store_rc_t delete_txn(store_t *s, void *arg) {
     struct pizzeria_delete *d = arg;
     d->pizzas = 0;
+    d->stale = false;
+    cJSON_Delete(d->fresh);
+    d->fresh = NULL;
     /* the guard first ("Who wins" in erased.h) */
     int rc = d->owner ? erased_guard(s, d->owner) : STORE_OK;
+    if (rc == STORE_OK) rc = store_get(s, PIZZERIAS, d->id, &d->fresh);
+    if (rc == STORE_OK && !etag_if_match(d->req, d->fresh)) {
+        d->stale = true;
+        return STORE_ABORTED;
+    }
     store_filter_t *f = store_filter_new();
     store_where_str(f, "pizzeria_id", STORE_EQ, d->id);
     if (rc == STORE_OK) rc = pizzas_erase(s, f, &d->pizzas);
@@ -190,10 +223,14 @@ static void delete_pizzeria(http_req_t *req, void *ctx) {
     if (erased_require_writer(req, s, &u) != 0) return;
     cJSON *doc = load_for_write(req, s, &u);
     if (!doc) return;
-    struct pizzeria_delete d = {json_str(doc, "id"), json_str(doc, "owner_id"), 0};
+    struct pizzeria_delete d = {req,  json_str(doc, "id"), json_str(doc, "owner_id"), 0, NULL,
+                                false};
     int rc = store_transact(s, delete_txn, &d);
     long pizzas = d.pizzas;
+    if (rc == STORE_ABORTED && d.stale) etag_reply_stale(req, d.fresh);
+    cJSON_Delete(d.fresh);
     cJSON_Delete(doc);
+    if (http_replied(req)) return;
     if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "no such pizzeria");
         return;

@@ -178,6 +178,10 @@ class TestUpload(PictureTestCase):
         self.assertProblem(self.upload(self.pizza(), png, token=OTHER.token), 403)
         self.assertProblem(self.upload(url, png, token=False), 401)
         self.assertProblem(self.upload(PIZZAS + "/" + NO_SUCH_ID, png), 404)
+        r = K.pizza.put(url + "/picture", raw=png, content_type="image/png", token=OWNER.token,
+                        headers={"If-Match": '"1"'})  # the upload above made it version 2
+        self.assertProblem(r, 412)
+        self.assertEqual(r.headers.get("ETag"), '"2"')
         self.assertNothingChanged(url, before)
 
     def test_over_the_upload_limit(self):

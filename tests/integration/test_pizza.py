@@ -14,7 +14,7 @@ import unittest
 import urllib.parse
 
 from constellation import NO_SUCH_ID, Constellation, wait_for
-from harness import ServiceTestCase, path_of, started
+from harness import ServiceTestCase, in_parallel, path_of, started
 
 PIZZERIAS = "/api/v1/pizzerias"
 PIZZAS = "/api/v1/pizzas"
@@ -562,6 +562,75 @@ class TestPizzaReading(PizzaTestCase):
             with self.subTest(prefix=prefix):
                 ids = self.list_ids(base + urllib.parse.quote(prefix))
                 self.assertEqual({by_id[i] for i in ids}, want)
+
+    def test_versions_etags_and_preconditions(self):
+        """GET answers a strong ETag and 304 to If-None-Match; a write with a stale If-Match
+        is a 412 carrying the current ETag and changes nothing; the right one goes through
+        and moves the version on; If-Match: * needs the resource to exist."""
+        pz = K.pizzeria(OWNER, name="Versions")
+        p = K.new_pizza(OWNER, pz["id"], title="V1")
+        url = PIZZAS + "/" + p["id"]
+        r = K.pizza.get(url, token=OWNER.token)
+        self.assertEqual(r.headers.get("ETag"), '"1"')
+        self.assertNotIn("version", r.json)
+        r304 = K.pizza.get(url, token=OWNER.token, headers={"If-None-Match": 'W/"1"'})
+        self.assertEqual((r304.status, r304.raw, r304.headers.get("ETag")), (304, b"", '"1"'))
+        self.assertEqual(K.pizza.get(url, token=OWNER.token,
+                                     headers={"If-None-Match": '"7", "1"'}).status, 304)
+        self.assertEqual(K.pizza.get(url, token=OWNER.token,
+                                     headers={"If-None-Match": '"2"'}).status, 200)
+        r = K.pizza.patch(url, {"title": "V2"}, token=OWNER.token, headers={"If-Match": '"1"'})
+        self.assertEqual((r.status, r.headers.get("ETag"), r.json["title"]), (200, '"2"', "V2"))
+        for stale in ('"1"', 'W/"2"', '"3"'):
+            with self.subTest(stale=stale):
+                r = K.pizza.patch(url, {"title": "lost"}, token=OWNER.token,
+                                  headers={"If-Match": stale})
+                self.assertProblem(r, 412)
+                self.assertEqual(r.headers.get("ETag"), '"2"')
+                self.assertProblem(K.pizza.delete(url, token=OWNER.token,
+                                                  headers={"If-Match": stale}), 412)
+        self.assertEqual(K.pizza.get(url, token=OWNER.token).json["title"], "V2")
+        r = K.pizza.put(url, {"title": "V3", "description": "", "thumbnail_url": "",
+                              "kind": "vegan"}, token=OWNER.token, headers={"If-Match": "*"})
+        self.assertEqual((r.status, r.headers.get("ETag")), (200, '"3"'))
+        # an unconditional write still works and moves the version on
+        self.assertEqual(K.pizza.patch(url, {"title": "V4"}, token=OWNER.token)
+                         .headers.get("ETag"), '"4"')
+        self.assertEqual(K.pizza.delete(url, token=OWNER.token,
+                                        headers={"If-Match": '"4"'}).status, 204)
+        # pizzerias alike
+        purl = PIZZERIAS + "/" + pz["id"]
+        self.assertEqual(K.pizza.get(purl).headers.get("ETag"), '"1"')
+        self.assertProblem(K.pizza.patch(purl, {"name": "x"}, token=OWNER.token,
+                                         headers={"If-Match": '"9"'}), 412)
+        r = K.pizza.patch(purl, {"name": "Versions 2"}, token=OWNER.token,
+                          headers={"If-Match": '"1"'})
+        self.assertEqual((r.status, r.headers.get("ETag")), (200, '"2"'))
+        self.assertNotIn("version", r.json)
+        self.assertEqual(K.pizza.get(purl, headers={"If-None-Match": '"2"'}).status, 304)
+        self.assertProblem(K.pizza.delete(purl, token=OWNER.token,
+                                          headers={"If-Match": '"1"'}), 412)
+        self.assertEqual(K.pizza.delete(purl, token=OWNER.token,
+                                        headers={"If-Match": '"2"'}).status, 204)
+
+    def test_two_concurrent_edits_exactly_one_wins(self):
+        """Both sent with the ETag they read: one is applied, the other is a 412, and the
+        stored pizza is the winner's, round after round."""
+        pz = K.pizzeria(OWNER, name="Races")
+        p = K.new_pizza(OWNER, pz["id"], title="Start")
+        url = PIZZAS + "/" + p["id"]
+        for rnd in range(12):
+            etag = K.pizza.get(url, token=OWNER.token).headers.get("ETag")
+            titles = ["A%d" % rnd, "B%d" % rnd]
+            out = in_parallel(2, 2, lambda i=iter(titles): K.pizza.patch(
+                url, {"title": next(i)}, token=OWNER.token, headers={"If-Match": etag}))
+            statuses = sorted(r.status for r in out)
+            with self.subTest(round=rnd):
+                self.assertEqual(statuses, [200, 412], [r.raw[:120] for r in out])
+                winner = [r for r in out if r.status == 200][0]
+                stored = K.pizza.get(url, token=OWNER.token)
+                self.assertEqual(stored.json["title"], winner.json["title"])
+                self.assertEqual(stored.headers.get("ETag"), winner.headers.get("ETag"))
 
     def test_title_search_ignores_case_and_accents(self):
         """?title__icontains= finds a piece anywhere in the title, whatever its case or

@@ -347,7 +347,7 @@ static void test_cors_on_the_wire(void **state) {
     assert_string_equal(resp_header(&r, "Access-Control-Allow-Origin"), "https://app.example");
     assert_string_equal(resp_header(&r, "Access-Control-Allow-Credentials"), "true");
     assert_string_equal(resp_header(&r, "Access-Control-Expose-Headers"),
-                        "X-Request-Id, Location, Retry-After");
+                        "X-Request-Id, Location, Retry-After, ETag");
     assert_string_equal(resp_header(&r, "Vary"), "Origin");
 
     static const char *const other[] = {"Origin: https://other.example", NULL};

@@ -32,6 +32,7 @@ sys.path.insert(0, HERE)
 import yaml  # noqa: E402
 
 import checks  # noqa: E402
+import terraform_checks  # noqa: E402  (deploy/terraform: its checks and self-tests)
 from deploylib import (GATEWAY_DOCKERFILE, SERVICE_DOCKERFILE, Project,  # noqa: E402
                        context_files, dockerignore_patterns)
 from checks import dashboard_exprs  # noqa: E402
@@ -394,7 +395,7 @@ def main(argv):
     print(f"loaded in {time.monotonic() - t0:.1f} s; build context "
           f"{len(project.context)} files, {sum(project.context.values()) // 1024} KiB")
 
-    for check in checks.ALL + [check_promql_with_promtool]:
+    for check in checks.ALL + terraform_checks.ALL + [check_promql_with_promtool]:
         if only not in check.__name__:
             continue
         t = time.monotonic()
@@ -415,7 +416,7 @@ def main(argv):
             passed += 1
             print(f"ok   {check.__name__} ({time.monotonic() - t:.1f} s)")
 
-    for name, check, mutate in SELFTESTS:
+    for name, check, mutate in SELFTESTS + terraform_checks.SELFTESTS:
         if only and only not in name and only not in check.__name__:
             continue
         copy = project.copy()

@@ -10,11 +10,14 @@
 # check_live_binaries runs them), tools/python.sh's interpreter, nginx, make, node and the
 # tools of tests/static/k8s (kubectl for kustomize, kubernetes-models), which
 # tests/static/k8s/setup.sh installs with npm ci when they are missing or out of date.
+# deploy/terraform is parsed with @cdktf/hcl2json (tests/static/terraform/setup.sh installs it
+# the same way) and checked by terraform_checks.py; no terraform or cloud is involved.
 # Prints one line per check and a closing "N passed, M failed"; exit status 1 on a failure.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
 # A failed setup is not fatal here: the checks that need the tools then fail, saying why.
 bash tests/static/k8s/setup.sh || echo "run.sh: tests/static/k8s/setup.sh failed" >&2
+bash tests/static/terraform/setup.sh || echo "run.sh: tests/static/terraform/setup.sh failed" >&2
 # shellcheck source=tools/python.sh
 source tools/python.sh || exit 2
 exec "$TIZZA_PYTHON" tests/static/check_deploy.py "$@"

@@ -2,6 +2,7 @@
 // page titles, the not-found page.
 import { useEffect, useId, useState } from 'react';
 import { api } from './api.js';
+import { fieldSentence, sentence } from './messages.js';
 import { photoSource } from './picture.js';
 import { fromNow } from './reltime.js';
 import { reviewState } from './review.js';
@@ -44,39 +45,40 @@ export function NotFound({ children }) {
   );
 }
 
-/** An API error as a readable message: the problem's detail (or title) and its field errors. */
+/** An API error as a readable message: the problem's field errors as sentences naming each
+ *  field by its label (they say more than a detail such as "invalid signup request"), else
+ *  its detail (or title). */
 export function ProblemMessage({ error, what }) {
   if (!error) return null;
-  const detail = error.detail || error.message || String(error);
   const fields = (error.errors || []).filter((e) => e.field);
+  const detail = sentence(error.detail || error.message || String(error));
   return (
     <div className="problem" role="alert">
       {what && <strong>{what}: </strong>}
-      {detail}
+      {fields.length === 0 && detail}
       {fields.length > 0 && (
         <ul>
-          {fields.map((e, i) => (
-            <li key={i}>
-              {e.field} {e.message}
-            </li>
-          ))}
+          {fields.map((e, i) => <li key={i}>{fieldSentence(e.field, e.message)}</li>)}
         </ul>
       )}
     </div>
   );
 }
 
-/** A labelled input; `error` is the server's message for this field. */
-export function Field({ label, name, error, as = 'input', children, ...props }) {
+/** A labelled input; `hint` (the rules, shown before sending) and `error` (the server's
+ *  sentence for this field) go under it. */
+export function Field({ label, name, error, hint, as = 'input', children, ...props }) {
   const id = `f-${name}-${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
   const Tag = as;
+  const described = [hint && `${id}-hint`, error && `${id}-err`].filter(Boolean).join(' ');
   return (
     <div className={`field${error ? ' has-error' : ''}`}>
       <label htmlFor={id}>{label}</label>
       <Tag id={id} name={name} aria-invalid={error ? 'true' : undefined}
-        aria-describedby={error ? `${id}-err` : undefined} {...props}>
+        aria-describedby={described || undefined} {...props}>
         {children}
       </Tag>
+      {hint && <span className="field-hint" id={`${id}-hint`}>{hint}</span>}
       {error && <span className="field-error" id={`${id}-err`}>{error}</span>}
     </div>
   );
@@ -214,7 +216,10 @@ export function useForm(initial) {
     value: values[name],
     onChange: (e) => setValues((v) => ({ ...v, [name]: e.target.value })),
   });
-  const fieldError = (name) => (error && error.fieldErrors ? error.fieldErrors()[name] : undefined);
+  const fieldError = (name) => {
+    const m = error && error.fieldErrors ? error.fieldErrors()[name] : undefined;
+    return m === undefined ? undefined : fieldSentence(name, m);
+  };
   async function submit(e, action) {
     e.preventDefault();
     setBusy(true);

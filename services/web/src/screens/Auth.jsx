@@ -1,6 +1,8 @@
 // Sign up and log in. Both answer with the private user (the session lives in HttpOnly
-// cookies set by auth); field errors from the problem details appear under their fields.
+// cookies set by auth); field errors from the problem details appear under their fields,
+// and the rules of a username and a password are shown under them before sending.
 import { api } from '../api.js';
+import { PASSWORD_RULE, USERNAME_RULE } from '../messages.js';
 import { Link } from '../router.jsx';
 import { Field, ProblemMessage, useForm } from '../ui.jsx';
 
@@ -34,12 +36,12 @@ export function Signup({ onSignup }) {
         onSignup(await api.post('/api/v1/auth/signup', body));
       })}>
         <Field label="Username" autoComplete="username" required minLength={3} maxLength={30}
-          pattern="[A-Za-z0-9_.\-]{3,30}" title="3 to 30 letters, digits, _ . or -"
+          pattern="[A-Za-z0-9_.\-]{3,30}" title={USERNAME_RULE} hint={USERNAME_RULE}
           {...f.bind('username')} error={f.fieldError('username')} />
         <Field label="Email" type="email" autoComplete="email" required {...f.bind('email')} error={f.fieldError('email')} />
         <Field label="Name (optional)" autoComplete="name" maxLength={100} {...f.bind('name')} error={f.fieldError('name')} />
         <Field label="Password" type="password" autoComplete="new-password" required minLength={8}
-          {...f.bind('password')} error={f.fieldError('password')} />
+          hint={PASSWORD_RULE} {...f.bind('password')} error={f.fieldError('password')} />
         <ProblemMessage error={f.error} what="Could not sign up" />
         <button type="submit" className="primary" disabled={f.busy}>Sign up</button>
       </form>

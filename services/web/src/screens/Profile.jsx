@@ -10,6 +10,7 @@
 import { useState } from 'react';
 import { api, pagePath } from '../api.js';
 import { localStore, receiptPath, saveErasure } from '../erasureStore.js';
+import { PASSWORD_RULE } from '../messages.js';
 import { Field, ProblemMessage, useForm } from '../ui.jsx';
 
 export function Profile({ user, onUpdated, onDeleted }) {
@@ -77,7 +78,7 @@ export function Profile({ user, onUpdated, onDeleted }) {
         <Field label="Current password" type="password" autoComplete="current-password" required
           {...password.bind('current_password')} error={password.fieldError('current_password')} />
         <Field label="New password" type="password" autoComplete="new-password" required minLength={8}
-          {...password.bind('password')} error={password.fieldError('password')} />
+          hint={PASSWORD_RULE} {...password.bind('password')} error={password.fieldError('password')} />
         <ProblemMessage error={password.error} what="Could not change your password" />
         <button type="submit" className="primary" disabled={password.busy}>Change password</button>
       </form>

@@ -2,7 +2,9 @@
 // a time), each with the pizza's like and dislike counts (GET /api/v1/likes/counts, public).
 // If pizza is down the verdicts still show (pizza_expanded false); if counts fail, only the
 // counts are missing. Titles and pizzerias link to their pages.
-import { useEffect, useState } from 'react';
+// A verdict can be turned round (PUT the other one) or forgotten, after a confirmation
+// (DELETE: the pizza comes back in Shuffle).
+import { useEffect, useRef, useState } from 'react';
 import { api, pagePath, query } from '../api.js';
 import { Icon } from '../icons.jsx';
 import { Link } from '../router.jsx';
@@ -21,6 +23,7 @@ export function Likes() {
   const [error, setError] = useState(null);
   const [countsError, setCountsError] = useState(null);
   const [loading, setLoading] = useState(false);
+  const [said, setSaid] = useState('');
 
   async function load(path, append) {
     setLoading(true);
@@ -52,11 +55,36 @@ export function Likes() {
     load(`/api/v1/likes${query({ expand: 'pizza', liked, limit: PAGE, offset: 0 })}`, false);
   }, [liked]);
 
-  async function forget(like) {
+  function refreshCounts(id) {
+    likeCounts([id]).then((r) => setCounts((c) => ({ ...c, ...r })), setCountsError);
+  }
+
+  async function forget(like, title) {
+    setError(null);
     try {
-      await api.del(`/api/v1/likes/${like.pizza_id}`);
+      await api.del(`/api/v1/likes/${encodeURIComponent(like.pizza_id)}`);
       setItems((old) => old.filter((l) => l.id !== like.id));
       setCount((c) => (c === null ? c : c - 1));
+      setSaid(`Your verdict on ${title} is forgotten.`);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  // The other verdict; under a Liked or Disliked filter the row then leaves the list.
+  async function flip(like, title) {
+    setError(null);
+    const to = !like.liked;
+    try {
+      await api.put(`/api/v1/likes/${encodeURIComponent(like.pizza_id)}`, { liked: to });
+      if (liked === '') {
+        setItems((old) => old.map((l) => (l.id === like.id ? { ...l, liked: to } : l)));
+      } else {
+        setItems((old) => old.filter((l) => l.id !== like.id));
+        setCount((c) => (c === null ? c : c - 1));
+      }
+      setSaid(`You now ${to ? 'like' : 'dislike'} ${title}.`);
+      refreshCounts(like.pizza_id);
     } catch (e) {
       setError(e);
     }
@@ -67,6 +95,7 @@ export function Likes() {
       <h1>My likes</h1>
       <Choice label="Show" options={FILTERS} value={liked} onChange={setLiked} />
       {count !== null && <p className="muted">{plural(count, 'verdict', 'verdicts')}</p>}
+      <p className="muted" role="status">{said}</p>
       {!expanded && <p className="warning" role="status">Pizza details are unavailable right now (the pizza service did not answer).</p>}
       {countsError && <p className="warning" role="status">Like counts are unavailable right now.</p>}
       <ProblemMessage error={error} what="Could not load your likes" />
@@ -87,7 +116,12 @@ export function Likes() {
                 </p>
                 {c && <p className="counts">{countsText(c)}</p>}
               </div>
-              <button type="button" className="link" onClick={() => forget(l)} aria-label={`Forget my verdict on ${title}`}>Forget</button>
+              <div className="actions">
+                <button type="button" onClick={() => flip(l, title)} aria-label={`${l.liked ? 'Dislike' : 'Like'} instead: ${title}`}>
+                  {l.liked ? 'Dislike instead' : 'Like instead'}
+                </button>
+                <ConfirmForget title={title} onConfirm={() => forget(l, title)} />
+              </div>
             </li>
           );
         })}
@@ -95,5 +129,31 @@ export function Likes() {
       {next && <button type="button" onClick={() => load(next, true)} disabled={loading}>Load more</button>}
       {loading && <p className="muted" role="status">Loading…</p>}
     </section>
+  );
+}
+
+/** Forget that asks first; the focus goes to Cancel when it asks, and back to Forget. */
+function ConfirmForget({ title, onConfirm }) {
+  const [asking, setAsking] = useState(false);
+  const ask = useRef(null);
+  const cancel = useRef(null);
+  const back = useRef(false);
+  useEffect(() => {
+    if (asking) cancel.current.focus();
+    else if (back.current) ask.current.focus();
+    back.current = false;
+  }, [asking]);
+  if (!asking) {
+    return (
+      <button type="button" ref={ask} className="link danger" onClick={() => setAsking(true)}
+        aria-label={`Forget my verdict on ${title}`}>Forget</button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label={`Confirm forgetting your verdict on ${title}`}>
+      <span>Forget your verdict? {title} comes back in Shuffle.</span>
+      <button type="button" className="danger" onClick={onConfirm}>Yes, forget</button>
+      <button type="button" ref={cancel} onClick={() => { back.current = true; setAsking(false); }}>Cancel</button>
+    </span>
   );
 }

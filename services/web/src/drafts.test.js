@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { loadDraft, saveDraft } from './drafts.js';
+import { forgetPendingVerdict, loadDraft, loadPendingVerdict, saveDraft, savePendingVerdict } from './drafts.js';
 
 function memory() {
   const m = new Map();
@@ -27,4 +27,27 @@ test('no storage, or garbage in it, is no draft', () => {
   const s = memory();
   s.m.set('tizza.tweetDraft', '{');
   expect(loadDraft(s, 'u1')).toBe('');
+});
+
+test('a verdict left unsent comes back to its own user, whole, until forgotten', () => {
+  const s = memory();
+  const pizza = { id: 'p1', title: 'Diavola', kind: 'meat' };
+  savePendingVerdict(s, 'u1', pizza, false);
+  expect(loadPendingVerdict(s, 'u1')).toEqual({ pizza, liked: false });
+  expect(loadPendingVerdict(s, 'u2')).toBe(null);
+  expect(loadPendingVerdict(s)).toEqual({ pizza, liked: false }); // anyone's: signed out
+  forgetPendingVerdict(s);
+  expect(loadPendingVerdict(s, 'u1')).toBe(null);
+  expect(loadDraft(s, 'u1')).toBe(''); // apart from the tweet draft
+});
+
+test('no storage, or a verdict that is not one, is no verdict', () => {
+  expect(loadPendingVerdict(null, 'u1')).toBe(null);
+  expect(() => savePendingVerdict(null, 'u1', { id: 'p1' }, true)).not.toThrow();
+  expect(() => forgetPendingVerdict(null)).not.toThrow();
+  const s = memory();
+  for (const bad of ['{', '1', '{"user_id":"u1","liked":"yes","pizza":{"id":"p1"}}', '{"user_id":"u1","liked":true,"pizza":{}}']) {
+    s.m.set('tizza.pendingVerdict', bad);
+    expect(loadPendingVerdict(s, 'u1')).toBe(null);
+  }
 });

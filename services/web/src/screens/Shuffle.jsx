@@ -3,6 +3,8 @@
 // as it goes and a fly-out once judged; or press → / ←, or the buttons under the card. The
 // buttons stay in place from card to card, so the focus stays on them after a verdict.
 // Undo takes the last verdict back (verdict.js) and puts its pizza back on top.
+// A verdict is kept (drafts.js) while it is sent: if the session ends under it, the page says
+// so and sends it after the login (the login returns here).
 //
 // Filters (a kind, a text of the title) live in the URL (/shuffle?kind=vegan&title=mar); the deck
 // starts over for each filter. The ShuffleQueue fetches the next batch before the shown ones
@@ -11,6 +13,7 @@
 // on screen with the error, so nothing is skipped unjudged.
 import { useEffect, useRef, useState } from 'react';
 import { api } from '../api.js';
+import { forgetPendingVerdict, loadPendingVerdict, savePendingVerdict, sessionStore } from '../drafts.js';
 import { Icon } from '../icons.jsx';
 import { exhaustedText, filteredBatches, filterFromSearch, filterPhrase, filterSearch, isFiltered, KINDS, TITLE_MAX } from '../discover.js';
 import { Link, navigate } from '../router.jsx';
@@ -93,6 +96,8 @@ function Filters({ filter }) {
 }
 
 function Deck({ user, filter }) {
+  // a verdict the session ended under: sent now if it is this user's, else shown as kept
+  const [pending] = useState(() => loadPendingVerdict(sessionStore(), user ? user.id : undefined));
   const [queue] = useState(() => {
     // the judged pizzas: pizza/random leaves them out itself, a filter's pizzas need them first
     const seen = user ? api.get('/api/v1/likes/seen').then((r) => r.pizza_ids || [], () => []) : Promise.resolve([]);
@@ -108,6 +113,7 @@ function Deck({ user, filter }) {
         : async (n) => (await api.get(`/api/v1/pizzas/random?count=${n}`)).results,
     });
     seen.then((ids) => q.addJudged(ids));
+    if (user && pending) q.addJudged([pending.pizza.id]);
     return q;
   });
   const [st, setSt] = useState(queue.state());
@@ -129,6 +135,28 @@ function Deck({ user, filter }) {
     queue.fill();
     return off;
   }, [queue]);
+
+  const sentPending = useRef(false);
+  useEffect(() => {
+    if (!user || !pending || sentPending.current) return;
+    sentPending.current = true;
+    const { pizza: p, liked } = pending;
+    begin();
+    saveVerdict(api, p.id, liked).then(
+      (verdict) => {
+        forgetPendingVerdict(sessionStore());
+        setLast({ pizza: p, verdict });
+        setSaid(`Your ${liked ? 'like' : 'dislike'} of ${p.title} is saved.`);
+        end();
+      },
+      (err) => {
+        if (err.status !== 401) forgetPendingVerdict(sessionStore());
+        if (err.status === 422) setSaid(`${p.title} is no longer on the menu.`);
+        else setError({ error: err, what: `Could not save your ${liked ? 'like' : 'dislike'} of ${p.title}` });
+        end();
+      },
+    );
+  }, []);
 
   const pizza = st.current;
 
@@ -161,10 +189,13 @@ function Deck({ user, filter }) {
     }
     begin();
     const focusInCard = card && card.contains(document.activeElement);
+    savePendingVerdict(sessionStore(), user.id, pizza, liked);
     const [, result] = await Promise.all([
       flyOut(card, liked),
       saveVerdict(api, pizza.id, liked).then((verdict) => ({ verdict }), (err) => ({ err })),
     ]);
+    // kept only when the session ended: the login sends it
+    if (!result.err || result.err.status !== 401) forgetPendingVerdict(sessionStore());
     if (result.verdict) {
       setLast({ pizza, verdict: result.verdict });
       setSaid(`You ${liked ? 'liked' : 'disliked'} ${pizza.title}.`);
@@ -318,6 +349,11 @@ function Deck({ user, filter }) {
       {pizza && (
         <p id="swipe-hint" className="muted hint">
           Swipe the card right to like it, left to dislike it, or press → or ←.
+        </p>
+      )}
+      {pending && !user && (
+        <p className="warning" role="status">
+          Your {pending.liked ? 'like' : 'dislike'} of {pending.pizza.title} is kept: it is saved when you log in again.
         </p>
       )}
       {pizza && !user && <p className="muted"><Link to="/login">Log in</Link> to keep your verdicts.</p>}

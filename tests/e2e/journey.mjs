@@ -46,7 +46,8 @@ const pageErrors = [];
 function watch(page, who) {
   page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of (401|404|409|422|503|502)/.test(m.text())) pageErrors.push(`${who} console: ${m.text()}`);
+    // the refusals the journey asks for (a wrong password, a taken name, ...) are not errors
+    if (m.type() === 'error' && !/status of (400|401|404|409|422|503|502)/.test(m.text())) pageErrors.push(`${who} console: ${m.text()}`);
   });
 }
 
@@ -213,6 +214,7 @@ function recordPictureRequests(page) {
 let browser, userPage, merchantPage, adminPage;
 const likedTitles = [];
 const shownTitles = [];
+let forgotten; // the pizza whose verdict Mario forgets, judged again when his session ends
 
 step('seed: the admin opens a pizzeria with three approved pizzas (API)', async () => {
   const login = await fetch(`${BASE}/api/v1/auth/login`, {
@@ -294,6 +296,13 @@ step('sign up', async () => {
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Name (optional)').fill(user.name);
   await page.getByLabel('Password').fill(user.password);
+  // the rules are on screen before anything is sent, tied to their fields
+  for (const [label, rule] of [['Username', '3 to 30 characters: letters, digits, _ . or - (no spaces).'], ['Password', 'At least 8 characters.']]) {
+    const hint = page.getByText(rule, { exact: true });
+    assert.ok(await hint.isVisible(), `the ${label} rule is shown`);
+    const described = await page.getByLabel(label).getAttribute('aria-describedby');
+    assert.ok(described && described.split(' ').includes(await hint.getAttribute('id')), `the ${label} rule describes its field`);
+  }
   await screenshot(page, 'signup');
   await page.getByRole('button', { name: 'Sign up' }).click();
   await nav(page, 'My likes').waitFor({ timeout: T });
@@ -356,6 +365,30 @@ step('My likes shows the verdicts with like counts', async () => {
   await disliked.getByText('0 likes · 1 dislike').waitFor({ timeout: T });
   await page.getByText('2 verdicts').waitFor({ timeout: T });
   await screenshot(page, 'my-likes');
+  // a verdict turned round, and back
+  await disliked.getByRole('button', { name: `Like instead: ${shownTitles[1]}` }).click();
+  await page.getByRole('status').filter({ hasText: `You now like ${shownTitles[1]}.` }).waitFor({ timeout: T });
+  await disliked.getByText('Liked', { exact: true }).waitFor({ timeout: T });
+  await disliked.getByText('1 like · 0 dislikes').waitFor({ timeout: T });
+  await screenshot(page, 'my-likes-flipped');
+  await disliked.getByRole('button', { name: `Dislike instead: ${shownTitles[1]}` }).click();
+  await disliked.getByText('Disliked', { exact: true }).waitFor({ timeout: T });
+  await disliked.getByText('0 likes · 1 dislike').waitFor({ timeout: T });
+  // Forget asks first: nothing is deleted until "Yes, forget"
+  const deletes = [];
+  const onRequest = (r) => r.method() === 'DELETE' && deletes.push(r.url());
+  page.on('request', onRequest);
+  await disliked.getByRole('button', { name: `Forget my verdict on ${shownTitles[1]}` }).click();
+  const confirm = disliked.getByRole('group', { name: `Confirm forgetting your verdict on ${shownTitles[1]}` });
+  await confirm.getByRole('button', { name: 'Yes, forget' }).waitFor({ timeout: T });
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel', 'the focus is on Cancel');
+  await screenshot(page, 'my-likes-forget-confirm');
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await disliked.getByRole('button', { name: `Forget my verdict on ${shownTitles[1]}` }).waitFor({ timeout: T });
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), `Forget my verdict on ${shownTitles[1]}`);
+  page.off('request', onRequest);
+  assert.deepEqual(deletes, [], 'nothing deleted without a confirmation');
+  await page.getByText('2 verdicts').waitFor({ timeout: T });
 });
 
 step('an expired access token is refreshed without the user noticing', async () => {
@@ -533,6 +566,7 @@ step('problem details are shown: signing up with a taken username', async () => 
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.getByRole('alert').filter({ hasText: 'Could not sign up' }).waitFor({ timeout: T });
   await page.locator('.field-error', { hasText: 'is already taken' }).waitFor({ timeout: T });
+  await page.getByRole('alert').getByText('Username is already taken.', { exact: true }).waitFor({ timeout: T });
   await screenshot(page, 'signup-error');
 });
 
@@ -827,6 +861,26 @@ step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays o
   await page.emulateMedia({ reducedMotion: null });
   const seen = await seenIds(page);
   assert.equal(seen.length, 4, 'four verdicts');
+  forgotten = d;
+});
+
+step('My likes: forgetting a verdict asks first, then deletes it; its pizza is back in Shuffle', async () => {
+  const page = merchantPage;
+  await nav(page, 'My likes').click();
+  const list = page.getByRole('list', { name: 'My verdicts' });
+  await waitCount(list.getByRole('listitem'), 4);
+  const row = list.getByRole('listitem').filter({ hasText: forgotten });
+  await row.getByRole('button', { name: `Forget my verdict on ${forgotten}` }).click();
+  const deleted = page.waitForRequest((r) => r.method() === 'DELETE' && /\/api\/v1\/likes\/[0-9a-f]{24}$/.test(r.url()), { timeout: T });
+  await row.getByRole('group', { name: `Confirm forgetting your verdict on ${forgotten}` })
+    .getByRole('button', { name: 'Yes, forget' }).click();
+  await deleted;
+  await page.getByRole('status').filter({ hasText: `Your verdict on ${forgotten} is forgotten.` }).waitFor({ timeout: T });
+  await waitCount(list.getByRole('listitem'), 3);
+  await page.getByText('3 verdicts').waitFor({ timeout: T });
+  assert.equal((await seenIds(page)).length, 3);
+  await nav(page, 'Shuffle').click();
+  assert.equal(await currentPizzaTitle(page), forgotten, 'the forgotten pizza is back');
 });
 
 step('axe on a desktop: every main page (with verdicts and a pizzeria), a pizza page, a pizzeria page', async () => {
@@ -1041,6 +1095,19 @@ step('Profile: edit the name', async () => {
   await page.reload();
   assert.equal(await page.getByRole('form', { name: 'Profile' }).getByLabel('Name').inputValue(), 'Ann E. Xample');
   await screenshot(page, 'profile');
+  // a wrong current password: the message names the field as the form does
+  const pw = page.getByRole('form', { name: 'Password' });
+  await pw.getByText('At least 8 characters.', { exact: true }).waitFor({ timeout: T });
+  await pw.getByLabel('Current password').fill('not-my-password');
+  await pw.getByLabel('New password').fill(`${user.password}-2`);
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await pw.getByRole('alert').getByText('Current password is incorrect.', { exact: true }).waitFor({ timeout: T });
+  await pw.locator('.field-error', { hasText: 'Current password is incorrect.' }).waitFor({ timeout: T });
+  const text = await page.getByRole('main').innerText();
+  assert.ok(!/current_password|invalid user update/.test(text), `no internal names on screen:\n${text}`);
+  await screenshot(page, 'profile-password-refused');
+  await page.reload();
+  await page.getByRole('form', { name: 'Password' }).waitFor({ timeout: T });
 });
 
 step('delete the account: the receipt is kept, a reload still shows the progress, it reaches complete', async () => {
@@ -1160,6 +1227,35 @@ step('the session ends mid-tweet: a warning (not a success), the draft kept, the
   assert.equal(await page.getByLabel('How you doing?').inputValue(), '');
   await nav(page, 'My pizzerias').click();
   await page.getByRole('article', { name: `Mario's ${tag}` }).waitFor({ timeout: T });
+});
+
+step('the session ends mid-verdict: the verdict is kept and saved after the login, back on Shuffle', async () => {
+  const page = merchantPage;
+  await nav(page, 'Shuffle').click();
+  assert.equal(await currentPizzaTitle(page), forgotten);
+  const id = await currentPizzaId(page);
+  await page.context().clearCookies();
+  await page.getByRole('button', { name: 'Like', exact: true }).click();
+  const notice = page.getByRole('status').filter({ hasText: 'Your session has ended' });
+  await notice.waitFor({ timeout: T });
+  assert.equal(await notice.getAttribute('class'), 'warning');
+  await page.getByText(`Your like of ${forgotten} is kept: it is saved when you log in again.`).waitFor({ timeout: T });
+  assert.equal(path(page), '/shuffle');
+  await screenshot(page, 'session-ended-verdict');
+  // Shuffle is where a login lands anyway: no ?next= needed
+  await notice.getByRole('link', { name: 'Log in again' }).click();
+  await page.waitForURL((u) => u.pathname === '/login', { timeout: T });
+  assert.ok([null, '/shuffle'].includes(new URL(page.url()).searchParams.get('next')), page.url());
+  await page.getByLabel('Username').fill(merchant.username);
+  await page.getByLabel('Password').fill(merchant.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL((u) => u.pathname === '/shuffle', { timeout: T });
+  await page.getByText(`Your like of ${forgotten} is saved.`).waitFor({ timeout: T });
+  assert.ok((await seenIds(page)).includes(id), 'the verdict is saved');
+  await page.getByText('You have judged every pizza on the menu.').waitFor({ timeout: T });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('tizza.pendingVerdict')), null, 'nothing left to send');
+  await page.getByRole('button', { name: `Undo: like of ${forgotten}` }).waitFor({ timeout: T });
+  await screenshot(page, 'verdict-saved-after-login');
 });
 
 if (TWEETS_PID > 0) {

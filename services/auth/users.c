@@ -20,6 +20,7 @@
  * record, user.deleted event). Any failure rolls the whole change back. */
 #include "auth.h"
 #include "authn.h"
+#include "etag.h"
 #include "http_store.h"
 #include "json.h"
 #include "log.h"
@@ -149,6 +150,7 @@ static cJSON *user_doc_new(const char *username, const char *email, const char *
     cJSON_AddStringToObject(doc, "role", role);
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
+    cJSON_AddNumberToObject(doc, ETAG_FIELD, 1);
     free(ukey);
     free(ekey);
     return doc;
@@ -316,7 +318,10 @@ void users_get(http_req_t *req, void *arg) {
     cJSON *doc = load_target(ctx, req);
     if (doc == NULL) return;
     bool priv = a == 0 && (authn_is_admin(&u) || strcmp(u.id, json_str(doc, "id")) == 0);
-    http_reply_json(req, 200, user_view(doc, priv));
+    if (!etag_not_modified(req, doc)) {
+        etag_add(req, doc);
+        http_reply_json(req, 200, user_view(doc, priv));
+    }
     cJSON_Delete(doc);
 }
 
@@ -395,18 +400,29 @@ static int patch_set(const patch_t *in, cJSON **out) {
 }
 
 struct patch_txn {
+    http_req_t *req; /* its If-Match is checked against the user as read in the run */
     const char *id;
-    const cJSON *set;
-    bool revoke;
+    cJSON *set, *fresh;
+    bool revoke, stale;
 };
 
 /* One run of patch_store()'s transaction (store_transact). */
 static store_rc_t patch_txn(store_t *s, void *arg) {
-    const struct patch_txn *t = arg;
+    struct patch_txn *t = arg;
+    cJSON_Delete(t->fresh);
+    t->fresh = NULL;
+    t->stale = false;
+    int rc = store_get(s, AUTH_COLL_USERS, t->id, &t->fresh);
+    if (rc != STORE_OK) return rc;
+    if (!etag_if_match(t->req, t->fresh)) {
+        t->stale = true;
+        return STORE_ABORTED;
+    }
+    etag_bump(t->set, t->fresh);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, t->id);
     long matched = 0;
-    int rc = store_update(s, AUTH_COLL_USERS, f, t->set, NULL, &matched);
+    rc = store_update(s, AUTH_COLL_USERS, f, t->set, NULL, &matched);
     store_filter_free(f);
     if (rc == STORE_OK && matched == 0) rc = STORE_NOTFOUND;
     if (rc == STORE_OK && t->revoke) {
@@ -421,12 +437,16 @@ static store_rc_t patch_txn(store_t *s, void *arg) {
     return rc;
 }
 
-/* Applies `set` to user `id`, in one transaction; a password change also revokes the user's
- * refresh tokens. STORE_OK, STORE_NOTFOUND, STORE_CONFLICT (email taken) or a store
- * failure. */
-static int patch_store(auth_ctx_t *ctx, const char *id, const cJSON *set, bool revoke) {
-    struct patch_txn t = {id, set, revoke};
-    return store_transact(ctx->store, patch_txn, &t);
+/* Applies `set` (plus the next version) to user `id` once If-Match holds for it, in one
+ * transaction; a password change also revokes the user's refresh tokens. STORE_OK,
+ * STORE_NOTFOUND, STORE_CONFLICT (email taken), STORE_ABORTED (stale: answered 412) or a
+ * store failure. */
+static int patch_store(auth_ctx_t *ctx, http_req_t *req, const char *id, cJSON *set, bool revoke) {
+    struct patch_txn t = {req, id, set, NULL, revoke, false};
+    int rc = store_transact(ctx->store, patch_txn, &t);
+    if (rc == STORE_ABORTED && t.stale) etag_reply_stale(req, t.fresh);
+    cJSON_Delete(t.fresh);
+    return rc;
 }
 
 void users_patch(http_req_t *req, void *arg) {
@@ -445,13 +465,18 @@ void users_patch(http_req_t *req, void *arg) {
     if (body == NULL) goto out;
     patch_t in = {0};
     if (http_reply_if_invalid(req, patch_validate(body, &in)) != 0) goto out;
+    if (!etag_if_match(req, user)) { /* checked again with the write (patch_store) */
+        etag_reply_stale(req, user);
+        goto out;
+    }
     if (in.password != NULL && self && !patch_check_current(ctx, req, user, in.current)) goto out;
     if (patch_set(&in, &set) != 0) {
         http_reply_problem(req, 500, "internal error");
         goto out;
     }
     if (set != NULL) {
-        int rc = patch_store(ctx, id, set, in.password != NULL);
+        int rc = patch_store(ctx, req, id, set, in.password != NULL);
+        if (http_replied(req)) goto out; /* 412 */
         if (rc == STORE_CONFLICT) {
             reply_conflict(ctx, req, NULL, in.email, id);
             goto out;
@@ -466,9 +491,11 @@ void users_patch(http_req_t *req, void *arg) {
         }
         const cJSON *item;
         cJSON_ArrayForEach(item, set) {
-            cJSON_ReplaceItemInObjectCaseSensitive(user, item->string, cJSON_Duplicate(item, true));
+            cJSON_DeleteItemFromObjectCaseSensitive(user, item->string);
+            cJSON_AddItemToObject(user, item->string, cJSON_Duplicate(item, true));
         }
     }
+    etag_add(req, user);
     http_reply_json(req, 200, user_view(user, true));
 out:
     cJSON_Delete(set);
@@ -479,15 +506,26 @@ out:
 
 struct delete_txn {
     auth_ctx_t *ctx;
+    http_req_t *req; /* its If-Match is checked against the user as read in the run */
     const char *id, *receipt;
+    cJSON *fresh;
+    bool stale;
 };
 
 /* One run of delete_store()'s transaction (store_transact). The erasure record and the
  * user.deleted outbox event are written inside it, so a run that is rolled back and run
  * again leaves exactly one of each. */
 static store_rc_t delete_txn(store_t *s, void *arg) {
-    const struct delete_txn *t = arg;
-    int rc = store_delete_id(s, AUTH_COLL_USERS, t->id);
+    struct delete_txn *t = arg;
+    cJSON_Delete(t->fresh);
+    t->fresh = NULL;
+    t->stale = false;
+    int rc = store_get(s, AUTH_COLL_USERS, t->id, &t->fresh);
+    if (rc == STORE_OK && !etag_if_match(t->req, t->fresh)) {
+        t->stale = true;
+        return STORE_ABORTED;
+    }
+    if (rc == STORE_OK) rc = store_delete_id(s, AUTH_COLL_USERS, t->id);
     if (rc == STORE_OK) {
         store_filter_t *f = store_filter_new();
         store_where_str(f, "user_id", STORE_EQ, t->id);
@@ -499,10 +537,14 @@ static store_rc_t delete_txn(store_t *s, void *arg) {
 }
 
 /* Removes the user and their refresh tokens and records the erasure with its receipt, in one
- * transaction. STORE_OK, STORE_NOTFOUND or a store failure. */
-static int delete_store(auth_ctx_t *ctx, const char *id, const char *receipt) {
-    struct delete_txn t = {ctx, id, receipt};
-    return store_transact(ctx->store, delete_txn, &t);
+ * transaction, once If-Match holds. STORE_OK, STORE_NOTFOUND, STORE_ABORTED (stale:
+ * answered 412) or a store failure. */
+static int delete_store(auth_ctx_t *ctx, http_req_t *req, const char *id, const char *receipt) {
+    struct delete_txn t = {ctx, req, id, receipt, NULL, false};
+    int rc = store_transact(ctx->store, delete_txn, &t);
+    if (rc == STORE_ABORTED && t.stale) etag_reply_stale(req, t.fresh);
+    cJSON_Delete(t.fresh);
+    return rc;
 }
 
 /* The 202 of a deletion: {id, status, erasure, receipt}, both URLs absolute. */
@@ -536,8 +578,10 @@ void users_delete(http_req_t *req, void *arg) {
         return;
     }
     char *receipt = erasure_receipt_new();
-    int rc = delete_store(ctx, id, receipt);
-    if (rc == STORE_NOTFOUND) {
+    int rc = delete_store(ctx, req, id, receipt);
+    if (http_replied(req)) {
+        /* 412 */
+    } else if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "no such user");
     } else if (rc != STORE_OK) {
         http_reply_store_error(req, rc, "delete user");
@@ -570,8 +614,11 @@ int superuser_promote(auth_ctx_t *ctx, const char *username, char id_out[32]) {
     cJSON_AddStringToObject(set, "updated_at", now);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, id_out);
-    rc = store_update(ctx->store, AUTH_COLL_USERS, f, set, NULL, NULL);
+    cJSON *inc = cJSON_CreateObject(); /* a change: the next version (etag.h) */
+    cJSON_AddNumberToObject(inc, ETAG_FIELD, 1);
+    rc = store_update(ctx->store, AUTH_COLL_USERS, f, set, inc, NULL);
     store_filter_free(f);
+    cJSON_Delete(inc);
     cJSON_Delete(set);
     return rc;
 }

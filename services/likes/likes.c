@@ -30,6 +30,7 @@
 #include "alloc.h"
 #include "authn.h"
 #include "erased.h"
+#include "etag.h"
 #include "http_store.h"
 #include "json.h"
 #include "log.h"
@@ -95,6 +96,12 @@ static int check_pizza(http_req_t *req, const remote_model_t *pizzas, const char
     return err == REMOTE_OK ? 0 : -1;
 }
 
+/* A stored verdict as answered: its version is the ETag (etag.h), not a member. */
+static cJSON *like_view(cJSON *doc) {
+    cJSON_DeleteItemFromObjectCaseSensitive(doc, ETAG_FIELD);
+    return doc;
+}
+
 static cJSON *new_verdict(const char *user_id, const char *pizza_id, bool liked, const char *now) {
     char id[ID_LEN + 1];
     id_new(id);
@@ -105,6 +112,7 @@ static cJSON *new_verdict(const char *user_id, const char *pizza_id, bool liked,
     cJSON_AddBoolToObject(doc, "liked", liked);
     cJSON_AddStringToObject(doc, "created_at", now);
     cJSON_AddStringToObject(doc, "updated_at", now);
+    cJSON_AddNumberToObject(doc, ETAG_FIELD, 1);
     return doc;
 }
 
@@ -113,20 +121,26 @@ static int change_verdict(store_t *s, cJSON *doc, bool liked, const char *now) {
     cJSON *set = cJSON_CreateObject();
     cJSON_AddBoolToObject(set, "liked", liked);
     cJSON_AddStringToObject(set, "updated_at", now);
+    etag_bump(set, doc);
     store_filter_t *f = verdict_filter(json_str(doc, "user_id"), json_str(doc, "pizza_id"));
     int rc = store_update(s, LIKES_COLL, f, set, NULL, NULL);
     store_filter_free(f);
-    cJSON_Delete(set);
     if (rc == STORE_OK) {
-        cJSON_ReplaceItemInObjectCaseSensitive(doc, "liked", cJSON_CreateBool(liked));
-        cJSON_ReplaceItemInObjectCaseSensitive(doc, "updated_at", cJSON_CreateString(now));
+        const cJSON *item;
+        cJSON_ArrayForEach(item, set) {
+            cJSON_DeleteItemFromObjectCaseSensitive(doc, item->string);
+            cJSON_AddItemToObject(doc, item->string, cJSON_Duplicate(item, true));
+        }
     }
+    cJSON_Delete(set);
     return rc;
 }
 
 /* A PUT's verdict and, once stored, the like (doc, freed by the caller) and whether it
  * was inserted. */
 struct upsert {
+    http_req_t *req; /* its If-Match holds for the verdict as read in the transaction */
+    bool stale;
     const authn_user_t *u;
     const char *pizza_id;
     bool liked;
@@ -144,9 +158,16 @@ static store_rc_t upsert(store_t *s, void *arg) {
     cJSON_Delete(up->doc);
     up->doc = NULL;
     up->created = false;
+    up->stale = false;
     store_filter_t *f = verdict_filter(up->u->id, up->pizza_id);
     int rc = store_find_one(s, LIKES_COLL, f, &up->doc);
     store_filter_free(f);
+    bool conditional = http_header(up->req, "If-Match") != NULL;
+    if ((rc == STORE_OK && !etag_if_match(up->req, up->doc)) ||
+        (rc == STORE_NOTFOUND && conditional)) { /* If-Match needs one to exist */
+        up->stale = true;
+        return STORE_ABORTED;
+    }
     if (rc == STORE_OK) return change_verdict(s, up->doc, up->liked, now);
     if (rc != STORE_NOTFOUND) return rc;
     up->doc = new_verdict(up->u->id, up->pizza_id, up->liked, now);
@@ -166,15 +187,22 @@ static void put_like(http_req_t *req, void *ctx) {
     const char *pizza_id = http_param(req, "pizza_id");
     if (check_pizza(req, pizza_model(ctx), pizza_id) != 0) return;
 
-    struct upsert up = {&u, pizza_id, liked, NULL, false};
+    struct upsert up = {req, false, &u, pizza_id, liked, NULL, false};
     int rc = erased_create(req, s, &u, upsert, &up);
+    if (rc == STORE_ABORTED && up.stale && !http_replied(req)) {
+        if (up.doc)
+            etag_reply_stale(req, up.doc);
+        else
+            http_reply_problem(req, 412, "you have no verdict on this pizza to match (If-Match)");
+    }
     if (rc != STORE_OK) {
         cJSON_Delete(up.doc);
         if (!http_replied(req)) http_reply_store_error(req, rc, "put like");
         return;
     }
     if (up.created) http_add_location(req, "/api/v1/likes/%s", pizza_id);
-    http_reply_json(req, up.created ? 201 : 200, up.doc);
+    etag_add(req, up.doc);
+    http_reply_json(req, up.created ? 201 : 200, like_view(up.doc));
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -192,12 +220,41 @@ static void get_like(http_req_t *req, void *ctx) {
         rc = store_find_one(s, LIKES_COLL, f, &doc);
         store_filter_free(f);
     }
-    if (rc == STORE_NOTFOUND)
+    if (rc == STORE_NOTFOUND) {
         http_reply_problem(req, 404, "you have no verdict on this pizza");
-    else if (rc != STORE_OK)
+    } else if (rc != STORE_OK) {
         http_reply_store_error(req, rc, "get like");
-    else
-        http_reply_json(req, 200, doc);
+    } else if (etag_not_modified(req, doc)) {
+        cJSON_Delete(doc);
+    } else {
+        etag_add(req, doc);
+        http_reply_json(req, 200, like_view(doc));
+    }
+}
+
+/* DELETE's transaction: the verdict read, If-Match checked on it, then deleted. */
+struct forget {
+    http_req_t *req;
+    const char *user_id, *pizza_id;
+    cJSON *fresh;
+    bool stale;
+};
+
+static store_rc_t forget_txn(store_t *s, void *arg) {
+    struct forget *d = arg;
+    cJSON_Delete(d->fresh);
+    d->fresh = NULL;
+    d->stale = false;
+    store_filter_t *f = verdict_filter(d->user_id, d->pizza_id);
+    int rc = store_find_one(s, LIKES_COLL, f, &d->fresh);
+    if (rc == STORE_OK && !etag_if_match(d->req, d->fresh)) {
+        d->stale = true;
+        rc = STORE_ABORTED;
+    }
+    long deleted = 0;
+    if (rc == STORE_OK) rc = store_delete(s, LIKES_COLL, f, &deleted);
+    store_filter_free(f);
+    return rc == STORE_OK && deleted == 0 ? STORE_NOTFOUND : rc;
 }
 
 static void delete_like(http_req_t *req, void *ctx) {
@@ -205,19 +262,17 @@ static void delete_like(http_req_t *req, void *ctx) {
     authn_user_t u;
     if (erased_require_writer(req, s, &u) != 0) return;
     const char *pizza_id = http_param(req, "pizza_id");
-    long deleted = 0;
-    int rc = STORE_OK;
-    if (id_valid(pizza_id)) {
-        store_filter_t *f = verdict_filter(u.id, pizza_id);
-        rc = store_delete(s, LIKES_COLL, f, &deleted);
-        store_filter_free(f);
-    }
-    if (rc != STORE_OK)
-        http_reply_store_error(req, rc, "delete like");
-    else if (deleted == 0)
+    struct forget d = {req, u.id, pizza_id, NULL, false};
+    int rc = id_valid(pizza_id) ? store_transact(s, forget_txn, &d) : STORE_NOTFOUND;
+    if (rc == STORE_ABORTED && d.stale)
+        etag_reply_stale(req, d.fresh);
+    else if (rc == STORE_NOTFOUND)
         http_reply_problem(req, 404, "you have no verdict on this pizza");
+    else if (rc != STORE_OK)
+        http_reply_store_error(req, rc, "delete like");
     else
         http_reply_empty(req, 204);
+    cJSON_Delete(d.fresh);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -320,6 +375,8 @@ static void list_likes(http_req_t *req, void *ctx) {
         http_reply_store_error(req, rc, "list likes");
         return;
     }
+    cJSON *d;
+    cJSON_ArrayForEach(d, docs) like_view(d);
     if (!expand) {
         http_reply_page(req, &page, count, docs);
         return;

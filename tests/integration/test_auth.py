@@ -21,7 +21,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import (Client, Service, ServiceTestCase, b64url_decode, b64url_encode,
+from harness import (Client, Service, ServiceTestCase, in_parallel, b64url_decode, b64url_encode,
                      ed25519_public, free_port, jwt_build, jwt_decode, jwt_sign, jwt_verify,
                      kid_of, new_store_url, raw_http, run_cli, sanitizer_findings, unique)
 
@@ -1122,6 +1122,34 @@ class TestPatchUser(ServiceTestCase):
         self.assertEqual(r.status, 200, r)
         # A password change revokes the refresh tokens issued before it.
         self.assertProblem(Client(SVC).post(REFRESH, {"refresh_token": old_refresh}), 401)
+
+    def test_versions_etags_and_preconditions(self):
+        """A user answers a strong ETag; 304 to If-None-Match; a PATCH or DELETE with a stale
+        If-Match is a 412 with the current ETag and changes nothing; of two PATCHes holding
+        the same ETag exactly one wins."""
+        u = signup(prefix="ver")
+        path = USERS + "/" + u.id
+        r = u.api().get(path)
+        self.assertEqual(r.headers.get("ETag"), '"1"')
+        self.assertEqual(u.api().get(path, headers={"If-None-Match": '"1"'}).status, 304)
+        r = u.api().patch(path, {"name": "Two"}, headers={"If-Match": '"1"'})
+        self.assertEqual((r.status, r.headers.get("ETag")), (200, '"2"'))
+        r = u.api().patch(path, {"name": "Lost"}, headers={"If-Match": '"1"'})
+        self.assertProblem(r, 412)
+        self.assertEqual(r.headers.get("ETag"), '"2"')
+        self.assertProblem(u.api().delete(path, headers={"If-Match": '"1"'}), 412)
+        self.assertEqual(anon().get(path).json["name"], "Two")
+        for rnd in range(6):
+            etag = u.api().get(path).headers.get("ETag")
+            names = iter(["A%d" % rnd, "B%d" % rnd])
+            out = in_parallel(2, 2, lambda: u.api().patch(path, {"name": next(names)},
+                                                            headers={"If-Match": etag}))
+            with self.subTest(round=rnd):
+                self.assertEqual(sorted(r.status for r in out), [200, 412])
+                winner = [r for r in out if r.status == 200][0]
+                self.assertEqual(anon().get(path).json["name"], winner.json["name"])
+        etag = u.api().get(path).headers.get("ETag")
+        self.assertEqual(u.api().delete(path, headers={"If-Match": etag}).status, 202)
 
     def test_patch_forbidden(self):
         a, b = shared("alice"), shared("bob")

@@ -151,6 +151,30 @@ class TestVerdicts(LikesTestCase):
         r = self.put(K.admin, UNAPPROVED["id"], {"liked": False})
         self.assertIn(r.status, (200, 201), r)
 
+    def test_versions_etags_and_preconditions(self):
+        """A verdict answers a strong ETag (1 when created, one more per change); 304 to
+        If-None-Match; PUT and DELETE with a stale If-Match are 412 with the current ETag
+        and change nothing; If-Match on a verdict that does not exist is 412 too."""
+        user, pid = K.signup("lkv"), PIZZAS[1]["id"]
+        url = LIKES + "/" + pid
+        self.assertProblem(K.likes.put(url, {"liked": True}, token=user.token,
+                                       headers={"If-Match": "*"}), 412)
+        r = K.likes.put(url, {"liked": True}, token=user.token)
+        self.assertEqual((r.status, r.headers.get("ETag")), (201, '"1"'))
+        self.assertNotIn("version", r.json)
+        self.assertEqual(K.likes.get(url, token=user.token,
+                                     headers={"If-None-Match": '"1"'}).status, 304)
+        r = K.likes.put(url, {"liked": False}, token=user.token, headers={"If-Match": '"1"'})
+        self.assertEqual((r.status, r.headers.get("ETag"), r.json["liked"]), (200, '"2"', False))
+        r = K.likes.put(url, {"liked": True}, token=user.token, headers={"If-Match": '"1"'})
+        self.assertProblem(r, 412)
+        self.assertEqual(r.headers.get("ETag"), '"2"')
+        self.assertProblem(K.likes.delete(url, token=user.token, headers={"If-Match": '"1"'}),
+                           412)
+        self.assertFalse(K.likes.get(url, token=user.token).json["liked"])
+        self.assertEqual(K.likes.delete(url, token=user.token,
+                                        headers={"If-Match": '"2"'}).status, 204)
+
     def test_delete_then_404(self):
         u = K.signup("lk")
         pid = PIZZAS[3]["id"]

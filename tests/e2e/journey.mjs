@@ -138,6 +138,7 @@ async function axeMainPages(page, who) {
     await waitTitle(page, title);
     await settled(page);
     await axe(page, `${who}: ${name}`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${who}: ${name} scrolls sideways`);
   }
 }
 
@@ -317,6 +318,8 @@ step('a 30-character username fits the phone header, on one line', async () => {
   const name = header.getByText(`@${user.username}`);
   await name.waitFor({ timeout: T });
   assert.equal(await name.getAttribute('title'), `@${user.username}`, 'the whole name on hover');
+  const cut = await name.evaluate((el) => ({ overflow: getComputedStyle(el).textOverflow, cut: el.scrollWidth > el.clientWidth }));
+  assert.deepEqual(cut, { overflow: 'ellipsis', cut: true }, 'the name is cut with an ellipsis');
   const h = await header.boundingBox();
   assert.ok(h.height < 64, `the header is one line (${h.height} px high)`);
   const out = await header.getByRole('button', { name: 'Log out' }).boundingBox();

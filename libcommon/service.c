@@ -14,6 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "trace.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -80,6 +81,7 @@ static void declare_config(const service_def_t *def) {
     config_declare(http_config_vars);
     config_declare(conn_config_vars);
     config_declare(store_config_vars);
+    config_declare(trace_config_vars);
     if (def->uses_broker) config_declare(events_config_vars);
     if (def->remote_keys) {
         config_declare(authn_config_vars);
@@ -150,6 +152,7 @@ static int serve(service_t *svc) {
     cfg.ready = ready_check;
     cfg.ready_ctx = svc;
     svc->http = http_server_new(&cfg);
+    trace_start_from_env(def->name); /* before any thread that may end a span */
     /* SIGTERM and SIGINT are for http_server_run()'s wait. Blocked before the first thread
      * starts (the broker's, a service's own), every thread inherits the mask: otherwise the
      * kernel may hand one to a thread that does not block it, and its default action ends
@@ -170,6 +173,7 @@ static int serve(service_t *svc) {
     if (svc->relay) outbox_relay_stop(svc->relay);
     if (def->teardown) def->teardown(svc);
     http_server_free(svc->http);
+    trace_stop(); /* sends what is still queued */
     return rc;
 }
 

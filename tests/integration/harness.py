@@ -66,7 +66,7 @@ NO_SUCH_ID = "0123456789abcdef01234567"
 # Configuration variables that must never leak in from the caller's environment: every
 # setting the services read (the rows their --help lists, config.h's tables), plus
 # STORE_DB (test_store's). TIZZA_LIB_DIR is kept: it only says where the MongoDB plugin is.
-_SCRUB_PREFIXES = ("RATE_LIMIT_", "REMOTE_", "TIZZA_SUPERUSER")
+_SCRUB_PREFIXES = ("RATE_LIMIT_", "REMOTE_", "TIZZA_SUPERUSER", "OTEL_")
 _SCRUB = {
     "PORT", "HOST", "STORE_URL", "STORE_DB", "AMQP_URL", "AUTH_URL", "PIZZA_URL",
     "LIKES_URL", "TWEETS_URL", "LOG_LEVEL", "LOG_FORMAT", "HTTP_THREADS", "WORKERS",

@@ -68,3 +68,25 @@ void etag_bump(cJSON *set, const cJSON *doc) {
     cJSON_DeleteItemFromObjectCaseSensitive(set, ETAG_FIELD);
     cJSON_AddNumberToObject(set, ETAG_FIELD, (double)(etag_version(doc) + 1));
 }
+
+int etag_read(store_t *s, http_req_t *req, const char *coll, const store_filter_t *f, cJSON **fresh,
+              bool *stale) {
+    cJSON_Delete(*fresh);
+    *fresh = NULL;
+    *stale = false;
+    int rc = store_find_one(s, coll, f, fresh);
+    if (rc == STORE_OK && !etag_if_match(req, *fresh)) {
+        *stale = true;
+        rc = STORE_ABORTED;
+    }
+    return rc;
+}
+
+int etag_read_id(store_t *s, http_req_t *req, const char *coll, const char *id, cJSON **fresh,
+                 bool *stale) {
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_EQ, id);
+    int rc = etag_read(s, req, coll, f, fresh, stale);
+    store_filter_free(f);
+    return rc;
+}

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "http.h"
+#include "store.h"
 
 #define ETAG_FIELD "version"
 
@@ -37,5 +38,16 @@ bool etag_if_match(http_req_t *req, const cJSON *doc);
 void etag_reply_stale(http_req_t *req, const cJSON *doc);
 /* Sets set's "version" to doc's + 1: the write that changes doc. */
 void etag_bump(cJSON *set, const cJSON *doc);
+
+/* The read of a conditional write, inside its transaction: the first document of `coll`
+ * matching f into *fresh (what was there is freed first: a run may repeat) and req's
+ * If-Match checked on it. STORE_OK when it holds; STORE_ABORTED with *stale set when it
+ * does not (answer with etag_reply_stale(req, *fresh) after the transaction); otherwise
+ * the store's code (STORE_NOTFOUND, ...). The caller frees *fresh. */
+int etag_read(store_t *s, http_req_t *req, const char *coll, const store_filter_t *f, cJSON **fresh,
+              bool *stale);
+/* The same for the document with this id. */
+int etag_read_id(store_t *s, http_req_t *req, const char *coll, const char *id, cJSON **fresh,
+                 bool *stale);
 
 #endif

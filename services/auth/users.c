@@ -409,15 +409,8 @@ struct patch_txn {
 /* One run of patch_store()'s transaction (store_transact). */
 static store_rc_t patch_txn(store_t *s, void *arg) {
     struct patch_txn *t = arg;
-    cJSON_Delete(t->fresh);
-    t->fresh = NULL;
-    t->stale = false;
-    int rc = store_get(s, AUTH_COLL_USERS, t->id, &t->fresh);
+    int rc = etag_read_id(s, t->req, AUTH_COLL_USERS, t->id, &t->fresh, &t->stale);
     if (rc != STORE_OK) return rc;
-    if (!etag_if_match(t->req, t->fresh)) {
-        t->stale = true;
-        return STORE_ABORTED;
-    }
     etag_bump(t->set, t->fresh);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, t->id);
@@ -517,14 +510,7 @@ struct delete_txn {
  * again leaves exactly one of each. */
 static store_rc_t delete_txn(store_t *s, void *arg) {
     struct delete_txn *t = arg;
-    cJSON_Delete(t->fresh);
-    t->fresh = NULL;
-    t->stale = false;
-    int rc = store_get(s, AUTH_COLL_USERS, t->id, &t->fresh);
-    if (rc == STORE_OK && !etag_if_match(t->req, t->fresh)) {
-        t->stale = true;
-        return STORE_ABORTED;
-    }
+    int rc = etag_read_id(s, t->req, AUTH_COLL_USERS, t->id, &t->fresh, &t->stale);
     if (rc == STORE_OK) rc = store_delete_id(s, AUTH_COLL_USERS, t->id);
     if (rc == STORE_OK) {
         store_filter_t *f = store_filter_new();

@@ -242,15 +242,8 @@ struct forget {
 
 static store_rc_t forget_txn(store_t *s, void *arg) {
     struct forget *d = arg;
-    cJSON_Delete(d->fresh);
-    d->fresh = NULL;
-    d->stale = false;
     store_filter_t *f = verdict_filter(d->user_id, d->pizza_id);
-    int rc = store_find_one(s, LIKES_COLL, f, &d->fresh);
-    if (rc == STORE_OK && !etag_if_match(d->req, d->fresh)) {
-        d->stale = true;
-        rc = STORE_ABORTED;
-    }
+    int rc = etag_read(s, d->req, LIKES_COLL, f, &d->fresh, &d->stale);
     long deleted = 0;
     if (rc == STORE_OK) rc = store_delete(s, LIKES_COLL, f, &deleted);
     store_filter_free(f);

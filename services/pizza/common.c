@@ -72,15 +72,8 @@ struct update {
 
 static store_rc_t update_txn(store_t *s, void *arg) {
     struct update *u = arg;
-    cJSON_Delete(u->fresh);
-    u->fresh = NULL;
-    u->stale = false;
-    int rc = store_get(s, u->coll, u->id, &u->fresh);
+    int rc = etag_read_id(s, u->req, u->coll, u->id, &u->fresh, &u->stale);
     if (rc != STORE_OK) return rc;
-    if (!etag_if_match(u->req, u->fresh)) {
-        u->stale = true;
-        return STORE_ABORTED;
-    }
     etag_bump(u->set, u->fresh);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, u->id);

@@ -73,14 +73,7 @@ struct upload {
  * STORE_NOTFOUND when the pizza went away meanwhile. */
 static store_rc_t upload_txn(store_t *s, void *arg) {
     struct upload *u = arg;
-    cJSON_Delete(u->fresh);
-    u->fresh = NULL;
-    u->stale = false;
-    int rc = store_get(s, PIZZAS, u->pizza_id, &u->fresh);
-    if (rc == STORE_OK && !etag_if_match(u->req, u->fresh)) {
-        u->stale = true;
-        return STORE_ABORTED;
-    }
+    int rc = etag_read_id(s, u->req, PIZZAS, u->pizza_id, &u->fresh, &u->stale);
     if (rc == STORE_OK) etag_bump(u->set, u->fresh);
     if (rc == STORE_OK) rc = pictures_erase(s, u->pizza_id);
     for (int i = 0; rc == STORE_OK && i < NSIZES; i++) rc = store_insert(s, PICTURES, u->pics[i]);

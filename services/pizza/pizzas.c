@@ -482,14 +482,7 @@ struct pizza_delete {
 
 static store_rc_t delete_txn(store_t *s, void *arg) {
     struct pizza_delete *d = arg;
-    cJSON_Delete(d->fresh);
-    d->fresh = NULL;
-    d->stale = false;
-    int rc = store_get(s, PIZZAS, d->id, &d->fresh);
-    if (rc == STORE_OK && !etag_if_match(d->req, d->fresh)) {
-        d->stale = true;
-        return STORE_ABORTED;
-    }
+    int rc = etag_read_id(s, d->req, PIZZAS, d->id, &d->fresh, &d->stale);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, d->id);
     if (rc == STORE_OK) rc = pizzas_erase(s, f, NULL);

@@ -198,16 +198,10 @@ struct pizzeria_delete {
 static store_rc_t delete_txn(store_t *s, void *arg) {
     struct pizzeria_delete *d = arg;
     d->pizzas = 0;
-    d->stale = false;
-    cJSON_Delete(d->fresh);
-    d->fresh = NULL;
     /* the guard first ("Who wins" in erased.h) */
     int rc = d->owner ? erased_guard(s, d->owner) : STORE_OK;
-    if (rc == STORE_OK) rc = store_get(s, PIZZERIAS, d->id, &d->fresh);
-    if (rc == STORE_OK && !etag_if_match(d->req, d->fresh)) {
-        d->stale = true;
-        return STORE_ABORTED;
-    }
+    if (rc == STORE_OK) rc = etag_read_id(s, d->req, PIZZERIAS, d->id, &d->fresh, &d->stale);
+    if (rc != STORE_OK) return rc;
     store_filter_t *f = store_filter_new();
     store_where_str(f, "pizzeria_id", STORE_EQ, d->id);
     if (rc == STORE_OK) rc = pizzas_erase(s, f, &d->pizzas);

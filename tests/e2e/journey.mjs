@@ -32,6 +32,7 @@ const newPizza = `Vegan Garden ${tag}`;
 const draftPizza = `Garden ${tag}`; // its first title
 const reason = 'Which herbs? Say so in the description.';
 const photoPizza = `Photo test ${tag}`; // added with a photo file, then removed
+const versioned = { first: `Versioned ${tag}`, mario: `Versioned ${tag} by Mario`, admin: `Versioned ${tag} by the admin` };
 const T = 15000; // how long a locator may take to appear
 
 // ---------------------------------------------------------------- steps
@@ -47,7 +48,7 @@ function watch(page, who) {
   page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
   page.on('console', (m) => {
     // the refusals the journey asks for (a wrong password, a taken name, ...) are not errors
-    if (m.type() === 'error' && !/status of (400|401|404|409|422|503|502)/.test(m.text())) pageErrors.push(`${who} console: ${m.text()}`);
+    if (m.type() === 'error' && !/status of (400|401|404|409|412|422|503|502)/.test(m.text())) pageErrors.push(`${who} console: ${m.text()}`);
   });
 }
 
@@ -789,6 +790,81 @@ step('pictures: a new pizza with a photo file (created, then its photo sent), th
   await after.getByRole('button', { name: 'Delete' }).click();
   await after.getByRole('button', { name: 'Yes, delete' }).click();
   await after.waitFor({ state: 'detached', timeout: T });
+});
+
+// The admin's access token (a login through the gateway).
+async function adminToken() {
+  const login = await fetch(`${BASE}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  });
+  assert.equal(login.status, 200, 'admin login');
+  return (await login.json()).access_token;
+}
+
+step('versions: the pizza Mario edits is renamed meanwhile: he is told, sees the current title, keeps his, saves again', async () => {
+  const page = merchantPage;
+  const card = page.getByRole('article', { name: `Mario's ${tag}` });
+  const add = card.getByRole('form', { name: `New pizza for Mario's ${tag}` });
+  if (!(await add.isVisible())) await card.getByText('Add a pizza').click(); // still open after the last step
+  await add.getByLabel('Title').fill(versioned.first);
+  await add.getByLabel('Kind').selectOption('vegan');
+  await add.getByRole('button', { name: 'Add pizza' }).click();
+  const row = card.getByRole('listitem', { name: versioned.first });
+  await row.getByText('Awaiting review', { exact: true }).waitFor({ timeout: T });
+  const id = (await row.getByRole('link', { name: versioned.first }).getAttribute('href')).split('/').pop();
+  // every read and write of this pizza: method, If-Match sent, status and ETag answered
+  const seen = [];
+  const onResponse = async (res) => {
+    if (new URL(res.url()).pathname !== `/api/v1/pizzas/${id}`) return;
+    const req = res.request();
+    seen.push({ method: req.method(), ifMatch: (await req.allHeaders())['if-match'], status: res.status(), etag: res.headers().etag });
+  };
+  page.on('response', onResponse);
+  // Mario opens the form (the pizza is read with its ETag) and types a new title
+  await row.getByRole('button', { name: 'Edit' }).click();
+  let edit = page.getByRole('form', { name: `Edit ${versioned.first}` });
+  await edit.getByLabel('Title').fill(versioned.mario);
+  // meanwhile the admin renames it (another request, another user)
+  const token = await adminToken();
+  const other = await apiAs(token, 'PATCH', `/api/v1/pizzas/${id}`, { title: versioned.admin });
+  assert.equal(other.status, 200, 'the admin renames it');
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  // the app says so in plain words, shows the current title and keeps Mario's
+  edit = page.getByRole('form', { name: `Edit ${versioned.admin}` });
+  const note = edit.getByRole('alert').filter({ hasText: 'Changed meanwhile.' });
+  await note.getByText('Someone else (or you, in another tab) changed this pizza while you were editing it, so your changes were not saved.').waitFor({ timeout: T });
+  await note.getByText(`Title is now “${versioned.admin}”; the form keeps yours, “${versioned.mario}”.`).waitFor({ timeout: T });
+  assert.equal(await edit.getByLabel('Title').inputValue(), versioned.mario, 'what Mario typed is kept');
+  const first = seen.filter((r) => r.method === 'PATCH');
+  assert.equal(first.length, 1);
+  const opened = seen.find((r) => r.method === 'GET');
+  assert.ok(opened && /^"\d+"$/.test(opened.etag), `the form read the pizza with its ETag: ${JSON.stringify(seen)}`);
+  assert.equal(first[0].ifMatch, opened.etag, 'the save carried If-Match: the ETag read when the form opened');
+  assert.equal(first[0].status, 412, 'the first save was refused: changed meanwhile');
+  await settled(page);
+  await axe(page, 'Mario: a pizza changed meanwhile');
+  await screenshot(page, 'pizza-changed-meanwhile');
+  // saving again sends the new ETag and succeeds with Mario's title
+  await edit.getByRole('button', { name: 'Save pizza' }).click();
+  const saved = card.getByRole('listitem', { name: versioned.mario });
+  await saved.waitFor({ timeout: T });
+  const patches = seen.filter((r) => r.method === 'PATCH');
+  assert.equal(patches.length, 2, JSON.stringify(seen));
+  assert.equal(patches[1].status, 200);
+  assert.ok(patches[1].ifMatch && patches[1].ifMatch !== patches[0].ifMatch, 'the second save carried the new ETag');
+  assert.equal(patches[1].ifMatch, patches[0].etag, 'the ETag the 412 named');
+  const now = await apiAs(token, 'GET', `/api/v1/pizzas/${id}`);
+  assert.equal(now.json.title, versioned.mario);
+  // and it goes, with If-Match too
+  await saved.getByRole('button', { name: 'Delete' }).click();
+  await saved.getByRole('button', { name: 'Yes, delete' }).click();
+  await saved.waitFor({ state: 'detached', timeout: T });
+  page.off('response', onResponse);
+  const del = seen.filter((r) => r.method === 'DELETE');
+  assert.equal(del.length, 1);
+  assert.equal(del[0].status, 204);
+  assert.equal(del[0].ifMatch, patches[1].etag, 'the deletion carried the ETag of the last read');
 });
 
 step('swipe on a desktop: mouse drags, ← and → keys, undo; the focus stays on the actions', async () => {

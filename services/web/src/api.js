@@ -13,6 +13,10 @@
 //   picture's PUT); a Blob can be read again, so the retry after a refresh sends it again.
 // * `token` sends `Authorization: Bearer` instead of relying on the cookie (the erasure view
 //   uses it after the account, and with it the cookies, are gone); such calls never refresh.
+// * Versions (optimistic concurrency): `ifMatch` sends `If-Match: <etag>` (a write that only
+//   happens when the item is still the version read); `tagged` answers {data, etag} with the
+//   answer's ETag header instead of the data alone. A refused write's ApiError carries the
+//   ETag of its answer too (`etag`: a 412 names the current version). See versions.js.
 
 export class ApiError extends Error {
   constructor({ status = 0, title = '', detail = '', errors = [], type = 'about:blank' } = {}) {
@@ -35,7 +39,7 @@ export class ApiError extends Error {
 
 const REASONS = {
   400: 'Bad request', 401: 'Not signed in', 403: 'Not allowed', 404: 'Not found',
-  405: 'Method not allowed', 409: 'Conflict', 413: 'Too large', 415: 'Unsupported media type',
+  405: 'Method not allowed', 409: 'Conflict', 412: 'Changed meanwhile', 413: 'Too large', 415: 'Unsupported media type',
   422: 'Unprocessable', 429: 'Too many requests', 500: 'Server error', 502: 'Service unreachable',
   503: 'Service unavailable', 504: 'Service timed out',
 };
@@ -95,7 +99,7 @@ export function createApi({ fetch: fetchFn = (...a) => globalThis.fetch(...a), b
     return refreshing;
   }
 
-  async function send(method, path, { body, file, token, signal } = {}) {
+  async function send(method, path, { body, file, token, signal, ifMatch, tagged } = {}) {
     const headers = { Accept: 'application/json, application/problem+json' };
     const init = { method, headers, credentials: 'same-origin', signal };
     if (file !== undefined) {
@@ -106,6 +110,7 @@ export function createApi({ fetch: fetchFn = (...a) => globalThis.fetch(...a), b
       init.body = JSON.stringify(body);
     }
     if (token) headers.Authorization = `Bearer ${token}`;
+    if (ifMatch) headers['If-Match'] = ifMatch;
     let res;
     try {
       res = await fetchFn(base + path, init);
@@ -114,8 +119,12 @@ export function createApi({ fetch: fetchFn = (...a) => globalThis.fetch(...a), b
       throw new ApiError({ status: 0, title: 'Network error', detail: 'The server could not be reached.' });
     }
     const data = await readBody(res);
-    if (res.ok) return res.status === 204 ? null : data === '' ? null : data;
-    return Promise.reject(Object.assign(problemFrom(res.status, data), { path }));
+    const etag = (res.headers && res.headers.get('etag')) || null;
+    if (res.ok) {
+      const value = res.status === 204 ? null : data === '' ? null : data;
+      return tagged ? { data: value, etag } : value;
+    }
+    return Promise.reject(Object.assign(problemFrom(res.status, data), { path, etag }));
   }
 
   async function request(method, path, opts = {}) {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError, createApi, pagePath, problemFrom, query } from './api.js';
 
-// A scripted fetch: each call takes the next [status, body, contentType] answer and
+// A scripted fetch: each call takes the next [status, body, contentType, headers] answer and
 // records {method, url, headers, body}.
 function fakeFetch(answers) {
   const calls = [];
@@ -10,10 +10,10 @@ function fakeFetch(answers) {
     const next = answers.shift();
     if (!next) throw new Error(`unexpected call ${init.method} ${url}`);
     if (next instanceof Error) throw next;
-    const [status, body, type] = next;
+    const [status, body, type, extra] = next;
     const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
     const ct = type || (typeof body === 'object' ? (status >= 400 ? 'application/problem+json' : 'application/json') : 'text/html');
-    return new Response(status === 204 ? null : text, { status, headers: { 'content-type': ct } });
+    return new Response(status === 204 ? null : text, { status, headers: { 'content-type': ct, ...extra } });
   });
   fn.calls = calls;
   return fn;
@@ -69,6 +69,24 @@ describe('createApi', () => {
       expect(c.headers['Content-Type']).toBe('image/png');
       expect(c.body).toBe(png);
     }
+  });
+  it('sends If-Match when asked, and answers the ETag with the data when tagged', async () => {
+    const f = fakeFetch([[200, { id: 'p1', title: 'A' }, undefined, { etag: '"3"' }], [200, { id: 'p1', title: 'B' }, undefined, { etag: '"4"' }]]);
+    const api = createApi({ fetch: f });
+    expect(await api.get('/api/v1/pizzas/p1', { tagged: true })).toEqual({ data: { id: 'p1', title: 'A' }, etag: '"3"' });
+    expect(f.calls[0].headers['If-Match']).toBeUndefined();
+    expect(await api.patch('/api/v1/pizzas/p1', { title: 'B' }, { ifMatch: '"3"' })).toEqual({ id: 'p1', title: 'B' });
+    expect(f.calls[1].headers['If-Match']).toBe('"3"');
+  });
+  it('keeps If-Match on the retry after a refresh, and the ETag of a 412 on its error', async () => {
+    const stale = [412, { title: 'Precondition Failed', status: 412, detail: 'the resource has changed since you read it (If-Match): read it again' }, undefined, { etag: '"5"' }];
+    const f = fakeFetch([unauth, [200, {}], stale]);
+    const api = createApi({ fetch: f });
+    const e = await api.del('/api/v1/pizzerias/z1', { ifMatch: '"4"' }).catch((x) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.status).toBe(412);
+    expect(e.etag).toBe('"5"');
+    expect([f.calls[0].headers['If-Match'], f.calls[2].headers['If-Match']]).toEqual(['"4"', '"4"']);
   });
   it('answers null for 204', async () => {
     const api = createApi({ fetch: fakeFetch([[204]]) });

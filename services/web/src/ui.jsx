@@ -65,6 +65,19 @@ export function ProblemMessage({ error, what }) {
   );
 }
 
+/** The message after a 412 (versions.js meanwhileNote: the item was changed by someone else
+ *  meanwhile): amber, announced, what changed as a list. */
+export function ChangedMeanwhile({ note }) {
+  if (!note) return null;
+  return (
+    <div className="warning meanwhile" role="alert">
+      <p><strong>Changed meanwhile.</strong> {note.lead}</p>
+      {note.items.length > 0 && <ul>{note.items.map((t, i) => <li key={i}>{t}</li>)}</ul>}
+      <p>{note.next}</p>
+    </div>
+  );
+}
+
 /** A labelled input; `hint` (the rules, shown before sending) and `error` (the server's
  *  sentence for this field) go under it. */
 export function Field({ label, name, error, hint, as = 'input', children, ...props }) {

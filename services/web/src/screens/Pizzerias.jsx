@@ -6,15 +6,58 @@
 // A pizza's photo is a file: chosen in its form (JPEG, PNG or WebP, at most 5 MiB, checked
 // here first), previewed before it is sent, then PUT /api/v1/pizzas/{id}/picture with the raw
 // file as the body (a new pizza is created first); Remove photo is DELETE of it.
+// Versions (versions.js): Edit and Delete read the pizza or pizzeria again with its ETag, and
+// every write of it (PATCH, the picture's PUT and DELETE, DELETE) sends that as If-Match.
+// When it was changed meanwhile (412), it is read again, the form keeps what the user typed
+// (the fields they did not touch take the current values) and a note says what changed;
+// Save again sends it with the new ETag.
 import { useEffect, useId, useRef, useState } from 'react';
 import { api, query } from '../api.js';
 import { checkPictureFile, formatBytes, photoSource, PICTURE_ACCEPT, PICTURE_MAX_BYTES, pictureProblem } from '../picture.js';
 import { Link } from '../router.jsx';
 import { reviewState } from '../review.js';
-import { Field, forgetPizzeria, KIND_LABEL, PizzaSummary, ProblemMessage, useForm } from '../ui.jsx';
+import { ChangedMeanwhile, Field, forgetPizzeria, KIND_LABEL, PizzaSummary, ProblemMessage, useForm } from '../ui.jsx';
+import { changedFields, formValues, isChangedMeanwhile, meanwhileNote, pictureChange, readTagged, rebase, writeTagged } from '../versions.js';
 
 const EMPTY_PIZZERIA = { name: '', address: '', phone: '' };
 const EMPTY_PIZZA = { title: '', description: '', thumbnail_url: '', kind: 'vegetarian' };
+const PIZZERIA_FIELDS = Object.keys(EMPTY_PIZZERIA);
+const PIZZA_FIELDS = Object.keys(EMPTY_PIZZA);
+const showPizzaValue = (f, v) => (f === 'kind' ? KIND_LABEL[v] || v : v);
+const pizzaPath = (id) => `/api/v1/pizzas/${encodeURIComponent(id)}`;
+const pizzeriaPath = (id) => `/api/v1/pizzerias/${encodeURIComponent(id)}`;
+
+/** The version of one item the user acts on: `seen.current` is {item, etag} of the last read
+ *  or write of it (the base of its form, the If-Match of its next write); `read()` reads it
+ *  again (and shows it: onChanged); `ask()`/`asked()` read it when a deletion is asked, so
+ *  the confirmation is about its current version. A read that finds it gone says so. */
+function useVersion(path, item, onChanged, what) {
+  const seen = useRef({ item, etag: null });
+  const asking = useRef(null);
+  const keep = (r) => {
+    seen.current = r;
+    if (r.item) onChanged(r.item);
+    return r;
+  };
+  async function read() {
+    try {
+      return keep(await readTagged(api, path));
+    } catch (e) {
+      if (e.status === 404) e.detail = `${what} is not there any more: it was deleted meanwhile (by someone else, or in another tab).`;
+      throw e;
+    }
+  }
+  return {
+    seen,
+    keep,
+    read,
+    ask() {
+      asking.current = read();
+      asking.current.catch(() => {});
+    },
+    asked: () => asking.current || read(),
+  };
+}
 
 export function Pizzerias({ user }) {
   const [list, setList] = useState(null);
@@ -173,9 +216,9 @@ function PictureField({ choice, current, onRemove, busy, notice }) {
 }
 
 /** "Delete" that asks first: a second pair of buttons instead of a browser dialog. */
-function ConfirmDelete({ what, onConfirm }) {
+function ConfirmDelete({ what, onConfirm, onAsk = () => {} }) {
   const [asking, setAsking] = useState(false);
-  if (!asking) return <button type="button" className="danger" onClick={() => setAsking(true)}>Delete</button>;
+  if (!asking) return <button type="button" className="danger" onClick={() => { onAsk(); setAsking(true); }}>Delete</button>;
   return (
     <span className="confirm" role="group" aria-label={`Confirm deletion of ${what}`}>
       <span>Delete {what}?</span>
@@ -187,9 +230,15 @@ function ConfirmDelete({ what, onConfirm }) {
 
 function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
   const [editing, setEditing] = useState(false);
+  const [opening, setOpening] = useState(false);
   const [pizzas, setPizzas] = useState(null);
   const [error, setError] = useState(null);
-  const edit = useForm({ name: pizzeria.name, address: pizzeria.address, phone: pizzeria.phone || '' });
+  const [note, setNote] = useState(null); // after a 412: what was changed meanwhile
+  const version = useVersion(pizzeriaPath(pizzeria.id), pizzeria, (np) => {
+    forgetPizzeria(np.id);
+    onChanged(np);
+  }, 'This pizzeria');
+  const edit = useForm(formValues(pizzeria, PIZZERIA_FIELDS));
   const add = useForm(EMPTY_PIZZA);
   const addPicture = usePictureChoice();
 
@@ -198,30 +247,69 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
       .then((page) => setPizzas(page.results), setError);
   }, [pizzeria.id]);
 
+  // After a 412: the pizzeria read again, what the user typed (if anything) moved onto it.
+  async function changedMeanwhile(action, typed) {
+    const base = version.seen.current.item;
+    const fresh = await version.read();
+    const { values, changes } = rebase(base, typed || formValues(base, PIZZERIA_FIELDS), fresh.item, PIZZERIA_FIELDS);
+    if (typed) edit.setValues(values);
+    setNote(meanwhileNote({ action, what: 'this pizzeria', changes }));
+  }
+
+  async function startEditing() {
+    if (opening) return;
+    setError(null);
+    setNote(null);
+    edit.setError(null);
+    setOpening(true);
+    try {
+      const r = await version.read();
+      edit.setValues(formValues(r.item, PIZZERIA_FIELDS));
+      setEditing(true);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setOpening(false);
+    }
+  }
+
+  async function save(v) {
+    setNote(null);
+    try {
+      const changed = changedFields(version.seen.current.item, v, PIZZERIA_FIELDS);
+      if (Object.keys(changed).length) {
+        version.keep(await writeTagged(api, 'PATCH', pizzeriaPath(pizzeria.id), version.seen.current.etag, { body: changed }));
+      }
+      setEditing(false);
+    } catch (e) {
+      if (!isChangedMeanwhile(e)) throw e;
+      await changedMeanwhile('save', v);
+    }
+  }
+
   async function remove() {
     setError(null);
+    setNote(null);
     try {
-      await api.del(`/api/v1/pizzerias/${pizzeria.id}`);
+      await version.asked();
+      await writeTagged(api, 'DELETE', pizzeriaPath(pizzeria.id), version.seen.current.etag);
       forgetPizzeria(pizzeria.id);
       onDeleted();
     } catch (e) {
-      setError(e);
+      if (isChangedMeanwhile(e)) await changedMeanwhile('delete').catch(setError);
+      else setError(e);
     }
   }
 
   return (
     <article className="card pizzeria-card" aria-label={pizzeria.name}>
       {editing ? (
-        <form aria-label={`Edit ${pizzeria.name}`} onSubmit={(e) => edit.submit(e, async (v) => {
-          const np = await api.patch(`/api/v1/pizzerias/${pizzeria.id}`, v);
-          forgetPizzeria(pizzeria.id);
-          onChanged(np);
-          setEditing(false);
-        })}>
+        <form aria-label={`Edit ${pizzeria.name}`} onSubmit={(e) => edit.submit(e, save)}>
           <PizzeriaFields f={edit} />
+          <ChangedMeanwhile note={note} />
           <ProblemMessage error={edit.error} what="Could not save the pizzeria" />
           <button type="submit" className="primary" disabled={edit.busy}>Save pizzeria</button>
-          <button type="button" onClick={() => setEditing(false)}>Cancel</button>
+          <button type="button" onClick={() => { setNote(null); setEditing(false); }}>Cancel</button>
         </form>
       ) : (
         <header className="card-head">
@@ -229,9 +317,10 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
           <p className="muted">{pizzeria.address}{pizzeria.phone ? ` · ${pizzeria.phone}` : ''}</p>
           <div className="actions">
             <Link to={`/pizzerias/${pizzeria.id}`}>Public page<span className="sr-only"> of {pizzeria.name}</span></Link>
-            <button type="button" onClick={() => setEditing(true)}>Edit</button>
-            <ConfirmDelete what={`${pizzeria.name} and its pizzas`} onConfirm={remove} />
+            <button type="button" onClick={startEditing} aria-disabled={opening || undefined}>Edit</button>
+            <ConfirmDelete what={`${pizzeria.name} and its pizzas`} onAsk={version.ask} onConfirm={remove} />
           </div>
+          <ChangedMeanwhile note={note} />
         </header>
       )}
       <ProblemMessage error={error} />
@@ -253,7 +342,7 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
             return;
           }
           add.submit(e, async (v) => {
-            const p = await api.post('/api/v1/pizzas', { ...v, pizzeria_id: pizzeria.id });
+            const { data: p, etag } = await api.post('/api/v1/pizzas', { ...v, pizzeria_id: pizzeria.id }, { tagged: true });
             setPizzas((l) => [p, ...(l || [])]);
             add.setValues(EMPTY_PIZZA);
             const file = addPicture.file;
@@ -261,7 +350,7 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
             if (!file) return;
             // the pizza exists: its photo goes up next
             try {
-              const np = await api.putFile(picturePath(p.id), file);
+              const { item: np } = await writeTagged(api, 'PUT', picturePath(p.id), etag, { file });
               setPizzas((l) => l.map((x) => (x.id === np.id ? np : x)));
             } catch (err) {
               addPicture.setError(`${p.title} was added without its photo. ${pictureProblem(err)} Edit the pizza to try again.`);
@@ -280,60 +369,111 @@ function PizzeriaCard({ pizzeria, onChanged, onDeleted }) {
 
 function PizzaRow({ pizza, onChanged, onDeleted }) {
   const [editing, setEditing] = useState(false);
+  const [opening, setOpening] = useState(false);
   const [error, setError] = useState(null);
-  const edit = useForm({ title: pizza.title, description: pizza.description || '', thumbnail_url: pizza.thumbnail_url || '', kind: pizza.kind });
+  const [note, setNote] = useState(null); // after a 412: what was changed meanwhile
+  const version = useVersion(pizzaPath(pizza.id), pizza, onChanged, 'This pizza');
+  const edit = useForm(formValues(pizza, PIZZA_FIELDS));
   const picture = usePictureChoice();
   const [removing, setRemoving] = useState(false);
   const [pictureNotice, setPictureNotice] = useState(null);
 
-  function startEditing() {
-    picture.clear();
-    setPictureNotice(null);
-    setEditing(true);
+  // The pizza read again after a 412 (or found changed): what the user typed (if anything)
+  // moved onto it, and the note saying what changed.
+  async function changedMeanwhile(action, typed) {
+    const base = version.seen.current.item;
+    const fresh = await version.read();
+    const { values, changes } = rebase(base, typed || formValues(base, PIZZA_FIELDS), fresh.item, PIZZA_FIELDS);
+    const all = [...changes, ...(action === 'reread' ? [] : pictureChange(base, fresh.item))];
+    if (typed) edit.setValues(values);
+    if (action !== 'reread' || all.length) setNote(meanwhileNote({ action, what: 'this pizza', changes: all, show: showPizzaValue }));
   }
 
-  // Saves the fields that changed (PATCH), then the chosen photo (PUT): the answer of the
-  // last one is the pizza as it is now (back to review when its owner changed either).
-  async function save(v) {
-    const changed = Object.fromEntries(Object.entries(v).filter(([k, x]) => (x ?? '') !== (pizza[k] ?? '')));
-    if (Object.keys(changed).length) onChanged(await api.patch(`/api/v1/pizzas/${pizza.id}`, changed));
-    if (picture.file) {
-      try {
-        onChanged(await api.putFile(picturePath(pizza.id), picture.file));
-      } catch (err) {
-        picture.setError(pictureProblem(err));
-        return; // the form stays, with the file, for another try
-      }
+  // The form opens on the pizza as it is now, read with its ETag.
+  async function startEditing() {
+    if (opening) return;
+    picture.clear();
+    setPictureNotice(null);
+    setNote(null);
+    setError(null);
+    edit.setError(null);
+    setOpening(true);
+    try {
+      const r = await version.read();
+      edit.setValues(formValues(r.item, PIZZA_FIELDS));
+      setEditing(true);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setOpening(false);
     }
-    setEditing(false);
+  }
+
+  // Saves the fields that changed (PATCH), then the chosen photo (PUT), each with the ETag of
+  // the version before it: the answer of the last one is the pizza as it is now (back to
+  // review when its owner changed either).
+  async function save(v) {
+    setNote(null);
+    let sent = false;
+    try {
+      const changed = changedFields(version.seen.current.item, v, PIZZA_FIELDS);
+      if (Object.keys(changed).length) {
+        version.keep(await writeTagged(api, 'PATCH', pizzaPath(pizza.id), version.seen.current.etag, { body: changed }));
+        sent = true;
+      }
+      if (picture.file) {
+        try {
+          version.keep(await writeTagged(api, 'PUT', picturePath(pizza.id), version.seen.current.etag, { file: picture.file }));
+        } catch (err) {
+          if (isChangedMeanwhile(err)) throw err;
+          picture.setError(pictureProblem(err));
+          return; // the form stays, with the file, for another try
+        }
+      }
+      setEditing(false);
+    } catch (err) {
+      if (!isChangedMeanwhile(err)) throw err;
+      await changedMeanwhile(sent ? 'upload' : 'save', v); // the form stays, with what was typed
+    }
   }
 
   async function removePicture() {
+    const typed = edit.values;
     setRemoving(true);
     picture.setError(null);
     setPictureNotice(null);
+    setNote(null);
     try {
-      await api.del(picturePath(pizza.id));
+      await writeTagged(api, 'DELETE', picturePath(pizza.id), version.seen.current.etag);
       setPictureNotice('Photo removed.');
     } catch (err) {
+      if (isChangedMeanwhile(err)) {
+        await changedMeanwhile('photo', typed).catch((e) => picture.setError(e.detail || e.message));
+        setRemoving(false);
+        return;
+      }
       if (err.status !== 404) {
         picture.setError(pictureProblem(err));
         setRemoving(false);
         return;
       }
     }
-    // the pizza as it is now (its review state may have changed with its photo)
-    onChanged(await api.get(`/api/v1/pizzas/${pizza.id}`).catch(() => ({ ...pizza, picture: null })));
+    // the pizza as it is now (its review state may have changed with its photo), its new
+    // ETag for the next write; anything else changed meanwhile is said
+    await changedMeanwhile('reread', typed).catch(() => onChanged({ ...version.seen.current.item, picture: null }));
     setRemoving(false);
   }
 
   async function remove() {
     setError(null);
+    setNote(null);
     try {
-      await api.del(`/api/v1/pizzas/${pizza.id}`);
+      await version.asked();
+      await writeTagged(api, 'DELETE', pizzaPath(pizza.id), version.seen.current.etag);
       onDeleted();
     } catch (e) {
-      setError(e);
+      if (isChangedMeanwhile(e)) await changedMeanwhile('delete').catch(setError);
+      else setError(e);
     }
   }
 
@@ -348,10 +488,11 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
           <PizzaFields f={edit} photo={<PictureField choice={picture} current={pizza} onRemove={removePicture}
             busy={removing || edit.busy} notice={pictureNotice} />} />
           {review.status !== 'pending' && <p className="muted">A new title, description or photo sends the pizza back to review.</p>}
+          <ChangedMeanwhile note={note} />
           <ProblemMessage error={edit.error} what="Could not save the pizza" />
           {edit.busy && picture.file && <p className="muted" role="status">Uploading the photo…</p>}
           <button type="submit" className="primary" disabled={edit.busy || removing}>Save pizza</button>
-          <button type="button" onClick={() => setEditing(false)}>Cancel</button>
+          <button type="button" onClick={() => { setNote(null); setEditing(false); }}>Cancel</button>
         </form>
       </li>
     );
@@ -360,11 +501,12 @@ function PizzaRow({ pizza, onChanged, onDeleted }) {
     <li className="row" aria-label={pizza.title}>
       <PizzaSummary pizza={pizza} meta={<span className={review.className}>{review.label}</span>}>
         {review.reason && <p className="rejection"><strong>Reason:</strong> {review.reason}</p>}
+        <ChangedMeanwhile note={note} />
         <ProblemMessage error={error} />
       </PizzaSummary>
       <div className="actions">
-        <button type="button" onClick={startEditing}>Edit</button>
-        <ConfirmDelete what={pizza.title} onConfirm={remove} />
+        <button type="button" onClick={startEditing} aria-disabled={opening || undefined}>Edit</button>
+        <ConfirmDelete what={pizza.title} onAsk={version.ask} onConfirm={remove} />
       </div>
     </li>
   );

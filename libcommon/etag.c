@@ -41,11 +41,14 @@ static bool star(const char *header) {
     return header[0] == '*' && header[1 + strspn(header + 1, " \t")] == '\0';
 }
 
+bool etag_none_match(const char *if_none_match, const char *tag) {
+    return if_none_match && (star(if_none_match) || names(if_none_match, tag, true));
+}
+
 bool etag_not_modified(http_req_t *req, const cJSON *doc) {
-    const char *inm = http_header(req, "If-None-Match");
     char tag[32];
     etag_of(doc, tag);
-    if (!inm || !(star(inm) || names(inm, tag, true))) return false;
+    if (!etag_none_match(http_header(req, "If-None-Match"), tag)) return false;
     http_add_header(req, "ETag", tag);
     http_reply_empty(req, 304);
     return true;

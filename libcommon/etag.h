@@ -28,6 +28,8 @@ long etag_version(const cJSON *doc);
 void etag_of(const cJSON *doc, char out[32]);
 /* Adds the ETag header of doc to the answer. */
 void etag_add(http_req_t *req, const cJSON *doc);
+/* True when an If-None-Match value names `tag` (weak comparison, as for GET) or is "*". */
+bool etag_none_match(const char *if_none_match, const char *tag);
 /* A read: when If-None-Match names doc's ETag (weak comparison) or is "*", answers 304
  * with the ETag and returns true. */
 bool etag_not_modified(http_req_t *req, const cJSON *doc);

@@ -203,20 +203,30 @@ out:
 
 /* ---------------------------------------------------------------- remove */
 
-static store_rc_t remove_txn(store_t *s, void *id) {
-    cJSON *pizza = NULL;
-    int rc = store_get(s, PIZZAS, id, &pizza);
+/* One run of DELETE's transaction: If-Match checked on the pizza, its pictures out, its
+ * `picture` null (a change: the next version). */
+struct removal {
+    http_req_t *req;
+    const char *id;
+    cJSON *fresh;
+    bool stale;
+};
+
+static store_rc_t remove_txn(store_t *s, void *arg) {
+    struct removal *r = arg;
+    const char *id = r->id;
+    int rc = etag_read_id(s, r->req, PIZZAS, id, &r->fresh, &r->stale);
     if (rc == STORE_OK) rc = pictures_erase(s, id);
+    if (rc != STORE_OK) return rc;
     cJSON *set = cJSON_CreateObject();
-    etag_bump(set, pizza);
-    cJSON_Delete(pizza);
+    etag_bump(set, r->fresh);
     char now[32];
     iso_now(now);
     cJSON_AddNullToObject(set, "picture");
     cJSON_AddStringToObject(set, "updated_at", now);
     store_filter_t *f = store_filter_new();
     store_where_str(f, "id", STORE_EQ, id);
-    if (rc == STORE_OK) rc = store_update(s, PIZZAS, f, set, NULL, NULL);
+    rc = store_update(s, PIZZAS, f, set, NULL, NULL);
     store_filter_free(f);
     cJSON_Delete(set);
     return rc;
@@ -231,30 +241,22 @@ static void delete_picture(http_req_t *req, void *ctx) {
     if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "picture"))) {
         http_reply_problem(req, 404, "the pizza has no picture");
     } else {
-        int rc = store_transact(s, remove_txn, (void *)json_str(doc, "id"));
-        if (rc != STORE_OK)
+        struct removal r = {req, json_str(doc, "id"), NULL, false};
+        int rc = store_transact(s, remove_txn, &r);
+        if (rc == STORE_ABORTED && r.stale)
+            etag_reply_stale(req, r.fresh);
+        else if (rc == STORE_NOTFOUND)
+            http_reply_problem(req, 404, "no such pizza");
+        else if (rc != STORE_OK)
             http_reply_store_error(req, rc, "delete picture");
         else
             http_reply_empty(req, 204);
+        cJSON_Delete(r.fresh);
     }
     cJSON_Delete(doc);
 }
 
 /* ---------------------------------------------------------------- get */
-
-/* True when If-None-Match names `etag` (or is "*"); weak comparison, as for GET. */
-static bool none_match(const char *inm, const char *etag) {
-    if (!inm) return false;
-    size_t n = strlen(etag);
-    for (const char *p = inm; *p;) {
-        p += strspn(p, " \t,");
-        if (*p == '*') return true;
-        if (strncmp(p, "W/", 2) == 0) p += 2;
-        if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')) return true;
-        p += strcspn(p, ",");
-    }
-    return false;
-}
 
 static int size_index(const char *size) {
     for (int i = 0; size && i < NSIZES; i++)
@@ -298,7 +300,7 @@ static void get_picture(http_req_t *req, void *ctx) {
                     !current   ? "no-cache"
                     : approved ? "public, max-age=31536000, immutable"
                                : "private, max-age=31536000, immutable");
-    if (none_match(http_header(req, "If-None-Match"), etag)) {
+    if (etag_none_match(http_header(req, "If-None-Match"), etag)) {
         http_reply_empty(req, 304);
         goto out;
     }

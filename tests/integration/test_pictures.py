@@ -198,7 +198,11 @@ class TestUpload(PictureTestCase):
     def test_delete_picture_and_pictures_go_with_their_pizza(self):
         url = self.pizza()
         pic = self.upload(url, image_bytes("PNG")).json["picture"]
-        r = K.pizza.delete(url + "/picture", token=OWNER.token)
+        etag = K.pizza.get(url, token=OWNER.token).headers.get("ETag")
+        r = K.pizza.delete(url + "/picture", token=OWNER.token, headers={"If-Match": '"1"'})
+        self.assertProblem(r, 412)  # stale: the upload moved the version on
+        self.assertEqual(r.headers.get("ETag"), etag)
+        r = K.pizza.delete(url + "/picture", token=OWNER.token, headers={"If-Match": etag})
         self.assertEqual(r.status, 204, r)
         self.assertIsNone(K.pizza.get(url, token=OWNER.token).json["picture"])
         self.assertProblem(K.pizza.get(pic["large"]), 404)

@@ -210,6 +210,13 @@ static void log_access(const http_req_t *req, double secs) {
     if (!log_enabled(LOG_INFO)) return;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "request_id", req->request_id);
+    if (req->span) {
+        char hex[33];
+        trace_id_hex(&req->span->ctx, hex);
+        cJSON_AddStringToObject(f, "trace_id", hex);
+        trace_span_id_hex(&req->span->ctx, hex);
+        cJSON_AddStringToObject(f, "span_id", hex);
+    }
     cJSON_AddStringToObject(f, "method", req->method);
     cJSON_AddStringToObject(f, "path", req->path);
     cJSON_AddStringToObject(f, "route", http_route_pattern(req));
@@ -230,6 +237,22 @@ static void record(const http_req_t *req) {
              req->method);
     metrics_observe("tizza_http_request_duration_seconds", labels, secs);
     log_access(req, secs);
+}
+
+/* The server span, once the answer is handed over: "METHOD route", attributes, and an error
+ * for a 5xx (a 4xx is the client's). */
+static void end_span(http_req_t *req) {
+    trace_span_t *sp = req->span;
+    if (!sp) return;
+    req->span = NULL;
+    if (sp->ctx.sampled) {
+        snprintf(sp->name, sizeof sp->name, "%s %s", req->method, http_route_pattern(req));
+        trace_span_attr_str(sp, "http.request.method", req->method);
+        trace_span_attr_str(sp, "http.route", http_route_pattern(req));
+        trace_span_attr_int(sp, "http.response.status_code", req->status);
+        if (req->status >= 500) trace_span_set_error(sp);
+    }
+    trace_span_end(sp);
 }
 
 /* Reason phrase of the status line. */
@@ -306,6 +329,7 @@ static void finish(http_req_t *req) {
     evhttp_send_reply(req->ev, req->status, status_reason(req->status), buf);
     evbuffer_free(buf);
     record(req);
+    end_span(req);
     http_req_free(req);
 }
 

@@ -14,6 +14,7 @@
 #include "http_origin.h"
 #include "ratelimit.h"
 #include "route.h"
+#include "trace.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -120,6 +121,7 @@ struct http_req {
     void *user;
     void (*user_free)(void *);
     uint64_t t0;
+    trace_span_t *span; /* the server span (trace.h), NULL when tracing is off */
     http_req_t *next;
 };
 

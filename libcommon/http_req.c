@@ -148,6 +148,14 @@ http_req_t *http_req_from_evhttp(http_server_t *srv, struct loop *lp, struct evh
         randombytes_buf(raw, sizeof raw);
         sodium_bin2hex(req->request_id, sizeof req->request_id, raw, sizeof raw);
     }
+    /* The API's requests only: the probes and scrapes of /health, /ready, /metrics would bury
+     * them. The span is named and ended when the answer is handed over (http.c). */
+    if (trace_enabled() && strncmp(req->path, "/api/", 5) == 0) {
+        trace_ctx_t parent;
+        bool has =
+            trace_parse(http_header(req, "traceparent"), http_header(req, "tracestate"), &parent);
+        req->span = trace_span_start(has ? &parent : NULL, req->method, TRACE_SERVER);
+    }
     return req;
 }
 
@@ -162,6 +170,7 @@ void http_req_free(http_req_t *req) {
     free(req->resp_body);
     cJSON_Delete(req->json);
     if (req->user && req->user_free) req->user_free(req->user);
+    trace_span_free(req->span);
     free(req);
 }
 
@@ -183,6 +192,7 @@ const char *http_header(const http_req_t *req, const char *name) {
 }
 const char *http_client_addr(const http_req_t *req) { return req->client; }
 const char *http_request_id(const http_req_t *req) { return req->request_id; }
+const trace_ctx_t *http_trace(const http_req_t *req) { return req->span ? &req->span->ctx : NULL; }
 
 const char *http_body(const http_req_t *req, size_t *len) {
     if (len) *len = req->body_len;

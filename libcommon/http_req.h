@@ -12,6 +12,8 @@
 #ifndef TIZZA_HTTP_REQ_H
 #define TIZZA_HTTP_REQ_H
 
+#include "trace.h"
+
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +35,11 @@ const char *http_cookie(const http_req_t *req, const char *name);
  * is in TRUSTED_PROXIES (http_origin.h). */
 const char *http_client_addr(const http_req_t *req);
 const char *http_request_id(const http_req_t *req);
+/* The context of the request's server span (trace.h): the parent of the spans a handler
+ * starts and what it propagates (remote.h does). Its trace is the caller's when the request
+ * carried a valid traceparent, else a new one. NULL when tracing is off, and for paths
+ * outside /api/ (probes and scrapes are not traced). */
+const trace_ctx_t *http_trace(const http_req_t *req);
 const char *http_body(const http_req_t *req, size_t *len);
 /* Parses the body as a JSON object. On failure answers 400 (problem) and returns NULL.
  * The result is owned by the request. */

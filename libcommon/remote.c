@@ -9,8 +9,9 @@
  * curl_global_init, the key and sodium_init happen once (pthread_once).
  *
  * A call. call() asks the breaker for admission, then runs attempts(): each attempt is one
- * curl_easy_perform with the caller's Authorization, X-Request-Id and traceparent. The whole
- * call, retries and pauses included, has one budget of REMOTE_TIMEOUT_MS: an attempt gets
+ * curl_easy_perform with the caller's Authorization, X-Request-Id and traceparent (with
+ * tracing on, trace.h, that of the call's one client span, which covers every attempt). The
+ * whole call, retries and pauses included, has one budget of REMOTE_TIMEOUT_MS: an attempt gets
  * what is left of it as its curl timeout. GET, PUT and DELETE are retried (at most
  * REMOTE_RETRIES more attempts) after connection errors, timeouts and 502/503/504, never
  * after another status; the pause before retry k is uniform in [0, 50 ms * 2^(k-1)] ("full
@@ -44,6 +45,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "query.h"
+#include "trace.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -306,7 +308,9 @@ struct memo_entry {
 struct remote_ctx {
     char *authorization; /* full header value, or NULL */
     char request_id[72];
-    char traceparent[TRACEPARENT_LEN + 1];
+    char traceparent[TRACEPARENT_LEN + 1]; /* tracing off: forwarded as it is */
+    trace_ctx_t parent;                    /* tracing on: the parent of each call's client span */
+    bool has_parent;
     struct memo_entry *memo;
     size_t nmemo, capmemo;
     int last_status;
@@ -370,7 +374,14 @@ remote_ctx_t *remote_ctx_new_with(const char *authorization, const char *request
         str_copy(ctx->traceparent, traceparent, sizeof ctx->traceparent);
     else
         traceparent_new(ctx->traceparent);
+    if (trace_enabled()) ctx->has_parent = trace_parse(traceparent, NULL, &ctx->parent);
     return ctx;
+}
+
+void remote_ctx_set_trace(remote_ctx_t *ctx, const trace_ctx_t *parent) {
+    if (!ctx || !parent) return;
+    ctx->parent = *parent;
+    ctx->has_parent = true;
 }
 
 /* Authorization comes from the header, else from the access-token cookie (the web frontend
@@ -386,6 +397,7 @@ remote_ctx_t *remote_ctx_new(const http_req_t *inbound) {
     }
     remote_ctx_t *ctx =
         remote_ctx_new_with(auth, http_request_id(inbound), http_header(inbound, "traceparent"));
+    remote_ctx_set_trace(ctx, http_trace(inbound));
     free(bearer);
     return ctx;
 }
@@ -502,8 +514,10 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
     return l;
 }
 
-/* The headers every attempt of a call sends, or NULL without memory. */
+/* The headers every attempt of a call sends, or NULL without memory. With tracing on the
+ * traceparent is the call's client span's (`span`), with the parent's tracestate. */
 static struct curl_slist *call_headers(const remote_ctx_t *ctx, const call_t *c,
+                                       const trace_span_t *span,
                                        char fallback_tp[TRACEPARENT_LEN + 1]) {
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
     h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
@@ -511,6 +525,12 @@ static struct curl_slist *call_headers(const remote_ctx_t *ctx, const call_t *c,
     if (ctx) {
         h = add_header(h, "Authorization", ctx->authorization);
         h = add_header(h, "X-Request-Id", ctx->request_id);
+    }
+    if (span) {
+        trace_format(&span->ctx, fallback_tp);
+        h = add_header(h, "traceparent", fallback_tp);
+        h = add_header(h, "tracestate", span->ctx.tracestate);
+    } else if (ctx) {
         h = add_header(h, "traceparent", ctx->traceparent);
     } else {
         traceparent_new(fallback_tp);
@@ -621,8 +641,8 @@ static void sleep_ms(long ms) {
     }
 }
 
-static void log_attempt(const remote_ctx_t *ctx, const call_t *c, const remote_result_t *res,
-                        int attempt) {
+static void log_attempt(const remote_ctx_t *ctx, const trace_span_t *span, const call_t *c,
+                        const remote_result_t *res, int attempt) {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "target", c->target);
     cJSON_AddStringToObject(f, "method", c->method);
@@ -631,15 +651,23 @@ static void log_attempt(const remote_ctx_t *ctx, const call_t *c, const remote_r
     cJSON_AddStringToObject(f, "error", res->error);
     cJSON_AddNumberToObject(f, "attempt", attempt);
     if (ctx) cJSON_AddStringToObject(f, "request_id", ctx->request_id);
+    if (span) {
+        char hex[33];
+        trace_id_hex(&span->ctx, hex);
+        cJSON_AddStringToObject(f, "trace_id", hex);
+        trace_span_id_hex(&span->ctx, hex);
+        cJSON_AddStringToObject(f, "span_id", hex);
+    }
     log_fields(LOG_WARN, "remote call failed", f);
 }
 
 /* Attempts until an answer that retrying cannot change, or the retries or the budget run
- * out. */
-static int attempts(const remote_ctx_t *ctx, const call_t *c, remote_result_t *res) {
+ * out; all of them in one client span (`span`, may be NULL). */
+static int attempts(const remote_ctx_t *ctx, trace_span_t *span, const call_t *c,
+                    remote_result_t *res) {
     CURL *h = thread_handle();
     char tp[TRACEPARENT_LEN + 1];
-    struct curl_slist *headers = h ? call_headers(ctx, c, tp) : NULL;
+    struct curl_slist *headers = h ? call_headers(ctx, c, span, tp) : NULL;
     if (!headers) {
         textf(res->error, sizeof res->error, "%s: cannot set up the request", c->target);
         return REMOTE_UNAVAILABLE;
@@ -652,7 +680,7 @@ static int attempts(const remote_ctx_t *ctx, const call_t *c, remote_result_t *r
         err =
             perform(h, c, headers, ms_left(deadline) > 0 ? ms_left(deadline) : 1, res, &transient);
         if (err == REMOTE_OK || err == REMOTE_NOT_FOUND) break;
-        log_attempt(ctx, c, res, attempt);
+        log_attempt(ctx, span, c, res, attempt);
         if (!c->retry || !transient || attempt > settings.retries) break;
         long cap = REMOTE_BACKOFF_MS << (attempt - 1);
         long pause = (long)randombytes_uniform((uint32_t)cap + 1);
@@ -673,6 +701,16 @@ static const char *result_label(int err) {
     }
 }
 
+/* The client span of a call: an error when no answer came or a 4xx/5xx did. */
+static void end_client_span(trace_span_t *span, const call_t *c, const remote_result_t *res) {
+    if (!span) return;
+    trace_span_attr_str(span, "http.request.method", c->method);
+    trace_span_attr_str(span, "url.full", c->url);
+    if (res->status) trace_span_attr_int(span, "http.response.status_code", res->status);
+    if (res->status == 0 || res->status >= 400) trace_span_set_error(span);
+    trace_span_end(span);
+}
+
 /* A whole call: breaker, attempts, metrics, the ctx's last error. *out (may be NULL) gets
  * the parsed body of a 2xx answer. */
 static int call(remote_ctx_t *ctx, const call_t *c, cJSON **out) {
@@ -685,7 +723,10 @@ static int call(remote_ctx_t *ctx, const call_t *c, cJSON **out) {
         metrics_call(c->target, c->method, "breaker_open", -1);
     } else {
         uint64_t t0 = mono_ns();
-        err = attempts(ctx, c, &res);
+        trace_span_t *span =
+            trace_span_start(ctx && ctx->has_parent ? &ctx->parent : NULL, c->method, TRACE_CLIENT);
+        err = attempts(ctx, span, c, &res);
+        end_client_span(span, c, &res);
         breaker_record(c->target, err == REMOTE_UNAVAILABLE, trial);
         metrics_call(c->target, c->method, result_label(err), (double)(mono_ns() - t0) / 1e9);
     }

@@ -15,8 +15,10 @@
  *  - a circuit breaker per base URL opens after REMOTE_BREAKER_FAILURES consecutive
  *    failures, fails fast while open, and half-opens after REMOTE_BREAKER_COOLDOWN_MS: one
  *    trial call closes or re-opens it;
- *  - each call forwards the inbound request's Authorization, X-Request-Id and traceparent
- *    (a traceparent is made when the inbound request had none);
+ *  - each call forwards the inbound request's Authorization and X-Request-Id; with tracing
+ *    off its traceparent too (a traceparent is made when the inbound request had none),
+ *    with tracing on (trace.h) each call is a client span whose traceparent and tracestate
+ *    are sent;
  *  - a memo (one per inbound request) makes one entity be fetched once per request.
  * Every failure becomes a remote_err the handler maps to an HTTP answer (remote_reply_error).
  * Metrics: tizza_remote_requests_total{target,method,result} and
@@ -58,6 +60,11 @@ remote_ctx_t *remote_ctx_new(const http_req_t *inbound);
  * Values that are not safe header text are dropped. remote_ctx_new(req) calls this. */
 remote_ctx_t *remote_ctx_new_with(const char *authorization, const char *request_id,
                                   const char *traceparent);
+/* The parent of the client spans of this ctx's calls (trace.h), e.g. a consumer span's
+ * context; remote_ctx_new(req) sets http_trace(req). With tracing on, each call is a client
+ * span, child of it (or of the traceparent given to remote_ctx_new_with, else of nothing),
+ * whose context is the traceparent sent. */
+void remote_ctx_set_trace(remote_ctx_t *ctx, const trace_ctx_t *parent);
 void remote_ctx_free(remote_ctx_t *ctx);
 
 /* GET {base}/api/{version}/{entity}/{id}; *out = the entity (caller frees). Memoised. */

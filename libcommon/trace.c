@@ -4,7 +4,9 @@
  * without it (set before the server's threads start, cleared after they stopped). The
  * exporter thread waits on a condition variable for spans, takes the whole queue (at most
  * BATCH_MAX spans), encodes it and POSTs it with its own curl handle; a batch that fails is
- * dropped and counted. trace_stop() wakes it one last time to send what is left. */
+ * dropped and counted. trace_stop() wakes it one last time to send what is left, until the
+ * first failure: what is still queued then is dropped, so a stop waits at most a few
+ * EXPORT_TIMEOUT_MS. */
 #include "trace.h"
 
 #include "alloc.h"
@@ -342,7 +344,8 @@ static void free_list(trace_span_t *sp) {
     }
 }
 
-static void send_batch(CURL *h, trace_span_t *batch, int n) {
+/* POSTs one batch; false when it was not accepted (dropped and counted). */
+static bool send_batch(CURL *h, trace_span_t *batch, int n) {
     cJSON *doc = trace_export_json(ex.service, batch);
     char *body = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
@@ -364,7 +367,8 @@ static void send_batch(CURL *h, trace_span_t *batch, int n) {
         rc = curl_easy_perform(h);
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     }
-    if (rc != CURLE_OK || status < 200 || status >= 300) {
+    bool ok = rc == CURLE_OK && status >= 200 && status < 300;
+    if (!ok) {
         count_dropped("export_failed", n);
         log_msg(LOG_DEBUG, "trace export to %s failed: %s (status %ld)", ex.url,
                 rc != CURLE_OK ? curl_easy_strerror(rc) : "answer", status);
@@ -373,6 +377,7 @@ static void send_batch(CURL *h, trace_span_t *batch, int n) {
     }
     curl_slist_free_all(hdr);
     cJSON_free(body);
+    return ok;
 }
 
 static void *exporter_main(void *arg) {
@@ -392,9 +397,10 @@ static void *exporter_main(void *arg) {
         last->next = NULL;
         ex.queued -= n;
         pthread_mutex_unlock(&ex.mu);
-        send_batch(h, batch, n);
+        bool sent = send_batch(h, batch, n);
         free_list(batch);
         pthread_mutex_lock(&ex.mu);
+        if (!sent && ex.stop) break; /* stopping: no more waits on a collector that fails */
     }
     pthread_mutex_unlock(&ex.mu);
     curl_easy_cleanup(h);
@@ -420,8 +426,9 @@ void trace_start(const trace_settings_t *s) {
     pthread_mutex_unlock(&ex.mu);
     if (!s->no_thread) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        ex.thread_on = pthread_create(&ex.thread, NULL, exporter_main, NULL) == 0;
-        if (!ex.thread_on) log_msg(LOG_ERROR, "trace exporter thread: %s", strerror(errno));
+        int e = pthread_create(&ex.thread, NULL, exporter_main, NULL);
+        ex.thread_on = e == 0;
+        if (e) log_msg(LOG_ERROR, "trace exporter thread: %s", strerror(e));
     }
     atomic_store(&on, true);
 }
@@ -433,9 +440,11 @@ void trace_stop(void) {
     ex.stop = true;
     pthread_cond_broadcast(&ex.cv);
     pthread_mutex_unlock(&ex.mu);
-    if (ex.thread_on) pthread_join(ex.thread, NULL);
+    bool exporting = ex.thread_on;
+    if (exporting) pthread_join(ex.thread, NULL);
     ex.thread_on = false;
     pthread_mutex_lock(&ex.mu);
+    if (ex.queued && exporting) count_dropped("export_failed", ex.queued);
     free_list(ex.head);
     ex.head = ex.tail = NULL;
     ex.queued = 0;

@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "remote.h"
 #include "testlib.h"
+#include "trace.h"
 #include "util.h"
 
 /* ---- the scripted backend ---------------------------------------------------------------- */
@@ -861,6 +862,51 @@ static void test_headers_forwarded(void **state) {
     test_release(ctx);
 }
 
+static int tracing; /* what test_defer() registers trace_stop() with */
+static void stop_tracing(void *unused) { trace_stop(); }
+
+/* Tracing on: each call is a client span, child of the ctx's parent, whose context is the
+ * traceparent sent; a new trace without a parent. */
+static void test_client_spans(void **state) {
+    trace_settings_t ts = {.endpoint = "http://127.0.0.1:9",
+                           .service = "unit",
+                           .sampler = TRACE_PARENT_RATIO,
+                           .ratio = 1.0,
+                           .no_thread = true};
+    trace_start(&ts);
+    test_defer(stop_tracing, &tracing);
+    const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    remote_ctx_t *ctx = ctx_with(NULL, "req-1", tp);
+    get_with(ctx, PIZZA("0001"));
+    char first[128];
+    str_copy(first, seen().traceparent, sizeof first);
+    assert_traceparent_valid(first);
+    assert_memory_equal(first, tp, 36);               /* the same trace */
+    assert_memory_not_equal(first + 36, tp + 36, 16); /* the client span's own id */
+    assert_int_equal(trace_queued(), 1);
+    get_with(ctx, PIZZA("0002")); /* a span per call */
+    assert_memory_equal(seen().traceparent, tp, 36);
+    assert_memory_not_equal(seen().traceparent + 36, first + 36, 16);
+    assert_int_equal(trace_queued(), 2);
+
+    trace_ctx_t parent;
+    assert_true(
+        trace_parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", NULL, &parent));
+    remote_ctx_set_trace(ctx, &parent); /* an unsampled parent: propagated, not recorded */
+    get_with(ctx, PIZZA("0003"));
+    assert_memory_equal(seen().traceparent, "00-0af7651916cd43dd8448eb211c80319c-", 36);
+    assert_string_equal(seen().traceparent + 53, "00");
+    assert_int_equal(trace_queued(), 2);
+    test_release(ctx);
+
+    ctx = ctx_with(NULL, NULL, NULL); /* no parent: a new trace */
+    get_with(ctx, PIZZA("0001"));
+    assert_traceparent_valid(seen().traceparent);
+    assert_memory_not_equal(seen().traceparent, tp, 36);
+    assert_int_equal(trace_queued(), 3);
+    test_release(ctx);
+}
+
 /* ---- connections and threads --------------------------------------------------------------- */
 
 static void test_keep_alive(void **state) {
@@ -1116,6 +1162,7 @@ int main(void) {
         T(test_get_many_without_ctx),
         T(test_get_many_failure),
         T(test_headers_forwarded),
+        T(test_client_spans),
         T(test_keep_alive),
         T(test_threads),
         T(test_metrics),

@@ -8,7 +8,7 @@
 # Except libcommon/store_mongo.c, the MongoDB backend: it is the plugin lib/tizza-store-mongo.so
 # (the only thing linked against libmongoc), which store.c dlopen()s from <bin>/../lib on the
 # first mongodb:// STORE_URL. Binaries link with --as-needed, so each one depends only on the
-# libraries it references: tizza-auth needs neither libmongoc nor libcurl.
+# libraries it references: none but the plugin needs libmongoc, only pizza the image codecs.
 
 CC      ?= cc
 VERSION := 0.1.0

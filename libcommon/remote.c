@@ -67,7 +67,6 @@
 #define REMOTE_HEADER_MAX     8192          /* longest forwarded header value */
 #define BREAKER_SLOTS         64
 #define TARGET_MAX            256
-#define TRACEPARENT_LEN       55
 
 #ifndef TIZZA_VERSION
 #define TIZZA_VERSION "dev"
@@ -308,8 +307,8 @@ struct memo_entry {
 struct remote_ctx {
     char *authorization; /* full header value, or NULL */
     char request_id[72];
-    char traceparent[TRACEPARENT_LEN + 1]; /* tracing off: forwarded as it is */
-    trace_ctx_t parent;                    /* tracing on: the parent of each call's client span */
+    char traceparent[TRACE_PARENT_LEN + 1]; /* tracing off: forwarded as it is */
+    trace_ctx_t parent;                     /* tracing on: the parent of each call's client span */
     bool has_parent;
     struct memo_entry *memo;
     size_t nmemo, capmemo;
@@ -326,38 +325,6 @@ static bool header_safe(const char *s, size_t max) {
     return true;
 }
 
-static bool lower_hex(const char *s, size_t n, bool *all_zero) {
-    *all_zero = true;
-    for (size_t i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
-        if (s[i] != '0') *all_zero = false;
-    }
-    return true;
-}
-
-/* W3C trace context, version 00 form: "vv-<32 hex trace>-<16 hex parent>-<2 hex flags>". */
-static bool traceparent_valid(const char *s) {
-    bool zero;
-    if (!s || strlen(s) != TRACEPARENT_LEN) return false;
-    if (s[2] != '-' || s[35] != '-' || s[52] != '-') return false;
-    if (!lower_hex(s, 2, &zero) || strncmp(s, "ff", 2) == 0) return false;
-    if (!lower_hex(s + 3, 32, &zero) || zero) return false;
-    if (!lower_hex(s + 36, 16, &zero) || zero) return false;
-    return lower_hex(s + 53, 2, &zero);
-}
-
-static void traceparent_new(char out[TRACEPARENT_LEN + 1]) {
-    unsigned char trace[16], span[8];
-    char th[33], sh[17];
-    do randombytes_buf(trace, sizeof trace);
-    while (sodium_is_zero(trace, sizeof trace));
-    do randombytes_buf(span, sizeof span);
-    while (sodium_is_zero(span, sizeof span));
-    sodium_bin2hex(th, sizeof th, trace, sizeof trace);
-    sodium_bin2hex(sh, sizeof sh, span, sizeof span);
-    snprintf(out, TRACEPARENT_LEN + 1, "00-%s-%s-01", th, sh);
-}
-
 remote_ctx_t *remote_ctx_new_with(const char *authorization, const char *request_id,
                                   const char *traceparent) {
     if (!remote_ready()) return NULL;
@@ -370,11 +337,14 @@ remote_ctx_t *remote_ctx_new_with(const char *authorization, const char *request
         randombytes_buf(raw, sizeof raw);
         sodium_bin2hex(ctx->request_id, sizeof ctx->request_id, raw, sizeof raw);
     }
-    if (traceparent_valid(traceparent))
-        str_copy(ctx->traceparent, traceparent, sizeof ctx->traceparent);
-    else
-        traceparent_new(ctx->traceparent);
-    if (trace_enabled()) ctx->has_parent = trace_parse(traceparent, NULL, &ctx->parent);
+    trace_ctx_t in;
+    bool valid = trace_parse(traceparent, NULL, &in); /* else a trace of its own */
+    if (!valid) trace_new_root(&in);
+    trace_format(&in, ctx->traceparent);
+    if (trace_enabled()) {
+        ctx->parent = in;
+        ctx->has_parent = valid;
+    }
     return ctx;
 }
 
@@ -518,7 +488,7 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
  * traceparent is the call's client span's (`span`), with the parent's tracestate. */
 static struct curl_slist *call_headers(const remote_ctx_t *ctx, const call_t *c,
                                        const trace_span_t *span,
-                                       char fallback_tp[TRACEPARENT_LEN + 1]) {
+                                       char fallback_tp[TRACE_PARENT_LEN + 1]) {
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
     h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
     if (c->payload) h = add_header(h, "Content-Type", "application/json");
@@ -533,7 +503,9 @@ static struct curl_slist *call_headers(const remote_ctx_t *ctx, const call_t *c,
     } else if (ctx) {
         h = add_header(h, "traceparent", ctx->traceparent);
     } else {
-        traceparent_new(fallback_tp);
+        trace_ctx_t root;
+        trace_new_root(&root);
+        trace_format(&root, fallback_tp);
         h = add_header(h, "traceparent", fallback_tp);
     }
     return h;
@@ -666,7 +638,7 @@ static void log_attempt(const remote_ctx_t *ctx, const trace_span_t *span, const
 static int attempts(const remote_ctx_t *ctx, trace_span_t *span, const call_t *c,
                     remote_result_t *res) {
     CURL *h = thread_handle();
-    char tp[TRACEPARENT_LEN + 1];
+    char tp[TRACE_PARENT_LEN + 1];
     struct curl_slist *headers = h ? call_headers(ctx, c, span, tp) : NULL;
     if (!headers) {
         textf(res->error, sizeof res->error, "%s: cannot set up the request", c->target);

@@ -180,6 +180,13 @@ static void random_nonzero(uint8_t *p, size_t n) {
     while (sodium_is_zero(p, n));
 }
 
+void trace_new_root(trace_ctx_t *out) {
+    memset(out, 0, sizeof *out);
+    random_nonzero(out->trace_id, sizeof out->trace_id);
+    random_nonzero(out->span_id, sizeof out->span_id);
+    out->sampled = true;
+}
+
 trace_span_t *trace_span_start(const trace_ctx_t *parent, const char *name, trace_kind_t kind) {
     if (!trace_enabled()) return NULL;
     trace_span_t *sp = xcalloc(1, sizeof *sp);

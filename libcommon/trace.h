@@ -86,6 +86,8 @@ typedef struct trace_span {
 /* Parses `traceparent` (and keeps `tracestate` when it is printable ASCII of at most
  * TRACE_STATE_MAX bytes). False, with *out untouched, when absent or malformed. */
 bool trace_parse(const char *traceparent, const char *tracestate, trace_ctx_t *out);
+/* A new root context: random non-zero ids, sampled, no tracestate. */
+void trace_new_root(trace_ctx_t *out);
 /* "00-<trace>-<span>-0<sampled>" into out (TRACE_PARENT_LEN + 1 bytes). */
 void trace_format(const trace_ctx_t *c, char *out);
 /* Lower-case hex of the ids (33 and 17 bytes). */

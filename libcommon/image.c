@@ -118,10 +118,9 @@ static int jpeg_header(tjhandle tj, const unsigned char *src, size_t len, int *w
            tjDecompressHeader3(tj, src, (unsigned long)len, w, h, &sub, &cs) == 0;
 }
 
-static int decode_jpeg(tjhandle tj, const unsigned char *src, size_t len, int need,
+/* A JPEG whose header (w x h) was read already. */
+static int decode_jpeg(tjhandle tj, const unsigned char *src, size_t len, int w, int h, int need,
                        struct pixels *px, const char **why) {
-    int w, h;
-    jpeg_header(tj, src, len, &w, &h);
     int rc = bounds(w, h, why);
     if (rc != IMAGE_OK) return rc;
     tjscalingfactor f = jpeg_scale(w, h, need);
@@ -204,7 +203,7 @@ static int decode(const unsigned char *src, size_t len, int need, struct pixels 
     int w, h, rc = IMAGE_UNKNOWN;
     if (jpeg_header(tj, src, len, &w, &h)) {
         *format = "jpeg";
-        rc = decode_jpeg(tj, src, len, need, px, why);
+        rc = decode_jpeg(tj, src, len, w, h, need, px, why);
         if (rc == IMAGE_OK) rc = orient(px, jpeg_orientation(src, len), why);
     } else {
         *why = "the file is not a JPEG, PNG or WebP image";

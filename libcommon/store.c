@@ -474,6 +474,16 @@ int store_delete(store_t *s, const char *coll, const store_filter_t *f, long *de
     return s->ops->delete (s, t, coll, f, deleted);
 }
 
+int store_update_id(store_t *s, const char *coll, const char *id, const cJSON *set,
+                    const cJSON *inc) {
+    store_filter_t *f = store_filter_new();
+    store_where_str(f, "id", STORE_EQ, id);
+    long matched = 0;
+    int rc = store_update(s, coll, f, set, inc, &matched);
+    store_filter_free(f);
+    return rc == STORE_OK && matched == 0 ? STORE_NOTFOUND : rc;
+}
+
 int store_delete_id(store_t *s, const char *coll, const char *id) {
     struct store_tls *t = enter(s, coll, "delete_id");
     if (!t) return STORE_ERR;

@@ -122,6 +122,9 @@ int store_update(store_t *s, const char *coll, const store_filter_t *f, const cJ
 /* Deletes every match; *deleted may be NULL. */
 int store_delete(store_t *s, const char *coll, const store_filter_t *f, long *deleted);
 int store_delete_id(store_t *s, const char *coll, const char *id); /* STORE_NOTFOUND */
+/* store_update of the one document with this id: STORE_NOTFOUND when there is none. */
+int store_update_id(store_t *s, const char *coll, const char *id, const cJSON *set,
+                    const cJSON *inc);
 
 /* Up to n random matching documents, in random order. */
 int store_sample(store_t *s, const char *coll, const store_filter_t *f, long n, cJSON **out);

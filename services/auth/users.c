@@ -412,14 +412,9 @@ static store_rc_t patch_txn(store_t *s, void *arg) {
     int rc = etag_read_id(s, t->req, AUTH_COLL_USERS, t->id, &t->fresh, &t->stale);
     if (rc != STORE_OK) return rc;
     etag_bump(t->set, t->fresh);
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, t->id);
-    long matched = 0;
-    rc = store_update(s, AUTH_COLL_USERS, f, t->set, NULL, &matched);
-    store_filter_free(f);
-    if (rc == STORE_OK && matched == 0) rc = STORE_NOTFOUND;
+    rc = store_update_id(s, AUTH_COLL_USERS, t->id, t->set, NULL);
     if (rc == STORE_OK && t->revoke) {
-        f = store_filter_new();
+        store_filter_t *f = store_filter_new();
         store_where_str(f, "user_id", STORE_EQ, t->id);
         cJSON *rev = cJSON_CreateObject();
         cJSON_AddBoolToObject(rev, "revoked", true);
@@ -598,12 +593,9 @@ int superuser_promote(auth_ctx_t *ctx, const char *username, char id_out[32]) {
     cJSON *set = cJSON_CreateObject();
     cJSON_AddStringToObject(set, "role", "admin");
     cJSON_AddStringToObject(set, "updated_at", now);
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, id_out);
     cJSON *inc = cJSON_CreateObject(); /* a change: the next version (etag.h) */
     cJSON_AddNumberToObject(inc, ETAG_FIELD, 1);
-    rc = store_update(ctx->store, AUTH_COLL_USERS, f, set, inc, NULL);
-    store_filter_free(f);
+    rc = store_update_id(ctx->store, AUTH_COLL_USERS, id_out, set, inc);
     cJSON_Delete(inc);
     cJSON_Delete(set);
     return rc;

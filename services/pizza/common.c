@@ -35,10 +35,7 @@ static int fold_titles(store_t *s) {
         char *folded = text_fold(title);
         cJSON *set = cJSON_CreateObject();
         cJSON_AddStringToObject(set, TITLE_SEARCH, folded ? folded : title);
-        store_filter_t *f = store_filter_new();
-        store_where_str(f, "id", STORE_EQ, json_str(d, "id"));
-        rc = store_update(s, PIZZAS, f, set, NULL, NULL);
-        store_filter_free(f);
+        rc = store_update_id(s, PIZZAS, json_str(d, "id"), set, NULL);
         cJSON_Delete(set);
         free(folded);
         if (rc != STORE_OK) break;
@@ -75,12 +72,7 @@ static store_rc_t update_txn(store_t *s, void *arg) {
     int rc = etag_read_id(s, u->req, u->coll, u->id, &u->fresh, &u->stale);
     if (rc != STORE_OK) return rc;
     etag_bump(u->set, u->fresh);
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, u->id);
-    long matched = 0;
-    rc = store_update(s, u->coll, f, u->set, NULL, &matched);
-    store_filter_free(f);
-    return rc == STORE_OK && matched == 0 ? STORE_NOTFOUND : rc;
+    return store_update_id(s, u->coll, u->id, u->set, NULL);
 }
 
 int pizza_update(http_req_t *req, store_t *s, const char *coll, const char *what, cJSON *doc,

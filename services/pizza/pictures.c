@@ -77,13 +77,7 @@ static store_rc_t upload_txn(store_t *s, void *arg) {
     if (rc == STORE_OK) etag_bump(u->set, u->fresh);
     if (rc == STORE_OK) rc = pictures_erase(s, u->pizza_id);
     for (int i = 0; rc == STORE_OK && i < NSIZES; i++) rc = store_insert(s, PICTURES, u->pics[i]);
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, u->pizza_id);
-    long matched = 0;
-    if (rc == STORE_OK) rc = store_update(s, PIZZAS, f, u->set, NULL, &matched);
-    store_filter_free(f);
-    if (rc == STORE_OK && matched == 0) rc = STORE_NOTFOUND;
-    return rc;
+    return rc == STORE_OK ? store_update_id(s, PIZZAS, u->pizza_id, u->set, NULL) : rc;
 }
 
 static cJSON *picture_doc(const char *pizza_id, int i, const char *version, const image_out_t *o) {
@@ -224,10 +218,7 @@ static store_rc_t remove_txn(store_t *s, void *arg) {
     iso_now(now);
     cJSON_AddNullToObject(set, "picture");
     cJSON_AddStringToObject(set, "updated_at", now);
-    store_filter_t *f = store_filter_new();
-    store_where_str(f, "id", STORE_EQ, id);
-    rc = store_update(s, PIZZAS, f, set, NULL, NULL);
-    store_filter_free(f);
+    rc = store_update_id(s, PIZZAS, id, set, NULL);
     cJSON_Delete(set);
     return rc;
 }
